@@ -1,0 +1,410 @@
+"""The ``lassonet`` command line: parse options, call the core, write outputs.
+
+This is the only module that turns errors into messages and exit statuses:
+0 success, 2 usage error or bad input, 1 internal error, 130 interrupted.
+Heavy libraries (torch, pandas) are imported inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from enum import Enum
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import LassoNetError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _print_error(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def _run(main, args, debug: bool, **kwargs) -> int:
+    """Run click's ``main`` and map every outcome to an exit status and at most one line."""
+    try:
+        result = main(args=args, standalone_mode=False, **kwargs)
+        return result if isinstance(result, int) else EXIT_OK
+    except typer.Exit as e:
+        return e.exit_code
+    except typer.TyperException as e:  # click's usage errors, bad parameters, missing files
+        ctx = getattr(e, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _print_error(f"{e.format_message()}{hint}")
+        return EXIT_USAGE
+    except LassoNetError as e:
+        if debug:
+            traceback.print_exc()
+        _print_error(str(e))
+        return EXIT_USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        _print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader (e.g. `head`) has gone: end quietly, without a second error at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if debug:
+            traceback.print_exc()
+        _print_error(
+            f"internal error: {type(e).__name__}: {e} "
+            "(rerun with --debug for the traceback, and please report it)"
+        )
+        return EXIT_INTERNAL
+
+
+class _Group(TyperGroup):
+    """Typer group whose ``main`` reports errors as one ``error: ...`` line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        code = _run(
+            super().main, argv, "--debug" in argv, prog_name=prog_name,
+            complete_var=complete_var, **extra,
+        )
+        sys.exit(code)
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="lassonet",
+    help="Nonlinear feature selection with LassoNet.\n\n"
+    "Ranks the columns of a table by how long they stay in a LassoNet model along a path of "
+    "increasing sparsity.\n\n"
+    "Example: lassonet select data.csv --target y > ranking.csv",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+class Task(str, Enum):
+    auto = "auto"
+    regression = "regression"
+    classification = "classification"
+
+
+class Rule(str, Enum):
+    best = "best"
+    one_se = "1se"
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class InputFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    parquet = "parquet"
+
+
+class OutputFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    table = "table"
+
+
+# --- options, declared once ------------------------------------------------------------------
+Data = Annotated[
+    str, typer.Argument(help="Input table: .csv, .tsv, .csv.gz, .parquet, or - for stdin (CSV).")
+]
+Target = Annotated[str, typer.Option("--target", "-t", help="Column to predict.")]
+Features = Annotated[
+    str | None,
+    typer.Option(help="Comma list of feature columns (shell globs allowed, e.g. 'pixel_*'). "
+                 "Default: every column but the target and --id."),
+]
+Exclude = Annotated[
+    str | None, typer.Option(help="Comma list of columns (or globs) never used as features.")
+]
+IdColumn = Annotated[
+    str | None, typer.Option("--id", help="Row identifier column: never a feature.")
+]
+TaskOpt = Annotated[
+    Task,
+    typer.Option(help="auto: text targets or <= 20 distinct integers are classification, "
+                 "else regression (the choice is printed on stderr)."),
+]
+InputFormatOpt = Annotated[
+    InputFormat | None,
+    typer.Option("--input-format", help="Override the format guessed from the file name."),
+]
+Backbone = Annotated[
+    str, typer.Option(help="Network beside the skip layer: 'mlp:H1,H2,...' or 'linear'.")
+]
+MOpt = Annotated[float, typer.Option("--M", help="Hierarchy multiplier M (>= 0).")]
+Dropout = Annotated[float, typer.Option(help="Dropout rate of the hidden layers.")]
+LambdaStart = Annotated[
+    str,
+    typer.Option(help="First lambda of the path, or 'auto' (just before the first feature "
+                 "would leave, estimated from the dense model)."),
+]
+PathMultiplier = Annotated[
+    float, typer.Option(help="Ratio of consecutive lambdas (1 + eps).")
+]
+MaxEpochs = Annotated[int, typer.Option(help="Most epochs per path point.")]
+Patience = Annotated[
+    int, typer.Option(help="Stop a point after this many epochs without validation progress.")
+]
+OptimizerOpt = Annotated[Optimizer, typer.Option(help="Optimiser along the path.")]
+Lr = Annotated[float | None, typer.Option(help="Learning rate along the path (default 1e-3).")]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(help="Rows per minibatch. Default: full batch up to 16384 training rows, "
+                 "else 1024."),
+]
+ValFraction = Annotated[
+    float, typer.Option(help="Share of rows held out for early stopping and scores.")
+]
+Seed = Annotated[int, typer.Option(help="Random seed: same seed, same outputs.")]
+DeviceOpt = Annotated[Device, typer.Option(help="Where to train.")]
+Threads = Annotated[
+    int | None, typer.Option(help="CPU threads for torch (default: torch's choice).")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors on stderr.")]
+Progress = Annotated[
+    bool | None,
+    typer.Option("--progress/--no-progress",
+                 help="Show a progress display on stderr (default: when stderr is a terminal)."),
+]
+Debug = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
+Output = Annotated[
+    str | None, typer.Option("--output", "-o", help="Write the table here instead of stdout.")
+]
+Format = Annotated[
+    OutputFormat | None,
+    typer.Option("--format", help="Output format (default: from -o's extension, else csv)."),
+]
+PathOut = Annotated[
+    str | None,
+    typer.Option(help="Also write the path table (one row per lambda) to this file."),
+]
+KOpt = Annotated[
+    int | None,
+    typer.Option("--k", help="Choose the path point with the most features <= K."),
+]
+RuleOpt = Annotated[
+    Rule | None,
+    typer.Option(help="How to choose the path point: best validation score (1se needs --cv)."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"lassonet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Nonlinear feature selection with LassoNet."""
+
+
+class _Reporter:
+    """Notes and progress on stderr; silent under --quiet."""
+
+    def __init__(self, quiet: bool, progress: bool | None):
+        self.quiet = quiet
+        self.show_progress = (not quiet) and (
+            progress if progress is not None else sys.stderr.isatty()
+        )
+        self._progress = None
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            sys.stderr.write(f"{message}\n")
+            sys.stderr.flush()
+
+    def start(self, total: int):
+        if not self.show_progress:
+            return None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._progress.start()
+        task = self._progress.add_task("path", total=total, status="dense model")
+
+        def on_point(point, model) -> None:
+            status = (
+                f"point {point_count[0]}  lambda {point.lambda_:.3g}  k {point.k}  "
+                f"val {point.val_score:.3f}"
+            )
+            point_count[0] += 1
+            self._progress.update(task, completed=total - point.k, status=status)
+
+        point_count = [0]
+        return on_point
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _setup_torch(threads: int | None, seed: int) -> None:
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise typer.BadParameter("must be at least 1", param_hint="--threads")
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+
+
+def _parse_lambda_start(text: str) -> float | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is neither 'auto' nor a number",
+                                 param_hint="--lambda-start") from None
+    return value
+
+
+@app.command(
+    help="Rank the feature columns of a table by LassoNet importance.\n\n"
+    "Trains a dense model, then a path of increasing lambda until no feature is left; a "
+    "feature's importance is the lambda at which it leaves. Writes the ranked features "
+    "(rank, feature, importance, selected) to stdout or -o.\n\n"
+    "Example: lassonet select data.csv --target y --path-out path.csv > ranking.csv",
+    no_args_is_help=True,
+)
+def select(
+    data: Data,
+    target: Target,
+    features: Features = None,
+    exclude: Exclude = None,
+    id_column: IdColumn = None,
+    task: TaskOpt = Task.auto,
+    input_format: InputFormatOpt = None,
+    backbone: Backbone = "mlp:100",
+    M: MOpt = 10.0,
+    dropout: Dropout = 0.0,
+    lambda_start: LambdaStart = "auto",
+    path_multiplier: PathMultiplier = 1.02,
+    max_epochs: MaxEpochs = 100,
+    patience: Patience = 10,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    lr: Lr = None,
+    batch_size: BatchSize = None,
+    val_fraction: ValFraction = 0.1,
+    k: KOpt = None,
+    rule: RuleOpt = None,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    threads: Threads = None,
+    quiet: Quiet = False,
+    progress: Progress = None,
+    debug: Debug = False,
+    output: Output = None,
+    format: Format = None,
+    path_out: PathOut = None,
+) -> None:
+    from .data import check_table, read_table, select_columns
+    from .estimator import LassoNetSelector
+    from .io import check_writable, output_format, write_table
+
+    reporter = _Reporter(quiet, progress)
+    out_format = output_format(output, format.value if format else None)
+    path_format = output_format(path_out, None) if path_out else None
+    for destination in (output, path_out):
+        check_writable(destination)
+    chosen_rule = (rule or Rule.best).value
+    if chosen_rule == "1se":
+        raise typer.BadParameter("the 1se rule needs cross-validation, which this version "
+                                 "does not have yet; use --rule best", param_hint="--rule")
+    if k is not None and k < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--k")
+    start = _parse_lambda_start(lambda_start)
+    _setup_torch(threads, seed)
+
+    df = read_table(data, input_format.value if input_format else None)
+    selection = select_columns(df, target, features, exclude, id_column)
+    prepared = check_table(df, selection, task.value)
+    for message in prepared.notes:
+        reporter.note(message)
+
+    estimator = LassoNetSelector(
+        task=prepared.task,
+        backbone=backbone,
+        M=M,
+        dropout=dropout,
+        lambda_start=start,
+        path_multiplier=path_multiplier,
+        max_epochs=max_epochs,
+        patience=patience,
+        optimizer=optimizer.value,
+        lr=lr,
+        batch_size=batch_size,
+        val_fraction=val_fraction,
+        rule=chosen_rule,
+        k=k,
+        seed=seed,
+        device=device.value,
+    )
+    on_point = reporter.start(prepared.X.shape[1])
+    try:
+        estimator.fit(prepared.X, prepared.y.to_numpy(), on_point=on_point)
+    finally:
+        reporter.stop()
+
+    ranking = estimator.ranking_table()
+    point = estimator.chosen_point_
+    why = f"most features <= {k}" if k is not None else "best validation score"
+    reporter.note(
+        f"chose path point {estimator.chosen_} of {len(estimator.path_.points)} ({why}): "
+        f"{point.k} feature(s), lambda {point.lambda_:.4g}, "
+        f"validation {estimator.path_.score_name} {point.val_score:.4f}"
+    )
+    if path_out:
+        write_table(estimator.path_table(), path_out, path_format)
+    write_table(ranking, output, out_format)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,267 @@
+"""The Python API: a scikit-learn style estimator over the path driver.
+
+    >>> from lassonet_cli import LassoNetSelector
+    >>> sel = LassoNetSelector(task="regression", seed=0).fit(X, y)
+    >>> sel.ranking_[:5], sel.get_support()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .backbones import BackboneSpec
+from .data import Encoder, fit_encoder, infer_task, split_rows
+from .errors import ConfigError
+from .model import LassoNet
+from .path import (
+    Path,
+    PathConfig,
+    PathPoint,
+    StateKeeper,
+    elimination_lambdas,
+    lassonet_path,
+    path_records,
+    ranking,
+)
+from .tasks import TASKS, make_task
+
+
+class LassoNetSelector:
+    """LassoNet feature selection and prediction.
+
+    Parameters
+    ----------
+    task : 'auto', 'regression' or 'classification'
+    backbone : 'mlp:H1,H2,...' or 'linear'
+    M : hierarchy multiplier
+    dropout : dropout rate of the backbone's hidden layers
+    lambda_start : float or None ('auto', see ``path``)
+    path_multiplier, max_epochs, patience, optimizer, lr, batch_size : path options
+    val_fraction : share of the rows held out for early stopping and the validation score
+    rule : 'best' (the point with the best validation score)
+    k : if given, choose the point with the most features <= k
+    seed : seeds initialisation, the validation split and minibatch order
+    device : 'cpu', 'cuda', 'mps' or 'auto'
+    """
+
+    def __init__(
+        self,
+        task: str = "auto",
+        backbone: str = "mlp:100",
+        M: float = 10.0,
+        dropout: float = 0.0,
+        lambda_start: float | None = None,
+        path_multiplier: float = 1.02,
+        max_epochs: int = 100,
+        patience: int = 10,
+        optimizer: str = "sgd",
+        lr: float | None = None,
+        batch_size: int | None = None,
+        val_fraction: float = 0.1,
+        rule: str = "best",
+        k: int | None = None,
+        seed: int = 0,
+        device: str = "cpu",
+    ):
+        self.task = task
+        self.backbone = backbone
+        self.M = M
+        self.dropout = dropout
+        self.lambda_start = lambda_start
+        self.path_multiplier = path_multiplier
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.optimizer = optimizer
+        self.lr = lr
+        self.batch_size = batch_size
+        self.val_fraction = val_fraction
+        self.rule = rule
+        self.k = k
+        self.seed = seed
+        self.device = device
+
+    # scikit-learn's clone() and grid search use these
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in _PARAMS}
+
+    def set_params(self, **params) -> LassoNetSelector:
+        for name, value in params.items():
+            if name not in _PARAMS:
+                raise ValueError(f"unknown parameter {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def _config(self) -> PathConfig:
+        return PathConfig(
+            M=self.M,
+            lambda_start=self.lambda_start,
+            path_multiplier=self.path_multiplier,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            batch_size=self.batch_size,
+        )
+
+    def fit(
+        self,
+        X,
+        y,
+        on_point: Callable[[PathPoint, LassoNet], None] | None = None,
+    ) -> LassoNetSelector:
+        """Train the path on (X, y) and keep the chosen model.
+
+        Parameters
+        ----------
+        X : (n, d) numeric array or DataFrame
+        y : (n,) targets (class labels of any type, or numbers)
+        on_point : optional progress callback, called after every path point
+        """
+        frame = _as_frame(X)
+        target = np.asarray(y)
+        if target.ndim != 1 or len(target) != len(frame):
+            raise ConfigError("y must be one-dimensional with one value per row of X")
+        task_name = self.task
+        if task_name == "auto":
+            task_name = infer_task(pd.Series(target))
+        if task_name not in TASKS:
+            raise ConfigError(f"unknown task {task_name!r}: use auto or one of {', '.join(TASKS)}")
+        config = self._config()
+        config.validate()
+        spec = BackboneSpec.parse(self.backbone)
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+        device = _device(self.device)
+
+        rng = np.random.default_rng(self.seed)
+        train_idx, val_idx = split_rows(
+            target, self.val_fraction, task_name == "classification", rng, "--val-fraction"
+        )
+        encoder = fit_encoder(frame.iloc[train_idx])
+        task = make_task(task_name).fit(target[train_idx])
+        features = encoder.transform(frame)
+        X_train = torch.from_numpy(features[train_idx]).to(device)
+        X_val = torch.from_numpy(features[val_idx]).to(device)
+        y_train = task.encode(target[train_idx]).to(device)
+        y_val = task.encode(target[val_idx]).to(device)
+
+        torch.manual_seed(self.seed)
+        d = features.shape[1]
+        model = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout)).to(device)
+        keeper = StateKeeper(encoder.columns, self.rule, self.k)
+
+        def callback(point: PathPoint, net: LassoNet) -> None:
+            keeper(point, net)
+            if on_point is not None:
+                on_point(point, net)
+
+        generator = torch.Generator().manual_seed(self.seed)
+        self.path_: Path = lassonet_path(
+            model, task, X_train, y_train, X_val, y_val, encoder.columns, config, generator,
+            on_point=callback,
+        )
+        if keeper.state is None:
+            raise ConfigError(f"no path point has at most {self.k} features")
+        model.load_state_dict(keeper.state)
+        model.eval()
+        self.model_ = model
+        self.encoder_: Encoder = encoder
+        self.task_ = task
+        self.chosen_ = keeper.index
+        self.feature_names_in_ = np.asarray(encoder.columns, dtype=object)
+        self.n_features_in_ = d
+        self.feature_importances_ = elimination_lambdas(self.path_)
+        self.ranking_ = np.asarray([encoder.columns[j] for j in ranking(self.path_)], dtype=object)
+        return self
+
+    @property
+    def chosen_point_(self) -> PathPoint:
+        return self.path_.points[self.chosen_]
+
+    def get_support(self, indices: bool = False) -> np.ndarray:
+        """Mask (or indices) of the features used by the chosen model."""
+        mask = self.chosen_point_.active
+        return np.flatnonzero(mask) if indices else mask
+
+    def transform(self, X) -> np.ndarray | pd.DataFrame:
+        """Keep the selected columns of X."""
+        mask = self.get_support()
+        if isinstance(X, pd.DataFrame):
+            return X[[c for c, keep in zip(self.encoder_.columns, mask) if keep]]
+        return np.asarray(X)[:, mask]
+
+    def _outputs(self, X) -> torch.Tensor:
+        frame = _as_frame(X, self.encoder_.columns)
+        device = next(self.model_.parameters()).device
+        features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
+        with torch.no_grad():
+            return self.model_(features)
+
+    def predict(self, X) -> np.ndarray:
+        return self.task_.decode(self._outputs(X))
+
+    def predict_proba(self, X) -> np.ndarray:
+        if self.task_.name != "classification":
+            raise AttributeError("predict_proba is only defined for classification")
+        return self.task_.proba(self._outputs(X))
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.task_.classes, dtype=object)
+
+    def path_table(self) -> pd.DataFrame:
+        """The path table (SPEC 3.2), one row per path point."""
+        return pd.DataFrame(path_records(self.path_))
+
+    def ranking_table(self) -> pd.DataFrame:
+        """The ranked-features table (SPEC 3.1): rank, feature, importance, selected."""
+        columns = list(self.encoder_.columns)
+        order = [columns.index(name) for name in self.ranking_]
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(order) + 1),
+                "feature": list(self.ranking_),
+                "importance": self.feature_importances_[order],
+                "selected": self.get_support()[order],
+            }
+        )
+
+
+_PARAMS = (
+    "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
+    "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "seed", "device",
+)
+
+
+def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        frame = X
+    else:
+        values = np.asarray(X)
+        if values.ndim != 2:
+            raise ConfigError("X must be two-dimensional (rows x features)")
+        names = columns if columns is not None else [f"x{i}" for i in range(values.shape[1])]
+        frame = pd.DataFrame(values, columns=names)
+    return frame
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
+    if name == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ConfigError("--device mps: no MPS device is available; use --device cpu")
+    if name not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"unknown --device {name!r}: use auto, cpu, cuda or mps")
+    return torch.device(name)

@@ -1,0 +1,114 @@
+"""Writing tables atomically, in the format the user asked for."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+
+from .errors import DataError
+
+OUTPUT_FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "table")
+_BY_SUFFIX = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "table",
+}
+
+
+def output_format(path: str | None, fmt: str | None) -> str:
+    """``--format`` if given, else from the output file's extension, else csv."""
+    if fmt:
+        if fmt not in OUTPUT_FORMATS:
+            raise DataError(f"unknown --format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+        return fmt
+    if path and path != "-":
+        return _BY_SUFFIX.get(Path(path).suffix.lower(), "csv")
+    return "csv"
+
+
+def check_writable(path: str | None) -> None:
+    """Fail before any work is done when ``path`` cannot be written (stdout always can)."""
+    if path is None or path == "-":
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise DataError(f"cannot write {path!r}: it is a directory")
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise DataError(f"cannot write {path!r}: directory {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise DataError(f"cannot write {path!r}: directory {str(directory)!r} is not writable")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` only if the block completes.
+
+    The data go to a temporary file beside ``path``, renamed over it at the end; on any error
+    (or Ctrl-C) the temporary file is removed and an existing ``path`` is left untouched.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise DataError(f"cannot write {path!r}: directory {str(directory)!r} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise DataError(f"cannot write {path!r}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
+    """Serialise a table; floats keep full precision so outputs are reproducible."""
+    if fmt == "csv":
+        return df.to_csv(index=False, lineterminator="\n").encode()
+    if fmt == "tsv":
+        return df.to_csv(index=False, sep="\t", lineterminator="\n").encode()
+    if fmt == "json":
+        return (df.to_json(orient="records", indent=1, double_precision=15) + "\n").encode()
+    if fmt == "jsonl":
+        text = df.to_json(orient="records", lines=True, double_precision=15)
+        return (text if text.endswith("\n") else text + "\n").encode()
+    if fmt == "table":
+        return (df.to_string(index=False) + "\n").encode()
+    if fmt == "parquet":
+        import io
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+    raise DataError(f"unknown format {fmt!r}")
+
+
+def write_table(df: pd.DataFrame, path: str | None, fmt: str | None = None) -> None:
+    """Write ``df`` to ``path`` atomically, or to stdout when ``path`` is None or ``-``."""
+    kind = output_format(path, fmt)
+    data = table_bytes(df, kind)
+    if path is None or path == "-":
+        if kind == "parquet" and sys.stdout.isatty():
+            raise DataError("refusing to write parquet to a terminal: use -o FILE.parquet")
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    with atomic_output(path) as handle:
+        handle.write(data)

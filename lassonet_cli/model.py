@@ -1,0 +1,75 @@
+"""The LassoNet module: a linear skip layer beside a backbone whose input layer it constrains.
+
+f(x) = theta^T x + g_W(x), with the hierarchy ||W^(0)_j||_inf <= M ||theta_j||_2 restored after
+each optimiser step by HIER-PROX (see ``prox``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .prox import GroupLayout, hier_prox_features, hier_prox_groups
+
+
+class LassoNet(nn.Module):
+    """Skip layer plus backbone.
+
+    Parameters
+    ----------
+    n_inputs : int
+        d, the number of input features.
+    n_outputs : int
+        c, the network's output size.
+    backbone : nn.Module
+        A backbone following the contract in ``backbones`` (``input_layer``, ``head``).
+    groups : GroupLayout or None
+        Feature groups that enter and leave together; None means every feature is its own unit.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int,
+        backbone: nn.Module,
+        groups: GroupLayout | None = None,
+    ):
+        super().__init__()
+        self.skip = nn.Linear(n_inputs, n_outputs, bias=False)
+        self.backbone = backbone
+        self.groups = groups
+
+    @property
+    def n_units(self) -> int:
+        """Number of selectable units: groups if any, else features."""
+        return self.groups.n_groups if self.groups is not None else self.skip.in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.skip(x) + self.backbone(x)
+
+    @torch.no_grad()
+    def prox_(self, lam: float | torch.Tensor, M: float) -> None:
+        """Apply HIER-PROX with step-scaled penalty ``lam`` to (theta, W^(0)) in place."""
+        layer = self.backbone.input_layer
+        W = layer.weight if layer is not None else None
+        if self.groups is None:
+            theta, W_new = hier_prox_features(self.skip.weight, W, lam, M)
+        else:
+            theta, W_new = hier_prox_groups(self.skip.weight, W, self.groups, lam, M)
+        self.skip.weight.copy_(theta)
+        if W is not None:
+            W.copy_(W_new)
+
+    @torch.no_grad()
+    def unit_norms(self) -> torch.Tensor:
+        """(n_units,) Euclidean norm of each unit's skip weights; 0 means the unit is out."""
+        sq = (self.skip.weight**2).sum(dim=0)
+        if self.groups is not None:
+            sq = torch.zeros(self.n_units, dtype=sq.dtype, device=sq.device).index_add_(
+                0, self.groups.group_of().to(sq.device), sq
+            )
+        return sq.sqrt()
+
+    def penalty(self) -> torch.Tensor:
+        """sum over units of ||theta_unit||_2 (the lambda-weighted term of the objective)."""
+        return self.unit_norms().sum()

@@ -1,0 +1,477 @@
+"""The LassoNet path: dense training, then a geometric lambda path with warm starts.
+
+``lassonet_path`` trains and returns a :class:`Path`, a plain value (points, eliminations,
+scores).  Ranking, choosing a point and the path table are pure functions of it.  Progress is
+reported through a callback; nothing here prints.
+
+Choosing lambda_start (``lambda_start=None``).  After the dense phase, for every unit j (a
+feature, or a group) we compute the smallest penalty at which theta_j = 0, W_j = 0 is a stationary
+point of the penalised problem when everything else stays at the dense solution.  Linearising the
+loss around the model with unit j removed, the subproblem in (theta_j, W_j) is
+``g_theta . theta_j + <g_W, W_j> + lam ||theta_j||`` under ``||W_j||_inf <= M ||theta_j||``, whose
+minimum is 0 exactly when
+
+    lam >= ||g_theta||_2 + M * ||g_W||_1,                                            (*)
+
+with g_theta and g_W the loss gradients for the unit's skip and input-layer weights, taken with
+the unit's columns zeroed.  (For the lasso with orthogonal inputs (*) is exactly |beta_j|, the
+point where feature j leaves.)  The weakest unit leaves first, so the path starts at the smallest
+positive value of (*).  Zeroing one unit changes the input layer by a rank-|unit| term, so all
+units are evaluated in a few batched forward/backward passes on at most ``START_ROWS`` rows: the
+cost is a handful of epochs, not a search.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+from .model import LassoNet
+
+START_ROWS = 2048
+MAX_POINTS = 5000
+
+
+@dataclass
+class PathConfig:
+    """Options of the path driver (see SPEC section 4)."""
+
+    M: float = 10.0
+    lambda_start: float | None = None
+    path_multiplier: float = 1.02
+    max_epochs: int = 100
+    patience: int = 10
+    dense_max_epochs: int = 1000
+    dense_patience: int = 100
+    optimizer: str = "sgd"
+    lr: float | None = None
+    dense_lr: float = 1e-3
+    batch_size: int | None = None
+    tol: float = 0.99
+    check_every: int = 5
+
+    def validate(self) -> None:
+        if not (self.M >= 0 and math.isfinite(self.M)):
+            raise ConfigError(f"--M must be a finite number >= 0, got {self.M}")
+        if not self.path_multiplier > 1:
+            raise ConfigError(f"--path-multiplier must be > 1, got {self.path_multiplier}")
+        if self.lambda_start is not None and not self.lambda_start > 0:
+            raise ConfigError(f"--lambda-start must be 'auto' or > 0, got {self.lambda_start}")
+        if self.max_epochs < 1 or self.patience < 1:
+            raise ConfigError("--max-epochs and --patience must be at least 1")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"--optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        if self.lr is not None and not self.lr > 0:
+            raise ConfigError(f"--lr must be > 0, got {self.lr}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+
+
+
+@dataclass
+class PathPoint:
+    """One point of the path.
+
+    Attributes
+    ----------
+    lambda_ : float
+        Penalty of this point (0 for the dense model).
+    k : int
+        Units (features or groups) with a nonzero skip weight at the end of training.
+    train_loss, val_loss, val_score : float
+        Mean loss on the last training epoch, loss and score on the validation rows.
+    epochs : int
+        Epochs trained at this point.
+    eliminated : tuple of int
+        Units alive at the previous point and out at this one.
+    norms : (n_units,) ndarray
+        ||theta_unit||_2 at the end of this point (0 = out).
+    """
+
+    lambda_: float
+    k: int
+    train_loss: float
+    val_loss: float
+    val_score: float
+    epochs: int
+    eliminated: tuple[int, ...]
+    norms: np.ndarray = field(repr=False)
+
+    @property
+    def active(self) -> np.ndarray:
+        return self.norms > 0
+
+
+@dataclass
+class Path:
+    """A trained path: its points in order of increasing lambda, the first one dense."""
+
+    unit_names: list[str]
+    points: list[PathPoint]
+    score_name: str
+    lambda_start: float
+
+
+ProgressCallback = Callable[[PathPoint, LassoNet], None]
+
+
+def default_batch_size(n_rows: int) -> int | None:
+    """Full batch (None) while the training set is small, else minibatches."""
+    return None if n_rows <= 16384 else 1024
+
+
+def lassonet_path(
+    model: LassoNet,
+    task,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    X_val: torch.Tensor,
+    y_val: torch.Tensor,
+    unit_names: list[str],
+    config: PathConfig,
+    generator: torch.Generator,
+    on_point: ProgressCallback | None = None,
+) -> Path:
+    """Train the dense model, then the path until no unit is left.
+
+    Parameters
+    ----------
+    model : LassoNet, freshly initialised, on the device of the data
+    task : a task from ``tasks`` (loss, score)
+    X : (n, d) float tensor; y : (n,) or (n, 1) encoded target
+    X_val, y_val : validation rows, same layout
+    unit_names : names of the model's units (features or groups)
+    config : PathConfig
+    generator : torch.Generator seeding minibatch order
+    on_point : called after every point with the point and the model in that state
+
+    Returns
+    -------
+    Path
+    """
+    config.validate()
+    batch_size = config.batch_size if config.batch_size is not None else default_batch_size(len(X))
+    batches = _batcher(X, y, batch_size, generator)
+    points: list[PathPoint] = []
+
+    dense_opt = torch.optim.Adam(model.parameters(), lr=config.dense_lr)
+    fit = _fit_point(
+        model, dense_opt, task, batches, X_val, y_val, 0.0, 0.0, config.M,
+        config.dense_max_epochs, config.dense_patience, config,
+    )
+    norms = model.unit_norms().cpu().numpy()
+    points.append(_point(0.0, fit, norms, np.ones_like(norms, dtype=bool)))
+    if on_point:
+        on_point(points[-1], model)
+
+    lam = config.lambda_start
+    if lam is None:
+        lam = auto_lambda_start(model, task, X, y, config.M)
+    lambda_start = lam
+    lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    while points[-1].k > 0 and len(points) < MAX_POINTS:
+        fit = _fit_point(
+            model, opt, task, batches, X_val, y_val, lam, lr * lam, config.M,
+            config.max_epochs, config.patience, config,
+        )
+        norms = model.unit_norms().cpu().numpy()
+        points.append(_point(lam, fit, norms, points[-1].active))
+        if on_point:
+            on_point(points[-1], model)
+        lam *= config.path_multiplier
+    return Path(list(unit_names), points, task.score_name, lambda_start)
+
+
+def _point(lam: float, fit: tuple, norms: np.ndarray, was_active: np.ndarray) -> PathPoint:
+    epochs, train_loss, val_loss, val_score = fit
+    active = norms > 0
+    eliminated = tuple(int(i) for i in np.flatnonzero(was_active & ~active))
+    return PathPoint(
+        lambda_=float(lam),
+        k=int(active.sum()),
+        train_loss=train_loss,
+        val_loss=val_loss,
+        val_score=val_score,
+        epochs=epochs,
+        eliminated=eliminated,
+        norms=norms,
+    )
+
+
+def _batcher(
+    X: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator
+) -> Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]:
+    n = len(X)
+    if batch_size is None or batch_size >= n:
+        return lambda: iter(((X, y),))
+
+    def epoch() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = torch.randperm(n, generator=generator).to(X.device)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            yield X[idx], y[idx]
+
+    return epoch
+
+
+def _fit_point(
+    model: LassoNet,
+    opt: torch.optim.Optimizer,
+    task,
+    batches: Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]],
+    X_val: torch.Tensor,
+    y_val: torch.Tensor,
+    lam: float,
+    step_lam: float,
+    M: float,
+    max_epochs: int,
+    patience: int,
+    config: PathConfig,
+) -> tuple[int, float, float, float]:
+    """Train at one lambda with early stopping on the validation objective.
+
+    The validation objective (loss + lam * sum_j ||theta_j||) of every epoch is kept on the device
+    and read back once every ``config.check_every`` epochs, so the loop does not wait on the
+    device after each step.
+    """
+    best = math.inf
+    since_best = 0
+    epoch = 0
+    train_loss = torch.zeros((), device=X_val.device)
+    while epoch < max_epochs:
+        chunk = min(config.check_every, max_epochs - epoch)
+        objectives = torch.empty(chunk, device=X_val.device)
+        for e in range(chunk):
+            model.train()
+            total = torch.zeros((), device=X_val.device)
+            n_batches = 0
+            for xb, yb in batches():
+                opt.zero_grad(set_to_none=True)
+                loss = task.loss(model(xb), yb)
+                loss.backward()
+                opt.step()
+                if step_lam > 0:
+                    model.prox_(step_lam, M)
+                total = total + loss.detach()
+                n_batches += 1
+            train_loss = total / n_batches
+            model.eval()
+            with torch.no_grad():
+                objectives[e] = task.loss(model(X_val), y_val) + lam * model.penalty()
+        epoch += chunk
+        stop = False
+        for value in objectives.tolist():
+            if value < config.tol * best:
+                best, since_best = value, 0
+            else:
+                since_best += 1
+                if since_best >= patience:
+                    stop = True
+        if stop:
+            break
+    model.eval()
+    with torch.no_grad():
+        out = model(X_val)
+        val_loss = task.loss(out, y_val)
+        val_score = task.score(out, y_val)
+    values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
+    return epoch, values[0], values[1], values[2]
+
+
+def auto_lambda_start(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float) -> float:
+    """Smallest positive exit threshold (*) over the units (module docstring)."""
+    thresholds = exit_thresholds(model, task, X[:START_ROWS], y[:START_ROWS], M)
+    positive = thresholds[thresholds > 0]
+    if len(positive) == 0:
+        return 1e-3
+    return float(positive.min())
+
+
+def auto_lr(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, iterations: int = 20) -> float:
+    """Step size 1 / L, L the largest Hessian eigenvalue of the training loss at the dense model.
+
+    Proximal gradient descent converges for steps below 1 / L; L is found by power iteration on
+    Hessian-vector products over at most ``START_ROWS`` rows.
+    """
+    model.eval()
+    params = [p for p in model.parameters() if p.requires_grad]
+    X, y = X[:START_ROWS], y[:START_ROWS]
+    loss = task.loss(model(X), y)
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+    gen = torch.Generator().manual_seed(0)
+    vec = [torch.randn(p.shape, generator=gen).to(p) for p in params]
+    eigen = torch.zeros(())
+    for _ in range(iterations):
+        norm = torch.sqrt(sum((v**2).sum() for v in vec))
+        vec = [v / norm for v in vec]
+        hv = torch.autograd.grad(grads, params, grad_outputs=vec, retain_graph=True)
+        eigen = sum((h * v).sum() for h, v in zip(hv, vec))
+        vec = [h.detach() for h in hv]
+    top = float(eigen)
+    return 1.0 / top if top > 0 and math.isfinite(top) else 1e-3
+
+
+@torch.no_grad()
+def _unit_index(model: LassoNet) -> torch.Tensor:
+    d = model.skip.in_features
+    if model.groups is not None:
+        return model.groups.index
+    return torch.arange(d).unsqueeze(1)
+
+
+def exit_thresholds(
+    model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float
+) -> np.ndarray:
+    """(n_units,) the threshold (*) of the module docstring for every unit.
+
+    Parameters
+    ----------
+    X : (n, d) rows to evaluate on; y : their encoded targets
+    """
+    model.eval()
+    n, d = X.shape
+    index = _unit_index(model).to(X.device)  # (G, s), padded with d
+    G, s = index.shape
+    Xp = torch.cat([X, X.new_zeros(n, 1)], dim=1)
+    layer = model.backbone.input_layer
+    theta = torch.cat([model.skip.weight, model.skip.weight.new_zeros(model.skip.out_features, 1)], 1)
+    with torch.no_grad():
+        skip_out = model.skip(X)
+        pre = layer(X) if layer is not None else None
+    width = max(pre.shape[1] if pre is not None else 0, skip_out.shape[1])
+    chunk = max(1, (1 << 22) // max(1, n * width))
+    result = torch.empty(G, dtype=X.dtype, device=X.device)
+    for start in range(0, G, chunk):
+        idx = index[start : start + chunk]  # (m, s)
+        m = idx.shape[0]
+        Xu = Xp[:, idx]  # (n, m, s) the unit's input columns
+        with torch.no_grad():
+            out_r = skip_out.unsqueeze(0) - torch.einsum("nms,cms->mnc", Xu, theta[:, idx])
+            if layer is not None:
+                Wp = torch.cat([layer.weight, layer.weight.new_zeros(layer.weight.shape[0], 1)], 1)
+                pre_r = pre.unsqueeze(0) - torch.einsum("nms,kms->mnk", Xu, Wp[:, idx])
+        out_r = out_r.requires_grad_(True)
+        with torch.enable_grad():
+            if layer is not None:
+                pre_r = pre_r.requires_grad_(True)
+                head = model.backbone.head(pre_r.reshape(m * n, -1)).reshape(m, n, -1)
+                total = out_r + head
+            else:
+                total = out_r + model.backbone(X).unsqueeze(0)
+            y_rep = y.repeat(m, *([1] * (y.dim() - 1)))
+            loss = task.loss(total.reshape(m * n, -1), y_rep) * m
+            wrt = (out_r, pre_r) if layer is not None else (out_r,)
+            grads = torch.autograd.grad(loss, wrt)
+        g_theta = torch.einsum("mnc,nms->mcs", grads[0], Xu).flatten(1)
+        value = torch.linalg.vector_norm(g_theta, dim=1)
+        if layer is not None:
+            g_W = torch.einsum("mnk,nms->mks", grads[1], Xu).flatten(1)
+            value = value + M * g_W.abs().sum(dim=1)
+        result[start : start + m] = value
+    return result.detach().cpu().numpy()
+
+
+# --- pure functions of a Path -------------------------------------------------------------
+
+
+def elimination_lambdas(path: Path) -> np.ndarray:
+    """(n_units,) lambda at which each unit leaves the model for good (its importance).
+
+    A unit that leaves and comes back is credited with its last exit: the lambda of the point
+    after the last point where it is alive.  Units alive at the end of a truncated path get
+    ``inf``.
+    """
+    alive = np.stack([p.active for p in path.points])  # (P, n)
+    lambdas = np.array([p.lambda_ for p in path.points] + [np.inf])
+    n_points = len(path.points)
+    ever = alive.any(axis=0)
+    last_alive = np.where(ever, n_points - 1 - np.argmax(alive[::-1], axis=0), -1)
+    return lambdas[last_alive + 1]
+
+
+def ranking(path: Path) -> list[int]:
+    """Unit indices, most important first.
+
+    Order: later elimination first; ties broken by the unit's ||theta|| just before it left
+    (larger first), then by name.
+    """
+    lambdas = elimination_lambdas(path)
+    n = len(path.unit_names)
+    last_norm = np.zeros(n)
+    for point in path.points:
+        alive = point.active
+        last_norm[alive] = point.norms[alive]
+    keys = sorted(range(n), key=lambda j: (-lambdas[j], -last_norm[j], path.unit_names[j]))
+    return keys
+
+
+def choose_point(path: Path, rule: str = "best", k: int | None = None) -> int:
+    """Index of the chosen path point.
+
+    ``k``: among points with at most ``k`` units, those with the most units; of these the best
+    validation score.  Otherwise ``rule='best'``: the best validation score.  Remaining ties go to
+    the sparser, then the later point.  Raises ConfigError when no point has at most ``k`` units.
+    """
+    if rule != "best":
+        raise ConfigError(f"--rule {rule} needs cross-validation (--cv); use --rule best")
+    points = path.points
+    candidates = list(range(len(points)))
+    if k is not None:
+        candidates = [i for i in candidates if points[i].k <= k]
+        if not candidates:
+            raise ConfigError(f"no path point has at most {k} features")
+        top = max(points[i].k for i in candidates)
+        candidates = [i for i in candidates if points[i].k == top]
+    return max(candidates, key=lambda i: (points[i].val_score, -points[i].k, i))
+
+
+def path_records(path: Path) -> list[dict]:
+    """The path table (SPEC 3.2): one record per point."""
+    names = path.unit_names
+    return [
+        {
+            "lambda": p.lambda_,
+            "k": p.k,
+            "train_loss": p.train_loss,
+            "val_loss": p.val_loss,
+            "val_score": p.val_score,
+            "epochs": p.epochs,
+            "eliminated": ";".join(names[j] for j in p.eliminated),
+        }
+        for p in path.points
+    ]
+
+
+class StateKeeper:
+    """Keeps a copy of the model at the point ``choose_point`` picks, while the path runs.
+
+    Used as the path's ``on_point`` callback so that no state is stored for other points.  The
+    choice over a prefix of the path is the final choice whenever the final choice lies in that
+    prefix, so copying when the newest point is the prefix's choice is enough.
+    """
+
+    def __init__(self, unit_names: list[str], rule: str = "best", k: int | None = None):
+        self.rule, self.k = rule, k
+        self.prefix = Path(list(unit_names), [], "", 0.0)
+        self.index = -1
+        self.state: dict | None = None
+
+    def __call__(self, point: PathPoint, model: LassoNet) -> None:
+        self.prefix.points.append(point)
+        if self.k is not None and point.k > self.k:
+            return
+        newest = len(self.prefix.points) - 1
+        if choose_point(self.prefix, self.rule, self.k) == newest:
+            self.index = newest
+            self.state = copy.deepcopy(model.state_dict())

@@ -1,0 +1,550 @@
+"""Tests of the proximal operators in ``lassonet_cli.prox``.
+
+The reference used throughout is an independent solution of HIER-PROX's problem (eq. 4.1 of
+Lemhadri et al., JMLR 2021)
+
+    minimise_{b, W}  1/2 ||v - b||^2 + 1/2 ||u - W||^2 + lam ||b||   s.t.  ||W||_inf <= M ||b||.
+
+For a fixed length t = ||b|| the problem separates: b = t v / ||v|| and
+W_i = sign(u_i) min(|u_i|, M t), leaving the strictly convex 1-D problem
+
+    f(t) = 1/2 (t - ||v||)^2 + lam t + 1/2 sum_i (|u_i| - M t)_+^2 ,   t >= 0.
+
+The oracle below minimises f numerically (grid search + golden-section refinement, and a bisection
+on the monotone derivative for a machine-precision minimiser) in float64 with numpy only; it shares
+no code and no closed form with the implementation under test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lassonet_cli.prox import (
+    GroupLayout,
+    hier_prox,
+    hier_prox_features,
+    hier_prox_groups,
+    soft_threshold,
+)
+
+# --------------------------------------------------------------------------------------------
+# Independent oracle (numpy, float64)
+# --------------------------------------------------------------------------------------------
+
+
+def _f(t, v_norm: float, a: np.ndarray, lam: float, M: float):
+    """The 1-D objective f(t) for scalar or 1-D array ``t`` (a = |u|)."""
+    t = np.asarray(t, dtype=np.float64)
+    excess = np.clip(a[None, :] - M * t.reshape(-1, 1), 0.0, None)
+    val = 0.5 * (t.reshape(-1) - v_norm) ** 2 + lam * t.reshape(-1) + 0.5 * (excess**2).sum(1)
+    return val.reshape(t.shape)
+
+
+def _fprime(t: float, v_norm: float, a: np.ndarray, lam: float, M: float) -> float:
+    return t - v_norm + lam - M * float(np.clip(a - M * t, 0.0, None).sum())
+
+
+def _upper_bracket(v_norm: float, a: np.ndarray, lam: float, M: float) -> float:
+    """A t_max with f'(t) > 0 for all t > t_max, so the minimiser lies in [0, t_max]."""
+    # f'(t) >= t - ||v|| + lam - M ||u||_1
+    t_max = max(0.0, v_norm - lam + M * float(a.sum()))
+    if M > 0 and a.size:
+        # beyond max|u|/M no entry is active, and f'(t) = t - ||v|| + lam
+        t_max = min(t_max, max(0.0, v_norm - lam, float(a.max()) / M))
+    return t_max
+
+
+def oracle(v: np.ndarray, u: np.ndarray, lam: float, M: float) -> tuple[float, float]:
+    """(t*, f(t*)) for one unit, computed by search only (no closed form)."""
+    v_norm = float(np.sqrt((v.astype(np.float64) ** 2).sum()))
+    a = np.abs(u.astype(np.float64))
+    t_max = _upper_bracket(v_norm, a, lam, M)
+    if t_max == 0.0:
+        return 0.0, float(_f(0.0, v_norm, a, lam, M))
+
+    # 1) grid search: for a convex f the minimiser lies within one grid step of the grid argmin
+    grid = np.linspace(0.0, t_max, 1025)
+    k = int(np.argmin(_f(grid, v_norm, a, lam, M)))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, grid.size - 1)]
+
+    # 2) golden-section refinement of f on the bracket
+    g = (math.sqrt(5.0) - 1.0) / 2.0
+    x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+    f1, f2 = float(_f(x1, v_norm, a, lam, M)), float(_f(x2, v_norm, a, lam, M))
+    for _ in range(80):
+        if f1 <= f2:
+            hi, x2, f2 = x2, x1, f1
+            x1 = hi - g * (hi - lo)
+            f1 = float(_f(x1, v_norm, a, lam, M))
+        else:
+            lo, x1, f1 = x1, x2, f2
+            x2 = lo + g * (hi - lo)
+            f2 = float(_f(x2, v_norm, a, lam, M))
+    t_golden = 0.5 * (lo + hi)
+
+    # 3) bisection on the strictly increasing derivative over the whole bracket [0, t_max]:
+    #    gives the minimiser to (nearly) machine precision
+    if _fprime(0.0, v_norm, a, lam, M) >= 0:
+        t_bisect = 0.0
+    else:
+        lo, hi = 0.0, t_max
+        while True:
+            mid = 0.5 * (lo + hi)
+            if mid <= lo or mid >= hi:
+                break
+            if _fprime(mid, v_norm, a, lam, M) < 0:
+                lo = mid
+            else:
+                hi = mid
+        t_bisect = 0.5 * (lo + hi)
+
+    f_golden = float(_f(t_golden, v_norm, a, lam, M))
+    f_bisect = float(_f(t_bisect, v_norm, a, lam, M))
+    f_star = min(f_golden, f_bisect, float(_f(grid[k], v_norm, a, lam, M)))
+    # the two refinements must agree: same minimum value, and (as f'' >= 1, golden section only
+    # resolving t to about sqrt(eps |f|)) nearby minimisers
+    f_zero = float(_f(0.0, v_norm, a, lam, M))  # >= f*, sets the scale of rounding errors
+    assert abs(f_golden - f_bisect) <= 1e-13 * f_zero, (f_golden, f_bisect)
+    assert abs(t_golden - t_bisect) <= 1e-6 * (t_max + math.sqrt(f_zero)), (
+        t_golden,
+        t_bisect,
+    )
+    return t_bisect, f_star
+
+
+def objective(v, u, b, W, lam: float) -> float:
+    """Objective of eq. 4.1 at (b, W), float64."""
+    v, u, b, W = (np.asarray(x, dtype=np.float64) for x in (v, u, b, W))
+    return float(
+        0.5 * ((v - b) ** 2).sum() + 0.5 * ((u - W) ** 2).sum() + lam * np.sqrt((b**2).sum())
+    )
+
+
+def group_soft_threshold(v: np.ndarray, lam: float) -> np.ndarray:
+    n = float(np.sqrt((v**2).sum()))
+    return np.zeros_like(v) if n <= lam else v * (1.0 - lam / n)
+
+
+def _t64(x) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(x, dtype=np.float64))
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Oracle comparison
+# --------------------------------------------------------------------------------------------
+
+SCENARIOS = ("generic", "ties", "zero_u", "v_zero", "lam_zero", "big_lam", "near_balance")
+M_VALUES = (0.0, 1e-6, 0.05, 0.5, 1.0, 3.0, 40.0, 1e6)
+
+
+def _random_row(rng: np.random.RandomState, p: int, q: int, M: float, scenario: str):
+    scale = 10.0 ** rng.uniform(-2, 2)
+    v = rng.randn(p) * scale
+    u = rng.randn(q) * scale * 10.0 ** rng.uniform(-1, 1)
+    lam = rng.uniform(0, 2) * scale
+    if scenario == "ties":
+        # deliberately repeated magnitudes, random signs
+        levels = np.array([0.3, 1.0, 1.0, 2.5]) * scale
+        u = rng.choice(levels[: rng.randint(1, 5)], size=q) * rng.choice([-1.0, 1.0], size=q)
+    elif scenario == "zero_u":
+        u = u * (rng.rand(q) < 0.5) if rng.rand() < 0.7 else np.zeros(q)
+    elif scenario == "v_zero":
+        v = np.zeros(p)
+    elif scenario == "lam_zero":
+        lam = 0.0
+    elif scenario == "big_lam":
+        lam = 1.5 * (np.sqrt((v**2).sum()) + M * np.abs(u).sum()) + scale
+    elif scenario == "near_balance" and M > 0:
+        # put |u| around M ||v|| so that some but not all entries of u end up active
+        u = rng.choice([-1.0, 1.0], size=q) * rng.uniform(0.2, 3.0, size=q) * M * scale
+        v = v / max(np.sqrt((v**2).sum()), 1e-300) * scale
+        lam = rng.uniform(0, 0.5) * scale
+    return v, u, lam
+
+
+@pytest.mark.parametrize("M", M_VALUES, ids=lambda m: f"M={m:g}")
+def test_hier_prox_matches_independent_oracle(M):
+    """Objective, ||b||, W and direction of b all match a search-based solution of eq. 4.1.
+
+    8 values of M x 36 shapes (p = 1..4, q = 0..8) x 7 scenarios = 2016 random cases, covering
+    ties in |u|, zero u, v = 0, lam = 0, penalties that zero everything and |u| ~ M ||v||.
+    """
+    rng = np.random.RandomState(1234 + int(M_VALUES.index(M)))
+    coverage = {"t_zero": 0, "t_pos": 0, "partly_active": 0}
+    for p in range(1, 5):
+        for q in range(0, 9):
+            rows = [_random_row(rng, p, q, M, s) for s in SCENARIOS]
+            V = _t64([r[0] for r in rows])
+            U = _t64([r[1] for r in rows]).reshape(len(rows), q)
+            lam = _t64([r[2] for r in rows])
+            b, W = hier_prox(V, U, lam, M)
+            assert b.shape == V.shape and W.shape == U.shape
+            for i, (v, u, lam_i) in enumerate(rows):
+                bi, Wi = b[i].numpy(), W[i].numpy()
+                t_star, f_star = oracle(v, u, lam_i, M)
+                ctx = dict(M=M, p=p, q=q, scenario=SCENARIOS[i], v=v, u=u, lam=lam_i)
+                b_norm = float(np.sqrt((bi**2).sum()))
+                v_norm = float(np.sqrt((v**2).sum()))
+                # feasibility (up to rounding)
+                if q:
+                    assert np.abs(Wi).max() <= M * b_norm * (1 + 1e-12) + 1e-300, ctx
+                # (a) optimal objective
+                obj = objective(v, u, bi, Wi, lam_i)
+                f_zero = 0.5 * float((v**2).sum() + (u**2).sum())  # f(0) >= f*
+                assert abs(obj - f_star) <= 1e-9 * f_star + 1e-14 * f_zero, (obj, f_star, ctx)
+                # (b) optimal length of b
+                assert abs(b_norm - t_star) <= 1e-9 * t_star + 1e-13 * (v_norm + 1), (
+                    b_norm,
+                    t_star,
+                    ctx,
+                )
+                # (c) W is u clipped to the box of half-width M t*
+                W_exp = np.sign(u) * np.minimum(np.abs(u), M * t_star)
+                assert np.allclose(
+                    Wi, W_exp, rtol=1e-9, atol=1e-12 * (np.abs(u).max(initial=0) + 1)
+                ), ctx
+                # (d) direction of b
+                if v_norm > 0:
+                    assert np.allclose(
+                        bi * v_norm, v * b_norm, rtol=1e-12, atol=1e-12 * v_norm * (b_norm + 1e-300)
+                    ), ctx
+                    assert float(bi @ v) >= 0, ctx
+                else:  # documented: b = (t*, 0, ..., 0)
+                    assert bi[0] == pytest.approx(t_star, rel=1e-9, abs=1e-13), ctx
+                    assert np.all(bi[1:] == 0), ctx
+                coverage["t_zero" if t_star == 0 else "t_pos"] += 1
+                n_active = int((np.abs(u) > M * t_star).sum())
+                if t_star > 0 and 0 < n_active < q:
+                    coverage["partly_active"] += 1
+    # the cases must actually exercise the interesting regimes
+    assert coverage["t_zero"] >= 30 and coverage["t_pos"] >= 30, coverage
+    if 0 < M < 1e6:
+        assert coverage["partly_active"] >= 10, coverage
+
+
+def test_hier_prox_zero_v_points_along_first_output_axis():
+    """For v = 0 exactly, b = (t*, 0, ..., 0) with t* > 0 when M ||u||_1 > lam (documented)."""
+    rng = np.random.RandomState(7)
+    for _ in range(50):
+        p, q = rng.randint(1, 5), rng.randint(1, 9)
+        u = rng.randn(q)
+        M = rng.uniform(0.1, 3.0)
+        lam = rng.uniform(0, 0.9) * M * np.abs(u).sum()  # ensures t* > 0
+        b, W = hier_prox(torch.zeros(1, p, dtype=torch.float64), _t64(u[None]), lam, M)
+        t_star, _ = oracle(np.zeros(p), u, lam, M)
+        assert t_star > 0
+        assert b[0, 0].item() == pytest.approx(t_star, rel=1e-9)
+        assert torch.all(b[0, 1:] == 0)
+        np.testing.assert_allclose(
+            W[0].numpy(), np.sign(u) * np.minimum(np.abs(u), M * t_star), rtol=1e-9
+        )
+
+
+def test_hier_prox_M_zero_is_group_soft_threshold_with_W_zero():
+    """M = 0 forces W = 0 and leaves the group lasso prox of v: b = (1 - lam/||v||)_+ v."""
+    rng = np.random.RandomState(11)
+    V = rng.randn(200, 3)
+    U = rng.randn(200, 5) * 10
+    lam = rng.uniform(0, 3, size=200)
+    b, W = hier_prox(_t64(V), _t64(U), _t64(lam), 0.0)
+    assert torch.all(W == 0)
+    expected = np.stack([group_soft_threshold(V[i], lam[i]) for i in range(200)])
+    np.testing.assert_allclose(b.numpy(), expected, rtol=1e-12, atol=1e-14)
+    assert (np.abs(expected).sum(1) == 0).sum() > 10  # some rows are actually thresholded
+
+
+def test_hier_prox_lam_zero_feasible_input_is_unchanged():
+    """With lam = 0 a point that already satisfies the constraint is its own projection."""
+    rng = np.random.RandomState(3)
+    for M in (1e-6, 0.1, 1.0, 25.0, 1e6):
+        V = rng.randn(100, 3)
+        U = rng.uniform(-0.9, 0.9, size=(100, 6)) * M * np.linalg.norm(V, axis=1, keepdims=True)
+        b, W = hier_prox(_t64(V), _t64(U), 0.0, M)
+        np.testing.assert_allclose(b.numpy(), V, rtol=1e-14, atol=0)
+        np.testing.assert_allclose(W.numpy(), U, rtol=1e-14, atol=0)
+
+
+def test_hier_prox_large_lam_zeroes_everything():
+    """lam >= ||v|| + M ||u||_1 means f'(0) >= 0, so b = 0 and W = 0 exactly."""
+    rng = np.random.RandomState(5)
+    for M in (0.0, 1e-6, 0.5, 2.0, 1e6):
+        V = rng.randn(100, 2)
+        U = rng.randn(100, 4)
+        lam = np.linalg.norm(V, axis=1) + M * np.abs(U).sum(1) + rng.uniform(0, 1, 100)
+        b, W = hier_prox(_t64(V), _t64(U), _t64(lam), M)
+        assert torch.all(b == 0) and torch.all(W == 0), M
+
+
+def test_hier_prox_scalar_lam_equals_per_row_lam():
+    """A float penalty behaves like the same value repeated for every row."""
+    rng = np.random.RandomState(9)
+    V, U = _t64(rng.randn(30, 2)), _t64(rng.randn(30, 5))
+    b1, W1 = hier_prox(V, U, 0.7, 1.5)
+    b2, W2 = hier_prox(V, U, torch.full((30,), 0.7, dtype=torch.float64), 1.5)
+    assert torch.equal(b1, b2) and torch.equal(W1, W2)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Constraint, dtype, shape and purity as a property
+# --------------------------------------------------------------------------------------------
+
+
+@st.composite
+def prox_inputs(draw, width: int):
+    n = draw(st.integers(1, 6))
+    p = draw(st.integers(1, 4))
+    q = draw(st.integers(0, 7))
+    elems = st.floats(-1e3, 1e3, width=width, allow_subnormal=False)
+    v = draw(st.lists(elems, min_size=n * p, max_size=n * p))
+    # allow exact zeros and repeated values by sometimes drawing from a tiny pool
+    if draw(st.booleans()):
+        pool = draw(st.lists(elems, min_size=1, max_size=3))
+        u = draw(st.lists(st.sampled_from(pool), min_size=n * q, max_size=n * q))
+    else:
+        u = draw(st.lists(elems, min_size=n * q, max_size=n * q))
+    lam = draw(st.floats(0, 1e3, allow_subnormal=False))
+    M = draw(
+        st.one_of(st.sampled_from([0.0, 1e-6, 1.0, 1e6]), st.floats(0, 1e6, allow_subnormal=False))
+    )
+    return np.array(v).reshape(n, p), np.array(u).reshape(n, q), lam, M
+
+
+def _check_constraint(b: torch.Tensor, W: torch.Tensor, M: float, eps: float):
+    """||W_row||_inf <= M ||b_row||_2, up to a few ulps, evaluated in float64."""
+    if W.shape[1] == 0:
+        return
+    w_inf = W.double().abs().max(1).values
+    b_norm = torch.linalg.vector_norm(b.double(), dim=1)
+    assert torch.all(w_inf <= M * b_norm * (1 + 16 * eps) + 1e-30), (w_inf, M * b_norm)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_hier_prox_constraint_dtype_shape_and_purity(dtype, data):
+    """Every output is feasible, keeps dtype/shape, and the inputs are left untouched."""
+    width = 32 if dtype == torch.float32 else 64
+    v, u, lam, M = data.draw(prox_inputs(width))
+    V = torch.tensor(v, dtype=dtype)
+    U = torch.tensor(u, dtype=dtype).reshape(v.shape[0], u.shape[1])
+    V0, U0 = V.clone(), U.clone()
+    b, W = hier_prox(V, U, lam, M)
+    assert torch.equal(V, V0) and torch.equal(U, U0)
+    assert b.dtype == dtype and W.dtype == dtype
+    assert b.shape == V.shape and W.shape == U.shape
+    assert torch.isfinite(b).all() and torch.isfinite(W).all()
+    _check_constraint(b, W, M, torch.finfo(dtype).eps)
+    # same property through the (c, d) / (K, d) layer layout
+    theta, Wl = V.T.contiguous(), U.T.contiguous()
+    th0, Wl0 = theta.clone(), Wl.clone()
+    th_new, W_new = hier_prox_features(theta, Wl, lam, M)
+    assert torch.equal(theta, th0) and torch.equal(Wl, Wl0)
+    assert th_new.dtype == dtype and W_new.dtype == dtype
+    assert th_new.shape == theta.shape and W_new.shape == Wl.shape
+    _check_constraint(th_new.T, W_new.T, M, torch.finfo(dtype).eps)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Groups
+# --------------------------------------------------------------------------------------------
+
+
+def test_singleton_groups_equal_per_feature_prox_exactly():
+    """Group HIER-PROX with one feature per group is the feature-wise operator, bit for bit."""
+    gen = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        for c, K, d in ((1, 4, 6), (3, 8, 10), (2, 1, 1)):
+            theta = torch.randn(c, d, generator=gen, dtype=dtype)
+            W = torch.randn(K, d, generator=gen, dtype=dtype)
+            layout = GroupLayout.from_assignment(list(range(d)), [f"f{j}" for j in range(d)])
+            for lam, M in ((0.3, 0.7), (0.0, 2.0), (1.5, 0.0), (0.1, 1e6)):
+                a_th, a_W = hier_prox_groups(theta, W, layout, lam, M)
+                e_th, e_W = hier_prox_features(theta, W, lam, M)
+                assert torch.equal(a_th, e_th) and torch.equal(a_W, e_W)
+            a_th, a_W = hier_prox_groups(theta, None, layout, 0.4, 1.0)
+            e_th, e_W = hier_prox_features(theta, None, 0.4, 1.0)
+            assert torch.equal(a_th, e_th) and a_W is None and e_W is None
+
+
+def _random_grouping(rng, d: int, G: int) -> list[int]:
+    """Unequal, interleaved (non-contiguous) groups, every group non-empty."""
+    group_of = list(range(G)) + list(rng.randint(0, G, size=d - G))
+    rng.shuffle(group_of)
+    return [int(g) for g in group_of]
+
+
+def test_groups_match_oracle_on_flattened_blocks():
+    """Each group's block is the oracle solution of eq. 4.1 on its flattened (theta_g, W_g)."""
+    rng = np.random.RandomState(21)
+    checked_sizes = set()
+    for trial in range(40):
+        c, K = rng.randint(1, 4), rng.randint(1, 6)
+        G = rng.randint(1, 5)
+        d = G + rng.randint(0, 7)
+        group_of = _random_grouping(rng, d, G)
+        layout = GroupLayout.from_assignment(group_of, [f"g{g}" for g in range(G)])
+        theta = rng.randn(c, d)
+        W = rng.randn(K, d) * 10.0 ** rng.uniform(-1, 1)
+        if trial % 5 == 0:  # a group with an all-zero skip block
+            theta[:, np.array(group_of) == 0] = 0.0
+        M = [0.0, 0.2, 1.0, 5.0][trial % 4]
+        lam = rng.uniform(0, 3, size=G)
+        th_new, W_new = hier_prox_groups(_t64(theta), _t64(W), layout, _t64(lam), M)
+        th_new, W_new = th_new.numpy(), W_new.numpy()
+        for g in range(G):
+            cols = np.flatnonzero(np.array(group_of) == g)
+            checked_sizes.add(cols.size)
+            v, u = theta[:, cols].ravel(), W[:, cols].ravel()
+            b, w = th_new[:, cols].ravel(), W_new[:, cols].ravel()
+            t_star, f_star = oracle(v, u, lam[g], M)
+            f_zero = 0.5 * float((v**2).sum() + (u**2).sum())
+            assert abs(objective(v, u, b, w, lam[g]) - f_star) <= 1e-9 * f_star + 1e-14 * f_zero
+            assert np.sqrt((b**2).sum()) == pytest.approx(t_star, rel=1e-9, abs=1e-13)
+            np.testing.assert_allclose(
+                w, np.sign(u) * np.minimum(np.abs(u), M * t_star), rtol=1e-9, atol=1e-13
+            )
+            v_norm = np.sqrt((v**2).sum())
+            if v_norm > 0:
+                np.testing.assert_allclose(b, v * (t_star / v_norm), rtol=1e-9, atol=1e-13)
+    assert len(checked_sizes) >= 4  # unequal sizes, i.e. padding was exercised
+
+
+def test_group_features_enter_and_leave_together():
+    """A group is either entirely zero (skip and input-layer weights) or has a positive norm."""
+    rng = np.random.RandomState(8)
+    d, G, c, K = 12, 4, 2, 5
+    group_of = _random_grouping(rng, d, G)
+    layout = GroupLayout.from_assignment(group_of, list("abcd"))
+    seen_zero = seen_live = 0
+    for _ in range(60):
+        theta, W = rng.randn(c, d), rng.randn(K, d)
+        lam = rng.uniform(0, 20, size=G)
+        th_new, W_new = hier_prox_groups(_t64(theta), _t64(W), layout, _t64(lam), 0.5)
+        for g in range(G):
+            cols = np.flatnonzero(np.array(group_of) == g)
+            norm = np.linalg.norm(th_new[:, cols].numpy())
+            if norm > 0:
+                seen_live += 1
+                # a live group keeps every skip entry that was non-zero in the input
+                assert np.all(th_new[:, cols].numpy() != 0)
+            else:
+                seen_zero += 1
+                assert np.all(W_new[:, cols].numpy() == 0)
+    assert seen_zero > 10 and seen_live > 10
+
+
+def test_group_layout_padding_and_group_of():
+    """Unequal groups are padded with the out-of-range index d; group_of inverts the layout."""
+    group_of = [2, 0, 2, 1, 2, 0]
+    layout = GroupLayout.from_assignment(group_of, ["a", "b", "c"])
+    assert layout.n_groups == 3 and layout.n_features == 6
+    assert layout.index.tolist() == [[1, 5, 6], [3, 6, 6], [0, 2, 4]]
+    assert layout.group_of().tolist() == group_of
+    with pytest.raises(ValueError):
+        GroupLayout.from_assignment([0, 0, 2], ["a", "b", "c"])
+
+
+def test_groups_padding_does_not_leak_between_groups():
+    """Changing one group's weights leaves every other group's result unchanged."""
+    rng = np.random.RandomState(13)
+    group_of = [0, 1, 1, 2, 2, 2, 1]
+    layout = GroupLayout.from_assignment(group_of, ["a", "b", "c"])
+    theta, W = rng.randn(2, 7), rng.randn(3, 7)
+    th1, W1 = hier_prox_groups(_t64(theta), _t64(W), layout, 0.4, 1.0)
+    theta2, W2in = theta.copy(), W.copy()
+    theta2[:, 0] *= 50
+    W2in[:, 0] = -W2in[:, 0] * 7
+    th2, W2 = hier_prox_groups(_t64(theta2), _t64(W2in), layout, 0.4, 1.0)
+    others = [1, 2, 3, 4, 5, 6]
+    assert torch.equal(th1[:, others], th2[:, others]) and torch.equal(W1[:, others], W2[:, others])
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Linear backbone and M = 0
+# --------------------------------------------------------------------------------------------
+
+
+def test_soft_threshold_matches_formula():
+    """soft_threshold is sign(x) max(|x| - lam, 0), elementwise."""
+    x = np.array([-3.0, -1.0, -0.5, 0.0, 0.2, 1.0, 2.5])
+    got = soft_threshold(_t64(x), 1.0).numpy()
+    np.testing.assert_array_equal(got, [-2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.5])
+
+
+@pytest.mark.parametrize("M", [0.0, 1e-6, 1.0, 10.0, 1e6], ids=lambda m: f"M={m:g}")
+def test_linear_backbone_single_output_is_lasso_soft_threshold(M):
+    """With no hidden layer and one output, HIER-PROX is the lasso prox for any M."""
+    gen = torch.Generator().manual_seed(1)
+    for dtype in (torch.float32, torch.float64):
+        theta = torch.randn(1, 50, generator=gen, dtype=dtype) * 2
+        theta[0, :3] = 0.0
+        th_new, W_new = hier_prox_features(theta, None, 0.8, M)
+        assert W_new is None
+        assert torch.equal(th_new, soft_threshold(theta, 0.8))
+
+
+def test_M_zero_soft_thresholds_theta_and_zeroes_W():
+    """M = 0 with a hidden layer: W^(0) is wiped out and theta gets the (group) lasso prox."""
+    gen = torch.Generator().manual_seed(2)
+    theta = torch.randn(1, 40, generator=gen, dtype=torch.float64)
+    W = torch.randn(16, 40, generator=gen, dtype=torch.float64) * 5
+    th_new, W_new = hier_prox_features(theta, W, 0.5, 0.0)
+    assert torch.equal(th_new, soft_threshold(theta, 0.5))
+    assert torch.all(W_new == 0)
+    # several outputs: column-wise group soft-threshold
+    theta3 = torch.randn(3, 40, generator=gen, dtype=torch.float64)
+    th_new, W_new = hier_prox_features(theta3, W, 1.2, 0.0)
+    expected = np.stack([group_soft_threshold(col, 1.2) for col in theta3.T.numpy()], axis=1)
+    np.testing.assert_allclose(th_new.numpy(), expected, rtol=1e-12, atol=1e-15)
+    assert torch.all(W_new == 0)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. float32 vs float64
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("M", [0.0, 1e-6, 0.3, 1.0, 8.0, 1e6], ids=lambda m: f"M={m:g}")
+def test_float32_agrees_with_float64(M):
+    """The float32 path gives the float64 answer to single precision."""
+    gen = torch.Generator().manual_seed(3)
+    theta = torch.randn(3, 200, generator=gen, dtype=torch.float64)
+    W = torch.randn(12, 200, generator=gen, dtype=torch.float64) * 0.5
+    lam = torch.rand(200, generator=gen, dtype=torch.float64) * 2
+    th64, W64 = hier_prox_features(theta, W, lam, M)
+    th32, W32 = hier_prox_features(theta.float(), W.float(), lam.float(), M)
+    assert th32.dtype == torch.float32 and W32.dtype == torch.float32
+    torch.testing.assert_close(th32.double(), th64, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(W32.double(), W64, rtol=1e-5, atol=1e-5)
+    # and the same through the group operator
+    layout = GroupLayout.from_assignment([j % 7 for j in range(200)], [str(g) for g in range(7)])
+    g64 = hier_prox_groups(theta, W, layout, 3.0, M)
+    g32 = hier_prox_groups(theta.float(), W.float(), layout, 3.0, M)
+    torch.testing.assert_close(g32[0].double(), g64[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(g32[1].double(), g64[1], rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Invalid M
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("M", [-1e-9, -1.0, math.inf, -math.inf, math.nan], ids=str)
+def test_invalid_M_raises_value_error(M):
+    """A hierarchy multiplier must be finite and non-negative, on every entry point."""
+    theta, W = torch.randn(2, 3), torch.randn(4, 3)
+    with pytest.raises(ValueError):
+        hier_prox(theta.T, W.T, 0.1, M)
+    with pytest.raises(ValueError):
+        hier_prox_features(theta, W, 0.1, M)
+    with pytest.raises(ValueError):
+        hier_prox_features(theta, None, 0.1, M)
+    layout = GroupLayout.from_assignment([0, 1, 1], ["a", "b"])
+    with pytest.raises(ValueError):
+        hier_prox_groups(theta, W, layout, 0.1, M)
