@@ -191,7 +191,7 @@ class LassoNetSelector:
         """Keep the selected columns of X."""
         mask = self.get_support()
         if isinstance(X, pd.DataFrame):
-            return X[[c for c, keep in zip(self.encoder_.columns, mask) if keep]]
+            return X[[c for c, keep in zip(self.encoder_.columns, mask, strict=True) if keep]]
         return np.asarray(X)[:, mask]
 
     def _outputs(self, X) -> torch.Tensor:

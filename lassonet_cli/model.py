@@ -48,17 +48,32 @@ class LassoNet(nn.Module):
         return self.skip(x) + self.backbone(x)
 
     @torch.no_grad()
-    def prox_(self, lam: float | torch.Tensor, M: float) -> None:
-        """Apply HIER-PROX with step-scaled penalty ``lam`` to (theta, W^(0)) in place."""
+    def prox_(
+        self, lam: float | torch.Tensor, M: float, keep: torch.Tensor | None = None
+    ) -> None:
+        """Apply HIER-PROX with step-scaled penalty ``lam`` to (theta, W^(0)) in place.
+
+        ``keep``: optional (d,) 0/1 float mask of the input features still in the model; the
+        others are held at zero (a unit eliminated on the path stays out).
+        """
         layer = self.backbone.input_layer
         W = layer.weight if layer is not None else None
         if self.groups is None:
             theta, W_new = hier_prox_features(self.skip.weight, W, lam, M)
         else:
             theta, W_new = hier_prox_groups(self.skip.weight, W, self.groups, lam, M)
+        if keep is not None:
+            theta = theta * keep
+            W_new = W_new * keep if W_new is not None else None
         self.skip.weight.copy_(theta)
         if W is not None:
             W.copy_(W_new)
+
+    def feature_mask(self, alive_units: torch.Tensor) -> torch.Tensor:
+        """(d,) float mask of the input features of the units in ``alive_units`` (bool)."""
+        if self.groups is not None:
+            alive_units = alive_units[self.groups.group_of().to(alive_units.device)]
+        return alive_units.to(self.skip.weight.dtype)
 
     @torch.no_grad()
     def unit_norms(self) -> torch.Tensor:

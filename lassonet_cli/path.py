@@ -36,6 +36,8 @@ from .model import LassoNet
 
 START_ROWS = 2048
 MAX_POINTS = 5000
+START_STEP = 1.25
+MAX_CLIMB = 200
 
 
 @dataclass
@@ -54,7 +56,6 @@ class PathConfig:
     dense_lr: float = 1e-3
     batch_size: int | None = None
     tol: float = 0.99
-    check_every: int = 5
 
     def validate(self) -> None:
         if not (self.M >= 0 and math.isfinite(self.M)):
@@ -116,6 +117,7 @@ class Path:
     points: list[PathPoint]
     score_name: str
     lambda_start: float
+    search_epochs: int = 0
 
 
 ProgressCallback = Callable[[PathPoint, LassoNet], None]
@@ -140,6 +142,9 @@ def lassonet_path(
 ) -> Path:
     """Train the dense model, then the path until no unit is left.
 
+    A unit eliminated at a point stays out for the rest of the path, so the selections are
+    nested and k never increases.
+
     Parameters
     ----------
     model : LassoNet, freshly initialised, on the device of the data
@@ -156,63 +161,83 @@ def lassonet_path(
     Path
     """
     config.validate()
-    batch_size = config.batch_size if config.batch_size is not None else default_batch_size(len(X))
-    batches = _batcher(X, y, batch_size, generator)
-    points: list[PathPoint] = []
-
-    dense_opt = torch.optim.Adam(model.parameters(), lr=config.dense_lr)
-    fit = _fit_point(
-        model, dense_opt, task, batches, X_val, y_val, 0.0, 0.0, config.M,
-        config.dense_max_epochs, config.dense_patience, config,
-    )
-    norms = model.unit_norms().cpu().numpy()
-    points.append(_point(0.0, fit, norms, np.ones_like(norms, dtype=bool)))
+    trainer = _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config)
+    points = [trainer.dense()]
     if on_point:
         on_point(points[-1], model)
 
-    lam = config.lambda_start
-    if lam is None:
-        lam = auto_lambda_start(model, task, X, y, config.M)
-    lambda_start = lam
     lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
     if config.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=lr)
 
+    search_epochs = 0
+    if config.lambda_start is not None:
+        lam = config.lambda_start
+    else:
+        estimate = auto_lambda_start(model, task, X, y, config.M)
+        lam, search_epochs = _climb_to_first_exit(trainer, opt, lr, estimate)
+    lambda_start = lam
+
+    keep = None  # input features of the units not yet eliminated
     while points[-1].k > 0 and len(points) < MAX_POINTS:
-        fit = _fit_point(
-            model, opt, task, batches, X_val, y_val, lam, lr * lam, config.M,
-            config.max_epochs, config.patience, config,
-        )
-        norms = model.unit_norms().cpu().numpy()
-        points.append(_point(lam, fit, norms, points[-1].active))
+        fit = trainer.fit(opt, lam, lr, config.max_epochs, config.patience, keep)
+        points.append(trainer.point(lam, fit, points[-1].active))
+        keep = model.feature_mask(torch.as_tensor(points[-1].active, device=X.device))
         if on_point:
             on_point(points[-1], model)
         lam *= config.path_multiplier
-    return Path(list(unit_names), points, task.score_name, lambda_start)
+    return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
 
 
-def _point(lam: float, fit: tuple, norms: np.ndarray, was_active: np.ndarray) -> PathPoint:
-    epochs, train_loss, val_loss, val_score = fit
-    active = norms > 0
-    eliminated = tuple(int(i) for i in np.flatnonzero(was_active & ~active))
-    return PathPoint(
-        lambda_=float(lam),
-        k=int(active.sum()),
-        train_loss=train_loss,
-        val_loss=val_loss,
-        val_score=val_score,
-        epochs=epochs,
-        eliminated=eliminated,
-        norms=norms,
-    )
+def _climb_to_first_exit(
+    trainer: _Trainer, opt: torch.optim.Optimizer, lr: float, lam: float
+) -> tuple[float, int]:
+    """From the estimate (*), raise lambda by START_STEP per point until a unit leaves.
+
+    Returns the last lambda at which every unit survived (the model and optimiser are put back
+    in that state) and the epochs spent.  When the estimate itself removes a unit, the path
+    starts at the estimate.
+    """
+    model, config = trainer.model, trainer.config
+    n_alive = int((model.unit_norms() > 0).sum())
+
+    def snapshot() -> tuple[dict, dict]:
+        return copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
+
+    saved, start, epochs = snapshot(), lam, 0
+    for _ in range(MAX_CLIMB):
+        epochs += trainer.fit(opt, lam, lr, config.max_epochs, config.patience)[0]
+        if int((model.unit_norms() > 0).sum()) < n_alive:
+            break
+        saved, start = snapshot(), lam
+        lam *= START_STEP
+    model.load_state_dict(saved[0])
+    opt.load_state_dict(saved[1])
+    return start, epochs
+
+
+def train_dense(
+    model: LassoNet,
+    task,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    X_val: torch.Tensor,
+    y_val: torch.Tensor,
+    config: PathConfig,
+    generator: torch.Generator,
+) -> PathPoint:
+    """Train ``model`` without penalty (the first point of every path, and refits)."""
+    return _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config).dense()
 
 
 def _batcher(
-    X: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator
+    X: torch.Tensor, y: torch.Tensor, config: PathConfig, generator: torch.Generator
 ) -> Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]:
+    """A function returning one epoch's (inputs, targets) batches."""
     n = len(X)
+    batch_size = config.batch_size if config.batch_size is not None else default_batch_size(n)
     if batch_size is None or batch_size >= n:
         return lambda: iter(((X, y),))
 
@@ -225,68 +250,102 @@ def _batcher(
     return epoch
 
 
-def _fit_point(
-    model: LassoNet,
-    opt: torch.optim.Optimizer,
-    task,
-    batches: Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]],
-    X_val: torch.Tensor,
-    y_val: torch.Tensor,
-    lam: float,
-    step_lam: float,
-    M: float,
-    max_epochs: int,
-    patience: int,
-    config: PathConfig,
-) -> tuple[int, float, float, float]:
-    """Train at one lambda with early stopping on the validation objective.
+@dataclass
+class _Trainer:
+    """Trains one model on fixed data; every path point and refit goes through ``fit``."""
 
-    The validation objective (loss + lam * sum_j ||theta_j||) of every epoch is kept on the device
-    and read back once every ``config.check_every`` epochs, so the loop does not wait on the
-    device after each step.
-    """
-    best = math.inf
-    since_best = 0
-    epoch = 0
-    train_loss = torch.zeros((), device=X_val.device)
-    while epoch < max_epochs:
-        chunk = min(config.check_every, max_epochs - epoch)
-        objectives = torch.empty(chunk, device=X_val.device)
-        for e in range(chunk):
-            model.train()
-            total = torch.zeros((), device=X_val.device)
-            n_batches = 0
-            for xb, yb in batches():
-                opt.zero_grad(set_to_none=True)
-                loss = task.loss(model(xb), yb)
-                loss.backward()
-                opt.step()
-                if step_lam > 0:
-                    model.prox_(step_lam, M)
-                total = total + loss.detach()
-                n_batches += 1
-            train_loss = total / n_batches
-            model.eval()
-            with torch.no_grad():
-                objectives[e] = task.loss(model(X_val), y_val) + lam * model.penalty()
-        epoch += chunk
-        stop = False
-        for value in objectives.tolist():
-            if value < config.tol * best:
-                best, since_best = value, 0
-            else:
-                since_best += 1
-                if since_best >= patience:
-                    stop = True
-        if stop:
-            break
-    model.eval()
-    with torch.no_grad():
-        out = model(X_val)
-        val_loss = task.loss(out, y_val)
-        val_score = task.score(out, y_val)
-    values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
-    return epoch, values[0], values[1], values[2]
+    model: LassoNet
+    task: object
+    batches: Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    config: PathConfig
+
+    def dense(self) -> PathPoint:
+        opt = torch.optim.Adam(self.model.parameters(), lr=self.config.dense_lr)
+        cfg = self.config
+        fit = self.fit(opt, 0.0, 0.0, cfg.dense_max_epochs, cfg.dense_patience)
+        return self.point(0.0, fit, None)
+
+    def point(self, lam: float, fit: tuple, was_active: np.ndarray | None) -> PathPoint:
+        epochs, train_loss, val_loss, val_score = fit
+        norms = self.model.unit_norms().cpu().numpy()
+        active = norms > 0
+        if was_active is None:
+            was_active = np.ones_like(active)
+        return PathPoint(
+            lambda_=float(lam),
+            k=int(active.sum()),
+            train_loss=train_loss,
+            val_loss=val_loss,
+            val_score=val_score,
+            epochs=epochs,
+            eliminated=tuple(int(i) for i in np.flatnonzero(was_active & ~active)),
+            norms=norms,
+        )
+
+    def fit(
+        self,
+        opt: torch.optim.Optimizer,
+        lam: float,
+        lr: float,
+        max_epochs: int,
+        patience: int,
+        keep: torch.Tensor | None = None,
+    ) -> tuple[int, float, float, float]:
+        """Train at penalty ``lam`` (prox step ``lr * lam``) with early stopping.
+
+        Stops after ``patience`` epochs in which the validation objective (loss + lam * sum_j
+        ||theta_j||) did not fall below ``tol`` times its best value.  Returns (epochs, train
+        loss of the last epoch, validation loss, validation score).
+        """
+        model, task, X_val, y_val = self.model, self.task, self.X_val, self.y_val
+        step_lam, M, tol = lr * lam, self.config.M, self.config.tol
+        # train()/eval() walk every submodule; only dropout makes them matter
+        switch = any(isinstance(m, torch.nn.Dropout) for m in model.modules())
+        best, since_best, epoch = math.inf, 0, 0
+        train_loss = torch.zeros((), device=X_val.device)
+        while epoch < max_epochs:
+            # no stopping decision is possible before `patience - since_best` more epochs, so
+            # the losses are read back only then: no overshoot, and no wait on the device per step
+            chunk = min(patience - since_best, max_epochs - epoch)
+            objectives = []
+            for _ in range(chunk):
+                if switch:
+                    model.train()
+                total, n_batches = None, 0
+                for xb, yb in self.batches():
+                    opt.zero_grad(set_to_none=True)
+                    loss = task.loss(model(xb), yb)
+                    loss.backward()
+                    opt.step()
+                    if step_lam > 0:
+                        model.prox_(step_lam, M, keep)
+                    total = loss.detach() if total is None else total + loss.detach()
+                    n_batches += 1
+                train_loss = total / n_batches
+                if switch:
+                    model.eval()
+                with torch.no_grad():
+                    objective = task.loss(model(X_val), y_val)
+                    if lam > 0:
+                        objective = objective + lam * model.penalty()
+                    objectives.append(objective)
+            epoch += chunk
+            for value in torch.stack(objectives).tolist():
+                if value < tol * best:
+                    best, since_best = value, 0
+                else:
+                    since_best += 1
+            if since_best >= patience:
+                break
+        model.eval()
+        with torch.no_grad():
+            out = model(X_val)
+            val_loss = task.loss(out, y_val)
+            val_score = task.score(out, y_val)
+        values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
+        return epoch, values[0], values[1], values[2]
 
 
 def auto_lambda_start(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float) -> float:
@@ -316,7 +375,7 @@ def auto_lr(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, iterations:
         norm = torch.sqrt(sum((v**2).sum() for v in vec))
         vec = [v / norm for v in vec]
         hv = torch.autograd.grad(grads, params, grad_outputs=vec, retain_graph=True)
-        eigen = sum((h * v).sum() for h, v in zip(hv, vec))
+        eigen = sum((h * v).sum() for h, v in zip(hv, vec, strict=True))
         vec = [h.detach() for h in hv]
     top = float(eigen)
     return 1.0 / top if top > 0 and math.isfinite(top) else 1e-3
@@ -345,7 +404,8 @@ def exit_thresholds(
     G, s = index.shape
     Xp = torch.cat([X, X.new_zeros(n, 1)], dim=1)
     layer = model.backbone.input_layer
-    theta = torch.cat([model.skip.weight, model.skip.weight.new_zeros(model.skip.out_features, 1)], 1)
+    skip = model.skip.weight
+    theta = torch.cat([skip, skip.new_zeros(skip.shape[0], 1)], dim=1)
     with torch.no_grad():
         skip_out = model.skip(X)
         pre = layer(X) if layer is not None else None

@@ -21,7 +21,7 @@ whose derivative f'(t) = t - ||v|| + lam - M * sum_i (|u_i| - M t)_+ is strictly
 |u|_(1) >= ... >= |u|_(K) sorted and S_m the sum of the m largest, the minimiser has exactly
 m* = #{k : f'(|u|_(k) / M) > 0} active entries (those with |u_i| > M t*), and then
 
-    t* = (||v|| + M S_m* - lam)_+ / (1 + m* M^2),                                   (Alg. 2, w_m / M)
+    t* = (||v|| + M S_m* - lam)_+ / (1 + m* M^2)           (Algorithm 2's w_m divided by M)
 
 which is the closed form of Algorithm 2, step 3.  Counting m* directly (instead of searching for
 the first m whose interval condition holds) needs no branch per unit, treats ties in |u| exactly and
@@ -87,46 +87,59 @@ def hier_prox(
     if not (M >= 0 and M < float("inf")):
         raise ValueError(f"M must be finite and >= 0, got {M}")
     n, q = u.shape
-    dtype, device = v.dtype, v.device
-    lam_t = torch.as_tensor(lam, dtype=dtype, device=device).expand(n)
+    lam_t = torch.as_tensor(lam, dtype=v.dtype, device=v.device).expand(n)
     v_norm = torch.linalg.vector_norm(v, dim=1)  # (n,)
-
+    # m* = 0 (no entry of u clipped) gives the soft-threshold of ||v||; it is the answer
+    # exactly when max|u| <= M * t, which holds for most units at most steps.
+    t = torch.clamp(v_norm - lam_t, min=0)
     if q == 0:
-        t = torch.clamp(v_norm - lam_t, min=0)
         return _along(v, v_norm, t), u.clone()
-
     a = u.abs()
-    a_sorted = torch.sort(a, dim=1, descending=True).values  # (n, q)
-    top_sum = torch.cumsum(a_sorted, dim=1)  # S_k, k = 1..q
-    k = torch.arange(1, q + 1, dtype=dtype, device=device)
-    excess = top_sum - k * a_sorted  # sum_i (|u_i| - |u|_(k))_+
-    slack = (v_norm - lam_t).unsqueeze(1)
-    # sign of M * f'(|u|_(k) / M); for M >= 1 divide by M^2 so huge M cannot overflow
-    if M >= 1:
-        positive = a_sorted / (M * M) - slack / M - excess > 0
+    # ||v|| + M ||u||_1 <= lam: the unit is out (t* = 0, and already t = 0 above)
+    out = v_norm + M * a.sum(dim=1) <= lam_t
+    clipped = (a.amax(dim=1) > M * t) & ~out
+    if v.device.type == "cpu":
+        # sort only the rows that need it; on the CPU the index costs no device round trip
+        rows = clipped.nonzero().squeeze(1)
+        if len(rows):
+            t[rows] = _clipped_size(v_norm[rows], a[rows], lam_t[rows], M)
     else:
-        positive = a_sorted - M * slack - (M * M) * excess > 0
-    m = positive.sum(dim=1)  # (n,) number of active entries of u
-    s_m = torch.cat([torch.zeros(n, 1, dtype=dtype, device=device), top_sum], dim=1)
-    s_m = s_m.gather(1, m.unsqueeze(1)).squeeze(1)
-    m = m.to(dtype)
-    if M >= 1:
-        t = torch.clamp(v_norm / M + s_m - lam_t / M, min=0) / (1 / M + m * M)
-    else:
-        t = torch.clamp(v_norm + M * s_m - lam_t, min=0) / (1 + m * M * M)
+        t = torch.where(clipped, _clipped_size(v_norm, a, lam_t, M), t)
     bound = (M * t).unsqueeze(1)
     W = torch.minimum(torch.maximum(u, -bound), bound)
     return _along(v, v_norm, t), W
 
 
+def _clipped_size(
+    v_norm: torch.Tensor, a: torch.Tensor, lam: torch.Tensor, M: float
+) -> torch.Tensor:
+    """(n,) optimal ||b|| = t* from the counting rule of the module docstring; a = |u|: (n, q)."""
+    n, q = a.shape
+    a_sorted = torch.sort(a, dim=1, descending=True).values
+    top_sum = torch.cumsum(a_sorted, dim=1)  # S_k, k = 1..q
+    k = torch.arange(1, q + 1, dtype=a.dtype, device=a.device)
+    excess = top_sum - k * a_sorted  # sum_i (|u_i| - |u|_(k))_+
+    slack = (v_norm - lam).unsqueeze(1)
+    # sign of M * f'(|u|_(k) / M); for M >= 1 divide by M^2 so that huge M cannot overflow
+    if M >= 1:
+        positive = a_sorted / (M * M) - slack / M - excess > 0
+    else:
+        positive = a_sorted - M * slack - (M * M) * excess > 0
+    m = positive.sum(dim=1)
+    s_m = torch.cat([a.new_zeros(n, 1), top_sum], dim=1).gather(1, m.unsqueeze(1)).squeeze(1)
+    m = m.to(a.dtype)
+    if M >= 1:
+        return torch.clamp(v_norm / M + s_m - lam / M, min=0) / (1 / M + m * M)
+    return torch.clamp(v_norm + M * s_m - lam, min=0) / (1 + m * M * M)
+
+
 def _along(v: torch.Tensor, v_norm: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Vectors of length ``t`` in the direction of the rows of ``v`` (first axis where v = 0)."""
-    first_axis = torch.zeros_like(v)
+    """Rows of length ``t`` in the direction of the rows of ``v`` (first axis where v = 0)."""
+    direction = v / torch.where(v_norm > 0, v_norm, torch.ones_like(v_norm)).unsqueeze(1)
+    b = direction * t.unsqueeze(1)
     if v.shape[1]:
-        first_axis[:, 0] = 1
-    safe = torch.where(v_norm > 0, v_norm, torch.ones_like(v_norm)).unsqueeze(1)
-    direction = torch.where((v_norm > 0).unsqueeze(1), v / safe, first_axis)
-    return direction * t.unsqueeze(1)
+        b[:, 0] = torch.where(v_norm > 0, b[:, 0], t)
+    return b
 
 
 def hier_prox_features(
