@@ -167,10 +167,7 @@ def lassonet_path(
         on_point(points[-1], model)
 
     lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
-    if config.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    else:
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = _path_optimizer(model, config.optimizer, lr)
 
     search_epochs = 0
     if config.lambda_start is not None:
@@ -230,6 +227,52 @@ def train_dense(
 ) -> PathPoint:
     """Train ``model`` without penalty (the first point of every path, and refits)."""
     return _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config).dense()
+
+
+def train_at_lambda(
+    model: LassoNet,
+    task,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    X_val: torch.Tensor,
+    y_val: torch.Tensor,
+    lam: float,
+    config: PathConfig,
+    generator: torch.Generator,
+    lr: float | None = None,
+) -> PathPoint:
+    """Train ``model`` at one fixed penalty ``lam`` (prox-gradient steps, early stopping).
+
+    ``lr`` defaults to ``config.lr``, else 1 / L at the model's current state (``auto_lr``).
+    """
+    config.validate()
+    if lr is None:
+        lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
+    trainer = _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config)
+    opt = _path_optimizer(model, config.optimizer, lr)
+    fit = trainer.fit(opt, lam, lr, config.max_epochs, config.patience)
+    return trainer.point(lam, fit, None)
+
+
+def _path_optimizer(model: LassoNet, name: str, lr: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def _prox_scale(opt: torch.optim.Optimizer) -> float:
+    """Factor on the prox step so that the iteration's fixed point solves the penalised problem.
+
+    Heavy-ball SGD moves by lr * g / (1 - momentum) at a fixed point, so the prox must shrink by
+    lr * lam / (1 - momentum) for the fixed point to satisfy 0 in g + lam * d||theta||; with
+    plain ``lr * lam`` the path would solve the problem for lam * (1 - momentum).  (Adam rescales
+    each coordinate, so with Adam lambda is only a relative scale.)
+    """
+    group = opt.param_groups[0]
+    momentum = group.get("momentum", 0.0) if isinstance(opt, torch.optim.SGD) else 0.0
+    if momentum and not group.get("nesterov", False) and not group.get("dampening", 0.0):
+        return 1.0 / (1.0 - momentum)
+    return 1.0
 
 
 def _batcher(
@@ -300,7 +343,7 @@ class _Trainer:
         loss of the last epoch, validation loss, validation score).
         """
         model, task, X_val, y_val = self.model, self.task, self.X_val, self.y_val
-        step_lam, M, tol = lr * lam, self.config.M, self.config.tol
+        step_lam, M, tol = lr * lam * _prox_scale(opt), self.config.M, self.config.tol
         # train()/eval() walk every submodule; only dropout makes them matter
         switch = any(isinstance(m, torch.nn.Dropout) for m in model.modules())
         best, since_best, epoch = math.inf, 0, 0

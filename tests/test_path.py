@@ -1,0 +1,251 @@
+"""The path driver and the pure functions of a Path (ranking, choosing a point, the table)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lassonet_cli.backbones import BackboneSpec
+from lassonet_cli.errors import ConfigError
+from lassonet_cli.model import LassoNet
+from lassonet_cli.path import (
+    START_STEP,
+    Path,
+    PathConfig,
+    PathPoint,
+    StateKeeper,
+    choose_point,
+    elimination_lambdas,
+    lassonet_path,
+    path_records,
+    ranking,
+    train_at_lambda,
+)
+from lassonet_cli.tasks import Classification, Regression
+
+
+def make_path(norm_rows, lambdas=None, scores=None, names=None) -> Path:
+    """A Path from a (points x units) array of ||theta|| values."""
+    norm_rows = np.asarray(norm_rows, dtype=float)
+    n_points, n_units = norm_rows.shape
+    lambdas = lambdas if lambdas is not None else [0.0] + [2.0**i for i in range(n_points - 1)]
+    scores = scores if scores is not None else [0.5] * n_points
+    names = names or [f"f{j}" for j in range(n_units)]
+    points = []
+    previous = np.ones(n_units, dtype=bool)
+    for i in range(n_points):
+        active = norm_rows[i] > 0
+        points.append(
+            PathPoint(
+                lambda_=lambdas[i], k=int(active.sum()), train_loss=1.0, val_loss=1.0,
+                val_score=scores[i], epochs=1,
+                eliminated=tuple(int(j) for j in np.flatnonzero(previous & ~active)),
+                norms=norm_rows[i],
+            )
+        )
+        previous = active
+    return Path(names, points, "r2", lambdas[1] if n_points > 1 else 0.0)
+
+
+# --- pure functions ---------------------------------------------------------------------------
+
+
+def test_elimination_lambda_is_the_lambda_where_a_unit_leaves_for_good():
+    """A unit that leaves and comes back is credited with its last exit."""
+    path = make_path(
+        [[1, 1, 1], [1, 0, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0]],
+        lambdas=[0.0, 1.0, 2.0, 4.0, 8.0],
+    )
+    assert elimination_lambdas(path).tolist() == [8.0, 4.0, 2.0]
+
+
+def test_units_alive_at_the_end_of_a_truncated_path_get_inf():
+    path = make_path([[1, 1], [1, 0]], lambdas=[0.0, 1.0])
+    assert elimination_lambdas(path).tolist() == [math.inf, 1.0]
+
+
+def test_ranking_orders_by_exit_then_last_norm_then_name():
+    # f1 and f2 leave together at lambda 2; f2 was larger just before; f0 and f3 tie fully
+    path = make_path(
+        [[1, 1, 1, 1], [1, 0.1, 0.5, 1], [0.7, 0, 0, 0.7], [0, 0, 0, 0]],
+        lambdas=[0.0, 1.0, 2.0, 4.0],
+        names=["b", "c", "d", "a"],
+    )
+    assert [path.unit_names[j] for j in ranking(path)] == ["a", "b", "d", "c"]
+
+
+def test_choose_point_best_prefers_the_sparser_point_on_ties():
+    path = make_path([[1, 1, 1], [1, 1, 0], [1, 0, 0], [0, 0, 0]], scores=[0.8, 0.9, 0.9, 0.1])
+    assert choose_point(path, "best") == 2
+
+
+def test_choose_point_k_takes_the_most_features_not_above_k_then_best_score():
+    path = make_path(
+        [[1, 1, 1], [1, 1, 0], [1, 1, 0], [1, 0, 0], [0, 0, 0]],
+        scores=[0.9, 0.6, 0.7, 0.95, 0.0],
+    )
+    assert choose_point(path, k=2) == 2
+    assert choose_point(path, k=1) == 3
+    assert choose_point(path, k=10) == 0
+
+
+def test_choose_point_rejects_impossible_requests():
+    path = make_path([[1, 1], [1, 0]])
+    with pytest.raises(ConfigError):
+        choose_point(path, k=0)
+    with pytest.raises(ConfigError):
+        choose_point(path, "1se")
+
+
+def test_path_records_name_the_eliminated_features():
+    path = make_path([[1, 1, 1], [1, 0, 0], [0, 0, 0]], names=["a", "b", "c"])
+    records = path_records(path)
+    assert [r["eliminated"] for r in records] == ["", "b;c", "a"]
+    assert [r["k"] for r in records] == [3, 1, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=2, max_size=12),
+    st.lists(st.sampled_from([0.1, 0.5, 0.9]), min_size=12, max_size=12),
+    st.one_of(st.none(), st.integers(0, 5)),
+)
+def test_state_keeper_keeps_the_state_of_the_chosen_point(ks, scores, k):
+    """The copy kept during the run is the model at choose_point of the finished path."""
+    ks = sorted(ks, reverse=True)
+    rows = [[1.0] * kk + [0.0] * (5 - kk) for kk in ks]
+    path = make_path(rows, scores=scores[: len(ks)])
+    model = LassoNet(5, 1, BackboneSpec.parse("linear").build(5, 1))
+    keeper = StateKeeper(path.unit_names, "best", k)
+    for i, point in enumerate(path.points):
+        with torch.no_grad():
+            model.backbone.bias.fill_(i)
+        keeper(point, model)
+    if k is not None and min(ks) > k:
+        assert keeper.state is None
+        return
+    chosen = choose_point(path, "best", k)
+    assert keeper.index == chosen
+    assert keeper.state["backbone.bias"].item() == chosen
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+def lasso_cd(X: np.ndarray, y: np.ndarray, lam: float, sweeps: int = 5000) -> np.ndarray:
+    """Independent lasso: minimise mean((y - X b)^2) + lam * ||b||_1 by coordinate descent."""
+    n, d = X.shape
+    beta = np.zeros(d)
+    col_sq = (X**2).sum(axis=0) / n
+    residual = y.copy()
+    for _ in range(sweeps):
+        largest = 0.0
+        for j in range(d):
+            rho = X[:, j] @ residual / n + col_sq[j] * beta[j]
+            new = np.sign(rho) * max(abs(rho) - lam / 2, 0.0) / col_sq[j]
+            residual -= X[:, j] * (new - beta[j])
+            largest = max(largest, abs(new - beta[j]))
+            beta[j] = new
+        if largest < 1e-13:
+            break
+    return beta
+
+
+def standardised_problem(seed: int = 0, n: int = 300, d: int = 8):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    X[:, 1] += 0.6 * X[:, 0]  # correlated columns make the lasso non-trivial
+    y = X @ np.array([1.5, -1.0, 0.0, 0.5, 0.0, 0.0, 0.2, 0.0]) + 0.5 * rng.standard_normal(n)
+    X = (X - X.mean(0)) / X.std(0)
+    y = (y - y.mean()) / y.std()
+    return X, y
+
+
+@pytest.mark.parametrize("backbone, M", [("linear", 10.0), ("mlp:16", 0.0)])
+def test_fixed_lambda_training_solves_the_lasso(backbone, M):
+    """Linear backbone (any M), or any backbone with M = 0: the skip layer is the lasso."""
+    X, y = standardised_problem()
+    lam = 0.15
+    beta = lasso_cd(X, y, lam)
+    assert 0 < (beta != 0).sum() < len(beta)  # the oracle solution is really sparse
+    Xt = torch.tensor(X, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64).unsqueeze(1)
+    torch.manual_seed(0)
+    model = LassoNet(8, 1, BackboneSpec.parse(backbone).build(8, 1)).double()
+    config = PathConfig(M=M, max_epochs=1500, patience=1500, tol=1.0)
+    train_at_lambda(model, Regression(), Xt, yt, Xt, yt, lam, config, torch.Generator())
+    theta = model.skip.weight.detach().numpy()[0]
+    np.testing.assert_allclose(theta, beta, atol=1e-6)
+    assert ((theta == 0) == (beta == 0)).all()
+
+
+def small_classification(seed: int = 0, n: int = 240, d: int = 6):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    y = ((X[:, 0] + X[:, 1] ** 2 - 1) > 0).astype(int)
+    task = Classification().fit(y)
+    return torch.from_numpy(X), task.encode(y), task
+
+
+def run_small_path(seed: int = 0, **overrides) -> Path:
+    X, y, task = small_classification()
+    torch.manual_seed(seed)
+    model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
+    config = PathConfig(dense_max_epochs=200, dense_patience=20, **overrides)
+    names = [f"x{j}" for j in range(6)]
+    return lassonet_path(model, task, X[:200], y[:200], X[200:], y[200:], names, config,
+                         torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture(scope="module")
+def small_path() -> Path:
+    return run_small_path()
+
+
+def test_path_is_nested_and_ends_empty(small_path):
+    ks = [p.k for p in small_path.points]
+    assert small_path.points[0].lambda_ == 0 and ks[0] == 6
+    assert all(a >= b for a, b in zip(ks, ks[1:], strict=False))
+    assert ks[-1] == 0
+    eliminated = [j for p in small_path.points for j in p.eliminated]
+    assert sorted(eliminated) == list(range(6))
+    for p in small_path.points:  # eliminated units really have zero skip weights
+        assert (p.norms[list(p.eliminated)] == 0).all()
+
+
+def test_lambdas_grow_geometrically_from_the_start(small_path):
+    lambdas = np.array([p.lambda_ for p in small_path.points[1:]])
+    assert lambdas[0] == pytest.approx(small_path.lambda_start)
+    np.testing.assert_allclose(lambdas[1:] / lambdas[:-1], 1.02, rtol=1e-9)
+
+
+def test_auto_lambda_start_is_just_before_the_first_exit(small_path):
+    """Few points pass before the first feature leaves: one climb step is about 11 points."""
+    first_exit = next(i for i, p in enumerate(small_path.points) if p.k < 6)
+    steps_per_climb = math.log(START_STEP) / math.log(1.02)
+    assert 1 <= first_exit <= 1 + math.ceil(steps_per_climb)
+
+
+def test_the_informative_features_leave_last(small_path):
+    top = {small_path.unit_names[j] for j in ranking(small_path)[:2]}
+    assert top == {"x0", "x1"}
+
+
+def test_same_seed_same_path_different_seed_different_path(small_path):
+    again = run_small_path(0)
+    assert path_records(again) == path_records(small_path)
+    other = run_small_path(1)
+    assert path_records(other) != path_records(small_path)
+
+
+def test_invalid_config_is_rejected():
+    for bad in (dict(M=-1.0), dict(path_multiplier=1.0), dict(lambda_start=0.0),
+                dict(patience=0), dict(optimizer="rmsprop"), dict(lr=-1.0),
+                dict(batch_size=0), dict(M=math.inf)):
+        with pytest.raises(ConfigError):
+            PathConfig(**bad).validate()
