@@ -85,7 +85,7 @@ def elimination_lambdas(history: list) -> np.ndarray:
     masks = np.stack([item.selected.numpy().astype(bool) for item in history])
     result = np.full(masks.shape[1], np.inf)
     alive = masks[0].copy()
-    for item, mask in zip(history[1:], masks[1:]):
+    for item, mask in zip(history[1:], masks[1:], strict=True):
         gone = alive & ~mask
         result[gone] = item.lambda_
         alive &= mask

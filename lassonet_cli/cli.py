@@ -357,23 +357,12 @@ def select(
     if chosen_rule == "1se":
         raise typer.BadParameter("the 1se rule needs cross-validation, which this version "
                                  "does not have yet; use --rule best", param_hint="--rule")
-    if k is not None and k < 1:
-        raise typer.BadParameter("must be at least 1", param_hint="--k")
-    start = _parse_lambda_start(lambda_start)
-    _setup_torch(threads, seed)
-
-    df = read_table(data, input_format.value if input_format else None)
-    selection = select_columns(df, target, features, exclude, id_column)
-    prepared = check_table(df, selection, task.value)
-    for message in prepared.notes:
-        reporter.note(message)
-
     estimator = LassoNetSelector(
-        task=prepared.task,
+        task=task.value,
         backbone=backbone,
         M=M,
         dropout=dropout,
-        lambda_start=start,
+        lambda_start=_parse_lambda_start(lambda_start),
         path_multiplier=path_multiplier,
         max_epochs=max_epochs,
         patience=patience,
@@ -386,6 +375,16 @@ def select(
         seed=seed,
         device=device.value,
     )
+    estimator.validate()
+    _setup_torch(threads, seed)
+
+    df = read_table(data, input_format.value if input_format else None)
+    selection = select_columns(df, target, features, exclude, id_column)
+    prepared = check_table(df, selection, task.value)
+    for message in prepared.notes:
+        reporter.note(message)
+    estimator.task = prepared.task
+
     on_point = reporter.start(prepared.X.shape[1])
     try:
         estimator.fit(prepared.X, prepared.y.to_numpy(), on_point=on_point)

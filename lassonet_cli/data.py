@@ -73,6 +73,7 @@ def read_table(path: str, fmt: str | None = None) -> pd.DataFrame:
             import pyarrow.parquet as pq
 
             table = pq.read_table(source)
+            _check_unique(path, table.column_names)
             df = table.to_pandas()
         else:
             df = pd.read_csv(
@@ -98,11 +99,33 @@ def read_table(path: str, fmt: str | None = None) -> pd.DataFrame:
             first = str(e).strip().splitlines()[0]
             raise DataError(f"{path}: cannot read as {kind}: {first}") from None
         raise
-    if df.columns.duplicated().any():
-        dups = sorted(set(df.columns[df.columns.duplicated()]))
-        raise DataError(f"{path}: duplicate column names: {', '.join(map(str, dups))}")
+    names = [str(c) for c in df.columns]
+    if kind != "parquet":
+        names = _raw_header(source, kind, compression) or names
+    _check_unique(path, names)
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def _raw_header(source, kind: str, compression) -> list[str] | None:
+    """The header row as written (pandas renames repeated names to 'x.1', hiding them)."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        row = pd.read_csv(
+            source, sep="\t" if kind == "tsv" else ",", compression=compression,
+            encoding="utf-8-sig", header=None, nrows=1, dtype=str, keep_default_na=False,
+        )
+    except Exception:  # noqa: BLE001 - the full read already succeeded; this is a check only
+        return None
+    return [str(v) for v in row.iloc[0].tolist()] if len(row) else None
+
+
+def _check_unique(path: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    dups = sorted({str(n) for n in names if n in seen or seen.add(n)})
+    if dups:
+        raise DataError(f"{path}: duplicate column names: {', '.join(dups)}")
 
 
 def _unknown_column(name: str, columns: list[str], what: str) -> DataError:
@@ -117,13 +140,13 @@ def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
     for pattern in (p.strip() for p in patterns.split(",")):
         if not pattern:
             continue
-        if any(ch in pattern for ch in "*?["):
+        if pattern in columns:
+            chosen.add(pattern)
+        elif any(ch in pattern for ch in "*?["):
             hits = fnmatch.filter(columns, pattern)
             if not hits:
                 raise DataError(f"{what} pattern {pattern!r} matches no column")
             chosen.update(hits)
-        elif pattern in columns:
-            chosen.add(pattern)
         else:
             raise _unknown_column(pattern, columns, what)
     return [c for c in columns if c in chosen]
@@ -251,7 +274,8 @@ def check_table(df: pd.DataFrame, sel: Selection, task: str = "auto") -> Prepare
 
     if y.nunique() < 2:
         raise DataError(
-            f"the target column {sel.target!r} is constant ({y.iloc[0]!r}): nothing to predict"
+            f"the target column {sel.target!r} is constant ({_plain(y.iloc[0])!r}): "
+            "nothing to predict"
         )
 
     constant = [c for c in sel.features if X[c].nunique() <= 1]
@@ -264,12 +288,18 @@ def check_table(df: pd.DataFrame, sel: Selection, task: str = "auto") -> Prepare
     return Prepared(X=X, y=y, task=task, notes=notes)
 
 
+def _plain(value):
+    """A numpy scalar as the Python value it holds (for messages)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def fit_encoder(X: pd.DataFrame) -> Encoder:
     """Standardisation statistics from the training rows (constant-in-training -> scale 1)."""
     values = X.to_numpy(dtype=np.float64)
     mean = values.mean(axis=0)
     scale = values.std(axis=0)
-    scale[scale == 0] = 1.0
+    # a column constant in training has std 0 up to rounding (1e-17 for 0.1, 0.1, 0.1)
+    scale[np.ptp(values, axis=0) == 0] = 1.0
     return Encoder(columns=list(X.columns), mean=mean, scale=scale)
 
 
@@ -285,7 +315,8 @@ def split_rows(
         raise DataError(f"{what} must be between 0 and 1 (exclusive), got {fraction}")
     n_out = int(round(n * fraction))
     if n_out < 1 or n - n_out < 2:
-        need = int(np.ceil(max(1 / fraction, 2 / (1 - fraction))))
+        need = next(m for m in range(n + 1, n + 10_000)
+                    if round(m * fraction) >= 1 and m - round(m * fraction) >= 2)
         raise DataError(
             f"{n} row(s) are too few for {what} {fraction}: need at least {need} rows"
         )

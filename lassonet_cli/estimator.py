@@ -107,6 +107,21 @@ class LassoNetSelector:
             batch_size=self.batch_size,
         )
 
+    def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
+        """Check every parameter (before any data are read); raise ConfigError."""
+        if self.task != "auto" and self.task not in TASKS:
+            raise ConfigError(f"unknown task {self.task!r}: use auto or one of {', '.join(TASKS)}")
+        config = self._config()
+        config.validate()
+        spec = BackboneSpec.parse(self.backbone)
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+        if self.k is not None and self.k < 1:
+            raise ConfigError(f"--k must be at least 1, got {self.k}")
+        return config, spec, _device(self.device)
+
     def fit(
         self,
         X,
@@ -125,17 +140,10 @@ class LassoNetSelector:
         target = np.asarray(y)
         if target.ndim != 1 or len(target) != len(frame):
             raise ConfigError("y must be one-dimensional with one value per row of X")
+        config, spec, device = self.validate()
         task_name = self.task
         if task_name == "auto":
             task_name = infer_task(pd.Series(target))
-        if task_name not in TASKS:
-            raise ConfigError(f"unknown task {task_name!r}: use auto or one of {', '.join(TASKS)}")
-        config = self._config()
-        config.validate()
-        spec = BackboneSpec.parse(self.backbone)
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
-        device = _device(self.device)
 
         rng = np.random.default_rng(self.seed)
         train_idx, val_idx = split_rows(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
+import math
 import os
 import sys
 import tempfile
@@ -34,7 +37,8 @@ def output_format(path: str | None, fmt: str | None) -> str:
             raise DataError(f"unknown --format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
         return fmt
     if path and path != "-":
-        return _BY_SUFFIX.get(Path(path).suffix.lower(), "csv")
+        name = path[:-3] if path.lower().endswith(".gz") else path
+        return _BY_SUFFIX.get(Path(name).suffix.lower(), "csv")
     return "csv"
 
 
@@ -84,11 +88,14 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
         return df.to_csv(index=False, lineterminator="\n").encode()
     if fmt == "tsv":
         return df.to_csv(index=False, sep="\t", lineterminator="\n").encode()
-    if fmt == "json":
-        return (df.to_json(orient="records", indent=1, double_precision=15) + "\n").encode()
-    if fmt == "jsonl":
-        text = df.to_json(orient="records", lines=True, double_precision=15)
-        return (text if text.endswith("\n") else text + "\n").encode()
+    if fmt in ("json", "jsonl"):
+        records = [
+            {key: _json_value(value) for key, value in row.items()}
+            for row in df.to_dict(orient="records")
+        ]
+        if fmt == "json":
+            return (json.dumps(records, indent=1) + "\n").encode()
+        return "".join(json.dumps(r) + "\n" for r in records).encode()
     if fmt == "table":
         return (df.to_string(index=False) + "\n").encode()
     if fmt == "parquet":
@@ -98,6 +105,15 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
         df.to_parquet(buf, index=False)
         return buf.getvalue()
     raise DataError(f"unknown format {fmt!r}")
+
+
+def _json_value(value):
+    """Python scalars for json (repr keeps every float bit); non-finite numbers become null."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def write_table(df: pd.DataFrame, path: str | None, fmt: str | None = None) -> None:
@@ -110,5 +126,7 @@ def write_table(df: pd.DataFrame, path: str | None, fmt: str | None = None) -> N
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    if path.lower().endswith(".gz"):
+        data = gzip.compress(data, mtime=0)  # mtime 0: same input, same bytes
     with atomic_output(path) as handle:
         handle.write(data)

@@ -1,0 +1,305 @@
+"""`lassonet select` end to end: through typer's CliRunner and as a real subprocess."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lassonet_cli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+TOY = ROOT / "sample_data" / "toy_regression.csv"
+BREAST = ROOT / "sample_data" / "breast_cancer.csv"
+LASSONET = shutil.which("lassonet", path=str(Path(sys.executable).parent)) or "lassonet"
+
+runner = CliRunner()
+
+
+def invoke(*args: str, input: bytes | None = None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    """Exit 2, exactly one line on stderr starting with 'error:', no traceback, no stdout."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+# --- the toy regression: only x1..x5 matter -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy_runs(tmp_path_factory):
+    """Rankings and path tables of the toy data for seeds 0, 1, 2 (seed 0 twice)."""
+    out = tmp_path_factory.mktemp("toy")
+    runs = {}
+    for name, seed in [("s0", 0), ("s0_again", 0), ("s1", 1), ("s2", 2)]:
+        ranking, path = out / f"{name}_rank.csv", out / f"{name}_path.csv"
+        result = invoke("select", TOY, "--target", "y", "--seed", seed, "--threads", "2",
+                        "-o", ranking, "--path-out", path)
+        assert result.exit_code == 0, result.stderr
+        runs[name] = (ranking, path, result)
+    return runs
+
+
+@pytest.mark.parametrize("name", ["s0", "s1", "s2"])
+def test_toy_top_five_are_the_informative_features(toy_runs, name):
+    ranking = pd.read_csv(toy_runs[name][0])
+    assert set(ranking["feature"].head(5)) == {"x1", "x2", "x3", "x4", "x5"}
+
+
+def test_ranking_lists_every_feature_once_in_rank_order(toy_runs):
+    ranking = pd.read_csv(toy_runs["s0"][0])
+    assert list(ranking.columns) == ["rank", "feature", "importance", "selected"]
+    assert sorted(ranking["feature"]) == [f"x{i}" for i in range(10)]
+    assert ranking["rank"].tolist() == list(range(1, 11))
+    assert ranking["importance"].is_monotonic_decreasing
+    assert ranking["selected"].dtype == bool
+
+
+def test_path_table_is_nested_and_ends_at_zero(toy_runs):
+    path = pd.read_csv(toy_runs["s0"][1], keep_default_na=False)
+    assert list(path.columns) == [
+        "lambda", "k", "train_loss", "val_loss", "val_score", "epochs", "eliminated",
+    ]
+    assert path["k"].iloc[0] == 10 and path["lambda"].iloc[0] == 0
+    assert (path["k"].diff().dropna() <= 0).all()
+    assert path["k"].iloc[-1] == 0
+    assert path["lambda"].is_monotonic_increasing
+    assert not path[["lambda", "train_loss", "val_loss", "val_score"]].isna().any().any()
+    # the eliminations recover the selection at every point
+    left = [name for cell in path["eliminated"] for name in cell.split(";") if name]
+    assert sorted(left) == [f"x{i}" for i in range(10)]
+    left_here = path["eliminated"].map(lambda cell: len([n for n in cell.split(";") if n]))
+    assert (10 - left_here.cumsum() == path["k"]).all()
+
+
+def test_importance_is_the_elimination_lambda_in_the_path_table(toy_runs):
+    ranking = pd.read_csv(toy_runs["s0"][0])
+    path = pd.read_csv(toy_runs["s0"][1], keep_default_na=False)
+    exit_lambda = {name: lam for lam, cell in zip(path["lambda"], path["eliminated"], strict=True)
+                   for name in cell.split(";") if name}
+    for feature, importance in zip(ranking["feature"], ranking["importance"], strict=True):
+        assert importance == pytest.approx(exit_lambda[feature], rel=1e-12)
+
+
+def test_same_seed_gives_byte_identical_outputs(toy_runs):
+    for index in (0, 1):
+        assert toy_runs["s0"][index].read_bytes() == toy_runs["s0_again"][index].read_bytes()
+
+
+def test_stderr_names_the_task_and_the_chosen_point(toy_runs):
+    stderr = toy_runs["s0"][2].stderr
+    assert "task: regression" in stderr
+    assert "chose path point" in stderr
+
+
+# --- classification with a text label ----------------------------------------------------
+
+
+def test_text_labels_are_classification_and_k_limits_the_selection(tmp_path):
+    out = tmp_path / "rank.csv"
+    result = invoke("select", BREAST, "-t", "diagnosis", "--k", "5", "--max-epochs", "30",
+                    "-o", out, "--path-out", tmp_path / "path.csv")
+    assert result.exit_code == 0, result.stderr
+    assert "task: classification" in result.stderr
+    ranking = pd.read_csv(out)
+    assert len(ranking) == 30
+    assert 1 <= ranking["selected"].sum() <= 5
+    # the selected features are the top of the ranking (the selections are nested)
+    assert ranking["selected"].tolist() == sorted(ranking["selected"], reverse=True)
+    path = pd.read_csv(tmp_path / "path.csv")
+    assert path["val_score"].between(0, 1).all()
+    assert path["val_score"].max() > 0.9
+
+
+def test_output_formats(tmp_path):
+    small = tmp_path / "small.csv"
+    pd.read_csv(TOY).head(300)[["x1", "x3", "x7", "y"]].to_csv(small, index=False)
+    common = ["select", small, "-t", "y", "--max-epochs", "5", "--patience", "2", "-q"]
+    as_json = invoke(*common, "--format", "json")
+    assert as_json.exit_code == 0, as_json.stderr
+    assert pd.read_json(io.StringIO(as_json.stdout))["feature"].tolist()[0] in {"x1", "x3", "x7"}
+    assert as_json.stderr == ""  # --quiet
+    invoke(*common, "-o", tmp_path / "r.parquet")
+    assert len(pd.read_parquet(tmp_path / "r.parquet")) == 3
+    tsv = invoke(*common, "--format", "tsv")
+    assert tsv.stdout.splitlines()[0] == "rank\tfeature\timportance\tselected"
+
+
+# --- bad input: one line, exit 2, no output file -----------------------------------------------
+
+
+@pytest.fixture
+def tables(tmp_path):
+    rng = np.random.default_rng(0)
+    good = pd.DataFrame(rng.standard_normal((40, 3)), columns=["a", "b", "c"])
+    good["target"] = rng.standard_normal(40)
+    paths = {"good": tmp_path / "good.csv"}
+    good.to_csv(paths["good"], index=False)
+    one_class = good.assign(target="yes")
+    paths["one_class"] = tmp_path / "one_class.csv"
+    one_class.to_csv(paths["one_class"], index=False)
+    paths["empty"] = tmp_path / "empty.csv"
+    paths["empty"].write_text("a,b,c,target\n")
+    gaps = good.copy()
+    gaps.loc[[1, 5], "a"] = np.nan
+    gaps.loc[3, "c"] = np.nan
+    paths["gaps"] = tmp_path / "gaps.csv"
+    gaps.to_csv(paths["gaps"], index=False)
+    text = good.assign(b=["u", "v"] * 20)
+    paths["text"] = tmp_path / "text.csv"
+    text.to_csv(paths["text"], index=False)
+    return paths
+
+
+def test_missing_file(tmp_path):
+    assert_clean_error(invoke("select", tmp_path / "nope.csv", "-t", "y"), "does not exist")
+
+
+def test_unknown_target_suggests_the_closest_column(tables):
+    assert_clean_error(invoke("select", tables["good"], "-t", "targte"), "'targte'", "target")
+
+
+def test_unknown_feature_and_excluded_columns(tables):
+    assert_clean_error(invoke("select", tables["good"], "-t", "target", "--features", "a,zz"),
+                       "'zz'")
+    assert_clean_error(invoke("select", tables["good"], "-t", "target", "--exclude", "q*"),
+                       "q*")
+
+
+def test_single_class_target(tables):
+    assert_clean_error(invoke("select", tables["one_class"], "-t", "target"), "constant")
+
+
+def test_empty_table(tables):
+    assert_clean_error(invoke("select", tables["empty"], "-t", "target"), "no rows")
+
+
+def test_missing_values_name_columns_and_counts(tables):
+    assert_clean_error(invoke("select", tables["gaps"], "-t", "target"),
+                       "a (2 missing)", "c (1 missing)")
+
+
+def test_non_numeric_feature_is_named(tables):
+    assert_clean_error(invoke("select", tables["text"], "-t", "target"), "b", "--exclude")
+
+
+@pytest.mark.parametrize(
+    "option, value, fragment",
+    [("--backbone", "mlp:abc", "backbone"), ("--M", "-1", "--M"),
+     ("--path-multiplier", "0.9", "--path-multiplier"), ("--lambda-start", "soon", "auto"),
+     ("--val-fraction", "1.5", "--val-fraction"), ("--rule", "1se", "cross-validation"),
+     ("--task", "ranking", "ranking"), ("--k", "0", "--k"), ("--format", "xml", "xml")],
+)
+def test_bad_options(tables, option, value, fragment):
+    assert_clean_error(invoke("select", tables["good"], "-t", "target", option, value), fragment)
+
+
+def test_unknown_option_is_one_line():
+    assert_clean_error(invoke("select", TOY, "-t", "y", "--colour", "red"), "--colour")
+
+
+def test_failed_run_writes_no_file_and_keeps_an_existing_one(tables, tmp_path):
+    fresh = tmp_path / "fresh.csv"
+    assert_clean_error(invoke("select", tables["gaps"], "-t", "target", "-o", fresh))
+    assert not fresh.exists()
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep me\n")
+    assert_clean_error(invoke("select", tables["gaps"], "-t", "target", "-o", existing,
+                              "--path-out", tmp_path / "p.csv"))
+    assert existing.read_text() == "keep me\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.csv"]
+
+
+def test_output_into_a_missing_directory_fails_before_training(tables, tmp_path):
+    started = time.perf_counter()
+    assert_clean_error(invoke("select", tables["good"], "-t", "target",
+                              "-o", tmp_path / "no" / "such" / "dir.csv"), "does not exist")
+    assert time.perf_counter() - started < 5
+
+
+# --- as a real process, in pipes ----------------------------------------------------------
+
+
+def test_stdin_pipe_into_head():
+    """cat toy.csv | lassonet select - --target y | head -3"""
+    pipeline = f"cat '{TOY}' | '{LASSONET}' select - --target y --max-epochs 30 | head -3"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", pipeline], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "rank,feature,importance,selected"
+    assert len(lines) == 3 and lines[1].startswith("1,")
+    assert "Traceback" not in done.stderr and "error" not in done.stderr
+
+
+def test_reader_closing_early_ends_quietly(tmp_path):
+    """A ranking larger than the pipe buffer, read by `head -1`: no traceback, exit 0."""
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.standard_normal((30, 3000)),
+                        columns=[f"feature_with_a_long_name_{i:05d}" for i in range(3000)])
+    wide["y"] = rng.standard_normal(30)
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    proc = subprocess.Popen(
+        [LASSONET, "select", str(path), "-t", "y", "--backbone", "linear", "--max-epochs", "2",
+         "--patience", "1", "--path-multiplier", "1.5", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=300)
+    assert first == b"rank,feature,importance,selected\n"
+    assert proc.returncode == 0
+    assert stderr == b""
+
+
+def test_ctrl_c_exits_130_and_leaves_no_output(tmp_path):
+    out = tmp_path / "ranking.csv"
+    proc = subprocess.Popen(
+        [LASSONET, "select", str(TOY), "-t", "y", "-o", str(out), "--path-out",
+         str(tmp_path / "path.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    time.sleep(4)  # well into training (imports take about 2 s)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert stderr.decode().strip().splitlines()[-1] == "error: interrupted"
+    assert b"Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help_is_plain_text_with_examples():
+    for args in (["--help"], ["select", "--help"]):
+        result = invoke(*args)
+        assert result.exit_code == 0
+        assert "Example" in result.stdout
+        assert not any(ch in result.stdout for ch in "╭─│╰")
+
+
+def test_debug_shows_the_traceback(tables):
+    result = invoke("select", tables["gaps"], "-t", "target", "--debug")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and "error: missing values" in result.stderr
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("lassonet ")
