@@ -216,15 +216,17 @@ def test_unknown_option_is_one_line():
 
 
 def test_failed_run_writes_no_file_and_keeps_an_existing_one(tables, tmp_path):
-    fresh = tmp_path / "fresh.csv"
+    out = tmp_path / "out"
+    out.mkdir()
+    fresh = out / "fresh.csv"
     assert_clean_error(invoke("select", tables["gaps"], "-t", "target", "-o", fresh))
     assert not fresh.exists()
-    existing = tmp_path / "existing.csv"
+    existing = out / "existing.csv"
     existing.write_text("keep me\n")
     assert_clean_error(invoke("select", tables["gaps"], "-t", "target", "-o", existing,
-                              "--path-out", tmp_path / "p.csv"))
+                              "--path-out", out / "p.csv"))
     assert existing.read_text() == "keep me\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["existing.csv"]
 
 
 def test_output_into_a_missing_directory_fails_before_training(tables, tmp_path):
