@@ -202,6 +202,10 @@ PathOut = Annotated[
     str | None,
     typer.Option(help="Also write the path table (one row per lambda) to this file."),
 ]
+ModelOut = Annotated[
+    str | None,
+    typer.Option(help="Also save the chosen model (safetensors + JSON header) for predict."),
+]
 KOpt = Annotated[
     int | None,
     typer.Option("--k", help="Choose the path point with the most features <= K."),
@@ -343,6 +347,7 @@ def select(
     output: Output = None,
     format: Format = None,
     path_out: PathOut = None,
+    model_out: ModelOut = None,
 ) -> None:
     from .data import check_table, read_table, select_columns
     from .estimator import LassoNetSelector
@@ -351,7 +356,7 @@ def select(
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     path_format = output_format(path_out, None) if path_out else None
-    for destination in (output, path_out):
+    for destination in (output, path_out, model_out):
         check_writable(destination)
     chosen_rule = (rule or Rule.best).value
     if chosen_rule == "1se":
@@ -401,7 +406,105 @@ def select(
     )
     if path_out:
         write_table(estimator.path_table(), path_out, path_format)
+    if model_out:
+        estimator.save(model_out)
     write_table(ranking, output, out_format)
+
+
+ModelPath = Annotated[str, typer.Argument(help="A model file written by select --model-out.")]
+Keep = Annotated[
+    str | None,
+    typer.Option(help="Comma list of input columns (e.g. IDs) copied to the output first."),
+]
+
+
+@app.command(
+    help="Predict new rows with a saved model.\n\n"
+    "Writes one row per input row: the --keep columns, `prediction` (the class label as in the "
+    "training data, or the value), and for classification one `proba_<label>` column per "
+    "class. The input needs the model's columns; extra columns are ignored.\n\n"
+    "Example: lassonet predict model.safetensors new.csv --keep id > predictions.csv",
+    no_args_is_help=True,
+)
+def predict(
+    model: ModelPath,
+    data: Data,
+    keep: Keep = None,
+    input_format: InputFormatOpt = None,
+    threads: Threads = None,
+    debug: Debug = False,
+    output: Output = None,
+    format: Format = None,
+) -> None:
+    import pandas as pd
+
+    from .data import check_features, read_table
+    from .estimator import LassoNetSelector
+    from .io import check_writable, output_format, write_table
+
+    out_format = output_format(output, format.value if format else None)
+    check_writable(output)
+    _setup_torch(threads, 0)
+    selector = LassoNetSelector.load(model)
+    df = read_table(data, input_format.value if input_format else None)
+    columns = list(selector.encoder_.columns)
+    check_features(df, columns)
+    kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+    absent = [c for c in kept if c not in df.columns]
+    if absent:
+        raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
+                                 param_hint="--keep")
+    result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
+    result["prediction"] = selector.predict(df[columns])
+    if selector.task_.name == "classification":
+        proba = selector.predict_proba(df[columns])
+        for i, label in enumerate(selector.task_.classes):
+            result[f"proba_{label}"] = proba[:, i]
+    write_table(result, output, out_format)
+
+
+@app.command(
+    help="Describe a saved model: task, backbone, lambda, M, the selected features with their "
+    "importances, the validation score and the version that wrote it.\n\n"
+    "Example: lassonet inspect model.safetensors --json",
+    no_args_is_help=True,
+)
+def inspect(
+    model: ModelPath,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the header as JSON.")] = False,
+    debug: Debug = False,
+) -> None:
+    import json
+
+    from .modelfile import read_model
+
+    header, tensors = read_model(model)
+    if json_output:
+        sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")
+        return
+    point = header["point"]
+    task = header["task"]
+    lines = [
+        f"model file      {model}",
+        f"task            {task['name']}"
+        + (f" ({len(task['classes'])} classes)" if task["name"] == "classification" else ""),
+        f"backbone        {header['backbone']} (dropout {header['dropout']})",
+        f"inputs          {header['n_inputs']} column(s), {header['n_outputs']} output(s)",
+        f"lambda          {header['lambda']:.6g} (path point {point['index']})",
+        f"M               {header['M']:g}",
+        f"validation      {point['score_name']} {point['val_score']:.4f}",
+        f"parameters      {sum(t.numel() for t in tensors.values())}",
+        f"written by      lassonet {header['package_version']} "
+        f"(format {header['format_version']})",
+        f"selected        {len(header['selected'])} of {header['n_inputs']} column(s):",
+    ]
+    importances = header["importances"]
+    selected = set(header["selected"])
+    for name in header["ranking"]:
+        if name in selected:
+            value = importances[name]
+            lines.append(f"  {name:<30} {'inf' if value is None else format(value, '.6g')}")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -293,6 +293,30 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def check_features(df: pd.DataFrame, columns: list[str]) -> None:
+    """The columns a saved model needs are present, numeric, complete and finite."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise DataError(f"the input lacks {len(missing)} column(s) the model needs: {shown}")
+    X = df[columns]
+    non_numeric = [
+        c for c in columns
+        if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
+    ]
+    if non_numeric:
+        raise DataError(f"non-numeric values in column(s): {', '.join(non_numeric[:5])}")
+    gaps = X.isna().sum()
+    gaps = gaps[gaps > 0]
+    if len(gaps):
+        listed = ", ".join(f"{c} ({n} missing)" for c, n in gaps.items())
+        raise DataError(f"missing values in column(s): {listed}")
+    finite = np.isfinite(X.to_numpy(dtype=np.float64))
+    if not finite.all():
+        bad = [c for c, ok in zip(columns, finite.all(axis=0), strict=True) if not ok]
+        raise DataError(f"infinite values in column(s): {', '.join(bad)}")
+
+
 def fit_encoder(X: pd.DataFrame) -> Encoder:
     """Standardisation statistics from the training rows (constant-in-training -> scale 1)."""
     values = X.to_numpy(dtype=np.float64)

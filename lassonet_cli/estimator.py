@@ -15,7 +15,7 @@ import torch
 
 from .backbones import BackboneSpec
 from .data import Encoder, fit_encoder, infer_task, split_rows
-from .errors import ConfigError
+from .errors import ConfigError, ModelFileError
 from .model import LassoNet
 from .path import (
     Path,
@@ -27,7 +27,7 @@ from .path import (
     path_records,
     ranking,
 )
-from .tasks import TASKS, make_task
+from .tasks import TASKS, make_task, task_from_dict
 
 
 class LassoNetSelector:
@@ -177,23 +177,67 @@ class LassoNetSelector:
         model.load_state_dict(keeper.state)
         model.eval()
         self.model_ = model
+        self.backbone_spec_ = spec
         self.encoder_: Encoder = encoder
         self.task_ = task
         self.chosen_ = keeper.index
+        self.chosen_point_ = self.path_.points[keeper.index]
+        self.support_ = self.chosen_point_.active.copy()
         self.feature_names_in_ = np.asarray(encoder.columns, dtype=object)
         self.n_features_in_ = d
         self.feature_importances_ = elimination_lambdas(self.path_)
         self.ranking_ = np.asarray([encoder.columns[j] for j in ranking(self.path_)], dtype=object)
         return self
 
-    @property
-    def chosen_point_(self) -> PathPoint:
-        return self.path_.points[self.chosen_]
+    def save(self, path: str) -> None:
+        """Write the chosen model to a model file (``modelfile``)."""
+        from .modelfile import save_model
+
+        save_model(path, self)
+
+    @classmethod
+    def load(cls, path: str) -> LassoNetSelector:
+        """A predictor from a model file; ``path_`` is not stored, so it is None."""
+        from .modelfile import read_model
+
+        header, tensors = read_model(path)
+        try:
+            columns = list(header["encoder"]["columns"])
+            sel = cls(
+                task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
+                dropout=header["dropout"],
+            )
+            sel.task_ = task_from_dict(header["task"])
+            sel.encoder_ = Encoder(
+                columns=columns,
+                mean=np.asarray(header["encoder"]["mean"], dtype=np.float64),
+                scale=np.asarray(header["encoder"]["scale"], dtype=np.float64),
+            )
+            sel.backbone_spec_ = BackboneSpec.parse(header["backbone"])
+            d, c = len(columns), sel.task_.n_outputs
+            model = LassoNet(d, c, sel.backbone_spec_.build(d, c, float(header["dropout"])))
+            model.load_state_dict(tensors, strict=True)
+            importances = header["importances"]
+            sel.feature_importances_ = np.asarray(
+                [np.inf if importances[n] is None else importances[n] for n in columns]
+            )
+            sel.ranking_ = np.asarray(header["ranking"], dtype=object)
+            selected = set(header["selected"])
+            sel.support_ = np.asarray([n in selected for n in columns])
+        except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
+            message = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise ModelFileError(f"{path}: inconsistent model file ({message})") from None
+        model.eval()
+        sel.model_ = model
+        sel.header_ = header
+        sel.path_ = None
+        sel.feature_names_in_ = np.asarray(columns, dtype=object)
+        sel.n_features_in_ = len(columns)
+        return sel
 
     def get_support(self, indices: bool = False) -> np.ndarray:
         """Mask (or indices) of the features used by the chosen model."""
-        mask = self.chosen_point_.active
-        return np.flatnonzero(mask) if indices else mask
+        return np.flatnonzero(self.support_) if indices else self.support_
 
     def transform(self, X) -> np.ndarray | pd.DataFrame:
         """Keep the selected columns of X."""
@@ -203,7 +247,7 @@ class LassoNetSelector:
         return np.asarray(X)[:, mask]
 
     def _outputs(self, X) -> torch.Tensor:
-        frame = _as_frame(X, self.encoder_.columns)
+        frame = _as_frame(X, list(self.encoder_.columns))
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
         with torch.no_grad():

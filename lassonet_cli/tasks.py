@@ -108,6 +108,15 @@ class Classification:
         return {"name": self.name, "classes": list(self.classes)}
 
 
+def task_from_dict(spec: dict) -> Regression | Classification:
+    """Rebuild a fitted task from ``to_dict``'s output (the model file)."""
+    if spec.get("name") == "regression":
+        return Regression(mean=float(spec["mean"]), scale=float(spec["scale"]))
+    if spec.get("name") == "classification":
+        return Classification(classes=list(spec["classes"]))
+    raise ValueError(f"unknown task {spec.get('name')!r}")
+
+
 def make_task(name: str) -> Regression | Classification:
     if name == "regression":
         return Regression()

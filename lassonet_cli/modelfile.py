@@ -1,0 +1,125 @@
+"""The model file: safetensors weights plus a JSON header with everything ``predict`` needs.
+
+Layout: a standard safetensors file (8-byte little-endian header length, JSON header, raw tensor
+bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON document:
+
+    format          "lassonet-model"
+    format_version  FORMAT_VERSION (a reader refuses other versions)
+    package_version the lassonet version that wrote it
+    task            {"name": ..., "classes": [...]} or {"name": ..., "mean": m, "scale": s}
+    encoder         {"columns": [...], "mean": [...], "scale": [...]}  (input order)
+    backbone        e.g. "mlp:100"; dropout; n_inputs; n_outputs
+    lambda, M       the chosen path point's penalty and the hierarchy multiplier
+    selected        names of the columns the model uses
+    importances     {column: elimination lambda}; ranking: names, most important first
+    point           {"index", "k", "val_score", "score_name"}
+
+Nothing is ever unpickled: tensors are read by safetensors, the header by ``json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+
+from . import __version__
+from .errors import ModelFileError
+
+FORMAT = "lassonet-model"
+FORMAT_VERSION = 1
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+def save_model(path: str, estimator) -> None:
+    """Write a fitted ``LassoNetSelector`` to ``path`` atomically."""
+    from safetensors.torch import save
+
+    from .io import atomic_output
+
+    header = model_header(estimator)
+    tensors = {
+        name: tensor.detach().cpu().contiguous()
+        for name, tensor in estimator.model_.state_dict().items()
+    }
+    data = save(tensors, metadata={"lassonet": json.dumps(header, sort_keys=True)})
+    with atomic_output(path) as handle:
+        handle.write(data)
+
+
+def model_header(estimator) -> dict:
+    """The JSON header describing a fitted estimator."""
+    point = estimator.chosen_point_
+    columns = list(estimator.encoder_.columns)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "task": estimator.task_.to_dict(),
+        "encoder": estimator.encoder_.to_dict(),
+        "backbone": str(estimator.backbone_spec_),
+        "dropout": float(estimator.dropout),
+        "n_inputs": len(columns),
+        "n_outputs": int(estimator.task_.n_outputs),
+        "lambda": float(point.lambda_),
+        "M": float(estimator.M),
+        "selected": [c for c, keep in zip(columns, estimator.get_support(), strict=True) if keep],
+        "importances": {
+            c: _finite_or_none(v)
+            for c, v in zip(columns, estimator.feature_importances_, strict=True)
+        },
+        "ranking": [str(c) for c in estimator.ranking_],
+        "point": {
+            "index": int(estimator.chosen_),
+            "k": int(point.k),
+            "val_score": float(point.val_score),
+            "score_name": estimator.path_.score_name,
+        },
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def read_model(path: str) -> tuple[dict, dict]:
+    """(header, tensors) of a model file; ModelFileError for anything that is not one."""
+    from safetensors.torch import load
+
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"model file {path!r} does not exist")
+    if p.is_dir():
+        raise ModelFileError(f"model file {path!r} is a directory")
+    data = p.read_bytes()
+    header = _header(path, data)
+    try:
+        tensors = load(data)
+    except Exception as e:  # safetensors raises its own error type for damaged files
+        raise ModelFileError(f"{path}: damaged model file ({str(e).splitlines()[0]})") from None
+    return header, tensors
+
+
+def _header(path: str, data: bytes) -> dict:
+    not_ours = f"{path}: not a lassonet model file (write one with lassonet select --model-out)"
+    if len(data) < 8:
+        raise ModelFileError(not_ours)
+    (size,) = struct.unpack("<Q", data[:8])
+    if size > min(_MAX_HEADER, len(data) - 8):
+        raise ModelFileError(not_ours)
+    try:
+        outer = json.loads(data[8 : 8 + size].decode("utf-8"))
+        header = json.loads(outer["__metadata__"]["lassonet"])
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+        raise ModelFileError(not_ours) from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(not_ours)
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {version} (written by lassonet "
+            f"{header.get('package_version', '?')}) cannot be read by lassonet {__version__}, "
+            f"which reads version {FORMAT_VERSION}; retrain the model with this version"
+        )
+    return header
