@@ -309,6 +309,38 @@ def _parse_lambda_start(text: str) -> float | None:
     return value
 
 
+def _selector(
+    task: Task, backbone: str, M: float, dropout: float, lambda_start: str,
+    path_multiplier: float, max_epochs: int, patience: int, optimizer: Optimizer,
+    lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
+    rule: str = "best", k: int | None = None,
+):
+    """An unfitted, validated estimator from the common options (before any data are read)."""
+    from .estimator import LassoNetSelector
+
+    estimator = LassoNetSelector(
+        task=task.value, backbone=backbone, M=M, dropout=dropout,
+        lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
+        max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
+        batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, seed=seed,
+        device=device.value,
+    )
+    estimator.validate()
+    return estimator
+
+
+def _read_prepared(data, input_format, target, features, exclude, id_column, task, reporter):
+    """Read the table, resolve the columns, check them; print the notes."""
+    from .data import check_table, read_table, select_columns
+
+    df = read_table(data, input_format.value if input_format else None)
+    selection = select_columns(df, target, features, exclude, id_column)
+    prepared = check_table(df, selection, task.value)
+    for message in prepared.notes:
+        reporter.note(message)
+    return prepared
+
+
 @app.command(
     help="Rank the feature columns of a table by LassoNet importance.\n\n"
     "Trains a dense model, then a path of increasing lambda until no feature is left; a "
@@ -349,8 +381,6 @@ def select(
     path_out: PathOut = None,
     model_out: ModelOut = None,
 ) -> None:
-    from .data import check_table, read_table, select_columns
-    from .estimator import LassoNetSelector
     from .io import check_writable, output_format, write_table
 
     reporter = _Reporter(quiet, progress)
@@ -362,32 +392,13 @@ def select(
     if chosen_rule == "1se":
         raise typer.BadParameter("the 1se rule needs cross-validation, which this version "
                                  "does not have yet; use --rule best", param_hint="--rule")
-    estimator = LassoNetSelector(
-        task=task.value,
-        backbone=backbone,
-        M=M,
-        dropout=dropout,
-        lambda_start=_parse_lambda_start(lambda_start),
-        path_multiplier=path_multiplier,
-        max_epochs=max_epochs,
-        patience=patience,
-        optimizer=optimizer.value,
-        lr=lr,
-        batch_size=batch_size,
-        val_fraction=val_fraction,
-        rule=chosen_rule,
-        k=k,
-        seed=seed,
-        device=device.value,
+    estimator = _selector(
+        task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
+        optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k,
     )
-    estimator.validate()
     _setup_torch(threads, seed)
-
-    df = read_table(data, input_format.value if input_format else None)
-    selection = select_columns(df, target, features, exclude, id_column)
-    prepared = check_table(df, selection, task.value)
-    for message in prepared.notes:
-        reporter.note(message)
+    prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
+                              reporter)
     estimator.task = prepared.task
 
     on_point = reporter.start(prepared.X.shape[1])
@@ -409,6 +420,109 @@ def select(
     if model_out:
         estimator.save(model_out)
     write_table(ranking, output, out_format)
+
+
+KGrid = Annotated[
+    str | None,
+    typer.Option(help="Values of k: counts (1,2,5,10) or fractions of the features "
+                 "(0.01,0.1,0.5). Default: 1, 2, 5, 10, 20, 50, ... up to all features."),
+]
+TestFraction = Annotated[
+    float, typer.Option(help="Share of rows held out for the scores (stratified for classes).")
+]
+RandomRepeats = Annotated[int, typer.Option(help="Random k-feature sets refitted per k.")]
+Plot = Annotated[
+    str | None, typer.Option(help="Draw score against k (log axis) to this .png or .svg file.")
+]
+
+
+@app.command(
+    "path",
+    help="Accuracy against the number of features k, on held-out test rows.\n\n"
+    "Trains the path on the training rows, then for each k of the grid reports: the top-k "
+    "features, lassonet_score (the path model with at most k features; lassonet_k says how "
+    "many it has), refit_score (the backbone retrained densely on exactly those k features) "
+    "and random_score / random_score_sd (the same refit on --random-repeats random sets of k "
+    "features).\n\n"
+    "Example: lassonet path data.parquet --target y --k-grid 10,25,50 -o acc.csv "
+    "--plot acc.png",
+    no_args_is_help=True,
+)
+def path_command(
+    data: Data,
+    target: Target,
+    features: Features = None,
+    exclude: Exclude = None,
+    id_column: IdColumn = None,
+    task: TaskOpt = Task.auto,
+    input_format: InputFormatOpt = None,
+    k_grid: KGrid = None,
+    test_fraction: TestFraction = 0.2,
+    random_repeats: RandomRepeats = 5,
+    plot: Plot = None,
+    backbone: Backbone = "mlp:100",
+    M: MOpt = 10.0,
+    dropout: Dropout = 0.0,
+    lambda_start: LambdaStart = "auto",
+    path_multiplier: PathMultiplier = 1.02,
+    max_epochs: MaxEpochs = 100,
+    patience: Patience = 10,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    lr: Lr = None,
+    batch_size: BatchSize = None,
+    val_fraction: ValFraction = 0.1,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    threads: Threads = None,
+    quiet: Quiet = False,
+    progress: Progress = None,
+    debug: Debug = False,
+    output: Output = None,
+    format: Format = None,
+) -> None:
+    from pathlib import Path as FilePath
+
+    from .evaluate import accuracy_vs_k, parse_k_grid
+    from .io import atomic_output, check_writable, output_format, write_table
+    from .plot import PLOT_FORMATS, accuracy_vs_k_figure
+
+    reporter = _Reporter(quiet, progress)
+    out_format = output_format(output, format.value if format else None)
+    for destination in (output, plot):
+        check_writable(destination)
+    plot_format = None
+    if plot:
+        plot_format = FilePath(plot).suffix.lower()
+        if plot_format not in PLOT_FORMATS:
+            raise typer.BadParameter("the plot file must end in .png or .svg", param_hint="--plot")
+    template = _selector(
+        task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
+        optimizer, lr, batch_size, val_fraction, seed, device,
+    )
+    if random_repeats < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
+    _setup_torch(threads, seed)
+    prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
+                              reporter)
+    parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
+    template.task = prepared.task
+
+    on_point = reporter.start(prepared.X.shape[1])
+    try:
+        table, selector = accuracy_vs_k(
+            lambda: template, prepared.X, prepared.y.to_numpy(), prepared.task, k_grid,
+            test_fraction, random_repeats, seed, on_point=on_point,
+        )
+    finally:
+        reporter.stop()
+    if plot:
+        name = "stdin" if data == "-" else FilePath(data).name
+        figure = accuracy_vs_k_figure(
+            table, selector.task_.score_name, f"{name}: test score against k", plot_format[1:]
+        )
+        with atomic_output(plot) as handle:
+            handle.write(figure)
+    write_table(table, output, out_format)
 
 
 ModelPath = Annotated[str, typer.Argument(help="A model file written by select --model-out.")]

@@ -178,6 +178,8 @@ class LassoNetSelector:
         model.eval()
         self.model_ = model
         self.backbone_spec_ = spec
+        self.split_ = (train_idx, val_idx)
+        self.device_ = device
         self.encoder_: Encoder = encoder
         self.task_ = task
         self.chosen_ = keeper.index

@@ -1,13 +1,24 @@
-"""Evaluating a selection: the backbone refitted densely on a chosen set of features."""
+"""Evaluating selections: the path model, a dense refit on the top-k features, random k-sets.
+
+``accuracy_vs_k`` is the evaluation of the LassoNet seed studies (SPEC 3.3): on held-out test
+rows, for each k of a grid, the score of the path model with at most k features, of the backbone
+retrained densely on exactly the top-k features, and of the same refit on random k-sets.
+"""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+
 import numpy as np
+import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
+from .data import split_rows
+from .errors import ConfigError
 from .model import LassoNet
-from .path import PathConfig, train_dense
+from .path import PathConfig, PathPoint, StateKeeper, train_dense
 
 
 def refit_score(
@@ -46,3 +57,117 @@ def refit_score(
     model.eval()
     with torch.no_grad():
         return float(task.score(model(X_test[:, cols]), y_test))
+
+
+def parse_k_grid(text: str | None, d: int) -> list[int]:
+    """Counts (``1,2,5``) or fractions of d (``0.01,0.1,0.5``); default a 1-2-5 grid up to d."""
+    if not text:
+        grid, base = [], 1
+        while base <= d:
+            grid.extend(v for v in (base, 2 * base, 5 * base) if v <= d)
+            base *= 10
+        return sorted(set(grid + [d]))
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise ConfigError(f"--k-grid: {part!r} is not a number") from None
+        if 0 < value < 1:
+            values.append(max(1, int(round(value * d))))
+        elif value >= 1 and value == int(value):
+            values.append(int(value))
+        else:
+            raise ConfigError(
+                f"--k-grid: {part!r} is neither a count >= 1 nor a fraction in (0, 1)"
+            )
+    too_big = [v for v in values if v > d]
+    if too_big:
+        raise ConfigError(f"--k-grid: {too_big[0]} is more than the {d} features")
+    if not values:
+        raise ConfigError("--k-grid is empty")
+    return sorted(set(values))
+
+
+def accuracy_vs_k(
+    make_selector: Callable[[], object],
+    frame: pd.DataFrame,
+    target: np.ndarray,
+    task_name: str,
+    k_grid: str | None = None,
+    test_fraction: float = 0.2,
+    random_repeats: int = 5,
+    seed: int = 0,
+    on_point: Callable[[PathPoint, LassoNet], None] | None = None,
+) -> tuple[pd.DataFrame, object]:
+    """The accuracy-vs-k table (SPEC 3.3) and the selector fitted on the training rows.
+
+    Parameters
+    ----------
+    make_selector : returns an unfitted ``LassoNetSelector`` with the user's options
+    frame, target : all rows; ``test_fraction`` of them (stratified for classification) are
+        held out and used only for the scores in the table
+    k_grid : see ``parse_k_grid``
+    random_repeats : random k-sets refitted per k
+    """
+    if random_repeats < 1:
+        raise ConfigError(f"--random-repeats must be at least 1, got {random_repeats}")
+    rng = np.random.default_rng([seed, 1])
+    train_rows, test_rows = split_rows(
+        target, test_fraction, task_name == "classification", rng, "--test-fraction"
+    )
+    d = frame.shape[1]
+    grid = parse_k_grid(k_grid, d)
+    selector = make_selector()
+    keepers = {k: StateKeeper(list(frame.columns), "best", k) for k in grid}
+
+    def callback(point: PathPoint, model: LassoNet) -> None:
+        for keeper in keepers.values():
+            keeper(point, model)
+        if on_point is not None:
+            on_point(point, model)
+
+    selector.fit(frame.iloc[train_rows], target[train_rows], on_point=callback)
+    task, encoder, device = selector.task_, selector.encoder_, selector.device_
+    features = torch.from_numpy(encoder.transform(frame)).to(device)
+    fit_rows, val_rows = (train_rows[i] for i in selector.split_)
+    X_fit, X_val, X_test = features[fit_rows], features[val_rows], features[test_rows]
+    y_fit, y_val, y_test = (
+        task.encode(target[rows]).to(device) for rows in (fit_rows, val_rows, test_rows)
+    )
+    config = selector._config()
+    order = [list(encoder.columns).index(name) for name in selector.ranking_]
+    model = copy.deepcopy(selector.model_)  # scores the path models; the selector keeps its own
+    records = []
+    for k in grid:
+        model.load_state_dict(keepers[k].state)
+        model.eval()
+        with torch.no_grad():
+            path_score = float(task.score(model(X_test), y_test))
+
+        def refit(columns, refit_seed: int) -> float:
+            return refit_score(
+                task, X_fit, y_fit, X_val, y_val, X_test, y_test, np.sort(columns),
+                selector.backbone_spec_, config, refit_seed, selector.dropout,
+            )
+
+        top = np.asarray(order[:k])
+        random_scores = [
+            refit(rng.choice(d, size=k, replace=False), seed + 1 + r)
+            for r in range(random_repeats)
+        ]
+        records.append(
+            {
+                "k": k,
+                "features": ";".join(str(encoder.columns[j]) for j in top),
+                "lassonet_score": path_score,
+                "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
+                "refit_score": refit(top, seed),
+                "random_score": float(np.mean(random_scores)),
+                "random_score_sd": float(np.std(random_scores, ddof=1))
+                if len(random_scores) > 1 else 0.0,
+            }
+        )
+    return pd.DataFrame.from_records(records), selector
