@@ -145,8 +145,8 @@ IdColumn = Annotated[
 ]
 TaskOpt = Annotated[
     Task,
-    typer.Option(help="auto: text targets or <= 20 distinct integers are classification, "
-                 "else regression (the choice is printed on stderr)."),
+    typer.Option(help="auto: text targets, <= 20 distinct integers, or class codes 0..K-1 "
+                 "are classification, else regression (the choice is printed on stderr)."),
 ]
 InputFormatOpt = Annotated[
     InputFormat | None,
@@ -182,7 +182,10 @@ ValFraction = Annotated[
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same outputs.")]
 DeviceOpt = Annotated[Device, typer.Option(help="Where to train.")]
 Threads = Annotated[
-    int | None, typer.Option(help="CPU threads for torch (default: torch's choice).")
+    int | None,
+    typer.Option(help="CPU threads for torch. Default: 1 for tables of up to 4 million cells "
+                 "(more threads do not pay there and slow down parallel jobs), else torch's "
+                 "choice. Outputs are reproducible for a given thread count."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors on stderr.")]
 Progress = Annotated[
@@ -212,7 +215,15 @@ KOpt = Annotated[
 ]
 RuleOpt = Annotated[
     Rule | None,
-    typer.Option(help="How to choose the path point: best validation score (1se needs --cv)."),
+    typer.Option(help="How to choose the path point: best validation score, or 1se (the "
+                 "sparsest point within one standard error of the best mean cross-validated "
+                 "score; needs --cv). Default: 1se with --cv, else best."),
+]
+Cv = Annotated[
+    int | None,
+    typer.Option("--cv", help="Cross-validate the path with this many folds (stratified for "
+                 "classes) on one common lambda grid; val_score becomes the mean over folds "
+                 "and val_score_se its standard error."),
 ]
 
 
@@ -313,7 +324,7 @@ def _selector(
     task: Task, backbone: str, M: float, dropout: float, lambda_start: str,
     path_multiplier: float, max_epochs: int, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
-    rule: str = "best", k: int | None = None,
+    rule: str = "best", k: int | None = None, cv: int | None = None,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
     from .estimator import LassoNetSelector
@@ -322,22 +333,50 @@ def _selector(
         task=task.value, backbone=backbone, M=M, dropout=dropout,
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
-        batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, seed=seed,
+        batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, cv=cv, seed=seed,
         device=device.value,
     )
     estimator.validate()
     return estimator
 
 
-def _read_prepared(data, input_format, target, features, exclude, id_column, task, reporter):
-    """Read the table, resolve the columns, check them; print the notes."""
+def _choice_note(estimator, k: int | None) -> str:
+    """One stderr line: which path point was chosen and why."""
+    point, path = estimator.chosen_point_, estimator.path_
+    among = f"among the points with the most features <= {k}, " if k is not None else ""
+    if estimator.cv is None:
+        why = f"{among}the best validation score"
+        score = f"validation {path.score_name} {point.val_score:.4f}"
+    else:
+        if estimator.rule == "1se":
+            why = (f"{among}the sparsest point whose mean {estimator.cv}-fold score is within "
+                   "one standard error of the best")
+        else:
+            why = f"{among}the best mean {estimator.cv}-fold score"
+        score = f"cv {path.score_name} {point.val_score:.4f} +- {point.val_score_se:.4f}"
+    return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
+            f"{point.k} feature(s), lambda {point.lambda_:.4g}, {score}")
+
+
+SMALL_TABLE_CELLS = 1 << 22
+
+
+def _read_prepared(data, input_format, target, features, exclude, id_column, task,
+                   threads: int | None = None):
+    """Read the table, resolve the columns, check them; set the threads.
+
+    The notes in ``prepared.notes`` are printed by the caller once every check has passed, so
+    a failing run prints only its error line.
+    """
     from .data import check_table, read_table, select_columns
 
     df = read_table(data, input_format.value if input_format else None)
     selection = select_columns(df, target, features, exclude, id_column)
     prepared = check_table(df, selection, task.value)
-    for message in prepared.notes:
-        reporter.note(message)
+    if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
+        import torch
+
+        torch.set_num_threads(1)
     return prepared
 
 
@@ -370,6 +409,7 @@ def select(
     val_fraction: ValFraction = 0.1,
     k: KOpt = None,
     rule: RuleOpt = None,
+    cv: Cv = None,
     seed: Seed = 0,
     device: DeviceOpt = Device.cpu,
     threads: Threads = None,
@@ -388,18 +428,17 @@ def select(
     path_format = output_format(path_out, None) if path_out else None
     for destination in (output, path_out, model_out):
         check_writable(destination)
-    chosen_rule = (rule or Rule.best).value
-    if chosen_rule == "1se":
-        raise typer.BadParameter("the 1se rule needs cross-validation, which this version "
-                                 "does not have yet; use --rule best", param_hint="--rule")
+    chosen_rule = rule.value if rule else ("1se" if cv else "best")
     estimator = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
-        optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k,
+        optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k, cv=cv,
     )
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              reporter)
+                              threads)
     estimator.task = prepared.task
+    for message in prepared.notes:
+        reporter.note(message)
 
     on_point = reporter.start(prepared.X.shape[1])
     try:
@@ -408,13 +447,7 @@ def select(
         reporter.stop()
 
     ranking = estimator.ranking_table()
-    point = estimator.chosen_point_
-    why = f"most features <= {k}" if k is not None else "best validation score"
-    reporter.note(
-        f"chose path point {estimator.chosen_} of {len(estimator.path_.points)} ({why}): "
-        f"{point.k} feature(s), lambda {point.lambda_:.4g}, "
-        f"validation {estimator.path_.score_name} {point.val_score:.4f}"
-    )
+    reporter.note(_choice_note(estimator, k))
     if path_out:
         write_table(estimator.path_table(), path_out, path_format)
     if model_out:
@@ -471,6 +504,8 @@ def path_command(
     lr: Lr = None,
     batch_size: BatchSize = None,
     val_fraction: ValFraction = 0.1,
+    cv: Cv = None,
+    rule: RuleOpt = None,
     seed: Seed = 0,
     device: DeviceOpt = Device.cpu,
     threads: Threads = None,
@@ -498,14 +533,19 @@ def path_command(
     template = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device,
+        rule=rule.value if rule else ("1se" if cv else "best"), cv=cv,
     )
     if random_repeats < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
+    if not 0 < test_fraction < 1:
+        raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              reporter)
+                              threads)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
+    for message in prepared.notes:
+        reporter.note(message)
 
     on_point = reporter.start(prepared.X.shape[1])
     try:
@@ -515,6 +555,7 @@ def path_command(
         )
     finally:
         reporter.stop()
+    reporter.note(_choice_note(selector, None))
     if plot:
         name = "stdin" if data == "-" else FilePath(data).name
         figure = accuracy_vs_k_figure(

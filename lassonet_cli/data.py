@@ -189,7 +189,12 @@ def infer_task(y: pd.Series) -> str:
     values = y.to_numpy(dtype=np.float64)
     values = values[np.isfinite(values)]
     if len(values) and np.all(values == np.round(values)):
-        if len(np.unique(values)) <= MAX_AUTO_CLASSES:
+        distinct = np.unique(values)
+        if len(distinct) <= MAX_AUTO_CLASSES:
+            return "classification"
+        # class codes 0..K-1 or 1..K (e.g. 26 letters), with several rows per class
+        codes = distinct[0] in (0, 1) and len(distinct) == distinct[-1] - distinct[0] + 1
+        if codes and len(distinct) <= len(values) / 5:
             return "classification"
     return "regression"
 

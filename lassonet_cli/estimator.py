@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from .path import (
     PathConfig,
     PathPoint,
     StateKeeper,
+    choose_point,
     elimination_lambdas,
     lassonet_path,
     path_records,
@@ -64,6 +66,7 @@ class LassoNetSelector:
         val_fraction: float = 0.1,
         rule: str = "best",
         k: int | None = None,
+        cv: int | None = None,
         seed: int = 0,
         device: str = "cpu",
     ):
@@ -81,6 +84,7 @@ class LassoNetSelector:
         self.val_fraction = val_fraction
         self.rule = rule
         self.k = k
+        self.cv = cv
         self.seed = seed
         self.device = device
 
@@ -120,6 +124,12 @@ class LassoNetSelector:
             raise ConfigError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if self.k is not None and self.k < 1:
             raise ConfigError(f"--k must be at least 1, got {self.k}")
+        if self.cv is not None and self.cv < 2:
+            raise ConfigError(f"--cv needs at least 2 folds, got {self.cv}")
+        if self.rule not in ("best", "1se"):
+            raise ConfigError(f"unknown rule {self.rule!r}: use best or 1se")
+        if self.rule == "1se" and self.cv is None:
+            raise ConfigError("the 1se rule needs cross-validation: add --cv K")
         return config, spec, _device(self.device)
 
     def fit(
@@ -152,26 +162,56 @@ class LassoNetSelector:
         encoder = fit_encoder(frame.iloc[train_idx])
         task = make_task(task_name).fit(target[train_idx])
         features = encoder.transform(frame)
-        X_train = torch.from_numpy(features[train_idx]).to(device)
-        X_val = torch.from_numpy(features[val_idx]).to(device)
-        y_train = task.encode(target[train_idx]).to(device)
-        y_val = task.encode(target[val_idx]).to(device)
 
-        torch.manual_seed(self.seed)
         d = features.shape[1]
-        model = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout)).to(device)
-        keeper = StateKeeper(encoder.columns, self.rule, self.k)
 
-        def callback(point: PathPoint, net: LassoNet) -> None:
-            keeper(point, net)
+        def run_path(
+            rows: np.ndarray, held: np.ndarray, callback, lambdas: list[float] | None = None
+        ) -> tuple[Path, LassoNet]:
+            torch.manual_seed(self.seed)
+            net = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout))
+            net = net.to(device)
+            generator = torch.Generator().manual_seed(self.seed)
+            X_rows, X_held = (torch.from_numpy(features[r]).to(device) for r in (rows, held))
+            y_rows, y_held = (task.encode(target[r]).to(device) for r in (rows, held))
+            path = lassonet_path(
+                net, task, X_rows, y_rows, X_held, y_held, encoder.columns, config, generator,
+                on_point=callback, lambdas=lambdas,
+            )
+            return path, net
+
+        def progress(point: PathPoint, net: LassoNet) -> None:
             if on_point is not None:
                 on_point(point, net)
 
-        generator = torch.Generator().manual_seed(self.seed)
-        self.path_: Path = lassonet_path(
-            model, task, X_train, y_train, X_val, y_val, encoder.columns, config, generator,
-            on_point=callback,
-        )
+        if self.cv is None:
+            keeper = StateKeeper(encoder.columns, self.rule, self.k)
+
+            def callback(point: PathPoint, net: LassoNet) -> None:
+                keeper(point, net)
+                progress(point, net)
+
+            self.path_, model = run_path(train_idx, val_idx, callback)
+            self.cv_scores_ = None
+        else:
+            self.path_, model = run_path(train_idx, val_idx, progress)
+            self.cv_scores_ = self._cross_validate(frame, target, task_name, run_path)
+            for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
+                point.val_score, point.val_score_se = float(mean), float(se)
+            # the chosen point's model: the same (deterministic) path again, up to that point
+            keeper = StateKeeper(encoder.columns, self.rule, self.k)
+            target_index = choose_point(self.path_, self.rule, self.k)
+
+            def keep_chosen(point: PathPoint, net: LassoNet) -> None:
+                if len(keeper.prefix.points) == target_index:
+                    keeper.index, keeper.state = target_index, copy.deepcopy(net.state_dict())
+                    raise _Reached
+                keeper.prefix.points.append(point)
+
+            try:
+                run_path(train_idx, val_idx, keep_chosen)
+            except _Reached:
+                pass
         if keeper.state is None:
             raise ConfigError(f"no path point has at most {self.k} features")
         model.load_state_dict(keeper.state)
@@ -190,6 +230,25 @@ class LassoNetSelector:
         self.feature_importances_ = elimination_lambdas(self.path_)
         self.ranking_ = np.asarray([encoder.columns[j] for j in ranking(self.path_)], dtype=object)
         return self
+
+    def _cross_validate(self, frame, target, task_name, run_path) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard error) over ``cv`` folds of the held-out score at every path point.
+
+        Each fold trains a path on the other folds along the lambdas of the full path (one
+        common grid) and scores the held-out fold; past the end of a fold's path the score of
+        its last point is carried.
+        """
+        lambdas = [p.lambda_ for p in self.path_.points[1:]]
+        folds = _folds(target, self.cv, task_name == "classification", self.seed)
+        scores = np.empty((self.cv, len(self.path_.points)))
+        for f, held in enumerate(folds):
+            rows = np.setdiff1d(np.arange(len(target)), held)
+            fold_path, _ = run_path(rows, held, None, lambdas)
+            values = [p.val_score for p in fold_path.points]
+            scores[f] = values + [values[-1]] * (scores.shape[1] - len(values))
+        mean = scores.mean(axis=0)
+        se = scores.std(axis=0, ddof=1) / np.sqrt(self.cv)
+        return mean, se
 
     def save(self, path: str) -> None:
         """Write the chosen model to a model file (``modelfile``)."""
@@ -287,8 +346,27 @@ class LassoNetSelector:
 
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
-    "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "seed", "device",
+    "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "cv", "seed",
+    "device",
 )
+
+
+class _Reached(Exception):
+    """Stops a path run once the wanted point has been copied."""
+
+
+def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
+    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
+    rng = np.random.default_rng([seed, 2])
+    if len(y) < k:
+        raise ConfigError(f"--cv {k} needs at least {k} rows, the data have {len(y)}")
+    if stratify:
+        _, codes = np.unique(y, return_inverse=True)
+        order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
+                                for c in range(codes.max() + 1)])
+    else:
+        order = rng.permutation(len(y))
+    return [np.sort(order[f::k]) for f in range(k)]
 
 
 def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:

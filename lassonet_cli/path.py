@@ -103,6 +103,7 @@ class PathPoint:
     epochs: int
     eliminated: tuple[int, ...]
     norms: np.ndarray = field(repr=False)
+    val_score_se: float | None = None
 
     @property
     def active(self) -> np.ndarray:
@@ -139,6 +140,7 @@ def lassonet_path(
     config: PathConfig,
     generator: torch.Generator,
     on_point: ProgressCallback | None = None,
+    lambdas: list[float] | None = None,
 ) -> Path:
     """Train the dense model, then the path until no unit is left.
 
@@ -155,6 +157,8 @@ def lassonet_path(
     config : PathConfig
     generator : torch.Generator seeding minibatch order
     on_point : called after every point with the point and the model in that state
+    lambdas : a fixed grid to follow instead of lambda_start * multiplier^k (used by
+        cross-validation); the path stops at its end or when no unit is left
 
     Returns
     -------
@@ -170,7 +174,12 @@ def lassonet_path(
     opt = _path_optimizer(model, config.optimizer, lr)
 
     search_epochs = 0
-    if config.lambda_start is not None:
+    grid = iter(lambdas) if lambdas is not None else None
+    if grid is not None:
+        lam = next(grid, None)
+        if lam is None:
+            return Path(list(unit_names), points, task.score_name, 0.0)
+    elif config.lambda_start is not None:
         lam = config.lambda_start
     else:
         estimate = auto_lambda_start(model, task, X, y, config.M)
@@ -184,7 +193,12 @@ def lassonet_path(
         keep = model.feature_mask(torch.as_tensor(points[-1].active, device=X.device))
         if on_point:
             on_point(points[-1], model)
-        lam *= config.path_multiplier
+        if grid is None:
+            lam *= config.path_multiplier
+        else:
+            lam = next(grid, None)
+            if lam is None:
+                break
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
 
 
@@ -522,12 +536,14 @@ def ranking(path: Path) -> list[int]:
 def choose_point(path: Path, rule: str = "best", k: int | None = None) -> int:
     """Index of the chosen path point.
 
-    ``k``: among points with at most ``k`` units, those with the most units; of these the best
-    validation score.  Otherwise ``rule='best'``: the best validation score.  Remaining ties go to
-    the sparser, then the later point.  Raises ConfigError when no point has at most ``k`` units.
+    ``k``: only points with the most units among those with at most ``k`` are candidates.
+    ``rule='best'``: the candidate with the best validation score.  ``rule='1se'`` (needs
+    ``val_score_se``, from cross-validation): glmnet's rule, the sparsest candidate whose mean
+    score is within one standard error of the best mean.  Remaining ties go to the sparser, then
+    the later point.  Raises ConfigError when no point has at most ``k`` units.
     """
-    if rule != "best":
-        raise ConfigError(f"--rule {rule} needs cross-validation (--cv); use --rule best")
+    if rule not in ("best", "1se"):
+        raise ConfigError(f"unknown rule {rule!r}: use best or 1se")
     points = path.points
     candidates = list(range(len(points)))
     if k is not None:
@@ -536,7 +552,14 @@ def choose_point(path: Path, rule: str = "best", k: int | None = None) -> int:
             raise ConfigError(f"no path point has at most {k} features")
         top = max(points[i].k for i in candidates)
         candidates = [i for i in candidates if points[i].k == top]
-    return max(candidates, key=lambda i: (points[i].val_score, -points[i].k, i))
+    best = max(candidates, key=lambda i: (points[i].val_score, -points[i].k, i))
+    if rule == "best":
+        return best
+    if points[best].val_score_se is None:
+        raise ConfigError("the 1se rule needs cross-validation: add --cv K")
+    threshold = points[best].val_score - points[best].val_score_se
+    within = [i for i in candidates if points[i].val_score >= threshold]
+    return max(within, key=lambda i: (-points[i].k, i))
 
 
 def path_records(path: Path) -> list[dict]:
@@ -549,6 +572,7 @@ def path_records(path: Path) -> list[dict]:
             "train_loss": p.train_loss,
             "val_loss": p.val_loss,
             "val_score": p.val_score,
+            **({"val_score_se": p.val_score_se} if p.val_score_se is not None else {}),
             "epochs": p.epochs,
             "eliminated": ";".join(names[j] for j in p.eliminated),
         }

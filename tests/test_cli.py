@@ -305,3 +305,60 @@ def test_debug_shows_the_traceback(tables):
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0 and result.stdout.startswith("lassonet ")
+
+
+# --- cross-validation and the accuracy-vs-k table ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signal_table(tmp_path_factory):
+    """Classification where only a and b matter (a XOR-like rule needs both)."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(rng.standard_normal((240, 6)), columns=list("abcdef"))
+    df["label"] = np.where(df["a"] * df["b"] + 0.3 * df["a"] > 0, "yes", "no")
+    path = tmp_path_factory.mktemp("signal") / "signal.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_cv_one_se_rule_is_no_larger_than_best(signal_table, tmp_path):
+    selected = {}
+    for rule in ("best", "1se"):
+        out, path_out = tmp_path / f"{rule}.csv", tmp_path / f"{rule}_path.csv"
+        result = invoke("select", signal_table, "-t", "label", "--cv", "3", "--rule", rule,
+                        "--max-epochs", "20", "-o", out, "--path-out", path_out)
+        assert result.exit_code == 0, result.stderr
+        assert "3-fold" in result.stderr
+        selected[rule] = pd.read_csv(out)["selected"].sum()
+        path = pd.read_csv(path_out)
+        assert "val_score_se" in path.columns
+        assert (path["val_score_se"] >= 0).all() and path["val_score"].between(0, 1).all()
+    assert "standard error" in result.stderr  # the 1se run explains its choice
+    assert 1 <= selected["1se"] <= selected["best"]
+
+
+def test_accuracy_vs_k_table_and_plot(signal_table, tmp_path):
+    out, png = tmp_path / "acc.csv", tmp_path / "acc.png"
+    result = invoke("path", signal_table, "-t", "label", "--k-grid", "1,2,6",
+                    "--random-repeats", "3", "--max-epochs", "20", "-o", out, "--plot", png)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["k", "features", "lassonet_score", "lassonet_k",
+                                   "refit_score", "random_score", "random_score_sd"]
+    assert table["k"].tolist() == [1, 2, 6]
+    assert [len(f.split(";")) for f in table["features"]] == [1, 2, 6]
+    assert set(table.loc[1, "features"].split(";")) == {"a", "b"}
+    assert (table["lassonet_k"] <= table["k"]).all()
+    assert not table.isna().any().any()
+    # both informative columns beat a random pair
+    assert table.loc[1, "refit_score"] > table.loc[1, "random_score"] + 0.05
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--k-grid", "0,2"], "k-grid"), (["--k-grid", "7"], "7"), (["--k-grid", "x"], "'x'"),
+    (["--plot", "acc.pdf"], ".png or .svg"), (["--random-repeats", "0"], "--random-repeats"),
+    (["--test-fraction", "1.2"], "--test-fraction"),
+])
+def test_path_command_bad_options(signal_table, args, fragment):
+    assert_clean_error(invoke("path", signal_table, "-t", "label", *args), fragment)

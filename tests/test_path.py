@@ -249,3 +249,32 @@ def test_invalid_config_is_rejected():
                 dict(batch_size=0), dict(M=math.inf)):
         with pytest.raises(ConfigError):
             PathConfig(**bad).validate()
+
+
+def test_one_standard_error_rule_takes_the_sparsest_point_within_one_se_of_the_best():
+    path = make_path([[1, 1, 1, 1], [1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]],
+                     scores=[0.80, 0.90, 0.86, 0.84, 0.5])
+    for point, se in zip(path.points, [0.01, 0.05, 0.02, 0.02, 0.01], strict=True):
+        point.val_score_se = se
+    assert choose_point(path, "best") == 1
+    # best 0.90 with se 0.05: threshold 0.85, the sparsest point above it is index 2
+    assert choose_point(path, "1se") == 2
+    path.points[1].val_score_se = 0.07  # threshold 0.83: index 3 qualifies
+    assert choose_point(path, "1se") == 3
+    path.points[1].val_score_se = None
+    with pytest.raises(ConfigError):
+        choose_point(path, "1se")
+
+
+def test_a_fixed_lambda_grid_is_followed():
+    grid = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6]
+    X, y, task = small_classification()
+    torch.manual_seed(0)
+    model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
+    path = lassonet_path(model, task, X[:200], y[:200], X[200:], y[200:],
+                         [f"x{j}" for j in range(6)],
+                         PathConfig(dense_max_epochs=100, dense_patience=10),
+                         torch.Generator(), lambdas=grid)
+    lambdas = [p.lambda_ for p in path.points[1:]]
+    assert lambdas == grid[: len(lambdas)]
+    assert path.points[-1].k == 0 or len(lambdas) == len(grid)
