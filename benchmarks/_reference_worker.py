@@ -174,7 +174,6 @@ def main(argv: list[str] | None = None) -> int:
         random_state=args.seed,
         torch_seed=args.seed,
         device=torch.device("cpu"),
-        verbose=0,
     )
 
     with warnings.catch_warnings(record=True) as caught:

@@ -450,7 +450,7 @@ def summarise(rows: list[dict], info: dict[str, dict]) -> tuple[list[str], dict]
             + " =="
         )
         lines.append(
-            f"{'tool':<10}{'runs':>5}{'med_s':>9}{'points':>9}{'epochs':>10}  "
+            f"{'tool':<10}{'runs':>5}{'med_s':>9}{'points':>9}{'epochs':>10}{'search':>8}  "
             + "".join(f"{'refit' + lb.rstrip('%'):>8}" for lb in labels)
             + "  "
             + "".join(f"{'path' + lb.rstrip('%'):>8}" for lb in labels)
@@ -466,13 +466,15 @@ def summarise(rows: list[dict], info: dict[str, dict]) -> tuple[list[str], dict]
                 "median_time_s": statistics.median(times[tool].values()) if ok else None,
                 "mean_points": mean([r["points"] for r in ok]),
                 "mean_epochs": mean([r["epochs"] for r in ok]),
+                "mean_search_epochs": mean([r.get("search_epochs") for r in ok]),
                 "mean_refit": {lb: mean([r["refit_scores"][lb] for r in ok]) for lb in labels},
                 "mean_path": {lb: mean([r["path_scores"][lb] for r in ok]) for lb in labels},
             }
             summary[name][tool] = stats
             lines.append(
                 f"{tool:<10}{stats['runs']:>5}{fmt(stats['median_time_s'], 2):>9}"
-                f"{fmt(stats['mean_points'], 1):>9}{fmt(stats['mean_epochs'], 0):>10}  "
+                f"{fmt(stats['mean_points'], 1):>9}{fmt(stats['mean_epochs'], 0):>10}"
+                f"{fmt(stats['mean_search_epochs'], 0):>8}  "
                 + "".join(f"{fmt(stats['mean_refit'][lb]):>8}" for lb in labels)
                 + "  "
                 + "".join(f"{fmt(stats['mean_path'][lb]):>8}" for lb in labels)
@@ -509,6 +511,14 @@ def core_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, to judge how noisy the timings are."""
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "-"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -566,9 +576,11 @@ def main(argv: list[str] | None = None) -> int:
         "torch_reference": ref_versions["torch"],
         "lassonet_reference": ref_versions["lassonet"],
         "command": command,
+        "loadavg_start": load_average(),
     }
     print(f"date: {meta['date']}")
-    print(f"nproc: {meta['nproc']}   torch threads: {args.threads}")
+    print(f"nproc: {meta['nproc']}   torch threads: {args.threads}   "
+          f"load average: {meta['loadavg_start']}")
     print(f"torch: ours {meta['torch_ours']}, reference {meta['torch_reference']} "
           f"(lassonet {meta['lassonet_reference']})")
     print(f"command: {command}")
@@ -605,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
 
     lines, summary = summarise(rows, info)
     print("\n".join(lines))
+    meta["loadavg_end"] = load_average()
+    print(f"\nload average at the end: {meta['loadavg_end']}")
     failures = [r for r in rows if "error" in r]
     bad = [
         f"{r['dataset']} seed {r['seed']} {r['tool']}"

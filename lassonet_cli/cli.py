@@ -631,9 +631,12 @@ def inspect(
 ) -> None:
     import json
 
-    from .modelfile import read_model
+    from .estimator import LassoNetSelector
 
-    header, tensors = read_model(model)
+    # loading rebuilds the network, so a header that disagrees with its weights is refused
+    selector = LassoNetSelector.load(model)
+    header = selector.header_
+    n_parameters = sum(p.numel() for p in selector.model_.parameters())
     if json_output:
         sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")
         return
@@ -648,7 +651,7 @@ def inspect(
         f"lambda          {header['lambda']:.6g} (path point {point['index']})",
         f"M               {header['M']:g}",
         f"validation      {point['score_name']} {point['val_score']:.4f}",
-        f"parameters      {sum(t.numel() for t in tensors.values())}",
+        f"parameters      {n_parameters}",
         f"written by      lassonet {header['package_version']} "
         f"(format {header['format_version']})",
         f"selected        {len(header['selected'])} of {header['n_inputs']} column(s):",

@@ -285,6 +285,11 @@ class LassoNetSelector:
             sel.ranking_ = np.asarray(header["ranking"], dtype=object)
             selected = set(header["selected"])
             sel.support_ = np.asarray([n in selected for n in columns])
+            point = header["point"]
+            header_fields = (header["lambda"], header["n_inputs"], header["package_version"],
+                             point["index"], point["k"], point["val_score"], point["score_name"])
+            if not all(isinstance(v, int | float | str) for v in header_fields):
+                raise TypeError("a header field has the wrong type")
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
             message = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ModelFileError(f"{path}: inconsistent model file ({message})") from None

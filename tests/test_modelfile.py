@@ -1,0 +1,598 @@
+"""The model file (SPEC 5) and the commands that use it: select --model-out, predict, inspect.
+
+One regression model (``--k 2``, so some features are left out) and one classification model with
+text labels are trained once per module by ``select`` and, with the same options and seed, in
+process; every test shares them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import pathlib
+import pickle
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lassonet_cli import __version__
+from lassonet_cli.cli import app
+from lassonet_cli.errors import ModelFileError
+from lassonet_cli.estimator import LassoNetSelector
+from lassonet_cli.modelfile import FORMAT_VERSION, read_model
+
+runner = CliRunner()
+
+FEATURES = ["f0", "f1", "f2", "f3", "f4"]
+# one thread: fast on a busy machine, and the CLI and in-process fits run under the same count
+FAST = ["--max-epochs", "20", "--patience", "3", "--seed", "0", "--threads", "1"]
+FAST_KW = {"max_epochs": 20, "patience": 3, "seed": 0}
+CLASSES = ["cat", "dog", "eel"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_clean_error(result, *fragments: str) -> str:
+    """Exit 2, exactly one stderr line 'error: ...', no traceback, nothing on stdout."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def read_csv_exact(text_or_path) -> pd.DataFrame:
+    source = io.StringIO(text_or_path) if isinstance(text_or_path, str) else text_or_path
+    # pandas >= 3 parses floats exactly by default (and deprecates the option)
+    extra = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(source, **extra)
+
+
+# --- data and the shared trained models ----------------------------------------------------------
+
+
+def _tables(directory: pathlib.Path) -> dict[str, pathlib.Path]:
+    rng = np.random.default_rng(1)
+    n = 200
+    X = rng.normal(size=(n, len(FEATURES)))
+    base = pd.DataFrame(X, columns=FEATURES)
+    base.insert(0, "id", [f"r{i:03d}" for i in range(n)])
+    reg = base.copy()
+    reg["y"] = 2 * X[:, 0] - X[:, 1] + 0.1 * rng.normal(size=n)
+    cls = base.copy()
+    cls["label"] = np.where(X[:, 0] > 0.4, "cat", np.where(X[:, 2] > 0, "dog", "eel"))
+    paths = {"reg": directory / "reg.csv", "cls": directory / "cls.csv"}
+    reg.to_csv(paths["reg"], index=False)
+    cls.to_csv(paths["cls"], index=False)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    threads = torch.get_num_threads()
+    try:
+        yield _train(tmp_path_factory.mktemp("models"))
+    finally:
+        torch.set_num_threads(threads)  # --threads 1 set it for the whole process
+
+
+def _train(out: pathlib.Path) -> dict:
+    paths = _tables(out)
+    runs = {"dir": out, **paths}
+
+    # regression, --k 2: the model leaves three features out
+    reg_args = ["select", paths["reg"], "-t", "y", "--id", "id", "--k", "2", *FAST]
+    for name in ("reg", "reg_again"):
+        result = invoke(*reg_args, "--model-out", out / f"{name}.safetensors",
+                        "-o", out / f"{name}_rank.csv", "--path-out", out / f"{name}_path.csv")
+        assert result.exit_code == 0, result.stderr
+    runs["reg_model"] = out / "reg.safetensors"
+
+    # classification with text labels, default rule (best validation score)
+    result = invoke("select", paths["cls"], "-t", "label", "--id", "id", *FAST,
+                    "--model-out", out / "cls.safetensors", "-o", out / "cls_rank.csv",
+                    "--path-out", out / "cls_path.csv")
+    assert result.exit_code == 0, result.stderr
+    runs["cls_model"] = out / "cls.safetensors"
+
+    # the same fits in process
+    torch.set_num_threads(1)
+    reg = pd.read_csv(paths["reg"])
+    runs["reg_fit"] = LassoNetSelector(task="regression", k=2, **FAST_KW).fit(
+        reg[FEATURES], reg["y"].to_numpy()
+    )
+    cls = pd.read_csv(paths["cls"])
+    runs["cls_fit"] = LassoNetSelector(task="classification", **FAST_KW).fit(
+        cls[FEATURES], cls["label"].to_numpy()
+    )
+    return runs
+
+
+def _predict(model, data, *extra):
+    result = invoke("predict", model, data, *extra)
+    assert result.exit_code == 0, result.stderr
+    return read_csv_exact(result.stdout)
+
+
+# --- 1. select --model-out + predict reproduce the in-process estimator exactly -------------------
+
+
+def test_predict_regression_is_bitwise_the_in_process_prediction(trained):
+    pred = _predict(trained["reg_model"], trained["reg"])
+    assert list(pred.columns) == ["prediction"]
+    data = pd.read_csv(trained["reg"])
+    expected = trained["reg_fit"].predict(data[FEATURES])
+    assert pred["prediction"].dtype == np.float64
+    assert np.array_equal(pred["prediction"].to_numpy(), np.asarray(expected, dtype=np.float64))
+    # a sanity check that the model learned something (y = 2 f0 - f1 + noise)
+    assert np.corrcoef(pred["prediction"], data["y"])[0, 1] > 0.8
+
+
+def test_predict_classification_text_labels_and_probabilities(trained):
+    pred = _predict(trained["cls_model"], trained["cls"], "-o", "-")
+    assert list(pred.columns) == ["prediction"] + [f"proba_{c}" for c in CLASSES]
+    data = pd.read_csv(trained["cls"])
+    fit = trained["cls_fit"]
+    assert list(fit.classes_) == CLASSES
+    expected = fit.predict(data[FEATURES])
+    assert pred["prediction"].tolist() == list(expected)
+    assert set(pred["prediction"]) <= set(CLASSES)
+    proba = pred[[f"proba_{c}" for c in CLASSES]].to_numpy()
+    assert np.array_equal(proba, fit.predict_proba(data[FEATURES]))
+    assert np.allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    # the label is the most probable class
+    assert pred["prediction"].tolist() == [CLASSES[i] for i in proba.argmax(axis=1)]
+    assert (pred["prediction"] == data["label"]).mean() > 0.7
+
+
+def test_predict_output_file(trained, tmp_path):
+    out = tmp_path / "pred.csv"
+    result = invoke("predict", trained["cls_model"], trained["cls"], "--keep", "id", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    pred = read_csv_exact(out)
+    assert list(pred.columns) == ["id", "prediction"] + [f"proba_{c}" for c in CLASSES]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.csv"]  # no temporary file left
+
+
+# --- 2. the Python API round trip ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["reg", "cls"])
+def test_save_load_round_trip(trained, tmp_path, kind):
+    fit = trained[f"{kind}_fit"]
+    path = tmp_path / "m.safetensors"
+    fit.save(str(path))
+    loaded = LassoNetSelector.load(str(path))
+    data = pd.read_csv(trained[kind])[FEATURES]
+    assert np.array_equal(loaded.predict(data), fit.predict(data))
+    assert list(loaded.ranking_) == list(fit.ranking_)
+    assert np.array_equal(loaded.get_support(), fit.get_support())
+    assert np.array_equal(loaded.get_support(indices=True), fit.get_support(indices=True))
+    assert np.array_equal(loaded.feature_importances_, fit.feature_importances_)
+    assert list(loaded.feature_names_in_) == FEATURES
+    assert loaded.n_features_in_ == len(FEATURES)
+    assert loaded.path_ is None
+    # numpy input works too, columns in model order
+    assert np.array_equal(loaded.predict(data.to_numpy()), fit.predict(data))
+    if kind == "cls":
+        assert list(loaded.classes_) == CLASSES
+        assert np.array_equal(loaded.predict_proba(data), fit.predict_proba(data))
+    else:
+        with pytest.raises(AttributeError):
+            loaded.predict_proba(data)
+
+
+def test_in_process_save_is_byte_identical_to_select_model_out(trained, tmp_path):
+    path = tmp_path / "m.safetensors"
+    trained["reg_fit"].save(str(path))
+    assert path.read_bytes() == trained["reg_model"].read_bytes()
+
+
+def test_model_file_is_plain_safetensors(trained):
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(trained["reg_model"]))
+    state = trained["reg_fit"].model_.state_dict()
+    assert set(tensors) == set(state)
+    for name, tensor in tensors.items():
+        assert torch.equal(tensor, state[name].cpu())
+
+
+# --- 3. predict's input columns ------------------------------------------------------------------
+
+
+def test_keep_copies_columns_first(trained, tmp_path):
+    pred = _predict(trained["reg_model"], trained["reg"], "--keep", "id,f4")
+    data = pd.read_csv(trained["reg"])
+    assert list(pred.columns) == ["id", "f4", "prediction"]
+    assert pred["id"].tolist() == data["id"].tolist()
+    assert np.array_equal(pred["f4"].to_numpy(), data["f4"].to_numpy())
+    plain = _predict(trained["reg_model"], trained["reg"])
+    assert np.array_equal(pred["prediction"].to_numpy(), plain["prediction"].to_numpy())
+
+
+def test_keep_absent_column_is_named(trained):
+    assert_clean_error(invoke("predict", trained["reg_model"], trained["reg"], "--keep",
+                              "id,nosuchcol"), "nosuchcol")
+
+
+@pytest.mark.parametrize("kind", ["reg", "cls"])
+def test_missing_model_column_is_named(trained, tmp_path, kind):
+    fit = trained[f"{kind}_fit"]
+    needed = [c for c, keep in zip(FEATURES, fit.get_support(), strict=True) if keep][-1]
+    data = pd.read_csv(trained[kind]).drop(columns=[needed])
+    path = tmp_path / "lacking.csv"
+    data.to_csv(path, index=False)
+    assert_clean_error(invoke("predict", trained[f"{kind}_model"], path), needed)
+
+
+def test_extra_columns_are_ignored_and_order_does_not_matter(trained, tmp_path):
+    data = pd.read_csv(trained["cls"])
+    baseline = _predict(trained["cls_model"], trained["cls"])
+    shuffled = data[["label", "f4", "id", "f2", "f0", "f3", "f1"]].copy()
+    shuffled.insert(2, "junk", ["x", None] * (len(data) // 2))
+    shuffled["more"] = np.nan
+    path = tmp_path / "shuffled.csv"
+    shuffled.to_csv(path, index=False)
+    pred = _predict(trained["cls_model"], path)
+    pd.testing.assert_frame_equal(pred, baseline, check_exact=True)
+    # the training target is not needed either
+    only = tmp_path / "only.csv"
+    data[FEATURES[::-1]].to_csv(only, index=False)
+    pd.testing.assert_frame_equal(_predict(trained["cls_model"], only), baseline,
+                                  check_exact=True)
+
+
+def test_missing_value_in_a_needed_column(trained, tmp_path):
+    data = pd.read_csv(trained["reg"])
+    data.loc[[3, 7], "f0"] = np.nan
+    path = tmp_path / "gaps.csv"
+    data.to_csv(path, index=False)
+    assert_clean_error(invoke("predict", trained["reg_model"], path), "f0")
+
+
+def test_text_in_a_needed_column(trained, tmp_path):
+    data = pd.read_csv(trained["reg"])
+    data["f1"] = data["f1"].astype(object)
+    data.loc[5, "f1"] = "oops"
+    path = tmp_path / "text.csv"
+    data.to_csv(path, index=False)
+    assert_clean_error(invoke("predict", trained["reg_model"], path), "f1")
+
+
+def test_unselected_columns_do_not_change_predictions(trained, tmp_path):
+    fit = trained["reg_fit"]
+    unused = [c for c, keep in zip(FEATURES, fit.get_support(), strict=True) if not keep]
+    assert unused, "the --k 2 model should leave features out"
+    data = pd.read_csv(trained["reg"])
+    changed = data.copy()
+    rng = np.random.default_rng(5)
+    for column in unused:
+        changed[column] = rng.normal(scale=100, size=len(data))
+    path = tmp_path / "changed.csv"
+    changed.to_csv(path, index=False)
+    baseline = _predict(trained["reg_model"], trained["reg"])
+    pred = _predict(trained["reg_model"], path)
+    assert np.array_equal(pred["prediction"].to_numpy(), baseline["prediction"].to_numpy())
+
+
+# --- 4. loading never unpickles -----------------------------------------------------------------
+
+
+class _Touch:
+    """Unpickling this creates the marker file: proof that code ran."""
+
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def _check_payload_is_live(payload: bytes, marker: pathlib.Path, loader) -> None:
+    """The payload does run code when unpickled (else the test below would prove nothing)."""
+    loader(payload)
+    assert marker.exists()
+    marker.unlink()
+
+
+def test_pickle_renamed_to_safetensors_is_refused_without_running_it(trained, tmp_path):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"weights": [1.0, 2.0], "x": _Touch(str(marker))})
+    _check_payload_is_live(payload, marker, pickle.loads)
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(payload)
+    assert_clean_error(invoke("predict", evil, trained["reg"]), "not a lassonet model file")
+    assert_clean_error(invoke("inspect", evil), "not a lassonet model file")
+    assert_clean_error(invoke("inspect", evil, "--json"), "not a lassonet model file")
+    with pytest.raises(ModelFileError):
+        LassoNetSelector.load(str(evil))
+    assert not marker.exists()
+
+
+def test_torch_save_renamed_to_safetensors_is_refused_without_running_it(trained, tmp_path):
+    plain = tmp_path / "state.safetensors"
+    torch.save(trained["reg_fit"].model_.state_dict(), plain)
+    assert_clean_error(invoke("predict", plain, trained["reg"]), "not a lassonet model file")
+    assert_clean_error(invoke("inspect", plain), "not a lassonet model file")
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.safetensors"
+    torch.save({"w": torch.zeros(3), "x": _Touch(str(marker))}, evil)
+    _check_payload_is_live(evil.read_bytes(),
+                           marker, lambda b: torch.load(io.BytesIO(b), weights_only=False))
+    assert_clean_error(invoke("predict", evil, trained["reg"]), "not a lassonet model file")
+    assert_clean_error(invoke("inspect", evil), "not a lassonet model file")
+    assert not marker.exists()
+
+
+# --- 5. corrupt and foreign files ----------------------------------------------------------------
+
+
+def _split(data: bytes) -> tuple[dict, bytes]:
+    (size,) = struct.unpack("<Q", data[:8])
+    return json.loads(data[8 : 8 + size]), data[8 + size :]
+
+
+def _join(outer: dict, body: bytes) -> bytes:
+    header = json.dumps(outer).encode()
+    header += b" " * (-len(header) % 8)
+    return struct.pack("<Q", len(header)) + header + body
+
+
+def rewrite(src: pathlib.Path, dst: pathlib.Path, edit) -> pathlib.Path:
+    """Copy a model file, letting ``edit`` change its lassonet header (a dict) in place."""
+    outer, body = _split(src.read_bytes())
+    meta = json.loads(outer["__metadata__"]["lassonet"])
+    edit(meta)
+    outer["__metadata__"]["lassonet"] = json.dumps(meta)
+    dst.write_bytes(_join(outer, body))
+    return dst
+
+
+def test_rewritten_header_without_changes_still_loads(trained, tmp_path):
+    """The helper the corruption tests use makes valid files when it changes nothing."""
+    copy = rewrite(trained["reg_model"], tmp_path / "copy.safetensors", lambda meta: None)
+    baseline = _predict(trained["reg_model"], trained["reg"])
+    pd.testing.assert_frame_equal(_predict(copy, trained["reg"]), baseline, check_exact=True)
+    assert invoke("inspect", copy).exit_code == 0
+
+
+@pytest.fixture
+def damaged(trained, tmp_path):
+    data = trained["reg_model"].read_bytes()
+    rng = np.random.default_rng(7)
+    files = {
+        "half": data[: len(data) // 2],
+        "four_bytes": data[:4],
+        "tail_cut": data[:-10],
+        "random": rng.integers(0, 256, size=4096, dtype=np.uint8).tobytes(),
+        "empty": b"",
+        "text": b"id,f0\nr1,0.5\n",
+    }
+    paths = {}
+    for name, content in files.items():
+        paths[name] = tmp_path / f"{name}.safetensors"
+        paths[name].write_bytes(content)
+    return paths
+
+
+@pytest.mark.parametrize("name", ["half", "four_bytes", "tail_cut", "random", "empty", "text"])
+@pytest.mark.parametrize("command", ["predict", "inspect"])
+def test_damaged_files_are_refused(trained, damaged, name, command):
+    path = damaged[name]
+    args = [command, path] + ([trained["reg"]] if command == "predict" else [])
+    line = assert_clean_error(invoke(*args), path.name)
+    assert "not a lassonet model file" in line or "damaged" in line, line
+    if name == "tail_cut":  # the header is intact, the tensor bytes are short
+        assert "damaged" in line
+
+
+def test_plain_safetensors_without_lassonet_header(trained, tmp_path):
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in trained["reg_fit"].model_.state_dict().items()}
+    bare = tmp_path / "bare.safetensors"
+    save_file(state, str(bare))
+    other = tmp_path / "other.safetensors"
+    save_file(state, str(other), metadata={"format": "pt"})
+    for path in (bare, other):
+        assert_clean_error(invoke("predict", path, trained["reg"]), "not a lassonet model file")
+        assert_clean_error(invoke("inspect", path), "not a lassonet model file")
+
+
+def test_foreign_format_name_is_refused(trained, tmp_path):
+    path = rewrite(trained["reg_model"], tmp_path / "f.safetensors",
+                   lambda meta: meta.update(format="something-else"))
+    assert_clean_error(invoke("predict", path, trained["reg"]), "not a lassonet model file")
+    assert_clean_error(invoke("inspect", path), "not a lassonet model file")
+
+
+def test_newer_format_version_asks_to_retrain(trained, tmp_path):
+    path = rewrite(trained["reg_model"], tmp_path / "future.safetensors",
+                   lambda meta: meta.update(format_version=FORMAT_VERSION + 1,
+                                            package_version="99.0.0"))
+    for args in (["predict", path, trained["reg"]], ["inspect", path], ["inspect", path, "--json"]):
+        line = assert_clean_error(invoke(*args), str(FORMAT_VERSION + 1), str(FORMAT_VERSION),
+                                  "retrain")
+        assert "99.0.0" in line
+    with pytest.raises(ModelFileError, match="retrain"):
+        read_model(str(path))
+
+
+def test_missing_model_path(trained, tmp_path):
+    missing = tmp_path / "nope.safetensors"
+    assert_clean_error(invoke("predict", missing, trained["reg"]), "nope.safetensors",
+                       "does not exist")
+    assert_clean_error(invoke("inspect", missing), "nope.safetensors", "does not exist")
+    assert_clean_error(invoke("predict", tmp_path, trained["reg"]), "directory")
+    assert_clean_error(invoke("inspect", tmp_path), "directory")
+
+
+def test_header_and_tensors_that_disagree_are_inconsistent(trained, tmp_path):
+    def add_column(meta):
+        meta["encoder"]["columns"].append("ghost")
+        meta["encoder"]["mean"].append(0.0)
+        meta["encoder"]["scale"].append(1.0)
+        meta["importances"]["ghost"] = 0.0
+        meta["ranking"].append("ghost")
+        meta["n_inputs"] += 1
+
+    path = rewrite(trained["reg_model"], tmp_path / "ghost.safetensors", add_column)
+    data = pd.read_csv(trained["reg"]).assign(ghost=0.0)
+    with_ghost = tmp_path / "ghost.csv"
+    data.to_csv(with_ghost, index=False)
+    assert_clean_error(invoke("predict", path, with_ghost), "inconsistent")
+    with pytest.raises(ModelFileError, match="inconsistent"):
+        LassoNetSelector.load(str(path))
+
+    # a classification header that lists one class more than the output layer has
+    more = rewrite(trained["cls_model"], tmp_path / "classes.safetensors",
+                   lambda meta: meta["task"]["classes"].append("fox"))
+    assert_clean_error(invoke("predict", more, trained["cls"]), "inconsistent")
+
+
+@pytest.mark.parametrize("key", ["task", "encoder", "backbone", "importances"])
+def test_header_missing_a_field_fails_predict_cleanly(trained, tmp_path, key):
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors", lambda meta: meta.pop(key))
+    assert_clean_error(invoke("predict", path, trained["reg"]), "inconsistent")
+
+
+@pytest.mark.parametrize("key", ["point", "task"])
+def test_header_missing_a_field_fails_inspect_cleanly(trained, tmp_path, key):
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors", lambda meta: meta.pop(key))
+    assert_clean_error(invoke("inspect", path), path.name)
+
+
+# --- 6. inspect ----------------------------------------------------------------------------------
+
+
+def _inspect_json(model) -> dict:
+    result = invoke("inspect", model, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("kind", ["reg", "cls"])
+def test_inspect_json_matches_the_select_run(trained, kind):
+    header = _inspect_json(trained[f"{kind}_model"])
+    for key in ("format", "format_version", "package_version", "task", "encoder", "backbone",
+                "lambda", "M", "selected", "importances", "ranking", "point"):
+        assert key in header, key
+    assert header["format_version"] == FORMAT_VERSION
+    assert header["package_version"] == __version__
+    assert header["task"]["name"] == ("regression" if kind == "reg" else "classification")
+    if kind == "cls":
+        assert header["task"]["classes"] == CLASSES
+    assert header["encoder"]["columns"] == FEATURES
+    assert header["backbone"] == "mlp:100"
+    assert header["M"] == 10.0
+
+    ranking = read_csv_exact(trained["dir"] / f"{kind}_rank.csv")
+    assert header["ranking"] == ranking["feature"].tolist()
+    chosen = ranking.loc[ranking["selected"], "feature"].tolist()
+    assert sorted(header["selected"]) == sorted(chosen)
+    assert len(header["selected"]) == len(set(header["selected"]))
+    for feature, importance in zip(ranking["feature"], ranking["importance"], strict=True):
+        stored = header["importances"][feature]
+        assert (math.inf if stored is None else stored) == importance, feature
+
+    lam = header["lambda"]
+    for feature, stored in header["importances"].items():
+        value = math.inf if stored is None else stored
+        if feature in header["selected"]:
+            assert value > lam, (feature, value, lam)
+        else:
+            assert value <= lam, (feature, value, lam)
+
+    # the chosen point is a row of the same run's path table
+    path = read_csv_exact(trained["dir"] / f"{kind}_path.csv")
+    row = path.iloc[header["point"]["index"]]
+    assert row["lambda"] == lam
+    assert row["k"] == header["point"]["k"] == len(header["selected"])
+    assert row["val_score"] == header["point"]["val_score"]
+    assert header["point"]["score_name"] == ("r2" if kind == "reg" else "accuracy")
+
+
+def test_inspect_respects_k(trained):
+    header = _inspect_json(trained["reg_model"])
+    assert 1 <= len(header["selected"]) <= 2
+    # y = 2 f0 - f1: the two features the model keeps
+    assert set(header["selected"]) == {"f0", "f1"}
+
+
+@pytest.mark.parametrize("kind", ["reg", "cls"])
+def test_inspect_text_summary(trained, kind):
+    model = trained[f"{kind}_model"]
+    header = _inspect_json(model)
+    result = invoke("inspect", model)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert result.stderr == ""
+    assert header["task"]["name"] in text
+    assert "mlp:100" in text
+    assert __version__ in text
+    fields = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if parts:
+            fields.setdefault(parts[0], parts[1:])
+    assert float(fields["lambda"][0]) == pytest.approx(header["lambda"], rel=1e-5, abs=1e-12)
+    assert float(fields["M"][0]) == 10.0
+    # every selected feature listed on its own line, no unselected one
+    listed = [line.split()[0] for line in text.splitlines()
+              if line.startswith("  ") and line.split() and line.split()[0] in FEATURES]
+    assert sorted(listed) == sorted(header["selected"])
+    n = len(header["selected"])
+    assert f"{n} of {len(FEATURES)}" in text
+
+
+# --- 7. deterministic saving; failing early ----------------------------------------------------
+
+
+def test_same_seed_gives_byte_identical_model_files(trained):
+    first = trained["dir"] / "reg.safetensors"
+    again = trained["dir"] / "reg_again.safetensors"
+    assert first.read_bytes() == again.read_bytes()
+    leftovers = [p.name for p in trained["dir"].iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_model_out_into_missing_directory_fails_before_training(trained, tmp_path, monkeypatch):
+    calls = []
+
+    def no_fit(self, *args, **kwargs):
+        calls.append(1)
+        raise AssertionError("fit must not run")
+
+    monkeypatch.setattr(LassoNetSelector, "fit", no_fit)
+    before = sorted(tmp_path.iterdir())
+    target = tmp_path / "missing" / "m.safetensors"
+    ranking = tmp_path / "rank.csv"
+    result = invoke("select", trained["reg"], "-t", "y", *FAST, "--model-out", target,
+                    "-o", ranking)
+    assert_clean_error(result, "missing")
+    assert calls == []
+    assert sorted(tmp_path.iterdir()) == before
+    assert not (tmp_path / "missing").exists()
+
+
+def test_model_out_onto_a_directory_fails_before_training(trained, tmp_path, monkeypatch):
+    monkeypatch.setattr(LassoNetSelector, "fit",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("fit ran")))
+    result = invoke("select", trained["reg"], "-t", "y", *FAST, "--model-out", tmp_path)
+    assert_clean_error(result, "directory")
+    assert os.listdir(tmp_path) == []
