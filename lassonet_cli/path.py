@@ -415,27 +415,45 @@ def auto_lambda_start(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M
 
 
 def auto_lr(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, iterations: int = 20) -> float:
-    """Step size 1 / L, L the largest Hessian eigenvalue of the training loss at the dense model.
+    """Step size 1 / L for the path, from two estimates of the loss curvature L.
 
-    Proximal gradient descent converges for steps below 1 / L; L is found by power iteration on
-    Hessian-vector products over at most ``START_ROWS`` rows.
+    Proximal gradient descent converges for steps below 1 / L.  L is the larger of (a) the top
+    Hessian eigenvalue of the training loss at the dense model (power iteration on
+    Hessian-vector products) and (b) the curvature of the loss along the skip layer in the worst
+    case, ``task.output_curvature * top eigenvalue of X^T X / n``.  (b) matters where the dense
+    model fits the training rows almost perfectly: a saturated softmax makes (a) tiny, but the
+    curvature returns as soon as the penalty pulls the weights in.  Both use at most
+    ``START_ROWS`` rows.
     """
     model.eval()
-    params = [p for p in model.parameters() if p.requires_grad]
     X, y = X[:START_ROWS], y[:START_ROWS]
+    params = [p for p in model.parameters() if p.requires_grad]
     loss = task.loss(model(X), y)
     grads = torch.autograd.grad(loss, params, create_graph=True)
+
+    def hessian_times(vec: list[torch.Tensor]) -> list[torch.Tensor]:
+        hv = torch.autograd.grad(grads, params, grad_outputs=vec, retain_graph=True)
+        return [h.detach() for h in hv]
+
+    hessian = _top_eigenvalue(hessian_times, [p.detach() for p in params], iterations)
+    with torch.no_grad():
+        gram = _top_eigenvalue(lambda v: [X.T @ (X @ v[0]) / len(X)], [X[0]], iterations)
+    top = max(hessian, task.output_curvature * gram)
+    return 1.0 / top if top > 0 and math.isfinite(top) else 1e-3
+
+
+def _top_eigenvalue(apply, like: list[torch.Tensor], iterations: int) -> float:
+    """Largest eigenvalue of the symmetric operator ``apply`` by power iteration (seeded)."""
     gen = torch.Generator().manual_seed(0)
-    vec = [torch.randn(p.shape, generator=gen).to(p) for p in params]
-    eigen = torch.zeros(())
+    vec = [torch.randn(t.shape, generator=gen).to(t) for t in like]
+    eigen = 0.0
     for _ in range(iterations):
         norm = torch.sqrt(sum((v**2).sum() for v in vec))
         vec = [v / norm for v in vec]
-        hv = torch.autograd.grad(grads, params, grad_outputs=vec, retain_graph=True)
-        eigen = sum((h * v).sum() for h, v in zip(hv, vec, strict=True))
-        vec = [h.detach() for h in hv]
-    top = float(eigen)
-    return 1.0 / top if top > 0 and math.isfinite(top) else 1e-3
+        image = apply(vec)
+        eigen = sum((h * v).sum() for h, v in zip(image, vec, strict=True))
+        vec = image
+    return float(eigen)
 
 
 @torch.no_grad()

@@ -26,6 +26,8 @@ class Regression:
     scale: float = 1.0
     name: str = field(default="regression", init=False)
     score_name: str = field(default="r2", init=False)
+    # largest second derivative of the loss in the network output: d^2/do^2 mean (o - y)^2
+    output_curvature: float = field(default=2.0, init=False)
 
     def fit(self, y: np.ndarray) -> Regression:
         y = np.asarray(y, dtype=np.float64)
@@ -67,6 +69,8 @@ class Classification:
     classes: list = field(default_factory=list)
     name: str = field(default="classification", init=False)
     score_name: str = field(default="accuracy", init=False)
+    # the softmax cross-entropy Hessian in the logits is at most 1/2 (two equally likely classes)
+    output_curvature: float = field(default=0.5, init=False)
 
     def fit(self, y: np.ndarray) -> Classification:
         values = np.unique(np.asarray(y))
