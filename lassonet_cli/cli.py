@@ -148,6 +148,27 @@ TaskOpt = Annotated[
     typer.Option(help="auto: text targets, <= 20 distinct integers, or class codes 0..K-1 "
                  "are classification, else regression (the choice is printed on stderr)."),
 ]
+class Missing(str, Enum):
+    error = "error"
+    impute = "impute"
+
+
+MissingOpt = Annotated[
+    Missing,
+    typer.Option(help="Gaps in feature columns: error (name the columns) or impute (training "
+                 "median, most frequent level for categories, plus a missing-indicator in the "
+                 "column's group; infinite numbers count as gaps). Rows without a target are "
+                 "always dropped, with a note."),
+]
+Categorical = Annotated[
+    str | None,
+    typer.Option(help="Comma list of columns to treat as categorical even if numeric. Text, "
+                 "boolean and category columns always are: each is one-hot encoded and "
+                 "selected or dropped as one group."),
+]
+MaxLevels = Annotated[
+    int, typer.Option(help="Most levels a categorical column may have.")
+]
 InputFormatOpt = Annotated[
     InputFormat | None,
     typer.Option("--input-format", help="Override the format guessed from the file name."),
@@ -362,7 +383,8 @@ SMALL_TABLE_CELLS = 1 << 22
 
 
 def _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                   threads: int | None = None):
+                   threads: int | None, missing: Missing, categorical: str | None,
+                   max_levels: int):
     """Read the table, resolve the columns, check them; set the threads.
 
     The notes in ``prepared.notes`` are printed by the caller once every check has passed, so
@@ -372,7 +394,8 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
 
     df = read_table(data, input_format.value if input_format else None)
     selection = select_columns(df, target, features, exclude, id_column)
-    prepared = check_table(df, selection, task.value)
+    forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
+    prepared = check_table(df, selection, task.value, missing.value, forced, max_levels)
     if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
         import torch
 
@@ -396,6 +419,9 @@ def select(
     id_column: IdColumn = None,
     task: TaskOpt = Task.auto,
     input_format: InputFormatOpt = None,
+    missing: MissingOpt = Missing.error,
+    categorical: Categorical = None,
+    max_levels: MaxLevels = 50,
     backbone: Backbone = "mlp:100",
     M: MOpt = 10.0,
     dropout: Dropout = 0.0,
@@ -435,8 +461,9 @@ def select(
     )
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              threads)
+                              threads, missing, categorical, max_levels)
     estimator.task = prepared.task
+    estimator.missing, estimator.categorical = missing.value, prepared.categorical
     for message in prepared.notes:
         reporter.note(message)
 
@@ -489,6 +516,9 @@ def path_command(
     id_column: IdColumn = None,
     task: TaskOpt = Task.auto,
     input_format: InputFormatOpt = None,
+    missing: MissingOpt = Missing.error,
+    categorical: Categorical = None,
+    max_levels: MaxLevels = 50,
     k_grid: KGrid = None,
     test_fraction: TestFraction = 0.2,
     random_repeats: RandomRepeats = 5,
@@ -541,9 +571,10 @@ def path_command(
         raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              threads)
+                              threads, missing, categorical, max_levels)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
+    template.missing, template.categorical = missing.value, prepared.categorical
     for message in prepared.notes:
         reporter.note(message)
 
@@ -603,7 +634,7 @@ def predict(
     selector = LassoNetSelector.load(model)
     df = read_table(data, input_format.value if input_format else None)
     columns = list(selector.encoder_.columns)
-    check_features(df, columns)
+    check_features(df, selector.encoder_)
     kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
     absent = [c for c in kept if c not in df.columns]
     if absent:
@@ -615,6 +646,10 @@ def predict(
         proba = selector.predict_proba(df[columns])
         for i, label in enumerate(selector.task_.classes):
             result[f"proba_{label}"] = proba[:, i]
+    unseen = selector.encoder_.raw(df[columns])[1]
+    if unseen:
+        sys.stderr.write(f"note: {unseen} row(s) have a category level not seen in training "
+                         "(encoded as none of the levels)\n")
     write_table(result, output, out_format)
 
 

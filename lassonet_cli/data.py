@@ -199,31 +199,141 @@ def infer_task(y: pd.Series) -> str:
     return "regression"
 
 
+MAX_LEVELS = 50
+
+
+@dataclass
+class ColumnCode:
+    """How one input column becomes model inputs.
+
+    Attributes
+    ----------
+    name : the column
+    kind : 'numeric' (one input) or 'categorical' (one-hot: one input per level)
+    levels : the categorical levels seen in training, as text
+    fill : value put into gaps (training median, or most frequent level); None: gaps are an error
+    indicator : whether a 0/1 'missing' input follows, in the column's group
+    """
+
+    name: str
+    kind: str
+    levels: list[str] = field(default_factory=list)
+    fill: float | str | None = None
+    indicator: bool = False
+
+    @property
+    def input_names(self) -> list[str]:
+        names = [self.name] if self.kind == "numeric" else [f"{self.name}={v}" for v in self.levels]
+        return names + ([f"{self.name}:missing"] if self.indicator else [])
+
+    def raw(self, series: pd.Series) -> tuple[np.ndarray, int]:
+        """(n, inputs) unstandardised inputs, and the number of unseen levels (categorical)."""
+        if self.kind == "numeric":
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            gaps = ~np.isfinite(values)
+            if self.fill is not None:
+                values = np.where(gaps, self.fill, values)
+            columns = [values]
+            unseen = 0
+        else:
+            gaps = series.isna().to_numpy()
+            text = series.astype(str).to_numpy()
+            if self.fill is not None:
+                text = np.where(gaps, str(self.fill), text)
+            onehot = (text[:, None] == np.asarray(self.levels, dtype=object)[None, :])
+            unseen = int((~onehot.any(axis=1) & ~gaps).sum())
+            columns = list(onehot.T.astype(np.float64))
+        if self.indicator:
+            columns.append(gaps.astype(np.float64))
+        return np.column_stack(columns), unseen
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "levels": list(self.levels),
+                "fill": self.fill, "indicator": self.indicator}
+
+
 @dataclass
 class Encoder:
     """Training-set preprocessing of the feature columns, applied the same way at predict time.
 
+    Every input of the model is standardised with training statistics: numeric columns, the
+    one-hot levels of categorical columns and the missing-indicators alike.
+
     Attributes
     ----------
-    columns : input column names, in model order
-    mean, scale : (d,) standardisation statistics from the training rows
+    codes : one ColumnCode per input column, in model order
+    mean, scale : (inputs,) standardisation statistics from the training rows
     """
 
-    columns: list[str]
+    codes: list[ColumnCode]
     mean: np.ndarray
     scale: np.ndarray
 
+    @property
+    def columns(self) -> list[str]:
+        """The input table's columns the model uses (one selectable unit each)."""
+        return [c.name for c in self.codes]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [name for c in self.codes for name in c.input_names]
+
+    @property
+    def unit_of_input(self) -> list[int]:
+        """For every model input, the index of the column it comes from."""
+        return [j for j, c in enumerate(self.codes) for _ in c.input_names]
+
+    def inputs_of(self, units) -> np.ndarray:
+        """Model-input indices of the given columns (by index)."""
+        owner = np.asarray(self.unit_of_input)
+        return np.flatnonzero(np.isin(owner, np.asarray(units, dtype=np.int64)))
+
+    def raw(self, df: pd.DataFrame) -> tuple[np.ndarray, int]:
+        """(n, inputs) unstandardised matrix and the count of rows with an unseen level."""
+        parts, unseen = [], np.zeros(len(df), dtype=bool)
+        for code in self.codes:
+            block, n_unseen = code.raw(df[code.name])
+            parts.append(block)
+            if n_unseen:
+                unseen |= _unseen_rows(code, df[code.name])
+        return np.column_stack(parts), int(unseen.sum())
+
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """(n, d) float32 matrix of standardised features."""
-        X = df[self.columns].to_numpy(dtype=np.float64)
-        return ((X - self.mean) / self.scale).astype(np.float32)
+        """(n, inputs) float32 matrix of standardised inputs."""
+        return ((self.raw(df)[0] - self.mean) / self.scale).astype(np.float32)
 
     def to_dict(self) -> dict:
         return {
-            "columns": list(self.columns),
+            "columns": self.columns,
+            "codes": [c.to_dict() for c in self.codes],
             "mean": [float(v) for v in self.mean],
             "scale": [float(v) for v in self.scale],
         }
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> Encoder:
+        codes = [ColumnCode(name=c["name"], kind=c["kind"], levels=list(c["levels"]),
+                            fill=c["fill"], indicator=bool(c["indicator"]))
+                 for c in spec["codes"]]
+        encoder = cls(codes, np.asarray(spec["mean"], dtype=np.float64),
+                      np.asarray(spec["scale"], dtype=np.float64))
+        if len(encoder.mean) != len(encoder.input_names) or len(encoder.scale) != len(encoder.mean):
+            raise ValueError("encoder statistics do not match its columns")
+        return encoder
+
+
+def _unseen_rows(code: ColumnCode, series: pd.Series) -> np.ndarray:
+    text = series.astype(str).to_numpy()
+    return ~np.isin(text, code.levels) & ~series.isna().to_numpy()
+
+
+def is_categorical(series: pd.Series) -> bool:
+    """Text, boolean and pandas ``category`` columns are categorical."""
+    return (
+        not pd.api.types.is_numeric_dtype(series)
+        or pd.api.types.is_bool_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
 
 
 @dataclass
@@ -234,39 +344,69 @@ class Prepared:
     y: pd.Series
     task: str
     notes: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    gappy: list[str] = field(default_factory=list)
 
 
-def check_table(df: pd.DataFrame, sel: Selection, task: str = "auto") -> Prepared:
-    """Check the chosen columns and infer the task; raise DataError on anything unusable."""
+def check_table(
+    df: pd.DataFrame,
+    sel: Selection,
+    task: str = "auto",
+    missing: str = "error",
+    categorical: list[str] | None = None,
+    max_levels: int = MAX_LEVELS,
+) -> Prepared:
+    """Check the chosen columns and infer the task; raise DataError on anything unusable.
+
+    ``missing='impute'``: gaps (and infinite numbers) in feature columns are filled at encoding
+    time; ``'error'`` refuses them.  Rows whose target is missing are dropped with a note.
+    """
+    if missing not in ("error", "impute"):
+        raise DataError(f"--missing must be error or impute, got {missing!r}")
     if len(df) == 0:
         raise DataError("the table has no rows")
     notes: list[str] = []
     y = df[sel.target]
     X = df[sel.features]
+    no_target = y.isna().to_numpy()
+    if no_target.any():
+        if no_target.all():
+            raise DataError(f"the target column {sel.target!r} is empty")
+        notes.append(f"dropped {int(no_target.sum())} row(s) whose target {sel.target!r} "
+                     "is missing")
+        X, y = X[~no_target], y[~no_target]
 
-    non_numeric = [
-        c for c in sel.features
-        if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
-    ]
-    if non_numeric:
-        shown = ", ".join(non_numeric[:5]) + (" ..." if len(non_numeric) > 5 else "")
-        raise DataError(
-            f"non-numeric feature column(s): {shown}; this version needs numeric features: "
-            "drop them with --exclude"
-        )
-    gaps = X.isna().sum()
-    gaps = gaps[gaps > 0]
-    if len(gaps):
-        listed = ", ".join(f"{c} ({n} missing)" for c, n in gaps.items())
-        raise DataError(f"missing values in feature columns: {listed}; remove or fill them")
-    values = X.to_numpy(dtype=np.float64)
-    if not np.isfinite(values).all():
-        bad = [c for c in sel.features if not np.isfinite(X[c].to_numpy(dtype=np.float64)).all()]
-        raise DataError(f"infinite values in feature column(s): {', '.join(bad)}")
-    if y.isna().any():
-        raise DataError(
-            f"the target column {sel.target!r} has {int(y.isna().sum())} missing value(s)"
-        )
+    forced = set(categorical or [])
+    unknown = forced - set(sel.features)
+    if unknown:
+        raise DataError(f"--categorical names column(s) that are not features: "
+                        f"{', '.join(sorted(unknown))}")
+    kinds = {c: "categorical" if c in forced or is_categorical(X[c]) else "numeric"
+             for c in sel.features}
+    cats = [c for c in sel.features if kinds[c] == "categorical"]
+    many = [(c, X[c].nunique()) for c in cats if X[c].nunique() > max_levels]
+    if many:
+        listed = ", ".join(f"{c} ({n} levels)" for c, n in many)
+        raise DataError(f"too many levels to one-hot encode: {listed}; drop the column with "
+                        f"--exclude (e.g. an ID) or raise --max-levels (now {max_levels})")
+
+    gaps = {c: int(X[c].isna().sum()) for c in sel.features}
+    infinite = {}
+    for c in sel.features:
+        if kinds[c] == "numeric":
+            values = X[c].to_numpy(dtype=np.float64)
+            infinite[c] = int(np.isinf(values).sum())
+    if missing == "error":
+        bad = {c: n for c, n in gaps.items() if n}
+        if bad:
+            listed = ", ".join(f"{c} ({n} missing)" for c, n in bad.items())
+            raise DataError(f"missing values in feature column(s): {listed}; "
+                            "fill them, drop the columns with --exclude, or use --missing impute")
+        inf_cols = [c for c, n in infinite.items() if n]
+        if inf_cols:
+            raise DataError(f"infinite values in feature column(s): {', '.join(inf_cols)}; "
+                            "use --missing impute to treat them as missing")
+    gappy = [c for c in sel.features if gaps[c] or infinite.get(c, 0)]
 
     if task == "auto":
         task = infer_task(y)
@@ -276,21 +416,25 @@ def check_table(df: pd.DataFrame, sel: Selection, task: str = "auto") -> Prepare
             raise DataError(f"--task regression needs a numeric target; {sel.target!r} is not")
         if not np.isfinite(y.to_numpy(dtype=np.float64)).all():
             raise DataError(f"the target column {sel.target!r} has infinite values")
-
     if y.nunique() < 2:
         raise DataError(
             f"the target column {sel.target!r} is constant ({_plain(y.iloc[0])!r}): "
             "nothing to predict"
         )
 
-    constant = [c for c in sel.features if X[c].nunique() <= 1]
+    constant = [c for c in sel.features if X[c].nunique() <= 1 and c not in gappy]
     if constant:
         notes.append(f"dropped {len(constant)} constant column(s): {', '.join(constant[:10])}"
                      + (" ..." if len(constant) > 10 else ""))
         X = X.drop(columns=constant)
         if X.shape[1] == 0:
             raise DataError("every feature column is constant: there is nothing to select")
-    return Prepared(X=X, y=y, task=task, notes=notes)
+    if gappy:
+        notes.append(f"imputed gaps in {len(gappy)} column(s) with training medians (most "
+                     "frequent level for categories), each with a missing-indicator")
+    return Prepared(X=X, y=y, task=task, notes=notes,
+                    categorical=[c for c in cats if c in X.columns],
+                    gappy=[c for c in gappy if c in X.columns])
 
 
 def _plain(value):
@@ -298,38 +442,65 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def check_features(df: pd.DataFrame, columns: list[str]) -> None:
-    """The columns a saved model needs are present, numeric, complete and finite."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise DataError(f"the input lacks {len(missing)} column(s) the model needs: {shown}")
-    X = df[columns]
-    non_numeric = [
-        c for c in columns
-        if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
-    ]
-    if non_numeric:
-        raise DataError(f"non-numeric values in column(s): {', '.join(non_numeric[:5])}")
-    gaps = X.isna().sum()
-    gaps = gaps[gaps > 0]
-    if len(gaps):
-        listed = ", ".join(f"{c} ({n} missing)" for c, n in gaps.items())
-        raise DataError(f"missing values in column(s): {listed}")
-    finite = np.isfinite(X.to_numpy(dtype=np.float64))
-    if not finite.all():
-        bad = [c for c, ok in zip(columns, finite.all(axis=0), strict=True) if not ok]
-        raise DataError(f"infinite values in column(s): {', '.join(bad)}")
+def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
+    """The input has every column a saved model needs, usable as the model was trained."""
+    columns = encoder.columns
+    absent = [c for c in columns if c not in df.columns]
+    if absent:
+        shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+        raise DataError(f"the input lacks {len(absent)} column(s) the model needs: {shown}")
+    problems = []
+    for code in encoder.codes:
+        series = df[code.name]
+        if code.kind == "numeric":
+            if is_categorical(series) and not series.isna().all():
+                problems.append(f"{code.name} (not numeric)")
+                continue
+            values = series.to_numpy(dtype=np.float64)
+            bad = int((~np.isfinite(values)).sum())
+        else:
+            bad = int(series.isna().sum())
+        if bad and code.fill is None:
+            problems.append(f"{code.name} ({bad} missing or infinite)")
+    if problems:
+        raise DataError(f"unusable values in column(s): {', '.join(problems)}; the model was "
+                        "trained without gaps there")
 
 
-def fit_encoder(X: pd.DataFrame) -> Encoder:
-    """Standardisation statistics from the training rows (constant-in-training -> scale 1)."""
-    values = X.to_numpy(dtype=np.float64)
+def fit_encoder(
+    X: pd.DataFrame, categorical: list[str] | None = None, gappy: list[str] | None = None
+) -> Encoder:
+    """Codes and standardisation statistics from the training rows.
+
+    ``categorical``: columns to one-hot encode (levels seen in these rows, sorted as text);
+    ``gappy``: columns that get a fill value (median / most frequent level) and an indicator.
+    """
+    categorical, gappy = set(categorical or []), set(gappy or [])
+    codes = []
+    for name in X.columns:
+        series = X[name]
+        if name in categorical:
+            text = series.dropna().astype(str)
+            levels = sorted(text.unique().tolist())
+            fill = None
+            if name in gappy:  # the most frequent level; ties go to the first in sorted order
+                fill = text.value_counts().sort_index().idxmax() if len(text) else ""
+            codes.append(ColumnCode(name, "categorical", levels, fill, name in gappy))
+        else:
+            fill = None
+            if name in gappy:
+                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+                finite = values[np.isfinite(values)]
+                fill = float(np.median(finite)) if len(finite) else 0.0
+            codes.append(ColumnCode(name, "numeric", [], fill, name in gappy))
+    encoder = Encoder(codes, np.zeros(0), np.zeros(0))
+    values = encoder.raw(X)[0]
     mean = values.mean(axis=0)
     scale = values.std(axis=0)
     # a column constant in training has std 0 up to rounding (1e-17 for 0.1, 0.1, 0.1)
     scale[np.ptp(values, axis=0) == 0] = 1.0
-    return Encoder(columns=list(X.columns), mean=mean, scale=scale)
+    encoder.mean, encoder.scale = mean, scale
+    return encoder
 
 
 def split_rows(

@@ -15,8 +15,8 @@ import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
-from .data import Encoder, fit_encoder, infer_task, split_rows
-from .errors import ConfigError, ModelFileError
+from .data import Encoder, fit_encoder, infer_task, is_categorical, split_rows
+from .errors import ConfigError, DataError, ModelFileError
 from .model import LassoNet
 from .path import (
     Path,
@@ -29,6 +29,7 @@ from .path import (
     path_records,
     ranking,
 )
+from .prox import GroupLayout
 from .tasks import TASKS, make_task, task_from_dict
 
 
@@ -67,6 +68,8 @@ class LassoNetSelector:
         rule: str = "best",
         k: int | None = None,
         cv: int | None = None,
+        missing: str = "error",
+        categorical: list[str] | None = None,
         seed: int = 0,
         device: str = "cpu",
     ):
@@ -85,6 +88,8 @@ class LassoNetSelector:
         self.rule = rule
         self.k = k
         self.cv = cv
+        self.missing = missing
+        self.categorical = categorical
         self.seed = seed
         self.device = device
 
@@ -130,6 +135,8 @@ class LassoNetSelector:
             raise ConfigError(f"unknown rule {self.rule!r}: use best or 1se")
         if self.rule == "1se" and self.cv is None:
             raise ConfigError("the 1se rule needs cross-validation: add --cv K")
+        if self.missing not in ("error", "impute"):
+            raise ConfigError(f"--missing must be error or impute, got {self.missing!r}")
         return config, spec, _device(self.device)
 
     def fit(
@@ -159,17 +166,23 @@ class LassoNetSelector:
         train_idx, val_idx = split_rows(
             target, self.val_fraction, task_name == "classification", rng, "--val-fraction"
         )
-        encoder = fit_encoder(frame.iloc[train_idx])
+        forced = set(self.categorical or [])
+        cats = [c for c in frame.columns if c in forced or is_categorical(frame[c])]
+        gappy = [c for c in frame.columns if _has_gaps(frame[c])]
+        if gappy and self.missing == "error":
+            raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
+                            "use missing='impute'")
+        encoder = fit_encoder(frame.iloc[train_idx], cats, gappy)
         task = make_task(task_name).fit(target[train_idx])
         features = encoder.transform(frame)
-
         d = features.shape[1]
+        groups = _groups(encoder)
 
         def run_path(
             rows: np.ndarray, held: np.ndarray, callback, lambdas: list[float] | None = None
         ) -> tuple[Path, LassoNet]:
             torch.manual_seed(self.seed)
-            net = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout))
+            net = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout), groups)
             net = net.to(device)
             generator = torch.Generator().manual_seed(self.seed)
             X_rows, X_held = (torch.from_numpy(features[r]).to(device) for r in (rows, held))
@@ -226,7 +239,7 @@ class LassoNetSelector:
         self.chosen_point_ = self.path_.points[keeper.index]
         self.support_ = self.chosen_point_.active.copy()
         self.feature_names_in_ = np.asarray(encoder.columns, dtype=object)
-        self.n_features_in_ = d
+        self.n_features_in_ = len(encoder.columns)
         self.feature_importances_ = elimination_lambdas(self.path_)
         self.ranking_ = np.asarray([encoder.columns[j] for j in ranking(self.path_)], dtype=object)
         return self
@@ -269,14 +282,13 @@ class LassoNetSelector:
                 dropout=header["dropout"],
             )
             sel.task_ = task_from_dict(header["task"])
-            sel.encoder_ = Encoder(
-                columns=columns,
-                mean=np.asarray(header["encoder"]["mean"], dtype=np.float64),
-                scale=np.asarray(header["encoder"]["scale"], dtype=np.float64),
-            )
+            sel.encoder_ = Encoder.from_dict(header["encoder"])
+            if sel.encoder_.columns != columns:
+                raise ValueError("encoder columns disagree")
             sel.backbone_spec_ = BackboneSpec.parse(header["backbone"])
-            d, c = len(columns), sel.task_.n_outputs
-            model = LassoNet(d, c, sel.backbone_spec_.build(d, c, float(header["dropout"])))
+            d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
+            net = sel.backbone_spec_.build(d, c, float(header["dropout"]))
+            model = LassoNet(d, c, net, _groups(sel.encoder_))
             model.load_state_dict(tensors, strict=True)
             importances = header["importances"]
             sel.feature_importances_ = np.asarray(
@@ -351,9 +363,24 @@ class LassoNetSelector:
 
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
-    "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "cv", "seed",
-    "device",
+    "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "cv", "missing",
+    "categorical", "seed", "device",
 )
+
+
+def _has_gaps(series: pd.Series) -> bool:
+    if series.isna().any():
+        return True
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return bool(np.isinf(series.to_numpy(dtype=np.float64)).any())
+    return False
+
+
+def _groups(encoder: Encoder) -> GroupLayout | None:
+    """Feature groups when a column feeds several inputs (one-hot levels, indicators)."""
+    if len(encoder.input_names) == len(encoder.columns):
+        return None
+    return GroupLayout.from_assignment(encoder.unit_of_input, encoder.columns)
 
 
 class _Reached(Exception):

@@ -149,7 +149,7 @@ def accuracy_vs_k(
 
         def refit(columns, refit_seed: int) -> float:
             return refit_score(
-                task, X_fit, y_fit, X_val, y_val, X_test, y_test, np.sort(columns),
+                task, X_fit, y_fit, X_val, y_val, X_test, y_test, encoder.inputs_of(columns),
                 selector.backbone_spec_, config, refit_seed, selector.dropout,
             )
 

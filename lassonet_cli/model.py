@@ -72,7 +72,7 @@ class LassoNet(nn.Module):
     def feature_mask(self, alive_units: torch.Tensor) -> torch.Tensor:
         """(d,) float mask of the input features of the units in ``alive_units`` (bool)."""
         if self.groups is not None:
-            alive_units = alive_units[self.groups.group_of().to(alive_units.device)]
+            alive_units = alive_units[self._group_of(alive_units.device)]
         return alive_units.to(self.skip.weight.dtype)
 
     @torch.no_grad()
@@ -81,9 +81,16 @@ class LassoNet(nn.Module):
         sq = (self.skip.weight**2).sum(dim=0)
         if self.groups is not None:
             sq = torch.zeros(self.n_units, dtype=sq.dtype, device=sq.device).index_add_(
-                0, self.groups.group_of().to(sq.device), sq
+                0, self._group_of(sq.device), sq
             )
         return sq.sqrt()
+
+    def _group_of(self, device: torch.device) -> torch.Tensor:
+        cached = getattr(self, "_group_of_cache", None)
+        if cached is None or cached.device != device:
+            cached = self.groups.group_of().to(device)
+            self._group_of_cache = cached
+        return cached
 
     def penalty(self) -> torch.Tensor:
         """sum over units of ||theta_unit||_2 (the lambda-weighted term of the objective)."""
