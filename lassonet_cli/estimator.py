@@ -60,7 +60,7 @@ class LassoNetSelector:
         lambda_start: float | None = None,
         path_multiplier: float = 1.02,
         max_epochs: int = 100,
-        patience: int = 10,
+        patience: int = 30,
         optimizer: str = "sgd",
         lr: float | None = None,
         batch_size: int | None = None,

@@ -48,7 +48,7 @@ class PathConfig:
     lambda_start: float | None = None
     path_multiplier: float = 1.02
     max_epochs: int = 100
-    patience: int = 10
+    patience: int = 30
     dense_max_epochs: int = 1000
     dense_patience: int = 100
     optimizer: str = "sgd"
