@@ -169,6 +169,12 @@ Categorical = Annotated[
 MaxLevels = Annotated[
     int, typer.Option(help="Most levels a categorical column may have.")
 ]
+Sep = Annotated[
+    str | None,
+    typer.Option(help="Field separator of text input: ',', ';', 'tab' or '|'. Default: tab "
+                 "for .tsv; for .csv the one of these that occurs most in the header line."),
+]
+Encoding = Annotated[str, typer.Option(help="Text encoding of the input (e.g. latin-1).")]
 InputFormatOpt = Annotated[
     InputFormat | None,
     typer.Option("--input-format", help="Override the format guessed from the file name."),
@@ -382,9 +388,19 @@ def _choice_note(estimator, k: int | None) -> str:
 SMALL_TABLE_CELLS = 1 << 22
 
 
+def _separator(sep: str | None) -> str | None:
+    if sep is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(sep.lower(), sep)
+    if len(value) != 1:
+        raise typer.BadParameter(f"{sep!r} is not a single character (or tab)", param_hint="--sep")
+    return value
+
+
 def _read_prepared(data, input_format, target, features, exclude, id_column, task,
                    threads: int | None, missing: Missing, categorical: str | None,
-                   max_levels: int):
+                   max_levels: int, sep: str | None, encoding: str):
     """Read the table, resolve the columns, check them; set the threads.
 
     The notes in ``prepared.notes`` are printed by the caller once every check has passed, so
@@ -392,7 +408,8 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
     """
     from .data import check_table, read_table, select_columns
 
-    df = read_table(data, input_format.value if input_format else None)
+    df = read_table(data, input_format.value if input_format else None, _separator(sep),
+                    encoding)
     selection = select_columns(df, target, features, exclude, id_column)
     forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
     prepared = check_table(df, selection, task.value, missing.value, forced, max_levels)
@@ -419,6 +436,8 @@ def select(
     id_column: IdColumn = None,
     task: TaskOpt = Task.auto,
     input_format: InputFormatOpt = None,
+    sep: Sep = None,
+    encoding: Encoding = "utf-8",
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
@@ -461,7 +480,7 @@ def select(
     )
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              threads, missing, categorical, max_levels)
+                              threads, missing, categorical, max_levels, sep, encoding)
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     for message in prepared.notes:
@@ -516,6 +535,8 @@ def path_command(
     id_column: IdColumn = None,
     task: TaskOpt = Task.auto,
     input_format: InputFormatOpt = None,
+    sep: Sep = None,
+    encoding: Encoding = "utf-8",
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
@@ -571,7 +592,7 @@ def path_command(
         raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              threads, missing, categorical, max_levels)
+                              threads, missing, categorical, max_levels, sep, encoding)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
@@ -617,6 +638,8 @@ def predict(
     data: Data,
     keep: Keep = None,
     input_format: InputFormatOpt = None,
+    sep: Sep = None,
+    encoding: Encoding = "utf-8",
     threads: Threads = None,
     debug: Debug = False,
     output: Output = None,
@@ -632,7 +655,8 @@ def predict(
     check_writable(output)
     _setup_torch(threads, 0)
     selector = LassoNetSelector.load(model)
-    df = read_table(data, input_format.value if input_format else None)
+    df = read_table(data, input_format.value if input_format else None, _separator(sep),
+                    encoding)
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
     kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []

@@ -53,8 +53,18 @@ def input_format(path: str, override: str | None) -> str:
     return fmt
 
 
-def read_table(path: str, fmt: str | None = None) -> pd.DataFrame:
-    """Read a CSV, TSV (optionally gzipped) or Parquet table from a path or ``-`` (stdin)."""
+SEPARATORS = (",", ";", "\t", "|")
+
+
+def read_table(
+    path: str, fmt: str | None = None, sep: str | None = None, encoding: str = "utf-8"
+) -> pd.DataFrame:
+    """Read a CSV, TSV (optionally gzipped) or Parquet table from a path or ``-`` (stdin).
+
+    ``sep``: the field separator of text tables; by default tab for .tsv, and for .csv the one
+    of ``, ; tab |`` that occurs most often in the header line.  ``encoding``: of text tables
+    (a UTF-8 byte-order mark is always skipped).
+    """
     kind = input_format(path, fmt)
     if path == "-":
         raw = sys.stdin.buffer.read()
@@ -68,6 +78,8 @@ def read_table(path: str, fmt: str | None = None) -> pd.DataFrame:
             raise DataError(f"input {path!r} is a directory, not a table")
         source = p
         compression = "infer"
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    text_encoding = "utf-8-sig" if utf8 else encoding
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
@@ -76,16 +88,20 @@ def read_table(path: str, fmt: str | None = None) -> pd.DataFrame:
             _check_unique(path, table.column_names)
             df = table.to_pandas()
         else:
-            df = pd.read_csv(
-                source,
-                sep="\t" if kind == "tsv" else ",",
-                compression=compression,
-                encoding="utf-8-sig",
-            )
+            if sep is None:
+                sep = "\t" if kind == "tsv" else _sniff_separator(source, compression,
+                                                                  text_encoding)
+            df = pd.read_csv(source, sep=sep, compression=compression,
+                             encoding=text_encoding)
     except DataError:
         raise
+    except LookupError:
+        raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: the file is not valid UTF-8 text ({e.reason})") from None
+        raise DataError(
+            f"{path}: the file is not valid {encoding} text ({e.reason}); "
+            "name its encoding with --encoding, e.g. --encoding latin-1"
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the table is empty") from None
     except pd.errors.ParserError as e:
@@ -101,20 +117,48 @@ def read_table(path: str, fmt: str | None = None) -> pd.DataFrame:
         raise
     names = [str(c) for c in df.columns]
     if kind != "parquet":
-        names = _raw_header(source, kind, compression) or names
+        names = _raw_header(source, sep, compression, text_encoding) or names
     _check_unique(path, names)
     df.columns = [str(c) for c in df.columns]
     return df
 
 
-def _raw_header(source, kind: str, compression) -> list[str] | None:
+def _sniff_separator(source, compression, encoding: str) -> str:
+    """The separator that occurs most often in the first line (outside quotes); ',' if none."""
+    first = _first_line(source, compression, encoding)
+    counts = {sep: 0 for sep in SEPARATORS}
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def _first_line(source, compression, encoding: str) -> str:
+    import gzip
+
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[: 1 << 16]
+        if compression == "gzip":
+            head = gzip.decompress(source.getvalue())[: 1 << 16]
+    else:
+        opener = gzip.open if str(source).lower().endswith(".gz") else open
+        with opener(source, "rb") as handle:
+            head = handle.read(1 << 16)
+    return head.decode(encoding, errors="replace").splitlines()[0] if head else ""
+
+
+def _raw_header(source, sep: str, compression, encoding: str) -> list[str] | None:
     """The header row as written (pandas renames repeated names to 'x.1', hiding them)."""
     if isinstance(source, io.BytesIO):
         source.seek(0)
     try:
         row = pd.read_csv(
-            source, sep="\t" if kind == "tsv" else ",", compression=compression,
-            encoding="utf-8-sig", header=None, nrows=1, dtype=str, keep_default_na=False,
+            source, sep=sep, compression=compression,
+            encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
         )
     except Exception:  # noqa: BLE001 - the full read already succeeded; this is a check only
         return None
@@ -384,6 +428,10 @@ def check_table(
     kinds = {c: "categorical" if c in forced or is_categorical(X[c]) else "numeric"
              for c in sel.features}
     cats = [c for c in sel.features if kinds[c] == "categorical"]
+    nested = [c for c in cats if _is_nested(X[c])]
+    if nested:
+        raise DataError(f"column(s) holding lists or records cannot be features: "
+                        f"{', '.join(nested[:5])}; drop them with --exclude")
     many = [(c, X[c].nunique()) for c in cats if X[c].nunique() > max_levels]
     if many:
         listed = ", ".join(f"{c} ({n} levels)" for c, n in many)
@@ -435,6 +483,11 @@ def check_table(
     return Prepared(X=X, y=y, task=task, notes=notes,
                     categorical=[c for c in cats if c in X.columns],
                     gappy=[c for c in gappy if c in X.columns])
+
+
+def _is_nested(series: pd.Series) -> bool:
+    values = series.dropna()
+    return len(values) > 0 and isinstance(values.iloc[0], list | tuple | dict | np.ndarray)
 
 
 def _plain(value):
