@@ -166,6 +166,12 @@ Categorical = Annotated[
                  "boolean and category columns always are: each is one-hot encoded and "
                  "selected or dropped as one group."),
 ]
+GroupsFile = Annotated[
+    str | None,
+    typer.Option("--groups", help="CSV with columns feature,group: the features of a group "
+                 "enter and leave the model together (the group norm of their weights is "
+                 "penalised). The ranking keeps one row per feature, with its group."),
+]
 MaxLevels = Annotated[
     int, typer.Option(help="Most levels a categorical column may have.")
 ]
@@ -388,6 +394,14 @@ def _choice_note(estimator, k: int | None) -> str:
 SMALL_TABLE_CELLS = 1 << 22
 
 
+def _user_groups(path: str | None, prepared) -> dict[str, str] | None:
+    if path is None:
+        return None
+    from .data import read_groups
+
+    return read_groups(path, list(prepared.X.columns))
+
+
 def _separator(sep: str | None) -> str | None:
     if sep is None:
         return None
@@ -441,6 +455,7 @@ def select(
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
+    groups: GroupsFile = None,
     backbone: Backbone = "mlp:100",
     M: MOpt = 10.0,
     dropout: Dropout = 0.0,
@@ -483,6 +498,7 @@ def select(
                               threads, missing, categorical, max_levels, sep, encoding)
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
+    estimator.groups = _user_groups(groups, prepared)
     for message in prepared.notes:
         reporter.note(message)
 
@@ -540,6 +556,7 @@ def path_command(
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
+    groups: GroupsFile = None,
     k_grid: KGrid = None,
     test_fraction: TestFraction = 0.2,
     random_repeats: RandomRepeats = 5,
@@ -596,6 +613,7 @@ def path_command(
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
+    template.groups = _user_groups(groups, prepared)
     for message in prepared.notes:
         reporter.note(message)
 

@@ -556,6 +556,23 @@ def fit_encoder(
     return encoder
 
 
+def read_groups(path: str, features: list[str]) -> dict[str, str]:
+    """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}."""
+    table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None)
+    if not {"feature", "group"} <= set(table.columns):
+        raise DataError(f"{path}: a groups file needs the columns feature,group "
+                        f"(found {', '.join(table.columns[:5])})")
+    table = table.dropna(subset=["feature", "group"])
+    names = table["feature"].astype(str)
+    repeated = sorted(set(names[names.duplicated()]))
+    if repeated:
+        raise DataError(f"{path}: feature(s) listed twice: {', '.join(repeated[:5])}")
+    unknown = [n for n in names if n not in features]
+    if unknown:
+        raise _unknown_column(unknown[0], features, f"{path}: feature")
+    return dict(zip(names, table["group"].astype(str), strict=True))
+
+
 def split_rows(
     y: np.ndarray, fraction: float, stratify: bool, rng: np.random.Generator, what: str
 ) -> tuple[np.ndarray, np.ndarray]:

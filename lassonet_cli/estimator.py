@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,7 @@ class LassoNetSelector:
         cv: int | None = None,
         missing: str = "error",
         categorical: list[str] | None = None,
+        groups: dict[str, str] | None = None,
         seed: int = 0,
         device: str = "cpu",
     ):
@@ -90,6 +92,7 @@ class LassoNetSelector:
         self.cv = cv
         self.missing = missing
         self.categorical = categorical
+        self.groups = groups
         self.seed = seed
         self.device = device
 
@@ -176,7 +179,8 @@ class LassoNetSelector:
         task = make_task(task_name).fit(target[train_idx])
         features = encoder.transform(frame)
         d = features.shape[1]
-        groups = _groups(encoder)
+        units = Units.of(encoder.columns, self.groups)
+        groups = units.layout(encoder)
 
         def run_path(
             rows: np.ndarray, held: np.ndarray, callback, lambdas: list[float] | None = None
@@ -188,7 +192,7 @@ class LassoNetSelector:
             X_rows, X_held = (torch.from_numpy(features[r]).to(device) for r in (rows, held))
             y_rows, y_held = (task.encode(target[r]).to(device) for r in (rows, held))
             path = lassonet_path(
-                net, task, X_rows, y_rows, X_held, y_held, encoder.columns, config, generator,
+                net, task, X_rows, y_rows, X_held, y_held, units.names, config, generator,
                 on_point=callback, lambdas=lambdas,
             )
             return path, net
@@ -198,7 +202,7 @@ class LassoNetSelector:
                 on_point(point, net)
 
         if self.cv is None:
-            keeper = StateKeeper(encoder.columns, self.rule, self.k)
+            keeper = StateKeeper(units.names, self.rule, self.k)
 
             def callback(point: PathPoint, net: LassoNet) -> None:
                 keeper(point, net)
@@ -212,7 +216,7 @@ class LassoNetSelector:
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
-            keeper = StateKeeper(encoder.columns, self.rule, self.k)
+            keeper = StateKeeper(units.names, self.rule, self.k)
             target_index = choose_point(self.path_, self.rule, self.k)
 
             def keep_chosen(point: PathPoint, net: LassoNet) -> None:
@@ -237,11 +241,17 @@ class LassoNetSelector:
         self.task_ = task
         self.chosen_ = keeper.index
         self.chosen_point_ = self.path_.points[keeper.index]
-        self.support_ = self.chosen_point_.active.copy()
+        self.units_ = units
+        owner = np.asarray(units.of_column)
+        self.support_ = self.chosen_point_.active[owner]
         self.feature_names_in_ = np.asarray(encoder.columns, dtype=object)
         self.n_features_in_ = len(encoder.columns)
-        self.feature_importances_ = elimination_lambdas(self.path_)
-        self.ranking_ = np.asarray([encoder.columns[j] for j in ranking(self.path_)], dtype=object)
+        self.feature_importances_ = elimination_lambdas(self.path_)[owner]
+        # columns in the order of their units' ranking (columns of one group in table order)
+        position = np.empty(units.n, dtype=np.int64)
+        position[ranking(self.path_)] = np.arange(units.n)
+        order = sorted(range(len(owner)), key=lambda j: (position[owner[j]], j))
+        self.ranking_ = np.asarray([encoder.columns[j] for j in order], dtype=object)
         return self
 
     def _cross_validate(self, frame, target, task_name, run_path) -> tuple[np.ndarray, np.ndarray]:
@@ -288,7 +298,9 @@ class LassoNetSelector:
             sel.backbone_spec_ = BackboneSpec.parse(header["backbone"])
             d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
             net = sel.backbone_spec_.build(d, c, float(header["dropout"]))
-            model = LassoNet(d, c, net, _groups(sel.encoder_))
+            sel.groups = header.get("groups")
+            sel.units_ = Units.of(columns, sel.groups)
+            model = LassoNet(d, c, net, sel.units_.layout(sel.encoder_))
             model.load_state_dict(tensors, strict=True)
             importances = header["importances"]
             sel.feature_importances_ = np.asarray(
@@ -351,12 +363,16 @@ class LassoNetSelector:
         """The ranked-features table (SPEC 3.1): rank, feature, importance, selected."""
         columns = list(self.encoder_.columns)
         order = [columns.index(name) for name in self.ranking_]
+        extra = {}
+        if self.groups:
+            extra["group"] = [self.units_.names[self.units_.of_column[j]] for j in order]
         return pd.DataFrame(
             {
                 "rank": np.arange(1, len(order) + 1),
                 "feature": list(self.ranking_),
                 "importance": self.feature_importances_[order],
                 "selected": self.get_support()[order],
+                **extra,
             }
         )
 
@@ -364,7 +380,7 @@ class LassoNetSelector:
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
     "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "cv", "missing",
-    "categorical", "seed", "device",
+    "categorical", "groups", "seed", "device",
 )
 
 
@@ -376,11 +392,46 @@ def _has_gaps(series: pd.Series) -> bool:
     return False
 
 
-def _groups(encoder: Encoder) -> GroupLayout | None:
-    """Feature groups when a column feeds several inputs (one-hot levels, indicators)."""
-    if len(encoder.input_names) == len(encoder.columns):
-        return None
-    return GroupLayout.from_assignment(encoder.unit_of_input, encoder.columns)
+@dataclass(frozen=True)
+class Units:
+    """What the path selects: a column, or a user-given group of columns.
+
+    Attributes
+    ----------
+    names : unit names (a group's name, or the column's own name)
+    of_column : for every column (encoder order), the index of its unit
+    """
+
+    names: list[str]
+    of_column: list[int]
+
+    @classmethod
+    def of(cls, columns: list[str], groups: dict[str, str] | None) -> Units:
+        groups = groups or {}
+        names: list[str] = []
+        index: dict[str, int] = {}
+        of_column = []
+        for column in columns:
+            name = groups.get(column, column)
+            if column not in groups and name in groups.values():
+                raise DataError(f"group name {name!r} is also an ungrouped column: rename it")
+            if name not in index:
+                index[name] = len(names)
+                names.append(name)
+            of_column.append(index[name])
+        return cls(names, of_column)
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def layout(self, encoder: Encoder) -> GroupLayout | None:
+        """The group layout over model inputs; None when every unit is a single input."""
+        if len(encoder.input_names) == self.n:
+            return None
+        return GroupLayout.from_assignment(
+            [self.of_column[j] for j in encoder.unit_of_input], self.names
+        )
 
 
 class _Reached(Exception):

@@ -12,6 +12,7 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
     lambda, M       the chosen path point's penalty and the hierarchy multiplier
     selected        names of the columns the model uses
     importances     {column: elimination lambda}; ranking: names, most important first
+    groups          {column: group} for user-given groups, or null
     point           {"index", "k", "val_score", "score_name"}
 
 Nothing is ever unpickled: tensors are read by safetensors, the header by ``json``.
@@ -70,6 +71,7 @@ def model_header(estimator) -> dict:
             for c, v in zip(columns, estimator.feature_importances_, strict=True)
         },
         "ranking": [str(c) for c in estimator.ranking_],
+        "groups": dict(estimator.groups) if estimator.groups else None,
         "point": {
             "index": int(estimator.chosen_),
             "k": int(point.k),
