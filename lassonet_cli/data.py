@@ -548,8 +548,11 @@ def fit_encoder(
             codes.append(ColumnCode(name, "numeric", [], fill, name in gappy))
     encoder = Encoder(codes, np.zeros(0), np.zeros(0))
     values = encoder.raw(X)[0]
-    mean = values.mean(axis=0)
-    scale = values.std(axis=0)
+    # divide by the largest magnitude first so that values near 1e300 do not overflow
+    magnitude = np.abs(values).max(axis=0) if len(values) else np.ones(values.shape[1])
+    magnitude[~(magnitude > 0)] = 1.0
+    mean = (values / magnitude).mean(axis=0) * magnitude
+    scale = (values / magnitude).std(axis=0) * magnitude
     # a column constant in training has std 0 up to rounding (1e-17 for 0.1, 0.1, 0.1)
     scale[np.ptp(values, axis=0) == 0] = 1.0
     encoder.mean, encoder.scale = mean, scale
