@@ -197,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "time_s": wall,
         "points": len(history),
+        "k_sequence": [int(k) for k in counts],
         "epochs": int(sum(item.n_iters for item in history)),
+        "nonfinite_points": sum(
+            not (np.isfinite(item.loss) and np.isfinite(item.val_loss)) for item in history
+        ),
         "lambda_start": float(getattr(estimator, "lambda_start_", float("nan"))),
         "ranking": [int(j) for j in ranking],
         "ranking_source": ranking_source,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -257,8 +258,10 @@ def run_ours(split: Split, seed: int, ks: dict[str, int]) -> dict:
     Returns
     -------
     dict
-        time_s, points, epochs, search_epochs, lambda_start, ranking (indices, most important
-        first), path_scores and path_k (label -> score and features of the chosen point).
+        time_s, points, k_sequence (features per point), epochs, search_epochs,
+        nonfinite_points (points whose training or validation loss is not finite: the path
+        diverged), lambda_start, ranking (indices, most important first), path_scores and
+        path_k (label -> score and features of the chosen point).
     """
     keeper = BudgetKeeper(ks)
     selector = LassoNetSelector(task=split.task, backbone=BACKBONE, seed=seed)
@@ -283,8 +286,12 @@ def run_ours(split: Split, seed: int, ks: dict[str, int]) -> dict:
     return {
         "time_s": wall,
         "points": len(path.points),
+        "k_sequence": [int(p.k) for p in path.points],
         "epochs": int(sum(p.epochs for p in path.points)),
         "search_epochs": int(getattr(path, "search_epochs", 0)),
+        "nonfinite_points": sum(
+            not (math.isfinite(p.train_loss) and math.isfinite(p.val_loss)) for p in path.points
+        ),
         "lambda_start": float(path.lambda_start),
         "ranking": ranking,
         "path_scores": path_scores,
@@ -513,6 +520,25 @@ def core_count() -> int:
         return os.cpu_count() or 1
 
 
+def project_version() -> str:
+    """Commit of the project checkout, with a note and a digest when files are modified.
+
+    The harness measures whatever ``lassonet_cli`` is on disk, so the header says which.
+    """
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        return "unknown (not a git checkout)"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "lassonet_cli")
+    if not changed:
+        return commit
+    digest = hashlib.sha1(git("diff", "HEAD", "--", "lassonet_cli").encode()).hexdigest()[:10]
+    return f"{commit} + uncommitted changes to lassonet_cli (diff sha1 {digest})"
+
+
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages, to judge how noisy the timings are."""
     try:
@@ -572,6 +598,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "host": platform.node(),
         "python": platform.python_version(),
+        "lassonet_cli": project_version(),
         "torch_ours": torch.__version__,
         "torch_reference": ref_versions["torch"],
         "lassonet_reference": ref_versions["lassonet"],
@@ -583,6 +610,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average: {meta['loadavg_start']}")
     print(f"torch: ours {meta['torch_ours']}, reference {meta['torch_reference']} "
           f"(lassonet {meta['lassonet_reference']})")
+    print(f"lassonet_cli: {meta['lassonet_cli']}")
     print(f"command: {command}")
     print()
     print(ROW_HEADER, flush=True)
@@ -629,6 +657,13 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if bad:
         print("\nmissing or non-finite scores in: " + "; ".join(bad))
+    diverged = [
+        f"{r['dataset']} seed {r['seed']} {r['tool']} ({r['nonfinite_points']} points)"
+        for r in rows
+        if r.get("nonfinite_points")
+    ]
+    if diverged:
+        print("\npath points with non-finite losses (diverged training): " + "; ".join(diverged))
     if args.json_out is not None:
         payload = {"meta": meta, "datasets": info, "results": rows, "summary": summary}
         args.json_out.write_text(json.dumps(payload, indent=1, default=str) + "\n",

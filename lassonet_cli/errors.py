@@ -15,3 +15,7 @@ class ConfigError(LassoNetError):
 
 class ModelFileError(LassoNetError):
     """A model file is missing, corrupt, foreign or from an incompatible version."""
+
+
+class TrainingError(LassoNetError):
+    """Training diverged (non-finite loss or weights); a smaller step size usually helps."""

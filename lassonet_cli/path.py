@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .errors import ConfigError
+from .errors import ConfigError, TrainingError
 from .model import LassoNet
 
 START_ROWS = 2048
@@ -327,6 +327,13 @@ class _Trainer:
     def point(self, lam: float, fit: tuple, was_active: np.ndarray | None) -> PathPoint:
         epochs, train_loss, val_loss, val_score = fit
         norms = self.model.unit_norms().cpu().numpy()
+        if not (np.isfinite(norms).all() and math.isfinite(train_loss)
+                and math.isfinite(val_loss)):
+            # a NaN norm would otherwise read as "eliminated" and fake the ranking
+            raise TrainingError(
+                f"training diverged at lambda {lam:.4g} (train loss {train_loss:.3g}): "
+                "set a smaller --lr"
+            )
         active = norms > 0
         if was_active is None:
             was_active = np.ones_like(active)

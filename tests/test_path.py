@@ -278,3 +278,11 @@ def test_a_fixed_lambda_grid_is_followed():
     lambdas = [p.lambda_ for p in path.points[1:]]
     assert lambdas == grid[: len(lambdas)]
     assert path.points[-1].k == 0 or len(lambdas) == len(grid)
+
+
+def test_divergence_is_an_error_not_a_ranking():
+    """A step size far too large must stop the path, not turn NaN weights into eliminations."""
+    from lassonet_cli.errors import TrainingError
+
+    with pytest.raises(TrainingError, match="--lr"):
+        run_small_path(lr=1e6, lambda_start=0.01)
