@@ -31,6 +31,8 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     """Run click's ``main`` and map every outcome to an exit status and at most one line."""
     try:
         result = main(args=args, standalone_mode=False, **kwargs)
+        if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code
+            _print_error("interrupted")
         return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as e:
         return e.exit_code

@@ -99,7 +99,7 @@ def read_table(
         raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as e:
         raise DataError(
-            f"{path}: the file is not valid {encoding} text ({e.reason}); "
+            f"{path}: the file is not valid {'UTF-8' if utf8 else encoding} text ({e.reason}); "
             "name its encoding with --encoding, e.g. --encoding latin-1"
         ) from None
     except pd.errors.EmptyDataError:
@@ -281,7 +281,7 @@ class ColumnCode:
             unseen = 0
         else:
             gaps = series.isna().to_numpy()
-            text = series.astype(str).to_numpy()
+            text = level_text(series)
             if self.fill is not None:
                 text = np.where(gaps, str(self.fill), text)
             onehot = (text[:, None] == np.asarray(self.levels, dtype=object)[None, :])
@@ -366,8 +366,21 @@ class Encoder:
         return encoder
 
 
+def level_text(series: pd.Series) -> np.ndarray:
+    """Category levels as text; numbers the same whether read as int or float (1 and 1.0)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        integral = finite & (values == np.round(values)) & (np.abs(values) < 2.0**62)
+        out = np.full(len(values), "", dtype=object)
+        out[integral] = values[integral].astype(np.int64).astype(str)
+        out[finite & ~integral] = values[finite & ~integral].astype(str)
+        return out
+    return series.astype(str).to_numpy()
+
+
 def _unseen_rows(code: ColumnCode, series: pd.Series) -> np.ndarray:
-    text = series.astype(str).to_numpy()
+    text = level_text(series)
     return ~np.isin(text, code.levels) & ~series.isna().to_numpy()
 
 
@@ -533,7 +546,7 @@ def fit_encoder(
     for name in X.columns:
         series = X[name]
         if name in categorical:
-            text = series.dropna().astype(str)
+            text = pd.Series(level_text(series.dropna()), dtype=object)
             levels = sorted(text.unique().tolist())
             fill = None
             if name in gappy:  # the most frequent level; ties go to the first in sorted order

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
-from .data import Encoder, fit_encoder, infer_task, is_categorical, split_rows
+from .data import MAX_LEVELS, Encoder, fit_encoder, infer_task, is_categorical, split_rows
 from .errors import ConfigError, DataError, ModelFileError
 from .model import LassoNet
 from .path import (
@@ -161,6 +161,9 @@ class LassoNetSelector:
         if target.ndim != 1 or len(target) != len(frame):
             raise ConfigError("y must be one-dimensional with one value per row of X")
         config, spec, device = self.validate()
+        known = ~pd.isna(pd.Series(target)).to_numpy()
+        if not known.all():  # rows without a target teach nothing (the CLI says so on stderr)
+            frame, target = frame[known].reset_index(drop=True), target[known]
         task_name = self.task
         if task_name == "auto":
             task_name = infer_task(pd.Series(target))
@@ -171,6 +174,10 @@ class LassoNetSelector:
         )
         forced = set(self.categorical or [])
         cats = [c for c in frame.columns if c in forced or is_categorical(frame[c])]
+        many = [c for c in cats if frame[c].nunique() > MAX_LEVELS]
+        if many:
+            raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
+                            "drop the column(s)")
         gappy = [c for c in frame.columns if _has_gaps(frame[c])]
         if gappy and self.missing == "error":
             raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "

@@ -123,8 +123,13 @@ def write_table(df: pd.DataFrame, path: str | None, fmt: str | None = None) -> N
     if path is None or path == "-":
         if kind == "parquet" and sys.stdout.isatty():
             raise DataError("refusing to write parquet to a terminal: use -o FILE.parquet")
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            # the reader (e.g. `head`) has gone: end quietly, with no second error at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
         return
     if path.lower().endswith(".gz"):
         data = gzip.compress(data, mtime=0)  # mtime 0: same input, same bytes

@@ -193,11 +193,39 @@ def test_empty_table(tables):
 
 def test_missing_values_name_columns_and_counts(tables):
     assert_clean_error(invoke("select", tables["gaps"], "-t", "target"),
-                       "a (2 missing)", "c (1 missing)")
+                       "a (2 missing)", "c (1 missing)", "--missing impute")
 
 
-def test_non_numeric_feature_is_named(tables):
-    assert_clean_error(invoke("select", tables["text"], "-t", "target"), "b", "--exclude")
+def test_missing_values_are_imputed_on_request(tables):
+    result = invoke("select", tables["gaps"], "-t", "target", "--missing", "impute",
+                    "--max-epochs", "5", "--patience", "2", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "imputed gaps in 2 column(s)" in result.stderr
+    ranking = pd.read_csv(io.StringIO(result.stdout))
+    assert sorted(ranking["feature"]) == ["a", "b", "c"]  # no indicator rows
+    assert not ranking.isna().any().any()
+
+
+def test_text_feature_is_one_hot_encoded_as_one_column(tables):
+    result = invoke("select", tables["text"], "-t", "target", "--max-epochs", "5",
+                    "--patience", "2", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    ranking = pd.read_csv(io.StringIO(result.stdout))
+    assert sorted(ranking["feature"]) == ["a", "b", "c"]  # b once, not b=u / b=v
+
+
+def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
+    df = pd.read_csv(tables["good"])
+    df.loc[[0, 10, 20, 30], "target"] = np.nan
+    data = tmp_path / "no_target.csv"
+    df.to_csv(data, index=False)
+    result = invoke("select", data, "-t", "target", "--max-epochs", "5", "--patience", "2",
+                    "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "dropped 4 row(s) whose target 'target' is missing" in result.stderr
+    df["target"] = np.nan
+    df.to_csv(data, index=False)
+    assert_clean_error(invoke("select", data, "-t", "target"), "'target'", "empty")
 
 
 @pytest.mark.parametrize(

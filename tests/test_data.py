@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import math
 import re
 import statistics
@@ -25,6 +26,7 @@ from lassonet_cli.data import (
     Encoder,
     Prepared,
     Selection,
+    check_features,
     check_table,
     fit_encoder,
     infer_task,
@@ -588,21 +590,44 @@ def test_no_rows_is_error():
     assert "no rows" in one_line(e)
 
 
-def test_non_numeric_feature_is_named():
+def test_text_feature_is_categorical():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "city": ["x", "y", "z"], "y": [0.1, 0.5, 0.9]})
+    prep = prepare(df, task="regression")
+    assert prep.categorical == ["city"]
+    assert list(prep.X.columns) == ["a", "city"]
+    assert prep.gappy == []
+
+
+def test_bool_and_category_features_are_categorical():
+    df = pd.DataFrame({"flag": [True, False, True], "n": [1, 2, 3],
+                       "size": pd.Categorical(["s", "l", "s"]), "y": [0.1, 0.5, 0.9]})
+    prep = prepare(df, task="regression")
+    assert prep.categorical == ["flag", "size"]
+
+
+def test_categorical_option_forces_a_numeric_column():
+    df = pd.DataFrame({"n": [1, 2, 3, 1], "m": [4, 5, 6, 7], "y": [0.1, 0.5, 0.9, 0.3]})
+    prep = check_table(df, Selection("y", ["n", "m"]), "regression", categorical=["n"])
+    assert prep.categorical == ["n"]
+
+
+def test_categorical_option_naming_a_non_feature_is_error():
+    df = pd.DataFrame({"n": [1, 2, 3], "y": [0.1, 0.5, 0.9]})
     with pytest.raises(DataError) as e:
-        prepare(df)
+        check_table(df, Selection("y", ["n"]), "regression", categorical=["zz"])
+    assert "zz" in one_line(e)
+
+
+def test_too_many_levels_names_the_column_and_suggests_exclude():
+    df = pd.DataFrame({"code": [f"c{i}" for i in range(12)], "few": ["p", "q"] * 6,
+                       "y": np.arange(12.0)})
+    with pytest.raises(DataError) as e:
+        check_table(df, Selection("y", ["code", "few"]), "regression", max_levels=10)
     msg = one_line(e)
-    assert "city" in msg
-    assert "'a'" not in msg and " a," not in msg
-    assert "--exclude" in msg
-
-
-def test_bool_feature_is_rejected_as_non_numeric():
-    df = pd.DataFrame({"flag": [True, False, True], "y": [0.1, 0.5, 0.9]})
-    with pytest.raises(DataError) as e:
-        prepare(df)
-    assert "flag" in one_line(e)
+    assert "code (12 levels)" in msg and "--exclude" in msg and "--max-levels" in msg
+    assert "few" not in msg
+    prep = check_table(df, Selection("y", ["code", "few"]), "regression", max_levels=12)
+    assert prep.categorical == ["code", "few"]
 
 
 def test_missing_values_name_each_column_with_count():
@@ -620,6 +645,40 @@ def test_missing_values_name_each_column_with_count():
     assert "a (2 missing)" in msg
     assert "c (1 missing)" in msg
     assert "b (" not in msg
+    assert "--missing impute" in msg
+
+
+def test_missing_text_values_are_counted_too():
+    df = pd.DataFrame({"city": ["u", None, "v", None], "y": [0.1, 0.2, 0.3, 0.4]})
+    with pytest.raises(DataError) as e:
+        prepare(df, task="regression")
+    assert "city (2 missing)" in one_line(e)
+
+
+def test_impute_keeps_gappy_columns_and_notes_them():
+    df = pd.DataFrame(
+        {
+            "a": [1.0, np.nan, 3.0, 4.0],
+            "city": ["u", None, "v", "u"],
+            "b": [1.0, 2.0, np.inf, 4.0],
+            "c": [4.0, 3.0, 2.0, 1.0],
+            "k": [7.0, 7.0, 7.0, np.nan],  # constant apart from a gap: kept (its indicator)
+            "y": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
+    prep = check_table(df, Selection("y", ["a", "city", "b", "c", "k"]), "regression",
+                       missing="impute")
+    assert prep.gappy == ["a", "city", "b", "k"]  # an infinite value is a gap
+    assert prep.categorical == ["city"]
+    assert list(prep.X.columns) == ["a", "city", "b", "c", "k"]
+    assert any("imputed gaps in 4 column(s)" in n for n in prep.notes)
+
+
+def test_unknown_missing_mode_is_error():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [0.1, 0.2, 0.9]})
+    with pytest.raises(DataError) as e:
+        check_table(df, Selection("y", ["a"]), "regression", missing="drop")
+    assert "drop" in one_line(e)
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf])
@@ -629,24 +688,33 @@ def test_infinite_feature_is_named(bad):
         prepare(df)
     msg = one_line(e)
     assert "infinite" in msg
-    assert "b" in msg.split(":", 1)[1]
-    assert "a" not in msg.split(":", 1)[1]
+    named = msg.split(":", 1)[1].split(";")[0]
+    assert named.strip() == "b"
+    assert "--missing impute" in msg
 
 
-def test_target_with_missing_values_is_error():
-    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": [0.5, np.nan, 1.5, np.nan]})
+def test_rows_with_missing_target_are_dropped_with_a_note():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0, 5.0], "y": [0.5, np.nan, 1.5, np.nan, 2.5]})
+    prep = prepare(df, task="regression")
+    assert prep.X["a"].tolist() == [1.0, 3.0, 5.0]
+    assert prep.y.tolist() == [0.5, 1.5, 2.5]
+    dropped = [n for n in prep.notes if "dropped" in n]
+    assert len(dropped) == 1 and "2 row(s)" in dropped[0] and "'y'" in dropped[0]
+
+
+def test_text_target_with_missing_values_drops_the_row():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "y": ["u", None, "v", "u"]})
+    prep = prepare(df)
+    assert prep.y.tolist() == ["u", "v", "u"]
+    assert any("dropped 1 row(s)" in n for n in prep.notes)
+
+
+def test_all_missing_target_is_error():
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [np.nan, np.nan, np.nan]})
     with pytest.raises(DataError) as e:
         prepare(df)
     msg = one_line(e)
-    assert "'y'" in msg
-    assert "2 missing" in msg
-
-
-def test_text_target_with_missing_values_is_error():
-    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": ["u", None, "v"]})
-    with pytest.raises(DataError) as e:
-        prepare(df)
-    assert "1 missing" in one_line(e)
+    assert "'y'" in msg and "empty" in msg
 
 
 def test_infinite_regression_target_is_error():
@@ -800,7 +868,75 @@ def test_constant_non_representable_value_gets_scale_one():
 
 def test_encoder_to_dict():
     enc = fit_encoder(pd.DataFrame({"a": [1.0, 3.0], "b": [2.0, 2.0]}))
-    assert enc.to_dict() == {"columns": ["a", "b"], "mean": [2.0, 2.0], "scale": [1.0, 1.0]}
+    numeric = {"kind": "numeric", "levels": [], "fill": None, "indicator": False}
+    assert enc.to_dict() == {
+        "columns": ["a", "b"],
+        "codes": [{"name": "a", **numeric}, {"name": "b", **numeric}],
+        "mean": [2.0, 2.0],
+        "scale": [1.0, 1.0],
+    }
+
+
+def test_categorical_encoder_one_hot_levels_and_statistics():
+    train = pd.DataFrame({"c": ["v", "u", "w", "u"], "x": [1.0, 2.0, 3.0, 4.0]})
+    enc = fit_encoder(train, categorical=["c"])
+    assert enc.columns == ["c", "x"]
+    assert enc.input_names == ["c=u", "c=v", "c=w", "x"]
+    assert enc.unit_of_input == [0, 0, 0, 1]
+    np.testing.assert_array_equal(enc.inputs_of([0]), [0, 1, 2])
+    # each level's indicator standardised with its training share p: mean p, std sqrt(p(1-p))
+    for j, p in enumerate([0.5, 0.25, 0.25]):
+        assert enc.mean[j] == pytest.approx(p)
+        assert enc.scale[j] == pytest.approx(math.sqrt(p * (1 - p)))
+    raw, unseen = enc.raw(pd.DataFrame({"c": ["w", "zz", "u"], "x": [0.0, 0.0, 0.0]}))
+    np.testing.assert_array_equal(raw[:, :3], [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
+    assert unseen == 1
+
+
+def test_imputing_encoder_fills_medians_and_most_frequent_level():
+    train = pd.DataFrame({
+        "x": [1.0, np.nan, 10.0, 2.0, np.inf],
+        "c": ["v", "u", None, "v", "u"],  # a tie: the first level in sorted order
+        "d": ["p", "q", "q", None, "q"],
+    })
+    enc = fit_encoder(train, categorical=["c", "d"], gappy=["x", "c", "d"])
+    codes = {c.name: c for c in enc.codes}
+    assert codes["x"].fill == statistics.median([1.0, 10.0, 2.0])
+    assert codes["c"].fill == "u" and codes["d"].fill == "q"
+    assert all(c.indicator for c in enc.codes)
+    assert enc.input_names == ["x", "x:missing", "c=u", "c=v", "c:missing",
+                               "d=p", "d=q", "d:missing"]
+    raw, unseen = enc.raw(train)
+    assert unseen == 0 and np.isfinite(raw).all()
+    np.testing.assert_array_equal(raw[:, 0], [1.0, 2.0, 10.0, 2.0, 2.0])
+    np.testing.assert_array_equal(raw[:, 1], [0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(raw[2, 2:5], [1, 0, 1])  # the gap as 'u', indicator on
+    assert np.isfinite(enc.transform(train)).all()
+
+
+def test_encoder_round_trips_through_its_dict():
+    train = pd.DataFrame({"x": [1.0, np.nan, 3.0], "c": ["a", "b", None]})
+    enc = fit_encoder(train, categorical=["c"], gappy=["x", "c"])
+    again = Encoder.from_dict(json.loads(json.dumps(enc.to_dict())))
+    assert again.codes == enc.codes
+    new = pd.DataFrame({"x": [np.nan, 2.0], "c": ["b", "zz"]})
+    np.testing.assert_array_equal(again.transform(new), enc.transform(new))
+
+
+def test_check_features_names_unusable_columns():
+    train = pd.DataFrame({"x": [1.0, np.nan, 3.0], "z": [1.0, 2.0, 3.0], "c": ["a", "b", "a"]})
+    enc = fit_encoder(train, categorical=["c"], gappy=["x"])
+    check_features(pd.DataFrame({"x": [np.nan], "z": [1.0], "c": ["q"]}), enc)  # fine
+    with pytest.raises(DataError) as e:
+        check_features(pd.DataFrame({"x": [1.0], "z": [np.inf], "c": [None]}), enc)
+    msg = one_line(e)
+    assert "z (1 missing or infinite)" in msg and "c (1 missing" in msg and "x (" not in msg
+    with pytest.raises(DataError) as e:
+        check_features(pd.DataFrame({"x": [1.0], "c": ["a"]}), enc)
+    assert "z" in one_line(e)
+    with pytest.raises(DataError) as e:
+        check_features(pd.DataFrame({"x": [1.0], "z": ["text"], "c": ["a"]}), enc)
+    assert "z (not numeric)" in one_line(e)
 
 
 # --------------------------------------------------------------------------------------------

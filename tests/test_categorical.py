@@ -1,0 +1,493 @@
+"""Categorical columns (one-hot groups) and missing values (--missing error|impute), end to end.
+
+Issue 4: text, boolean and pandas category columns (and those named in --categorical) are
+one-hot encoded, each one group of the group HIER-PROX, so the ranking has one row per original
+column; --max-levels bounds the levels; --missing impute fills training medians (most frequent
+level) and adds a missing-indicator in the column's group, recorded in the model file and
+applied by predict; an unseen level at predict encodes as all zeros and stderr counts such rows;
+rows without a target are dropped with a note.
+
+Expected predictions are computed here by encoding the rows by hand from the model file's
+header (one-hot levels, fill values, indicators) and running the stored network, so they do not
+go through the package's encoder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from lassonet_cli import LassoNetSelector
+from lassonet_cli.cli import app
+from lassonet_cli.data import ColumnCode, fit_encoder
+from lassonet_cli.errors import DataError
+
+MICE = Path(__file__).resolve().parent / "data" / "mice_protein_slice.csv"
+FAST = ["--max-epochs", "20", "--patience", "3", "--threads", "1"]
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_clean_error(result, *fragments: str) -> str:
+    """Exit 2, one 'error:' line on stderr, nothing on stdout; returns the line."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert result.stdout == ""
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def header_of(model: Path) -> dict:
+    result = invoke("inspect", model, "--json")
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def codes_by_name(header: dict) -> dict[str, dict]:
+    return {code["name"]: code for code in header["encoder"]["codes"]}
+
+
+def hand_encode(header: dict, df: pd.DataFrame) -> np.ndarray:
+    """The model inputs of df, built from the header's codes without the package's encoder."""
+    blocks = []
+    for code in header["encoder"]["codes"]:
+        series = df[code["name"]]
+        if code["kind"] == "numeric":
+            values = series.to_numpy(dtype=np.float64)
+            gap = ~np.isfinite(values)
+            if code["fill"] is not None:
+                values = np.where(gap, code["fill"], values)
+            blocks.append(values[:, None])
+        else:
+            gap = series.isna().to_numpy()
+            text = [code["fill"] if g else str(v) for g, v in zip(gap, series, strict=True)]
+            blocks.append(np.array([[1.0 if t == level else 0.0 for level in code["levels"]]
+                                    for t in text]).reshape(len(df), len(code["levels"])))
+        if code["indicator"]:
+            blocks.append(gap.astype(np.float64)[:, None])
+    raw = np.hstack(blocks)
+    mean = np.asarray(header["encoder"]["mean"])
+    scale = np.asarray(header["encoder"]["scale"])
+    return (raw - mean) / scale
+
+
+def network_outputs(model: Path, inputs: np.ndarray) -> np.ndarray:
+    net = LassoNetSelector.load(str(model)).model_
+    with torch.no_grad():
+        return net(torch.from_numpy(inputs.astype(np.float32))).double().numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# a table of every kind of column, no gaps: the label is a function of `color` alone
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    n = 120
+    color = rng.choice(["red", "green", "blue", "yellow"], n)
+    df = pd.DataFrame({
+        "x1": rng.standard_normal(n),
+        "color": color,                                               # text
+        "flag": rng.random(n) < 0.5,                                  # bool
+        "size": pd.Categorical(rng.choice(["s", "m", "l"], n)),       # pandas category
+        "grade": rng.integers(1, 4, n),                               # numeric, --categorical
+        "x2": rng.standard_normal(n),
+        "label": np.where(np.isin(color, ["red", "green"]), "warm", "cold"),
+    })
+    out = tmp_path_factory.mktemp("mixed")
+    data = out / "mixed.parquet"
+    df.to_parquet(data)
+    assert isinstance(pd.read_parquet(data)["size"].dtype, pd.CategoricalDtype)
+    ranking, path, model = out / "ranking.csv", out / "path.csv", out / "model.safetensors"
+    result = invoke("select", data, "-t", "label", "--categorical", "grade", *FAST,
+                    "-o", ranking, "--path-out", path, "--model-out", model)
+    assert result.exit_code == 0, result.stderr
+    return {"df": df, "data": data, "ranking": ranking, "path": path, "model": model}
+
+
+COLUMNS = ["x1", "color", "flag", "size", "grade", "x2"]
+
+
+def test_ranking_has_one_row_per_original_column(mixed):
+    ranking = pd.read_csv(mixed["ranking"])
+    assert sorted(ranking["feature"]) == sorted(COLUMNS)
+    assert ranking["rank"].tolist() == list(range(1, len(COLUMNS) + 1))
+    assert not ranking["feature"].str.contains("=|:missing").any()  # no level rows
+    assert np.isfinite(ranking["importance"]).all()
+    assert ranking["importance"].is_monotonic_decreasing
+
+
+def test_column_that_determines_the_target_ranks_first(mixed):
+    ranking = pd.read_csv(mixed["ranking"])
+    assert ranking["feature"].iloc[0] == "color"
+    assert bool(ranking["selected"].iloc[0])
+
+
+def test_text_bool_category_and_forced_columns_are_one_hot_in_the_model_file(mixed):
+    codes = codes_by_name(header_of(mixed["model"]))
+    assert list(codes) == COLUMNS
+    assert {name: code["kind"] for name, code in codes.items()} == {
+        "x1": "numeric", "color": "categorical", "flag": "categorical",
+        "size": "categorical", "grade": "categorical", "x2": "numeric",
+    }
+    df = mixed["df"]
+    assert sorted(codes["color"]["levels"]) == sorted(set(df["color"]))
+    assert sorted(codes["flag"]["levels"]) == ["False", "True"]
+    assert sorted(codes["size"]["levels"]) == ["l", "m", "s"]
+    assert sorted(codes["grade"]["levels"]) == ["1", "2", "3"]
+    assert codes["x1"]["levels"] == [] and codes["x2"]["levels"] == []
+    for code in codes.values():  # no gaps anywhere: nothing filled, no indicators
+        assert code["fill"] is None and code["indicator"] is False
+    header = header_of(mixed["model"])
+    n_inputs = 2 + 4 + 2 + 3 + 3
+    assert len(header["encoder"]["mean"]) == len(header["encoder"]["scale"]) == n_inputs
+
+
+def test_without_categorical_an_integer_column_stays_numeric(mixed, tmp_path):
+    model = tmp_path / "m.safetensors"
+    result = invoke("select", mixed["data"], "-t", "label", "--features", "grade,color",
+                    "--max-epochs", "5", "--patience", "2", "--threads", "1",
+                    "--model-out", model, "-q")
+    assert result.exit_code == 0, result.stderr
+    codes = codes_by_name(header_of(model))
+    assert codes["grade"]["kind"] == "numeric" and codes["color"]["kind"] == "categorical"
+
+
+def test_levels_of_a_column_leave_the_path_together(mixed):
+    path = pd.read_csv(mixed["path"], keep_default_na=False)
+    assert path["k"].iloc[0] == len(COLUMNS) and path["k"].iloc[-1] == 0
+    left = [name for cell in path["eliminated"] for name in cell.split(";") if name]
+    assert sorted(left) == sorted(COLUMNS)  # every column leaves once, as one unit
+    per_point = path["eliminated"].map(lambda cell: len([n for n in cell.split(";") if n]))
+    assert (len(COLUMNS) - per_point.cumsum() == path["k"]).all()
+
+
+def test_group_weights_are_zero_together_along_the_path():
+    """Python API: at every path point a column's inputs are all zero or all alive."""
+    rng = np.random.default_rng(5)
+    n = 90
+    color = rng.choice(["a", "b", "c", "d"], n)
+    X = pd.DataFrame({"color": color, "u": rng.standard_normal(n),
+                      "flag": rng.random(n) < 0.5, "v": rng.standard_normal(n)})
+    y = np.where(np.isin(color, ["a", "b"]), 1.0, -1.0) + 0.5 * X["u"].to_numpy()
+    seen = []
+
+    def check(point, net):
+        theta = net.skip.weight.detach()
+        W = net.backbone.input_layer.weight.detach()
+        owner = np.repeat(np.arange(4), [4, 1, 2, 1])  # color: 4 levels, flag: 2
+        for unit in range(4):
+            cols = np.flatnonzero(owner == unit)
+            alive = theta[:, cols].abs().sum(dim=0) > 0
+            if point.norms[unit] == 0:
+                assert not alive.any() and (W[:, cols] == 0).all(), (point.lambda_, unit)
+            else:
+                assert alive.all(), (point.lambda_, unit)
+        seen.append(point.k)
+
+    sel = LassoNetSelector(task="regression", max_epochs=20, patience=3, seed=0)
+    sel.fit(X, y, on_point=check)
+    assert sel.encoder_.input_names == ["color=a", "color=b", "color=c", "color=d", "u",
+                                        "flag=False", "flag=True", "v"]
+    assert seen[0] == 4 and seen[-1] == 0
+    assert sorted(sel.ranking_) == ["color", "flag", "u", "v"]
+    assert sel.feature_importances_.shape == (4,)
+
+
+def test_too_many_levels_names_the_column_and_suggests_exclude(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"code": [f"c{i % 8}" for i in range(40)], "few": ["p", "q"] * 20,
+                       "x": rng.standard_normal(40), "y": rng.standard_normal(40)})
+    data = tmp_path / "levels.csv"
+    df.to_csv(data, index=False)
+    line = assert_clean_error(invoke("select", data, "-t", "y", "--max-levels", "5"),
+                              "code", "8 levels", "--exclude")
+    assert "few" not in line
+    # within the limit it runs
+    ok = invoke("select", data, "-t", "y", "--max-levels", "8", "--max-epochs", "3",
+                "--patience", "1", "--threads", "1", "-q")
+    assert ok.exit_code == 0, ok.stderr
+    assert sorted(pd.read_csv(io.StringIO(ok.stdout))["feature"]) == ["code", "few", "x"]
+
+
+def test_categorical_option_naming_an_unknown_column_is_an_error(mixed):
+    assert_clean_error(invoke("select", mixed["data"], "-t", "label", "--categorical", "zz"),
+                       "zz")
+
+
+# --------------------------------------------------------------------------------------------
+# gaps: --missing impute; a regression target; some rows without a target
+
+
+@pytest.fixture(scope="module")
+def gappy(tmp_path_factory):
+    rng = np.random.default_rng(11)
+    n = 100
+    color = rng.choice(["red", "green", "blue"], n, p=[0.6, 0.2, 0.2])
+    a = np.where(rng.random(n) < 0.7, 5.0, rng.uniform(0, 10, n))  # median 5 in any 90%
+    b = rng.standard_normal(n)
+    y = 3.0 * (color == "green") - 3.0 * (color == "blue") + b + 0.1 * rng.standard_normal(n)
+    df = pd.DataFrame({"id": np.arange(n), "color": color.astype(object), "a": a, "b": b,
+                       "y": y})
+    df.loc[[2, 9, 30, 41, 77, 90], "color"] = None
+    df.loc[[4, 15, 60, 61, 88], "a"] = np.nan
+    df.loc[[20, 50], "a"] = [np.inf, -np.inf]
+    df.loc[[7, 33, 66], "y"] = np.nan
+    out = tmp_path_factory.mktemp("gappy")
+    data = out / "gappy.csv"
+    df.to_csv(data, index=False)
+    ranking, path, model = out / "ranking.csv", out / "path.csv", out / "model.safetensors"
+    result = invoke("select", data, "-t", "y", "--id", "id", "--missing", "impute", *FAST,
+                    "-o", ranking, "--path-out", path, "--model-out", model)
+    assert result.exit_code == 0, result.stderr
+    return {"df": df, "data": data, "ranking": ranking, "path": path, "model": model,
+            "result": result, "dir": out}
+
+
+def test_impute_runs_and_writes_no_nan(gappy):
+    ranking = pd.read_csv(gappy["ranking"])
+    assert sorted(ranking["feature"]) == ["a", "b", "color"]
+    assert not ranking.isna().any().any()
+    path = pd.read_csv(gappy["path"], keep_default_na=False)
+    numbers = path.drop(columns="eliminated").apply(pd.to_numeric, errors="coerce")
+    assert np.isfinite(numbers.to_numpy(dtype=np.float64)).all()
+    left = [name for cell in path["eliminated"] for name in cell.split(";") if name]
+    assert sorted(left) == ["a", "b", "color"]  # an indicator leaves with its column
+    assert "imputed gaps in 2 column(s)" in gappy["result"].stderr
+
+
+def test_rows_without_a_target_are_dropped_with_a_note(gappy):
+    stderr = gappy["result"].stderr
+    assert re.search(r"dropped 3 row\(s\) whose target 'y' is missing", stderr), stderr
+
+
+def test_model_file_records_fill_values_and_indicators(gappy):
+    codes = codes_by_name(header_of(gappy["model"]))
+    assert list(codes) == ["color", "a", "b"]
+    assert codes["color"]["kind"] == "categorical"
+    assert sorted(codes["color"]["levels"]) == ["blue", "green", "red"]  # a gap is no level
+    assert codes["color"]["fill"] == "red" and codes["color"]["indicator"] is True
+    assert codes["a"]["kind"] == "numeric"
+    assert codes["a"]["fill"] == 5.0 and codes["a"]["indicator"] is True
+    assert codes["b"]["fill"] is None and codes["b"]["indicator"] is False
+    header = header_of(gappy["model"])
+    assert len(header["encoder"]["mean"]) == 3 + 1 + 1 + 1 + 1  # levels, ind., a, ind., b
+
+
+def new_rows() -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": [100, 101, 102, 103, 104, 105, 106],
+        "color": ["red", "purple", "green", None, "purple", "blue", "mauve"],
+        "a": [5.0, 2.0, np.nan, 7.0, np.inf, 1.0, 3.0],
+        "b": [0.5, -1.0, 0.0, 1.5, 0.2, -0.3, 0.8],
+    })
+
+
+def test_predict_fills_gaps_and_counts_unseen_levels(gappy, tmp_path):
+    rows = new_rows()
+    data = tmp_path / "new.csv"
+    rows.to_csv(data, index=False)
+    result = invoke("predict", gappy["model"], data, "--keep", "id")
+    assert result.exit_code == 0, result.stderr
+    got = pd.read_csv(io.StringIO(result.stdout))
+    assert got["id"].tolist() == rows["id"].tolist()
+    assert np.isfinite(got["prediction"]).all()
+    assert re.search(r"\b3 row\(s\) have a category level not seen in training", result.stderr)
+    # independent: encode by hand (gaps -> fill + indicator 1; purple/mauve -> all-zero one-hot)
+    header = header_of(gappy["model"])
+    inputs = hand_encode(header, rows)
+    levels = codes_by_name(header)["color"]["levels"]
+    unseen = rows["color"].isin(["purple", "mauve"]).to_numpy()
+    mean, scale = (np.asarray(header["encoder"][k][: len(levels)]) for k in ("mean", "scale"))
+    np.testing.assert_array_equal(inputs[unseen, : len(levels)],
+                                  np.broadcast_to(-mean / scale, (unseen.sum(), len(levels))))
+    task = header["task"]
+    want = network_outputs(gappy["model"], inputs)[:, 0] * task["scale"] + task["mean"]
+    np.testing.assert_allclose(got["prediction"], want, rtol=1e-5, atol=1e-6)
+    # the unseen rows really differ from any seen level (color is in the model)
+    assert "color" in header["selected"]
+    for level in levels:
+        as_level = hand_encode(header, rows[unseen].assign(color=level))
+        other = network_outputs(gappy["model"], as_level)[:, 0] * task["scale"] + task["mean"]
+        assert not np.allclose(other, want[unseen], atol=1e-3)
+
+
+def test_predict_with_gaps_where_training_had_none_is_an_error(gappy, tmp_path):
+    rows = new_rows()
+    rows.loc[[1, 4], "b"] = np.nan
+    data = tmp_path / "bgaps.csv"
+    rows.to_csv(data, index=False)
+    line = assert_clean_error(invoke("predict", gappy["model"], data), "b (2 ")
+    assert "color" not in line and "a (" not in line
+
+
+def test_missing_error_names_each_column_with_its_count(gappy):
+    line = assert_clean_error(invoke("select", gappy["data"], "-t", "y", "--id", "id"),
+                              "color (6 missing)", "a (5 missing)", "--missing impute")
+    assert "b (" not in line
+
+
+def test_infinite_values_alone_are_gaps_under_impute(tmp_path):
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"a": rng.standard_normal(60), "b": rng.standard_normal(60)})
+    df["y"] = df["a"] + rng.standard_normal(60) * 0.1
+    df.loc[[3, 40], "b"] = np.inf
+    data, model = tmp_path / "inf.csv", tmp_path / "inf.safetensors"
+    df.to_csv(data, index=False)
+    assert_clean_error(invoke("select", data, "-t", "y"), "infinite", "b", "--missing impute")
+    result = invoke("select", data, "-t", "y", "--missing", "impute", "--max-epochs", "5",
+                    "--patience", "2", "--threads", "1", "--model-out", model)
+    assert result.exit_code == 0, result.stderr
+    assert not pd.read_csv(io.StringIO(result.stdout)).isna().any().any()
+    codes = codes_by_name(header_of(model))
+    finite = df.loc[np.isfinite(df["b"]), "b"]
+    assert codes["b"]["indicator"] is True
+    assert finite.min() <= codes["b"]["fill"] <= finite.max()
+    assert codes["a"]["indicator"] is False and codes["a"]["fill"] is None
+
+
+def test_path_command_with_categories_and_gaps(gappy, tmp_path):
+    out = tmp_path / "acc.csv"
+    result = invoke("path", gappy["data"], "-t", "y", "--id", "id", "--missing", "impute",
+                    "--k-grid", "1,3", "--random-repeats", "1", *FAST, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(out)
+    assert not table.isna().any().any()
+    assert [sorted(f.split(";")) for f in table["features"]][1] == ["a", "b", "color"]
+
+
+# --------------------------------------------------------------------------------------------
+# the Python API
+
+
+def api_frame(n: int = 80, seed: int = 4) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    kind = rng.choice(["p", "q", "r"], n)
+    X = pd.DataFrame({"kind": kind.astype(object), "x": rng.standard_normal(n),
+                      "z": rng.standard_normal(n)})
+    y = np.where(kind == "p", "yes", "no")
+    X.loc[[1, 6, 20], "kind"] = np.nan
+    X.loc[[3, 12], "x"] = np.nan
+    return X, y
+
+
+def test_api_impute_fits_and_predicts_with_text_and_gaps():
+    X, y = api_frame()
+    sel = LassoNetSelector(missing="impute", max_epochs=20, patience=3, seed=0).fit(X, y)
+    codes = {c.name: c for c in sel.encoder_.codes}
+    assert codes["kind"].kind == "categorical" and codes["kind"].indicator
+    assert codes["x"].kind == "numeric" and codes["x"].indicator
+    assert codes["z"].fill is None and not codes["z"].indicator
+    assert sorted(sel.ranking_) == ["kind", "x", "z"]
+    predicted = sel.predict(X)
+    assert len(predicted) == len(X) and set(predicted) <= {"yes", "no"}
+    proba = sel.predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    seen = ~X["kind"].isna().to_numpy()
+    assert (predicted[seen] == y[seen]).mean() > 0.9
+
+
+def test_api_missing_error_raises_data_error():
+    X, y = api_frame()
+    with pytest.raises(DataError, match="kind"):
+        LassoNetSelector(max_epochs=5, patience=2).fit(X, y)
+    with pytest.raises(DataError, match="impute"):
+        LassoNetSelector(missing="error", max_epochs=5, patience=2).fit(X, y)
+
+
+def test_api_category_and_bool_columns_are_categorical():
+    rng = np.random.default_rng(8)
+    n = 60
+    X = pd.DataFrame({"c": pd.Categorical(rng.choice(["lo", "hi"], n)),
+                      "b": rng.random(n) < 0.5, "g": rng.integers(0, 3, n),
+                      "x": rng.standard_normal(n)})
+    y = X["x"].to_numpy() + (X["c"] == "hi").to_numpy()
+    sel = LassoNetSelector(task="regression", categorical=["g"], max_epochs=5, patience=2)
+    sel.fit(X, y)
+    kinds = {c.name: c.kind for c in sel.encoder_.codes}
+    assert kinds == {"c": "categorical", "b": "categorical", "g": "categorical",
+                     "x": "numeric"}
+    assert len(sel.feature_importances_) == 4 and len(sel.ranking_) == 4
+
+
+# --------------------------------------------------------------------------------------------
+# the mice protein slice: an ID, protein columns with gaps, three text columns, a text label
+
+
+MICE_TEXT = ["Genotype", "Treatment", "Behavior"]
+
+
+def test_mice_impute_ranks_text_columns_as_single_rows():
+    table = pd.read_csv(MICE)
+    proteins = [c for c in table.columns if c.endswith("_N")]
+    result = invoke("select", MICE, "--target", "class", "--id", "MouseID",
+                    "--missing", "impute", *FAST)
+    assert result.exit_code == 0, result.stderr
+    ranking = pd.read_csv(io.StringIO(result.stdout))
+    assert sorted(ranking["feature"]) == sorted(proteins + MICE_TEXT)
+    assert len(ranking) == len(proteins) + 3
+    # the label is spelled out by the three text columns
+    assert set(ranking["feature"].head(3)) == set(MICE_TEXT)
+    assert not ranking.isna().any().any()
+
+
+def test_mice_without_impute_names_the_columns_with_gaps():
+    table = pd.read_csv(MICE)
+    gaps = table.isna().sum()
+    gaps = gaps[gaps > 0]
+    assert len(gaps) >= 2  # the slice has gaps to report
+    line = assert_clean_error(invoke("select", MICE, "--target", "class", "--id", "MouseID"),
+                              *[f"{c} ({n} missing)" for c, n in gaps.items()],
+                              "--missing impute")
+    assert "DYRK1A_N" not in line
+
+
+def test_mice_id_without_id_option_has_too_many_levels():
+    assert_clean_error(invoke("select", MICE, "--target", "class", "--missing", "impute"),
+                       "MouseID (60 levels)", "--exclude")
+
+
+# --------------------------------------------------------------------------------------------
+# the text of a numeric --categorical level must not depend on how pandas read the column
+
+
+def test_forced_numeric_levels_match_across_int_and_float_reads():
+    train = pd.DataFrame({"g": [1.0, 2.0, np.nan, 3.0, 2.0]})
+    encoder = fit_encoder(train, categorical=["g"], gappy=["g"])
+    assert isinstance(encoder.codes[0], ColumnCode)
+    assert encoder.raw(pd.DataFrame({"g": [1, 2, 3]}))[1] == 0
+
+
+def test_predict_forced_numeric_column_without_gaps_uses_its_levels(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 80
+    g = rng.integers(1, 4, n)
+    df = pd.DataFrame({"g": g.astype(float), "x": rng.standard_normal(n),
+                       "y": np.where(g == 2, "a", "b")})
+    df.loc[[0, 5], "g"] = np.nan
+    data, model, new = tmp_path / "t.csv", tmp_path / "m.safetensors", tmp_path / "new.csv"
+    df.to_csv(data, index=False)
+    result = invoke("select", data, "-t", "y", "--categorical", "g", "--missing", "impute",
+                    "--max-epochs", "5", "--patience", "2", "--threads", "1",
+                    "--model-out", model, "-q")
+    assert result.exit_code == 0, result.stderr
+    pd.DataFrame({"g": [1, 2, 3], "x": [0.0, 0.0, 0.0]}).to_csv(new, index=False)
+    predicted = invoke("predict", model, new)
+    assert predicted.exit_code == 0, predicted.stderr
+    assert "not seen in training" not in predicted.stderr
