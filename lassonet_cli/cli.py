@@ -501,6 +501,7 @@ def select(
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
+    estimator.max_levels = max_levels
     for message in prepared.notes:
         reporter.note(message)
 
@@ -616,6 +617,7 @@ def path_command(
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
     template.groups = _user_groups(groups, prepared)
+    template.max_levels = max_levels
     for message in prepared.notes:
         reporter.note(message)
 

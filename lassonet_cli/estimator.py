@@ -72,6 +72,7 @@ class LassoNetSelector:
         missing: str = "error",
         categorical: list[str] | None = None,
         groups: dict[str, str] | None = None,
+        max_levels: int = MAX_LEVELS,
         seed: int = 0,
         device: str = "cpu",
     ):
@@ -93,6 +94,7 @@ class LassoNetSelector:
         self.missing = missing
         self.categorical = categorical
         self.groups = groups
+        self.max_levels = max_levels
         self.seed = seed
         self.device = device
 
@@ -174,7 +176,7 @@ class LassoNetSelector:
         )
         forced = set(self.categorical or [])
         cats = [c for c in frame.columns if c in forced or is_categorical(frame[c])]
-        many = [c for c in cats if frame[c].nunique() > MAX_LEVELS]
+        many = [c for c in cats if frame[c].nunique() > self.max_levels]
         if many:
             raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                             "drop the column(s)")
@@ -387,7 +389,7 @@ class LassoNetSelector:
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
     "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "cv", "missing",
-    "categorical", "groups", "seed", "device",
+    "categorical", "groups", "max_levels", "seed", "device",
 )
 
 
