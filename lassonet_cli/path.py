@@ -15,10 +15,16 @@ minimum is 0 exactly when
 
 with g_theta and g_W the loss gradients for the unit's skip and input-layer weights, taken with
 the unit's columns zeroed.  (For the lasso with orthogonal inputs (*) is exactly |beta_j|, the
-point where feature j leaves.)  The weakest unit leaves first, so the path starts at the smallest
-positive value of (*).  Zeroing one unit changes the input layer by a rank-|unit| term, so all
-units are evaluated in a few batched forward/backward passes on at most ``START_ROWS`` rows: the
-cost is a handful of epochs, not a search.
+point where feature j leaves.)  Zeroing one unit changes the input layer by a rank-|unit| term,
+so all units are evaluated in a few batched forward/backward passes on at most ``START_ROWS``
+rows.  The smallest positive value of (*) is a lower bound on the first exit (the other units
+shrink too as lambda grows, and a saturated fit makes the gradients small), so from it lambda is
+raised by ``START_STEP`` per short fit until a unit leaves; the path then starts at the last
+lambda where none had left, from the model as it was there.
+
+Step size.  Along the path the optimiser is SGD with momentum at ``lr = 1 / L`` (``auto_lr``), and
+the prox shrinks by ``lr * lam / (1 - momentum)`` so that the iteration's fixed point solves the
+penalised problem at ``lam`` (``_prox_scale``).
 """
 
 from __future__ import annotations
