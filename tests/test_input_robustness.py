@@ -1,0 +1,121 @@
+"""Text-table quirks and user feature groups, end to end."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from lassonet_cli.cli import app
+from lassonet_cli.data import read_table
+from lassonet_cli.errors import ConfigError, DataError
+
+runner = CliRunner()
+FAST = ["--max-epochs", "15", "--patience", "3", "--threads", "1"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_crlf_line_endings_and_quoted_separators(tmp_path):
+    path = tmp_path / "windows.csv"
+    path.write_bytes(b'name,"x, with comma",y\r\n"a, b",1.5,0\r\n"c",2.5,1\r\n')
+    df = read_table(str(path))
+    assert list(df.columns) == ["name", "x, with comma", "y"]
+    assert df["name"].tolist() == ["a, b", "c"] and df["y"].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("sep, option", [(";", ";"), ("\t", "tab"), ("|", "|")])
+def test_separator_is_sniffed_or_given(tmp_path, sep, option):
+    path = tmp_path / "table.csv"
+    path.write_text(sep.join(["a", "b", "y"]) + "\n" + sep.join(["1", "2", "3"]) + "\n")
+    assert list(read_table(str(path)).columns) == ["a", "b", "y"]
+    named = {"tab": "\t"}.get(option, option)
+    assert list(read_table(str(path), sep=named).columns) == ["a", "b", "y"]
+
+
+def test_other_encodings_read_with_encoding_option(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("caf\xe9,y\n1,2\n".encode("latin-1"))
+    with pytest.raises(DataError, match="--encoding"):
+        read_table(str(path))
+    assert list(read_table(str(path), encoding="latin-1").columns) == ["caf\xe9", "y"]
+    with pytest.raises(DataError, match="unknown --encoding"):
+        read_table(str(path), encoding="no-such-codec")
+
+
+def test_nested_parquet_column_is_named(tmp_path):
+    path = tmp_path / "nested.parquet"
+    table = pa.table({"a": [1.0, 2.0, 3.0, 4.0], "tags": [[1], [2, 3], [], [4]],
+                      "y": [0.0, 1.0, 0.0, 1.0]})
+    pq.write_table(table, path)
+    result = invoke("select", path, "-t", "y")
+    assert result.exit_code == 2 and "tags" in result.stderr and "--exclude" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_plot_without_matplotlib_says_how_to_install(monkeypatch):
+    from lassonet_cli.plot import accuracy_vs_k_figure
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    table = pd.DataFrame({"k": [1], "lassonet_score": [0.5], "refit_score": [0.5],
+                          "random_score": [0.5], "random_score_sd": [0.0]})
+    with pytest.raises(ConfigError, match="pip install"):
+        accuracy_vs_k_figure(table, "accuracy", "t", "png")
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory):
+    """y depends on a1 (group 'a' = a1, a2); b1, b2 and c are noise."""
+    tmp = tmp_path_factory.mktemp("groups")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.standard_normal((200, 5)), columns=["a1", "a2", "b1", "b2", "c"])
+    df["y"] = 2 * df["a1"] + 0.1 * rng.standard_normal(200)
+    data = tmp / "data.csv"
+    df.to_csv(data, index=False)
+    groups = tmp / "groups.csv"
+    groups.write_text("feature,group\na1,a\na2,a\nb1,b\nb2,b\n")
+    ranking, path = tmp / "ranking.csv", tmp / "path.csv"
+    result = invoke("select", data, "-t", "y", "--groups", groups, "-o", ranking,
+                    "--path-out", path, *FAST)
+    assert result.exit_code == 0, result.stderr
+    return tmp, data, groups, pd.read_csv(ranking), pd.read_csv(path, keep_default_na=False)
+
+
+def test_grouped_features_share_a_row_group_and_importance(grouped):
+    _, _, _, ranking, _ = grouped
+    assert list(ranking.columns) == ["rank", "feature", "importance", "selected", "group"]
+    assert sorted(ranking["feature"]) == ["a1", "a2", "b1", "b2", "c"]
+    by_group = ranking.groupby("group")
+    assert by_group["importance"].nunique().max() == 1  # a group leaves as one
+    assert by_group["selected"].nunique().max() == 1
+    assert set(ranking["feature"].head(2)) == {"a1", "a2"}  # the informative group ranks first
+    assert ranking.set_index("feature").loc["c", "group"] == "c"
+
+
+def test_path_table_eliminates_groups(grouped):
+    _, _, _, _, path = grouped
+    left = [name for cell in path["eliminated"] for name in cell.split(";") if name]
+    assert sorted(left) == ["a", "b", "c"]
+    assert path["k"].iloc[0] == 3
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("feature,group\na1,a\nzz,a\n", "zz"),
+    ("name,team\na1,a\n", "feature,group"),
+    ("feature,group\na1,a\na1,b\n", "twice"),
+    ("feature,group\na1,c\n", "also an ungrouped column"),
+])
+def test_bad_groups_files(grouped, tmp_path, content, fragment):
+    _, data, _, _, _ = grouped
+    groups = tmp_path / "groups.csv"
+    groups.write_text(content)
+    result = invoke("select", data, "-t", "y", "--groups", groups, *FAST)
+    assert result.exit_code == 2, result.stderr
+    assert fragment in result.stderr and "Traceback" not in result.stderr
