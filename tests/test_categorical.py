@@ -23,32 +23,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from typer.testing import CliRunner
+from clitools import assert_clean_error, invoke
 
 from lassonet_cli import LassoNetSelector
-from lassonet_cli.cli import app
 from lassonet_cli.data import ColumnCode, fit_encoder
 from lassonet_cli.errors import DataError
 
 MICE = Path(__file__).resolve().parent / "data" / "mice_protein_slice.csv"
 FAST = ["--max-epochs", "20", "--patience", "3", "--threads", "1"]
 
-runner = CliRunner()
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
-def assert_clean_error(result, *fragments: str) -> str:
-    """Exit 2, one 'error:' line on stderr, nothing on stdout; returns the line."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert result.stdout == ""
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def header_of(model: Path) -> dict:

@@ -13,31 +13,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from lassonet_cli.cli import app
+from clitools import assert_clean_error, invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "sample_data" / "toy_regression.csv"
 BREAST = ROOT / "sample_data" / "breast_cancer.csv"
 LASSONET = shutil.which("lassonet", path=str(Path(sys.executable).parent)) or "lassonet"
 
-runner = CliRunner()
 
 
-def invoke(*args: str, input: bytes | None = None):
-    return runner.invoke(app, [str(a) for a in args], input=input)
 
 
-def assert_clean_error(result, *fragments: str) -> None:
-    """Exit 2, exactly one line on stderr starting with 'error:', no traceback, no stdout."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 # --- the toy regression: only x1..x5 matter -------------------------------------------------

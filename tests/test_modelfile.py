@@ -19,15 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from typer.testing import CliRunner
+from clitools import assert_clean_error, invoke
 
 from lassonet_cli import __version__
-from lassonet_cli.cli import app
 from lassonet_cli.errors import ModelFileError
 from lassonet_cli.estimator import LassoNetSelector
 from lassonet_cli.modelfile import FORMAT_VERSION, read_model
-
-runner = CliRunner()
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4"]
 # one thread: fast on a busy machine, and the CLI and in-process fits run under the same count
@@ -36,20 +33,8 @@ FAST_KW = {"max_epochs": 20, "patience": 3, "seed": 0}
 CLASSES = ["cat", "dog", "eel"]
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
-def assert_clean_error(result, *fragments: str) -> str:
-    """Exit 2, exactly one stderr line 'error: ...', no traceback, nothing on stdout."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def read_csv_exact(text_or_path) -> pd.DataFrame:
