@@ -396,6 +396,19 @@ def _choice_note(estimator, k: int | None) -> str:
 SMALL_TABLE_CELLS = 1 << 22
 
 
+def _check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> None:
+    """Fail before any note or training when the rows cannot be split as asked."""
+    import numpy as np
+
+    from .data import split_rows
+
+    y = prepared.y.to_numpy()
+    for option, fraction in fractions:
+        keep, _ = split_rows(y, fraction, prepared.task == "classification",
+                             np.random.default_rng(seed), option)
+        y = y[keep]
+
+
 def _user_groups(path: str | None, prepared) -> dict[str, str] | None:
     if path is None:
         return None
@@ -502,6 +515,7 @@ def select(
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
     estimator.max_levels = max_levels
+    _check_splits(prepared, [("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
 
@@ -618,6 +632,8 @@ def path_command(
     template.missing, template.categorical = missing.value, prepared.categorical
     template.groups = _user_groups(groups, prepared)
     template.max_levels = max_levels
+    _check_splits(prepared, [("--test-fraction", test_fraction),
+                             ("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
 

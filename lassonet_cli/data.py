@@ -244,6 +244,8 @@ def infer_task(y: pd.Series) -> str:
 
 
 MAX_LEVELS = 50
+# the smallest table the default 10% validation split can divide (1 held out, 4 to train)
+MIN_ROWS = 5
 
 
 @dataclass
@@ -477,6 +479,9 @@ def check_table(
             raise DataError(f"--task regression needs a numeric target; {sel.target!r} is not")
         if not np.isfinite(y.to_numpy(dtype=np.float64)).all():
             raise DataError(f"the target column {sel.target!r} has infinite values")
+    if len(y) == 1:  # say so before "the target is constant", which would mislead
+        raise DataError(f"a single row with a target is too few: training and validation "
+                        f"need at least {MIN_ROWS} rows")
     if y.nunique() < 2:
         raise DataError(
             f"the target column {sel.target!r} is constant ({_plain(y.iloc[0])!r}): "
@@ -621,6 +626,7 @@ def split_rows(
         held.append(members[:take])
     out = np.sort(np.concatenate(held))
     if len(out) == 0:
-        raise DataError(f"too few rows per class to hold out {what} {fraction}")
+        raise DataError(f"too few rows per class to hold out {what} {fraction}: a class "
+                        "needs at least 2 rows to appear on both sides of the split")
     keep = np.setdiff1d(np.arange(n), out)
     return keep, out

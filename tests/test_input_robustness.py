@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from clitools import assert_clean_error
 from typer.testing import CliRunner
 
 from lassonet_cli.cli import app
@@ -119,3 +120,12 @@ def test_bad_groups_files(grouped, tmp_path, content, fragment):
     result = invoke("select", data, "-t", "y", "--groups", groups, *FAST)
     assert result.exit_code == 2, result.stderr
     assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("n_rows", [1, 3])
+def test_too_few_rows_says_how_many_are_needed(tmp_path, n_rows):
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame({"a": range(n_rows), "y": range(n_rows)}).to_csv(path, index=False)
+    for command in ("select", "path"):
+        line = assert_clean_error(invoke(command, path, "-t", "y"), "at least")
+        assert "rows" in line
