@@ -44,6 +44,8 @@ START_ROWS = 2048
 MAX_POINTS = 5000
 START_STEP = 1.25
 MAX_CLIMB = 200
+MAX_HALVINGS = 10
+RUNAWAY_FACTOR = 100.0
 
 
 @dataclass
@@ -177,7 +179,7 @@ def lassonet_path(
         on_point(points[-1], model)
 
     lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
-    opt = _path_optimizer(model, config.optimizer, lr)
+    stepper = _Stepper(trainer, lr)
 
     search_epochs = 0
     grid = iter(lambdas) if lambdas is not None else None
@@ -189,12 +191,12 @@ def lassonet_path(
         lam = config.lambda_start
     else:
         estimate = auto_lambda_start(model, task, X, y, config.M)
-        lam, search_epochs = _climb_to_first_exit(trainer, opt, lr, estimate)
+        lam, search_epochs = _climb_to_first_exit(stepper, estimate)
     lambda_start = lam
 
     keep = None  # input features of the units not yet eliminated
     while points[-1].k > 0 and len(points) < MAX_POINTS:
-        fit = trainer.fit(opt, lam, lr, config.max_epochs, config.patience, keep)
+        fit = stepper.fit(lam, keep)
         points.append(trainer.point(lam, fit, points[-1].active))
         keep = model.feature_mask(torch.as_tensor(points[-1].active, device=X.device))
         if on_point:
@@ -208,30 +210,74 @@ def lassonet_path(
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
 
 
-def _climb_to_first_exit(
-    trainer: _Trainer, opt: torch.optim.Optimizer, lr: float, lam: float
-) -> tuple[float, int]:
+class _Stepper:
+    """The path's optimiser at step size ``lr``; a point that diverges is retried at half the
+    step (from the state before it, with fresh momentum), up to ``MAX_HALVINGS`` times.
+
+    1 / L is measured at the dense model; the curvature can grow along the path.
+    """
+
+    def __init__(self, trainer: _Trainer, lr: float):
+        self.trainer, self.lr = trainer, lr
+        self.opt = _path_optimizer(trainer.model, trainer.config.optimizer, lr)
+        # the penalty only shrinks: a weight far beyond the dense model's largest is a runaway
+        self.limit = RUNAWAY_FACTOR * max(1.0, _largest_weight(trainer.model))
+
+    def snapshot(self) -> tuple[dict, dict, float]:
+        model = self.trainer.model
+        return copy.deepcopy(model.state_dict()), copy.deepcopy(self.opt.state_dict()), self.lr
+
+    def restore(self, saved: tuple[dict, dict, float]) -> None:
+        self.trainer.model.load_state_dict(saved[0])
+        self.lr = saved[2]
+        self.opt = _path_optimizer(self.trainer.model, self.trainer.config.optimizer, self.lr)
+        self.opt.load_state_dict(saved[1])
+
+    def fit(self, lam: float, keep: torch.Tensor | None = None) -> tuple:
+        config, model = self.trainer.config, self.trainer.model
+        for _ in range(MAX_HALVINGS):
+            saved = self.snapshot()
+            fit = self.trainer.fit(self.opt, lam, self.lr, config.max_epochs, config.patience,
+                                   keep)
+            largest = _largest_weight(model)
+            if math.isfinite(fit[1]) and math.isfinite(fit[2]) and largest < self.limit:
+                return fit
+            self.restore(saved)
+            self.lr /= 2
+            self.opt = _path_optimizer(model, config.optimizer, self.lr)
+        raise TrainingError(f"training diverged at lambda {lam:.4g} even with step size "
+                            f"{self.lr:.3g}: set a smaller --lr")
+
+
+def _largest_weight(model: LassoNet) -> float:
+    """max |w| over the model's weights (inf or nan when training has diverged).
+
+    A separable classification lets a too-long step throw the weights far out where the loss
+    and its gradient are zero; nothing would bring them back, so such a point is retried.
+    """
+    with torch.no_grad():
+        largest = torch.stack([p.abs().max() for p in model.parameters() if p.numel()]).max()
+    value = float(largest)
+    return value if math.isfinite(value) else math.inf
+
+
+def _climb_to_first_exit(stepper: _Stepper, lam: float) -> tuple[float, int]:
     """From the estimate (*), raise lambda by START_STEP per point until a unit leaves.
 
     Returns the last lambda at which every unit survived (the model and optimiser are put back
     in that state) and the epochs spent.  When the estimate itself removes a unit, the path
     starts at the estimate.
     """
-    model, config = trainer.model, trainer.config
+    model = stepper.trainer.model
     n_alive = int((model.unit_norms() > 0).sum())
-
-    def snapshot() -> tuple[dict, dict]:
-        return copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
-
-    saved, start, epochs = snapshot(), lam, 0
+    saved, start, epochs = stepper.snapshot(), lam, 0
     for _ in range(MAX_CLIMB):
-        epochs += trainer.fit(opt, lam, lr, config.max_epochs, config.patience)[0]
+        epochs += stepper.fit(lam)[0]
         if int((model.unit_norms() > 0).sum()) < n_alive:
             break
-        saved, start = snapshot(), lam
+        saved, start = stepper.snapshot(), lam
         lam *= START_STEP
-    model.load_state_dict(saved[0])
-    opt.load_state_dict(saved[1])
+    stepper.restore(saved)
     return start, epochs
 
 

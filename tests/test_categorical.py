@@ -478,3 +478,17 @@ def test_predict_forced_numeric_column_without_gaps_uses_its_levels(tmp_path):
     predicted = invoke("predict", model, new)
     assert predicted.exit_code == 0, predicted.stderr
     assert "not seen in training" not in predicted.stderr
+
+
+def test_separable_categories_do_not_run_away_on_the_path(tmp_path):
+    """The label is a function of three text columns: cross-entropy can reach 0 with ever larger
+    weights; a step that throws the weights out is retried with a smaller step, and the path
+    ends with those columns on top (this run used to diverge)."""
+    out = tmp_path / "acc.csv"
+    result = invoke("path", MICE, "-t", "class", "--id", "MouseID", "--missing", "impute",
+                    "--k-grid", "3", "--random-repeats", "2", "--max-epochs", "20",
+                    "--threads", "1", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    row = pd.read_csv(out).iloc[0]
+    assert set(row["features"].split(";")) == {"Genotype", "Treatment", "Behavior"}
+    assert row["refit_score"] > row["random_score"]
