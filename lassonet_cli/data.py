@@ -336,6 +336,9 @@ class Encoder:
 
     def raw(self, df: pd.DataFrame) -> tuple[np.ndarray, int]:
         """(n, inputs) unstandardised matrix and the count of rows with an unseen level."""
+        if all(c.kind == "numeric" and c.fill is None and not c.indicator for c in self.codes):
+            # plain numeric tables (the common, and the wide, case): one conversion, no loop
+            return df[self.columns].to_numpy(dtype=np.float64), 0
         parts, unseen = [], np.zeros(len(df), dtype=bool)
         for code in self.codes:
             block, n_unseen = code.raw(df[code.name])
