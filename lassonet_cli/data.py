@@ -456,12 +456,10 @@ def check_table(
         raise DataError(f"too many levels to one-hot encode: {listed}; drop the column with "
                         f"--exclude (e.g. an ID) or raise --max-levels (now {max_levels})")
 
-    gaps = {c: int(X[c].isna().sum()) for c in sel.features}
-    infinite = {}
-    for c in sel.features:
-        if kinds[c] == "numeric":
-            values = X[c].to_numpy(dtype=np.float64)
-            infinite[c] = int(np.isinf(values).sum())
+    gaps = {c: int(n) for c, n in X.isna().sum().items()}
+    numeric = [c for c in sel.features if kinds[c] == "numeric"]
+    inf_counts = np.isinf(X[numeric].to_numpy(dtype=np.float64)).sum(axis=0)
+    infinite = {c: int(n) for c, n in zip(numeric, inf_counts, strict=True)}
     if missing == "error":
         bad = {c: n for c, n in gaps.items() if n}
         if bad:
@@ -491,7 +489,8 @@ def check_table(
             "nothing to predict"
         )
 
-    constant = [c for c in sel.features if X[c].nunique() <= 1 and c not in gappy]
+    levels = X.nunique()
+    constant = [c for c in sel.features if levels[c] <= 1 and c not in gappy]
     if constant:
         notes.append(f"dropped {len(constant)} constant column(s): {', '.join(constant[:10])}"
                      + (" ..." if len(constant) > 10 else ""))
