@@ -557,6 +557,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"datasets to run (default: all of {', '.join(DATASETS)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2, help="torch threads in both tools")
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS),
+                        help="run only these tools (default: both, alternating)")
     parser.add_argument("--ref-python", type=Path, default=DEFAULT_REF_PYTHON,
                         help="python of the reference venv (default: %(default)s)")
     parser.add_argument("--json-out", type=Path, default=None,
@@ -627,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             for seed in args.seeds:
                 split = make_split(spec, X, y, seed)
                 refitter = Refitter(split, seed)
-                for tool in TOOLS:
+                for tool in args.tools:
                     row = {"dataset": name, "seed": seed, "tool": tool, "ks": ks}
                     try:
                         if tool == "ours":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .prox import GroupLayout, hier_prox_features, hier_prox_groups
+from .prox import GroupLayout, hier_prox_features_, hier_prox_groups
 
 
 class LassoNet(nn.Module):
@@ -50,24 +50,26 @@ class LassoNet(nn.Module):
     @torch.no_grad()
     def prox_(
         self, lam: float | torch.Tensor, M: float, keep: torch.Tensor | None = None
-    ) -> None:
+    ) -> torch.Tensor:
         """Apply HIER-PROX with step-scaled penalty ``lam`` to (theta, W^(0)) in place.
 
         ``keep``: optional (d,) 0/1 float mask of the input features still in the model; the
         others are held at zero (a unit eliminated on the path stays out).
+
+        Returns the (n_units,) norms ||theta_unit||_2 after the step (``unit_norms``).
         """
         layer = self.backbone.input_layer
         W = layer.weight if layer is not None else None
         if self.groups is None:
-            theta, W_new = hier_prox_features(self.skip.weight, W, lam, M)
-        else:
-            theta, W_new = hier_prox_groups(self.skip.weight, W, self.groups, lam, M)
+            return hier_prox_features_(self.skip.weight, W, lam, M, keep)
+        theta, W_new = hier_prox_groups(self.skip.weight, W, self.groups, lam, M)
         if keep is not None:
             theta = theta * keep
             W_new = W_new * keep if W_new is not None else None
         self.skip.weight.copy_(theta)
         if W is not None:
             W.copy_(W_new)
+        return self.unit_norms()
 
     def feature_mask(self, alive_units: torch.Tensor) -> torch.Tensor:
         """(d,) float mask of the input features of the units in ``alive_units`` (bool)."""

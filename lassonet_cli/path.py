@@ -411,12 +411,17 @@ class _Trainer:
     ) -> tuple[int, float, float, float]:
         """Train at penalty ``lam`` (prox step ``lr * lam``) with early stopping.
 
-        Stops after ``patience`` epochs in which the validation objective (loss + lam * sum_j
-        ||theta_j||) did not fall below ``tol`` times its best value.  Returns (epochs, train
-        loss of the last epoch, validation loss, validation score).
+        Stops after ``patience`` epochs in which the monitored objective did not fall below
+        ``tol`` times its best value.  Without a penalty (the dense model, refits) it is the
+        validation loss, which guards against overfitting.  With one (path points) it is the
+        training objective, mean loss + lam * sum_j ||theta_j||: a point only has to converge
+        (its validation score is taken once, at the end), and both terms come out of the step
+        itself, so an epoch costs no extra forward pass.  Returns (epochs, train loss of the
+        last epoch, validation loss, validation score).
         """
         model, task, X_val, y_val = self.model, self.task, self.X_val, self.y_val
         step_lam, M, tol = lr * lam * _prox_scale(opt), self.config.M, self.config.tol
+        penalised = lam > 0
         # train()/eval() walk every submodule; only dropout makes them matter
         switch = any(isinstance(m, torch.nn.Dropout) for m in model.modules())
         best, since_best, epoch = math.inf, 0, 0
@@ -429,24 +434,24 @@ class _Trainer:
             for _ in range(chunk):
                 if switch:
                     model.train()
-                total, n_batches = None, 0
+                total, n_batches, norms = None, 0, None
                 for xb, yb in self.batches():
                     opt.zero_grad(set_to_none=True)
                     loss = task.loss(model(xb), yb)
                     loss.backward()
                     opt.step()
-                    if step_lam > 0:
-                        model.prox_(step_lam, M, keep)
+                    if penalised:
+                        norms = model.prox_(step_lam, M, keep)
                     total = loss.detach() if total is None else total + loss.detach()
                     n_batches += 1
                 train_loss = total / n_batches
                 if switch:
                     model.eval()
-                with torch.no_grad():
-                    objective = task.loss(model(X_val), y_val)
-                    if lam > 0:
-                        objective = objective + lam * model.penalty()
-                    objectives.append(objective)
+                if penalised:
+                    objectives.append(train_loss + lam * norms.sum())
+                else:
+                    with torch.no_grad():
+                        objectives.append(task.loss(model(X_val), y_val))
             epoch += chunk
             for value in torch.stack(objectives).tolist():
                 if value < tol * best:

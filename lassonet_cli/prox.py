@@ -45,6 +45,7 @@ __all__ = [
     "GroupLayout",
     "hier_prox",
     "hier_prox_features",
+    "hier_prox_features_",
     "hier_prox_groups",
     "soft_threshold",
 ]
@@ -165,6 +166,59 @@ def hier_prox_features(
     u = W.T if W is not None else theta.new_zeros(theta.shape[1], 0)
     b, w = hier_prox(theta.T, u, lam, M)
     return b.T, (w.T if W is not None else None)
+
+
+@torch.no_grad()
+def hier_prox_features_(
+    theta: torch.Tensor,
+    W: torch.Tensor | None,
+    lam: float | torch.Tensor,
+    M: float,
+    keep: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """In-place ``hier_prox_features``, for the training loop; returns the new ||theta_j||.
+
+    Same result as ``hier_prox_features`` (a test holds them equal) with about half the tensor
+    operations: the direction of theta_j is kept by one multiplication per column and W^(0) is
+    clipped in place, and only the columns whose clipping is active are sorted.
+
+    Parameters
+    ----------
+    theta : (c, d) skip weight, modified in place
+    W : (K, d) input-layer weight or None, modified in place
+    lam : float or (d,) tensor, step-scaled penalty
+    M : float
+    keep : optional (d,) 0/1 float mask; features with 0 are set to zero (eliminated)
+
+    Returns
+    -------
+    (d,) tensor: ||theta_j||_2 after the prox (0 = the feature is out)
+    """
+    if not (M >= 0 and M < float("inf")):
+        raise ValueError(f"M must be finite and >= 0, got {M}")
+    v_norm = torch.linalg.vector_norm(theta, dim=0)
+    t = (v_norm - lam).clamp_(min=0)
+    if W is not None and W.shape[0]:
+        clipped = W.abs().amax(dim=0) > M * t
+        lam_t = torch.as_tensor(lam, dtype=theta.dtype, device=theta.device).expand_as(t)
+        if theta.device.type == "cpu":
+            # the index costs no device round trip on the CPU: sort only what needs it
+            cols = clipped.nonzero().squeeze(1)
+            if len(cols):
+                t[cols] = _clipped_size(v_norm[cols], W[:, cols].abs().T, lam_t[cols], M)
+        else:
+            t = torch.where(clipped, _clipped_size(v_norm, W.abs().T, lam_t, M), t)
+    if keep is not None:
+        t.mul_(keep)
+    positive = v_norm > 0
+    theta.mul_(torch.where(positive, t / torch.where(positive, v_norm, 1.0), 0.0))
+    if theta.shape[0]:
+        # a zero column has no direction: its length goes on the first output axis
+        theta[0] = torch.where(positive, theta[0], t)
+    if W is not None:
+        bound = M * t
+        torch.clamp(W, min=-bound, max=bound, out=W)
+    return t
 
 
 @dataclass(frozen=True)
