@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
+from . import __version__, defaults
 from .errors import LassoNetError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -200,12 +200,27 @@ LambdaStart = Annotated[
 PathMultiplier = Annotated[
     float, typer.Option(help="Ratio of consecutive lambdas (1 + eps).")
 ]
-MaxEpochs = Annotated[int, typer.Option(help="Most epochs per path point.")]
+MaxEpochs = Annotated[
+    int | None,
+    typer.Option(help="Epochs per path point (at most). Default: 5 with full batches, 1 with "
+                 "minibatches."),
+]
 Patience = Annotated[
-    int, typer.Option(help="Stop a point after this many epochs without validation progress.")
+    int,
+    typer.Option(help="Stop a point early after this many epochs without 1% progress of the "
+                 "validation objective (at the default, equal to --max-epochs, never)."),
+]
+Relax = Annotated[
+    bool,
+    typer.Option(help="Give every path point the model trained without penalty on its own "
+                 "features (the relaxed model: its score is what those features can do); "
+                 "--no-relax keeps the shrunken penalised models."),
 ]
 OptimizerOpt = Annotated[Optimizer, typer.Option(help="Optimiser along the path.")]
-Lr = Annotated[float | None, typer.Option(help="Learning rate along the path (default 1e-3).")]
+Lr = Annotated[
+    float | None,
+    typer.Option(help="Learning rate along the path (default: 2/L from the loss curvature)."),
+]
 BatchSize = Annotated[
     int | None,
     typer.Option(help="Rows per minibatch. Default: full batch up to 16384 training rows, "
@@ -357,9 +372,9 @@ def _parse_lambda_start(text: str) -> float | None:
 
 def _selector(
     task: Task, backbone: str, M: float, dropout: float, lambda_start: str,
-    path_multiplier: float, max_epochs: int, patience: int, optimizer: Optimizer,
+    path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
-    rule: str = "best", k: int | None = None, cv: int | None = None,
+    rule: str = "best", k: int | None = None, cv: int | None = None, relax: bool = True,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
     from .estimator import LassoNetSelector
@@ -369,7 +384,7 @@ def _selector(
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
         batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, cv=cv, seed=seed,
-        device=device.value,
+        device=device.value, relax=relax,
     )
     estimator.validate()
     return estimator
@@ -472,15 +487,16 @@ def select(
     max_levels: MaxLevels = 50,
     groups: GroupsFile = None,
     backbone: Backbone = "mlp:100",
-    M: MOpt = 10.0,
+    M: MOpt = defaults.M,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
-    path_multiplier: PathMultiplier = 1.02,
-    max_epochs: MaxEpochs = 100,
-    patience: Patience = 30,
+    path_multiplier: PathMultiplier = defaults.PATH_MULTIPLIER,
+    max_epochs: MaxEpochs = None,
+    patience: Patience = defaults.PATIENCE,
     optimizer: OptimizerOpt = Optimizer.sgd,
     lr: Lr = None,
     batch_size: BatchSize = None,
+    relax: Relax = defaults.RELAX,
     val_fraction: ValFraction = 0.1,
     k: KOpt = None,
     rule: RuleOpt = None,
@@ -507,6 +523,7 @@ def select(
     estimator = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k, cv=cv,
+        relax=relax,
     )
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
@@ -579,15 +596,16 @@ def path_command(
     random_repeats: RandomRepeats = 5,
     plot: Plot = None,
     backbone: Backbone = "mlp:100",
-    M: MOpt = 10.0,
+    M: MOpt = defaults.M,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
-    path_multiplier: PathMultiplier = 1.02,
-    max_epochs: MaxEpochs = 100,
-    patience: Patience = 30,
+    path_multiplier: PathMultiplier = defaults.PATH_MULTIPLIER,
+    max_epochs: MaxEpochs = None,
+    patience: Patience = defaults.PATIENCE,
     optimizer: OptimizerOpt = Optimizer.sgd,
     lr: Lr = None,
     batch_size: BatchSize = None,
+    relax: Relax = defaults.RELAX,
     val_fraction: ValFraction = 0.1,
     cv: Cv = None,
     rule: RuleOpt = None,
@@ -618,7 +636,7 @@ def path_command(
     template = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device,
-        rule=rule.value if rule else ("1se" if cv else "best"), cv=cv,
+        rule=rule.value if rule else ("1se" if cv else "best"), cv=cv, relax=relax,
     )
     if random_repeats < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")

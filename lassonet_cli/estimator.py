@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import defaults
 from .backbones import BackboneSpec
 from .data import MAX_LEVELS, Encoder, fit_encoder, infer_task, is_categorical, split_rows
 from .errors import ConfigError, DataError, ModelFileError
@@ -45,6 +46,8 @@ class LassoNetSelector:
     dropout : dropout rate of the backbone's hidden layers
     lambda_start : float or None ('auto', see ``path``)
     path_multiplier, max_epochs, patience, optimizer, lr, batch_size : path options
+    relax : deliver each path point's model trained without penalty on its own features
+        (the relaxed model, see ``path._Relaxer``); False keeps the penalised models
     val_fraction : share of the rows held out for early stopping and the validation score
     rule : 'best' (the point with the best validation score)
     k : if given, choose the point with the most features <= k
@@ -56,15 +59,16 @@ class LassoNetSelector:
         self,
         task: str = "auto",
         backbone: str = "mlp:100",
-        M: float = 10.0,
+        M: float = defaults.M,
         dropout: float = 0.0,
         lambda_start: float | None = None,
-        path_multiplier: float = 1.02,
-        max_epochs: int = 100,
-        patience: int = 30,
+        path_multiplier: float = defaults.PATH_MULTIPLIER,
+        max_epochs: int | None = None,
+        patience: int = defaults.PATIENCE,
         optimizer: str = "sgd",
         lr: float | None = None,
         batch_size: int | None = None,
+        relax: bool = defaults.RELAX,
         val_fraction: float = 0.1,
         rule: str = "best",
         k: int | None = None,
@@ -87,6 +91,7 @@ class LassoNetSelector:
         self.optimizer = optimizer
         self.lr = lr
         self.batch_size = batch_size
+        self.relax = relax
         self.val_fraction = val_fraction
         self.rule = rule
         self.k = k
@@ -119,6 +124,7 @@ class LassoNetSelector:
             optimizer=self.optimizer,
             lr=self.lr,
             batch_size=self.batch_size,
+            relax=self.relax,
         )
 
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
@@ -388,8 +394,8 @@ class LassoNetSelector:
 
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
-    "patience", "optimizer", "lr", "batch_size", "val_fraction", "rule", "k", "cv", "missing",
-    "categorical", "groups", "max_levels", "seed", "device",
+    "patience", "optimizer", "lr", "batch_size", "relax", "val_fraction", "rule", "k", "cv",
+    "missing", "categorical", "groups", "max_levels", "seed", "device",
 )
 
 

@@ -8,6 +8,7 @@ retrained densely on exactly the top-k features, and of the same refit on random
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +20,9 @@ from .data import split_rows
 from .errors import ConfigError
 from .model import LassoNet
 from .path import PathConfig, PathPoint, StateKeeper, train_dense
+
+REFIT_LR = 1e-3
+REFIT_PATIENCE = 50
 
 
 def refit_score(
@@ -43,10 +47,13 @@ def refit_score(
     X_train, X_val, X_test : (n, d) standardised features; y_* encoded targets
     features : indices of the columns to keep
     backbone : the network to refit
-    config : training options (the dense-phase ones are used); defaults if None
+    config : training options (batch size; defaults if None).  The refit is the yardstick of
+        a selection, so it trains more carefully than the path's dense phase: Adam at
+        ``REFIT_LR`` with early stopping after ``REFIT_PATIENCE`` epochs without progress.
     seed : seeds the initialisation and minibatch order
     """
-    config = config or PathConfig()
+    config = dataclasses.replace(config or PathConfig(), dense_lr=REFIT_LR,
+                                 dense_patience=REFIT_PATIENCE)
     cols = torch.as_tensor(np.asarray(features, dtype=np.int64), device=X_train.device)
     torch.manual_seed(seed)
     k = len(cols)

@@ -50,10 +50,17 @@ class Regression:
         return F.mse_loss(out, y)
 
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """R^2 of ``out`` against ``y`` (both standardised, so units cancel)."""
+        """R^2 of ``out`` against ``y`` (both standardised, so units cancel).
+
+        Constant ``y`` (possible on a few validation rows) leaves R^2 undefined; as
+        scikit-learn's ``r2_score`` does, it is then 1 for an exact fit and 0 otherwise, never
+        -inf.
+        """
         ss_res = ((y - out) ** 2).sum()
         ss_tot = ((y - y.mean()) ** 2).sum()
-        return 1 - ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
+        ratio = ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
+        undefined = (ss_res > 0).to(ratio.dtype)
+        return 1 - torch.where(ss_tot > 0, ratio, undefined)
 
     def decode(self, out: torch.Tensor) -> np.ndarray:
         return out[:, 0].double().cpu().numpy() * self.scale + self.mean

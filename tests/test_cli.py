@@ -61,7 +61,8 @@ def test_ranking_lists_every_feature_once_in_rank_order(toy_runs):
 def test_path_table_is_nested_and_ends_at_zero(toy_runs):
     path = pd.read_csv(toy_runs["s0"][1], keep_default_na=False)
     assert list(path.columns) == [
-        "lambda", "k", "train_loss", "val_loss", "val_score", "epochs", "eliminated",
+        "lambda", "k", "train_loss", "val_loss", "val_score", "epochs", "relax_epochs",
+        "eliminated",
     ]
     assert path["k"].iloc[0] == 10 and path["lambda"].iloc[0] == 0
     assert (path["k"].diff().dropna() <= 0).all()
@@ -290,10 +291,13 @@ def test_ctrl_c_exits_130_and_leaves_no_output(tmp_path):
     out = tmp_path / "ranking.csv"
     proc = subprocess.Popen(
         [LASSONET, "select", str(TOY), "-t", "y", "-o", str(out), "--path-out",
-         str(tmp_path / "path.csv")],
+         str(tmp_path / "path.csv"), "--max-epochs", "100000", "--patience", "100000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # a shell without job control starts background jobs with SIGINT ignored, and the
+        # child would inherit that: give it the default disposition a terminal user has
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(4)  # well into training (imports take about 2 s)
+    time.sleep(4)  # well into training (imports take about 2 s; each point 100000 epochs)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr

@@ -14,11 +14,13 @@ from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.errors import ConfigError
 from lassonet_cli.model import LassoNet
 from lassonet_cli.path import (
+    MAX_REFINE,
     START_STEP,
     Path,
     PathConfig,
     PathPoint,
     StateKeeper,
+    _allowed_exits,
     choose_point,
     elimination_lambdas,
     lassonet_path,
@@ -218,17 +220,75 @@ def test_path_is_nested_and_ends_empty(small_path):
         assert (p.norms[list(p.eliminated)] == 0).all()
 
 
-def test_lambdas_grow_geometrically_from_the_start(small_path):
+def test_lambdas_grow_geometrically_with_refined_steps_where_units_leave(small_path):
+    """Each step is the multiplier or one of its square roots (at most MAX_REFINE finer), and
+    a point removes more than the allowed units only at the finest step."""
+    multiplier = PathConfig().path_multiplier
     lambdas = np.array([p.lambda_ for p in small_path.points[1:]])
     assert lambdas[0] == pytest.approx(small_path.lambda_start)
-    np.testing.assert_allclose(lambdas[1:] / lambdas[:-1], 1.02, rtol=1e-9)
+    exponents = np.log(lambdas[1:] / lambdas[:-1]) / math.log(multiplier)
+    halvings = -np.log2(exponents)
+    np.testing.assert_allclose(halvings, np.round(halvings), atol=1e-6)
+    assert (np.round(halvings) >= 0).all()
+    assert (2.0 ** np.round(halvings) <= MAX_REFINE).all()
+    finest = 1 / 2 ** math.floor(math.log2(MAX_REFINE))
+    for before, point, exponent in zip(small_path.points[1:-1], small_path.points[2:], exponents,
+                                       strict=True):
+        if len(point.eliminated) > _allowed_exits(before.k):
+            assert exponent == pytest.approx(finest)
+
+
+def test_crowded_exits_are_refined():
+    """With a coarse multiplier, several features would leave together; the refinement
+    splits them over more points than the unrefined grid has."""
+    path = run_small_path(path_multiplier=2.0)
+    assert max(len(p.eliminated) for p in path.points[1:]) <= 2
+    lambdas = np.array([p.lambda_ for p in path.points[1:]])
+    ratios = lambdas[1:] / lambdas[:-1]
+    assert min(ratios) < 1.5  # some step was refined
 
 
 def test_auto_lambda_start_is_just_before_the_first_exit(small_path):
-    """Few points pass before the first feature leaves: one climb step is about 11 points."""
+    """Few points pass before the first feature leaves: one climb step is a few points."""
     first_exit = next(i for i, p in enumerate(small_path.points) if p.k < 6)
-    steps_per_climb = math.log(START_STEP) / math.log(1.02)
+    steps_per_climb = math.log(START_STEP) / math.log(PathConfig().path_multiplier)
     assert 1 <= first_exit <= 1 + math.ceil(steps_per_climb)
+
+
+def test_relaxation_changes_the_models_not_the_selection():
+    """The relaxed models are trained beside the path: the eliminations and lambdas are the
+    same with and without them, and at the sparse end the relaxed models validate better."""
+    relaxed, penalised = run_small_path(), run_small_path(relax=False)
+    assert [p.eliminated for p in relaxed.points] == [p.eliminated for p in penalised.points]
+    assert [p.lambda_ for p in relaxed.points] == [p.lambda_ for p in penalised.points]
+    sparse = [i for i, p in enumerate(relaxed.points) if 0 < p.k <= 2]
+    assert sparse
+    gain = [relaxed.points[i].val_score - penalised.points[i].val_score for i in sparse]
+    assert np.mean(gain) > 0.05
+    assert sum(p.relax_epochs for p in relaxed.points) > 0
+    assert sum(p.relax_epochs for p in penalised.points) == 0
+
+
+def test_relaxed_models_use_only_the_points_features():
+    seen = []
+
+    def record(point, model):
+        W = model.backbone.input_layer.weight.detach()
+        theta = model.skip.weight.detach()
+        seen.append((point.active.copy(), theta.abs().sum(0) > 0, W.abs().sum(0) > 0,
+                     (W.abs().amax(0) <= 10.0 * theta.norm(dim=0) + 1e-6).all()))
+
+    X, y, task = small_classification()
+    torch.manual_seed(0)
+    model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
+    lassonet_path(model, task, X[:200], y[:200], X[200:], y[200:], [f"x{j}" for j in range(6)],
+                  PathConfig(dense_max_epochs=200, dense_patience=20), torch.Generator(),
+                  on_point=record)
+    assert len(seen) > 3
+    for active, theta_alive, W_alive, hierarchy in seen[1:]:
+        assert not (theta_alive & ~torch.as_tensor(active)).any()
+        assert not (W_alive & ~torch.as_tensor(active)).any()
+        assert hierarchy
 
 
 def test_the_informative_features_leave_last(small_path):

@@ -1,0 +1,146 @@
+"""How close a whole path comes to the cost of its bare optimiser steps.
+
+For each dataset (those of ``compare_reference.py``, same 70/30 split and backbone) this fits
+``LassoNetSelector`` at its defaults, counts every optimiser step it takes (dense phase, start
+search, path points, retried points and relaxed fits), and measures in the same process the
+time of one *bare* step of the same network on the same full training batch: forward, loss,
+backward and the optimiser's update, nothing else.  The figure of merit is
+
+    overhead = path wall time / (steps x bare step time)
+
+so 1.0 means HIER-PROX, validation, early stopping, the start search, snapshots and all
+bookkeeping cost nothing beyond the steps themselves (target: at most 1.5).  The bare step is
+timed with our optimiser (``lassonet_cli.optim.HeavyBall``, which the path uses) and, for
+comparison, with ``torch.optim.SGD``.  Usage::
+
+    .venv/bin/python benchmarks/overhead.py                      # all datasets, seed 0
+    .venv/bin/python benchmarks/overhead.py --datasets digits --seeds 0 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
+
+from lassonet_cli import LassoNetSelector  # noqa: E402
+from lassonet_cli.backbones import BackboneSpec  # noqa: E402
+from lassonet_cli.model import LassoNet  # noqa: E402
+from lassonet_cli.optim import Adam, HeavyBall  # noqa: E402
+from lassonet_cli.tasks import make_task  # noqa: E402
+
+
+class StepCounter:
+    """Counts the ``step`` calls of our two optimisers while active."""
+
+    def __init__(self):
+        self.steps = 0
+        self._saved = {}
+
+    def __enter__(self) -> StepCounter:
+        for cls in (HeavyBall, Adam):
+            original = cls.step
+            self._saved[cls] = original
+
+            def counted(opt, _original=original):
+                self.steps += 1
+                return _original(opt)
+
+            cls.step = counted
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for cls, original in self._saved.items():
+            cls.step = original
+
+
+def bare_step_time(split: cr.Split, optimizer: str, repeats: int = 300) -> float:
+    """Seconds per bare training step of the benchmark network on the full training batch."""
+    task = make_task(split.task).fit(split.y_train)
+    n_fit = int(round(len(split.Z_train) * 0.9))  # the selector trains on 90% of its rows
+    X = torch.from_numpy(split.Z_train[:n_fit])
+    y = task.encode(split.y_train[:n_fit])
+    torch.manual_seed(0)
+    d, c = X.shape[1], task.n_outputs
+    model = LassoNet(d, c, BackboneSpec.parse(cr.BACKBONE).build(d, c))
+    if optimizer == "ours":
+        opt = HeavyBall(model.parameters(), lr=1e-3, momentum=0.9)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+
+    def step() -> None:
+        opt.zero_grad()
+        loss = task.loss(model(X), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(30):
+        step()
+    rounds = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            step()
+        rounds.append((time.perf_counter() - start) / repeats)
+    return min(rounds)
+
+
+def measure(name: str, seed: int) -> dict:
+    spec = cr.DATASETS[name]
+    X, y = cr.load_dataset(spec)
+    split = cr.make_split(spec, X, y, seed)
+    selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=seed)
+    with StepCounter() as counter:
+        start = time.perf_counter()
+        selector.fit(split.train_raw, split.y_train)
+        wall = time.perf_counter() - start
+    bare = bare_step_time(split, "ours")
+    bare_torch = bare_step_time(split, "torch")
+    return {"dataset": name, "seed": seed, "wall": wall, "steps": counter.steps,
+            "bare_ms": bare * 1e3, "bare_torch_ms": bare_torch * 1e3,
+            "overhead": wall / (counter.steps * bare),
+            "overhead_torch": wall / (counter.steps * bare_torch)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", choices=sorted(cr.DATASETS),
+                        default=list(cr.DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"nproc: {os.cpu_count()}   torch threads: {args.threads}   "
+          f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print()
+    header = (f"{'dataset':15s} {'seed':>4s} {'wall_s':>7s} {'steps':>6s} {'bare_ms':>8s} "
+              f"{'overhead':>8s}   {'bare_ms(torch.optim)':>20s} {'overhead':>8s}")
+    print(header)
+    rows = []
+    for name in args.datasets:
+        for seed in args.seeds:
+            r = measure(name, seed)
+            rows.append(r)
+            print(f"{r['dataset']:15s} {r['seed']:4d} {r['wall']:7.2f} {r['steps']:6d} "
+                  f"{r['bare_ms']:8.3f} {r['overhead']:8.2f}   {r['bare_torch_ms']:20.3f} "
+                  f"{r['overhead_torch']:8.2f}", flush=True)
+    print(f"\nmedian overhead: {statistics.median(r['overhead'] for r in rows):.2f} "
+          f"(against torch.optim.SGD steps: "
+          f"{statistics.median(r['overhead_torch'] for r in rows):.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Default path options, shared by ``path.PathConfig``, the estimator and the CLI.
+
+Kept apart from ``path`` so that the CLI can show them in ``--help`` without importing torch.
+The reasons for the values are in README.md ("How the path is computed") and
+``benchmarks/RESULTS.md``.
+"""
+
+M = 10.0
+PATH_MULTIPLIER = 1.05
+# Epochs per path point.  A full-batch epoch is one optimiser step, so a small table gets
+# MAX_EPOCHS steps per point; with minibatches one epoch is already n / batch_size steps
+# (about 880 for a million rows), so a point gets MINIBATCH_EPOCHS.  benchmarks/RESULTS.md
+# has the measurements behind both.
+MAX_EPOCHS = 5
+MINIBATCH_EPOCHS = 1
+PATIENCE = 5  # equal to MAX_EPOCHS: a default full-batch point always trains its 5 epochs
+# Most epochs of one relaxed fit (early stopping on the validation loss ends most far sooner).
+RELAX_EPOCHS = 50
+MINIBATCH_RELAX_EPOCHS = 1
+RELAX = True
