@@ -58,6 +58,7 @@ MAX_CLIMB = 200
 MAX_HALVINGS = 10
 EXIT_SHARE = 0.05
 MAX_REFINE = 16
+SPLIT_BELOW = 100
 CLIMB_EPOCHS = 10
 MIN_PROGRESS = 1e-3
 STEP_FACTOR = 2.0
@@ -261,13 +262,18 @@ def lassonet_path(
             continue
         point.epochs += discarded
         discarded = 0
-        points.append(point)
-        keep = model.feature_mask(torch.as_tensor(point.active, device=X.device))
-        delivered = model
-        if relaxer is not None and point.k > 0:
-            delivered = relaxer(point, keep)
-        if on_point:
-            on_point(point, delivered)
+        steps = [point]
+        if (relaxer is not None and grid is None and len(point.eliminated) > 1
+                and points[-1].k <= SPLIT_BELOW):
+            steps = _split_exits(points[-1], point, unit_names)
+        for step in steps:
+            points.append(step)
+            keep = model.feature_mask(torch.as_tensor(step.active, device=X.device))
+            delivered = model
+            if relaxer is not None and step.k > 0:
+                delivered = relaxer(step, keep)
+            if on_point:
+                on_point(step, delivered)
         if grid is None:
             previous, factor = lam, config.path_multiplier
             lam *= factor
@@ -278,6 +284,29 @@ def lassonet_path(
     if len(points) > 1:
         lambda_start = points[1].lambda_  # the first point may have been refined
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
+
+
+def _split_exits(before: PathPoint, point: PathPoint, names: list[str]) -> list[PathPoint]:
+    """``point`` as one point per unit it eliminated, in the ranking's order.
+
+    Units leaving together are ranked by their norms just before (``ranking``); the nested
+    selections between ``before`` and ``point`` are therefore well defined, and with the
+    relaxed models each of them gets a model of its own, so that a point with k units exists
+    for every k below ``SPLIT_BELOW`` even where the path drops several at once (as it does at
+    its sparse end).  The extra points share ``point``'s lambda and losses, train no path
+    epochs, and ``point`` itself keeps the last unit to leave.
+    """
+    # weakest first: the reverse of the ranking's tie-break (larger norm, then name, first)
+    order = sorted(point.eliminated, key=lambda j: names[j], reverse=True)
+    order.sort(key=lambda j: before.norms[j])
+    steps, norms = [], before.norms.copy()
+    for unit in order[:-1]:
+        norms = norms.copy()
+        norms[unit] = 0.0
+        steps.append(dataclasses.replace(point, k=int((norms > 0).sum()), epochs=0,
+                                         eliminated=(unit,), norms=norms, relax_epochs=0))
+    last = dataclasses.replace(point, eliminated=(order[-1],))
+    return [*steps, last]
 
 
 def _allowed_exits(alive: int) -> int:
