@@ -89,7 +89,7 @@ def hier_prox(
         raise ValueError(f"M must be finite and >= 0, got {M}")
     n, q = u.shape
     lam_t = torch.as_tensor(lam, dtype=v.dtype, device=v.device).expand(n)
-    v_norm = torch.linalg.vector_norm(v, dim=1)  # (n,)
+    v_norm = _norm(v, dim=1)  # (n,)
     # m* = 0 (no entry of u clipped) gives the soft-threshold of ||v||; it is the answer
     # exactly when max|u| <= M * t, which holds for most units at most steps.
     t = torch.clamp(v_norm - lam_t, min=0)
@@ -109,6 +109,18 @@ def hier_prox(
     bound = (M * t).unsqueeze(1)
     W = torch.minimum(torch.maximum(u, -bound), bound)
     return _along(v, v_norm, t), W
+
+
+def _norm(v: torch.Tensor, dim: int) -> torch.Tensor:
+    """Euclidean norm along ``dim``, scaled by the largest entry first.
+
+    The squares of tiny entries (below about 1e-154 in float64, 1e-19 in float32) underflow,
+    and an unscaled norm of such a vector is off by far more than rounding: the result would
+    break the constraint by that much.
+    """
+    big = v.abs().amax(dim=dim, keepdim=True)
+    big = torch.where(big > 0, big, torch.ones_like(big))
+    return torch.linalg.vector_norm(v / big, dim=dim) * big.squeeze(dim)
 
 
 def _clipped_size(
@@ -196,7 +208,7 @@ def hier_prox_features_(
     """
     if not (M >= 0 and M < float("inf")):
         raise ValueError(f"M must be finite and >= 0, got {M}")
-    v_norm = torch.linalg.vector_norm(theta, dim=0)
+    v_norm = _norm(theta, dim=0)
     t = (v_norm - lam).clamp_(min=0)
     if W is not None and W.shape[0]:
         clipped = W.abs().amax(dim=0) > M * t

@@ -29,6 +29,7 @@ from lassonet_cli.prox import (
     GroupLayout,
     hier_prox,
     hier_prox_features,
+    hier_prox_features_,
     hier_prox_groups,
     soft_threshold,
 )
@@ -548,3 +549,39 @@ def test_invalid_M_raises_value_error(M):
     layout = GroupLayout.from_assignment([0, 1, 1], ["a", "b"])
     with pytest.raises(ValueError):
         hier_prox_groups(theta, W, layout, 0.1, M)
+
+
+def test_constraint_holds_for_tiny_skip_weights():
+    """Squares of entries below 1e-154 underflow in float64; the norm must not (a case
+    hypothesis found: the constraint broke by 2e-5 relative)."""
+    v = torch.tensor([[0.0, 2.04e-160]], dtype=torch.float64)
+    u = torch.tensor([[1.0]], dtype=torch.float64)
+    b, W = hier_prox(v, u, 0.0, 1e-6)
+    assert W.abs().max() <= 1e-6 * torch.linalg.vector_norm(b) * (1 + 1e-12)
+    theta, W_layer = v.T.clone(), u.T.clone().T  # (c=2, d=1) and (K=1, d=1)
+    norms = hier_prox_features_(theta, W_layer, 0.0, 1e-6)
+    assert W_layer.abs().max() <= 1e-6 * norms[0] * (1 + 1e-12)
+    torch.testing.assert_close(norms[0], torch.linalg.vector_norm(theta), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("M", [0.0, 0.5, 1.0, 10.0, 1e5])
+def test_in_place_prox_equals_the_pure_one(M):
+    """The training loop's in-place HIER-PROX gives the pure function's result, with and
+    without a keep mask, and returns the new column norms."""
+    gen = torch.Generator().manual_seed(int(M * 7) + 1)
+    for trial in range(200):
+        c, K, d = (int(x) for x in torch.randint(1, 6, (3,), generator=gen))
+        theta = torch.randn(c, d, generator=gen, dtype=torch.float64) * 2
+        if trial % 4 == 0:
+            theta[:, 0] = 0  # a zero column: its length goes on the first output axis
+        W = torch.randn(K, d, generator=gen, dtype=torch.float64) * 2
+        lam = float(torch.rand(1, generator=gen)) * 2
+        keep = (torch.rand(d, generator=gen) > 0.3).to(torch.float64)
+        want_theta, want_W = hier_prox_features(theta, W, lam, M)
+        want_theta, want_W = want_theta * keep, want_W * keep
+        got_theta, got_W = theta.clone(), W.clone()
+        norms = hier_prox_features_(got_theta, got_W, lam, M, keep)
+        torch.testing.assert_close(got_theta, want_theta, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(got_W, want_W, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(norms, torch.linalg.vector_norm(want_theta, dim=0),
+                                   rtol=1e-12, atol=1e-12)
