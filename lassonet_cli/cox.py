@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 TIES = ("efron", "breslow")
+TIED_EPS = 64
 
 
 def cox_loss(eta: torch.Tensor, time: torch.Tensor, event: torch.Tensor,
@@ -98,6 +99,10 @@ def concordance_index(risk: torch.Tensor, time: torch.Tensor,
     t_j = t_i with j censored (censoring at an event time counts as after the event, as in the
     risk sets).  Pairs of tied event times and pairs whose earlier row is censored are not
     comparable.  A comparable pair counts 1 if risk_i > risk_j, 1/2 if the risks are equal.
+    Risks closer than ``TIED_EPS`` float epsilons times the largest |risk| (between neighbours
+    in sorted order) count as equal: a network that scores rows alike (e.g. with no feature
+    left) gives outputs that differ in the last bits by the order of its sums, and that
+    rounding must not order them.
 
     O(n log^2 n) time and O(n) memory: rows are ordered by time (events before censored rows at
     the same time, then by risk), and for every event the later rows with a smaller or equal risk
@@ -117,7 +122,7 @@ def concordance_index(risk: torch.Tensor, time: torch.Tensor,
     """
     n = risk.shape[0]
     device = risk.device
-    rank = torch.unique(risk.detach(), return_inverse=True)[1]  # (n,) equal risks, equal rank
+    rank = _tied_ranks(risk.detach())  # (n,) equal risks, equal rank
     is_event = event > 0
     # order by (time, censored after events, risk): stable sorts from the last key to the first
     order = torch.sort(rank, stable=True).indices
@@ -155,3 +160,12 @@ def concordance_index(risk: torch.Tensor, time: torch.Tensor,
 
     value = (concordant.double() + 0.5 * tied_risk.double()) / comparable.clamp_min(1).double()
     return torch.where(comparable > 0, value, 0.5).to(risk.dtype)
+
+
+def _tied_ranks(risk: torch.Tensor) -> torch.Tensor:
+    """(n,) dense ranks of ``risk``; neighbours within the tolerance share a rank."""
+    values, order = torch.sort(risk)
+    tolerance = TIED_EPS * torch.finfo(risk.dtype).eps * risk.abs().max()
+    step = torch.cat([values.new_zeros(1, dtype=torch.int64),
+                      (values.diff() > tolerance).to(torch.int64)])
+    return torch.empty_like(order).scatter_(0, order, step.cumsum(0))

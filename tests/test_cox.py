@@ -191,6 +191,10 @@ def test_c_index_extremes():
     assert float(concordance_index(time, time, event)) == 0.0
     assert float(concordance_index(torch.zeros(6), time, event)) == 0.5
     assert float(concordance_index(torch.randn(6), time, torch.zeros(6))) == 0.5  # no pairs
+    # a constant model whose float32 outputs differ in the last bits by summation order
+    rounded = torch.full((6,), -0.8053, dtype=torch.float32)
+    rounded[::2] = torch.nextafter(rounded[::2], torch.tensor(0.0))
+    assert float(concordance_index(rounded, time, event)) == 0.5
 
 
 # --- the task ---------------------------------------------------------------------------------
