@@ -242,7 +242,8 @@ BatchSize = Annotated[
                  "else 1024."),
 ]
 ValFraction = Annotated[
-    float, typer.Option(help="Share of rows held out for early stopping and scores.")
+    float, typer.Option(help="Share of rows held out for early stopping and scores (stratified "
+                        "for classes, and on the event for cox).")
 ]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same outputs.")]
 DeviceOpt = Annotated[Device, typer.Option(help="Where to train.")]
@@ -287,8 +288,8 @@ RuleOpt = Annotated[
 Cv = Annotated[
     int | None,
     typer.Option("--cv", help="Cross-validate the path with this many folds (stratified for "
-                 "classes) on one common lambda grid; val_score becomes the mean over folds "
-                 "and val_score_se its standard error."),
+                 "classes, on the event for cox) on one common lambda grid; val_score "
+                 "becomes the mean over folds and val_score_se its standard error."),
 ]
 
 
@@ -582,7 +583,8 @@ KGrid = Annotated[
                  "(0.01,0.1,0.5). Default: 1, 2, 5, 10, 20, 50, ... up to all features."),
 ]
 TestFraction = Annotated[
-    float, typer.Option(help="Share of rows held out for the scores (stratified for classes).")
+    float, typer.Option(help="Share of rows held out for the scores (stratified for classes, "
+                        "and on the event for cox).")
 ]
 RandomRepeats = Annotated[int, typer.Option(help="Random k-feature sets refitted per k.")]
 Plot = Annotated[

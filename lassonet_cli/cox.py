@@ -158,8 +158,10 @@ def concordance_index(risk: torch.Tensor, time: torch.Tensor,
     _, same_risk_counts = torch.unique(time_group[ev] * n + r[ev], return_counts=True)
     tied_risk = tied_risk - (same_risk_counts * (same_risk_counts - 1) // 2).sum()
 
-    value = (concordant.double() + 0.5 * tied_risk.double()) / comparable.clamp_min(1).double()
-    return torch.where(comparable > 0, value, 0.5).to(risk.dtype)
+    # exact integer counts; one division in risk's dtype (no float64 on every device)
+    value = (2 * concordant + tied_risk).to(risk.dtype) / (2 * comparable.clamp_min(1)).to(
+        risk.dtype)
+    return torch.where(comparable > 0, value, torch.full_like(value, 0.5))
 
 
 def _tied_ranks(risk: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.cox import concordance_index, cox_loss
 from lassonet_cli.data import split_task_rows
 from lassonet_cli.errors import DataError
+from lassonet_cli.estimator import _folds
 from lassonet_cli.model import LassoNet
 from lassonet_cli.path import exit_thresholds
 from lassonet_cli.tasks import Cox, make_task, task_from_dict
@@ -221,6 +222,16 @@ def test_validation_split_keeps_events_on_both_sides():
     for seed in range(20):
         keep, held = split_task_rows(task, y, 0.1, np.random.default_rng(seed), "--val-fraction")
         assert y[keep, 1].sum() >= 1 and y[held, 1].sum() >= 1
+
+
+def test_cross_validation_folds_keep_events_in_every_fold():
+    n = 90
+    y = np.column_stack([np.arange(n, dtype=np.float64), np.zeros(n)])
+    y[[3, 40, 41], 1] = 1  # three events, three folds: one event each
+    strata = make_task("cox").strata(y)
+    for seed in range(10):
+        folds = _folds(strata, 3, True, seed)
+        assert [int(y[fold, 1].sum()) for fold in folds] == [1, 1, 1]
 
 
 # --- the oracle: unpenalised Cox regression on whas500 ----------------------------------------
