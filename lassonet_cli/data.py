@@ -242,8 +242,8 @@ def resolve_task(task: str, target: str | None, time: str | None, event: str | N
                               "--features/--exclude")
         return task
     if survival:
-        raise ConfigError(f"--time and --event are for --task cox, not --task {task}"
-                          + (" (with --target)" if target is not None else ""))
+        raise ConfigError(f"--time and --event are for --task cox, not --task {task}: drop "
+                          "them, or use --task cox without --target")
     if target is None:
         raise ConfigError("missing option '--target' (or use --task reconstruction, or "
                           "--task cox with --time and --event)")
