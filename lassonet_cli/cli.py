@@ -99,6 +99,13 @@ class Task(str, Enum):
     auto = "auto"
     regression = "regression"
     classification = "classification"
+    cox = "cox"
+    reconstruction = "reconstruction"
+
+
+class Ties(str, Enum):
+    efron = "efron"
+    breslow = "breslow"
 
 
 class Rule(str, Enum):
@@ -137,7 +144,26 @@ class OutputFormat(str, Enum):
 Data = Annotated[
     str, typer.Argument(help="Input table: .csv, .tsv, .csv.gz, .parquet, or - for stdin (CSV).")
 ]
-Target = Annotated[str, typer.Option("--target", "-t", help="Column to predict.")]
+Target = Annotated[
+    str | None,
+    typer.Option("--target", "-t", help="Column to predict (required, except for --task cox, "
+                 "which takes --time and --event, and --task reconstruction)."),
+]
+TimeOpt = Annotated[
+    str | None,
+    typer.Option("--time", help="Survival time column for --task cox (numbers >= 0), e.g. "
+                 "--time time --event event. With --task auto, --time and --event mean cox."),
+]
+EventOpt = Annotated[
+    str | None,
+    typer.Option("--event", help="Event column for --task cox: 1 or true = event observed, 0 or "
+                 "false = censored at that time."),
+]
+TiesOpt = Annotated[
+    Ties,
+    typer.Option("--ties", help="Tied event times in the Cox partial likelihood: efron "
+                 "(more exact with many ties) or breslow. Recorded in the model file."),
+]
 Features = Annotated[
     str | None,
     typer.Option(help="Comma list of feature columns (shell globs allowed, e.g. 'pixel_*'). "
@@ -152,7 +178,11 @@ IdColumn = Annotated[
 TaskOpt = Annotated[
     Task,
     typer.Option(help="auto: text targets, <= 20 distinct integers, or class codes 0..K-1 "
-                 "are classification, else regression (the choice is printed on stderr)."),
+                 "are classification, else regression (the choice is printed on stderr); "
+                 "--time/--event without --target mean cox. cox: survival with --time and "
+                 "--event, score Harrell's C-index. reconstruction: no target, the network "
+                 "reconstructs all (standardised, numeric) feature columns from the selected "
+                 "ones, score R^2 pooled over columns."),
 ]
 class Missing(str, Enum):
     error = "error"
@@ -231,7 +261,8 @@ BatchSize = Annotated[
                  "else 1024."),
 ]
 ValFraction = Annotated[
-    float, typer.Option(help="Share of rows held out for early stopping and scores.")
+    float, typer.Option(help="Share of rows held out for early stopping and scores (stratified "
+                        "for classes, and on the event for cox).")
 ]
 Seed = Annotated[int, typer.Option(help="Random seed: same seed, same outputs.")]
 DeviceOpt = Annotated[Device, typer.Option(help="Where to train.")]
@@ -276,8 +307,8 @@ RuleOpt = Annotated[
 Cv = Annotated[
     int | None,
     typer.Option("--cv", help="Cross-validate the path with this many folds (stratified for "
-                 "classes) on one common lambda grid; val_score becomes the mean over folds "
-                 "and val_score_se its standard error."),
+                 "classes, on the event for cox) on one common lambda grid; val_score "
+                 "becomes the mean over folds and val_score_se its standard error."),
 ]
 
 
@@ -379,6 +410,7 @@ def _selector(
     path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
     rule: str = "best", k: int | None = None, cv: int | None = None, relax: bool = True,
+    ties: Ties = Ties.efron,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
     from .estimator import LassoNetSelector
@@ -388,7 +420,7 @@ def _selector(
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
         batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, cv=cv, seed=seed,
-        device=device.value, relax=relax,
+        device=device.value, relax=relax, ties=ties.value,
     )
     estimator.validate()
     return estimator
@@ -419,12 +451,13 @@ def _check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> No
     """Fail before any note or training when the rows cannot be split as asked."""
     import numpy as np
 
-    from .data import split_rows
+    from .data import split_task_rows, task_target
+    from .tasks import make_task
 
-    y = prepared.y.to_numpy()
+    _, X, y = task_target(prepared.task, prepared.X, prepared.target, prepared.categorical)
+    task = make_task(prepared.task, columns=list(X.columns))
     for option, fraction in fractions:
-        keep, _ = split_rows(y, fraction, prepared.task == "classification",
-                             np.random.default_rng(seed), option)
+        keep, _ = split_task_rows(task, y, fraction, np.random.default_rng(seed), option)
         y = y[keep]
 
 
@@ -446,21 +479,22 @@ def _separator(sep: str | None) -> str | None:
     return value
 
 
-def _read_prepared(data, input_format, target, features, exclude, id_column, task,
+def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
                    threads: int | None, missing: Missing, categorical: str | None,
-                   max_levels: int, sep: str | None, encoding: str):
+                   max_levels: int, sep: str | None, encoding: str,
+                   time: str | None = None, event: str | None = None):
     """Read the table, resolve the columns, check them; set the threads.
 
-    The notes in ``prepared.notes`` are printed by the caller once every check has passed, so
-    a failing run prints only its error line.
+    ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
+    by the caller once every check has passed, so a failing run prints only its error line.
     """
     from .data import check_table, read_table, select_columns
 
     df = read_table(data, input_format.value if input_format else None, _separator(sep),
                     encoding)
-    selection = select_columns(df, target, features, exclude, id_column)
+    selection = select_columns(df, target, features, exclude, id_column, time, event)
     forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
-    prepared = check_table(df, selection, task.value, missing.value, forced, max_levels)
+    prepared = check_table(df, selection, task, missing.value, forced, max_levels)
     if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
         import torch
 
@@ -473,12 +507,16 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
     "Trains a dense model, then a path of increasing lambda until no feature is left; a "
     "feature's importance is the lambda at which it leaves. Writes the ranked features "
     "(rank, feature, importance, selected) to stdout or -o.\n\n"
-    "Example: lassonet select data.csv --target y --path-out path.csv > ranking.csv",
+    "Example: lassonet select data.csv --target y --path-out path.csv > ranking.csv\n\n"
+    "Survival: lassonet select whas500.parquet --task cox --time time --event event\n\n"
+    "Unsupervised: lassonet select digits.parquet --task reconstruction --exclude target --k 16",
     no_args_is_help=True,
 )
 def select(
     data: Data,
-    target: Target,
+    target: Target = None,
+    time: TimeOpt = None,
+    event: EventOpt = None,
     features: Features = None,
     exclude: Exclude = None,
     id_column: IdColumn = None,
@@ -491,6 +529,7 @@ def select(
     max_levels: MaxLevels = 50,
     groups: GroupsFile = None,
     backbone: Backbone = "mlp:100",
+    ties: TiesOpt = Ties.efron,
     M: MOpt = defaults.M,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
@@ -527,11 +566,15 @@ def select(
     estimator = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k, cv=cv,
-        relax=relax,
+        relax=relax, ties=ties,
     )
+    from .data import resolve_task
+
+    task_name = resolve_task(task.value, target, time, event)
     _setup_torch(threads, seed)
-    prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              threads, missing, categorical, max_levels, sep, encoding)
+    prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
+                              task_name, threads, missing, categorical, max_levels, sep,
+                              encoding, time, event)
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
@@ -542,7 +585,7 @@ def select(
 
     on_point = reporter.start(prepared.X.shape[1])
     try:
-        estimator.fit(prepared.X, prepared.y.to_numpy(), on_point=on_point)
+        estimator.fit(prepared.X, prepared.target, on_point=on_point)
     finally:
         reporter.stop()
 
@@ -561,7 +604,8 @@ KGrid = Annotated[
                  "(0.01,0.1,0.5). Default: 1, 2, 5, 10, 20, 50, ... up to all features."),
 ]
 TestFraction = Annotated[
-    float, typer.Option(help="Share of rows held out for the scores (stratified for classes).")
+    float, typer.Option(help="Share of rows held out for the scores (stratified for classes, "
+                        "and on the event for cox).")
 ]
 RandomRepeats = Annotated[int, typer.Option(help="Random k-feature sets refitted per k.")]
 Plot = Annotated[
@@ -578,12 +622,16 @@ Plot = Annotated[
     "and random_score / random_score_sd (the same refit on --random-repeats random sets of k "
     "features).\n\n"
     "Example: lassonet path data.parquet --target y --k-grid 10,25,50 -o acc.csv "
-    "--plot acc.png",
+    "--plot acc.png\n\n"
+    "Survival (scores are C-indices): lassonet path hnscc.parquet --task cox --time time "
+    "--event event --k-grid 5,10,20",
     no_args_is_help=True,
 )
 def path_command(
     data: Data,
-    target: Target,
+    target: Target = None,
+    time: TimeOpt = None,
+    event: EventOpt = None,
     features: Features = None,
     exclude: Exclude = None,
     id_column: IdColumn = None,
@@ -600,6 +648,7 @@ def path_command(
     random_repeats: RandomRepeats = 5,
     plot: Plot = None,
     backbone: Backbone = "mlp:100",
+    ties: TiesOpt = Ties.efron,
     M: MOpt = defaults.M,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
@@ -641,14 +690,19 @@ def path_command(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device,
         rule=rule.value if rule else ("1se" if cv else "best"), cv=cv, relax=relax,
+        ties=ties,
     )
+    from .data import resolve_task
+
+    task_name = resolve_task(task.value, target, time, event)
     if random_repeats < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
     if not 0 < test_fraction < 1:
         raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
     _setup_torch(threads, seed)
-    prepared = _read_prepared(data, input_format, target, features, exclude, id_column, task,
-                              threads, missing, categorical, max_levels, sep, encoding)
+    prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
+                              task_name, threads, missing, categorical, max_levels, sep,
+                              encoding, time, event)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
@@ -662,7 +716,7 @@ def path_command(
     on_point = reporter.start(prepared.X.shape[1])
     try:
         table, selector = accuracy_vs_k(
-            lambda: template, prepared.X, prepared.y.to_numpy(), prepared.task, k_grid,
+            lambda: template, prepared.X, prepared.target, prepared.task, k_grid,
             test_fraction, random_repeats, seed, on_point=on_point,
         )
     finally:
@@ -688,8 +742,10 @@ Keep = Annotated[
 @app.command(
     help="Predict new rows with a saved model.\n\n"
     "Writes one row per input row: the --keep columns, `prediction` (the class label as in the "
-    "training data, or the value), and for classification one `proba_<label>` column per "
-    "class. The input needs the model's columns; extra columns are ignored.\n\n"
+    "training data, the value, or for cox the risk score: log relative hazard, higher = "
+    "earlier event), and for classification one `proba_<label>` column per class; a "
+    "reconstruction model writes `<column>_hat` for every feature column instead. The input "
+    "needs the model's columns; extra columns are ignored.\n\n"
     "Example: lassonet predict model.safetensors new.csv --keep id > predictions.csv",
     no_args_is_help=True,
 )
@@ -725,11 +781,12 @@ def predict(
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
                                  param_hint="--keep")
     result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
-    result["prediction"] = selector.predict(df[columns])
-    if selector.task_.name == "classification":
-        proba = selector.predict_proba(df[columns])
-        for i, label in enumerate(selector.task_.classes):
-            result[f"proba_{label}"] = proba[:, i]
+    predictions = selector.predict_table(df[columns])
+    clash = [c for c in predictions.columns if c in result.columns]
+    if clash:
+        raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
+                                 param_hint="--keep")
+    result = pd.concat([result, predictions], axis=1)
     unseen = selector.encoder_.raw(df[columns])[1]
     if unseen:
         sys.stderr.write(f"note: {unseen} row(s) have a category level not seen in training "
@@ -763,8 +820,7 @@ def inspect(
     task = header["task"]
     lines = [
         f"model file      {model}",
-        f"task            {task['name']}"
-        + (f" ({len(task['classes'])} classes)" if task["name"] == "classification" else ""),
+        f"task            {task['name']}{_task_detail(task)}",
         f"backbone        {header['backbone']} (dropout {header['dropout']})",
         f"inputs          {header['n_inputs']} column(s), {header['n_outputs']} output(s)",
         f"lambda          {header['lambda']:.6g} (path point {point['index']})",
@@ -782,6 +838,16 @@ def inspect(
             value = importances[name]
             lines.append(f"  {name:<30} {'inf' if value is None else format(value, '.6g')}")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _task_detail(task: dict) -> str:
+    if task["name"] == "classification":
+        return f" ({len(task['classes'])} classes)"
+    if task["name"] == "cox":
+        return f" ({task.get('ties', 'efron')} ties)"
+    if task["name"] == "reconstruction":
+        return f" ({len(task['columns'])} columns)"
+    return ""
 
 
 def main() -> None:

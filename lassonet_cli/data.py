@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 FORMATS = {
     ".csv": "csv",
@@ -198,32 +198,86 @@ def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
 
 @dataclass
 class Selection:
-    """Which columns of the table play which role."""
+    """Which columns of the table play which role.
 
-    target: str
+    ``target``: the column to predict (None for cox, which has ``time`` and ``event``, and for
+    reconstruction, whose targets are the features themselves).
+    """
+
+    target: str | None
     features: list[str]
     id: str | None = None
+    time: str | None = None
+    event: str | None = None
+
+    @property
+    def roles(self) -> list[str]:
+        """The columns that are never features: target, time, event and id."""
+        return [c for c in (self.target, self.time, self.event, self.id) if c is not None]
+
+
+def resolve_task(task: str, target: str | None, time: str | None, event: str | None) -> str:
+    """Check that ``--target``, ``--time`` and ``--event`` fit ``--task``; the task to use.
+
+    ``auto`` stays ``auto``: ``check_table`` decides it (cox when ``--time`` and ``--event`` are
+    given, else from the target column).  Raises ConfigError naming the options to change.
+    """
+    survival = time is not None or event is not None
+    if task == "auto" and survival and target is not None:
+        raise ConfigError("give either --target (regression, classification) or --time and "
+                          "--event (cox), not both")
+    if task == "cox" or (task == "auto" and survival):
+        if target is not None:
+            raise ConfigError("--task cox takes the columns --time and --event, not --target: "
+                              "drop --target")
+        if time is None or event is None:
+            raise ConfigError("--task cox needs both --time COL (follow-up time) and --event COL "
+                              "(1 = event observed, 0 = censored)")
+        return task
+    if task == "reconstruction":
+        given = [o for o, v in (("--target", target), ("--time", time), ("--event", event)) if v]
+        if given:
+            raise ConfigError(f"--task reconstruction reconstructs the feature columns and takes "
+                              f"no {'/'.join(given)}: drop it, or choose the columns with "
+                              "--features/--exclude")
+        return task
+    if survival:
+        raise ConfigError(f"--time and --event are for --task cox, not --task {task}: drop "
+                          "them, or use --task cox without --target")
+    if target is None:
+        raise ConfigError("missing option '--target' (or use --task reconstruction, or "
+                          "--task cox with --time and --event)")
+    return task
 
 
 def select_columns(
     df: pd.DataFrame,
-    target: str,
+    target: str | None,
     features: str | None = None,
     exclude: str | None = None,
     id_column: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
 ) -> Selection:
-    """Resolve ``--target``, ``--features``, ``--exclude`` and ``--id`` against the table."""
+    """Resolve ``--target`` (or ``--time``/``--event``), ``--features``, ``--exclude`` and
+    ``--id`` against the table."""
     columns = list(df.columns)
-    if target not in columns:
-        raise _unknown_column(target, columns, "target")
-    if id_column is not None and id_column not in columns:
-        raise _unknown_column(id_column, columns, "--id")
+    for name, what in ((target, "target"), (time, "--time"), (event, "--event"),
+                       (id_column, "--id")):
+        if name is not None and name not in columns:
+            raise _unknown_column(name, columns, what)
+    if time is not None and time == event:
+        raise DataError(f"--time and --event name the same column {time!r}")
+    selection = Selection(target=target, features=[], id=id_column, time=time, event=event)
     candidates = _expand(features, columns, "--features") if features else columns
     dropped = set(_expand(exclude, columns, "--exclude")) if exclude else set()
-    chosen = [c for c in candidates if c not in dropped and c != target and c != id_column]
-    if not chosen:
-        raise DataError("no feature columns are left after --features/--exclude/--target/--id")
-    return Selection(target=target, features=chosen, id=id_column)
+    roles = set(selection.roles)
+    selection.features = [c for c in candidates if c not in dropped and c not in roles]
+    if not selection.features:
+        options = "--target" if target is not None else "--time/--event" if time else ""
+        raise DataError("no feature columns are left after "
+                        + "/".join(o for o in ("--features", "--exclude", options, "--id") if o))
+    return selection
 
 
 def infer_task(y: pd.Series) -> str:
@@ -400,14 +454,140 @@ def is_categorical(series: pd.Series) -> bool:
 
 @dataclass
 class Prepared:
-    """A checked table ready for training."""
+    """A checked table ready for training.
+
+    ``y``: the target column (regression, classification), the (time, event) columns as float
+    and 0/1 (cox), or None (reconstruction: the targets are the features).
+    """
 
     X: pd.DataFrame
-    y: pd.Series
+    y: pd.Series | pd.DataFrame | None
     task: str
     notes: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
     gappy: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> np.ndarray | None:
+        """``y`` as the array ``LassoNetSelector.fit`` takes."""
+        return None if self.y is None else self.y.to_numpy()
+
+
+def survival_target(time, event, time_name: str = "time",
+                    event_name: str = "event") -> np.ndarray:
+    """(n, 2) float array of (time, event) after checking both columns; DataError if unusable.
+
+    Times must be finite numbers >= 0; events 0/1 numbers or booleans (1 / true = event
+    observed, 0 / false = censored); no gaps in either; at least one event.
+    """
+    time, event = pd.Series(np.asarray(time)), pd.Series(np.asarray(event))
+    for series, name, option in ((time, time_name, "--time"), (event, event_name, "--event")):
+        gaps = int(series.isna().sum())
+        if gaps:
+            raise DataError(f"the {option} column {name!r} has {gaps} missing value(s): Cox needs "
+                            "a time and an event for every row; fill or drop those rows")
+    if not pd.api.types.is_numeric_dtype(time) or pd.api.types.is_bool_dtype(time):
+        raise DataError(f"the --time column {time_name!r} is not numeric (e.g. "
+                        f"{_plain(time.iloc[0])!r}): it must hold follow-up times")
+    times = time.to_numpy(dtype=np.float64)
+    if not np.isfinite(times).all():
+        raise DataError(f"the --time column {time_name!r} has infinite values")
+    if (times < 0).any():
+        raise DataError(f"the --time column {time_name!r} has {int((times < 0).sum())} negative "
+                        f"value(s) (smallest {times.min():g}): times must be >= 0")
+    if pd.api.types.is_bool_dtype(event):
+        events = event.to_numpy(dtype=np.float64)
+    else:
+        numeric = pd.api.types.is_numeric_dtype(event)
+        values = event.to_numpy(dtype=np.float64) if numeric else None
+        if values is None or not np.isin(values, (0.0, 1.0)).all():
+            odd = event[~event.isin([0, 1])] if numeric else event
+            shown = ", ".join(repr(_plain(v)) for v in pd.unique(odd)[:3])
+            raise DataError(f"the --event column {event_name!r} must be 0/1 or true/false "
+                            f"(1 = event observed, 0 = censored); it has {shown}")
+        events = values
+    if not events.any():
+        raise DataError(f"the --event column {event_name!r} has no events (all 0): Cox needs at "
+                        "least one observed event")
+    return np.column_stack([times, events])
+
+
+def check_reconstruction(categorical: list[str], gappy: list[str], n_columns: int) -> None:
+    """Reconstruction needs numeric feature columns without gaps, at least two of them."""
+    if categorical:
+        raise DataError(f"--task reconstruction needs numeric feature columns; "
+                        f"{', '.join(categorical[:5])} {'is' if len(categorical) == 1 else 'are'} "
+                        "categorical: leave them out with --exclude")
+    if gappy:
+        raise DataError(f"--task reconstruction cannot reconstruct missing or infinite values, "
+                        f"found in {', '.join(gappy[:5])}: fill them or leave the columns out "
+                        "with --exclude")
+    if n_columns < 2:
+        raise DataError(f"--task reconstruction needs at least 2 non-constant feature columns "
+                        f"(each is reconstructed from the others); found {n_columns}")
+
+
+def task_target(
+    task: str, X: pd.DataFrame, y, categorical: list[str] | None = None
+) -> tuple[str, pd.DataFrame, np.ndarray]:
+    """(task, X, target) for the Python API's ``fit(X, y)``: the task resolved, the rows kept and
+    the raw target array a task is fitted on (see ``tasks``).
+
+    * regression, classification: ``y`` (n,); rows whose target is missing are dropped.
+    * cox: ``y`` (n, 2) of (time, event): an array, a DataFrame (columns named ``time`` and
+      ``event`` are taken by name, else the first is the time), or a structured array with a
+      boolean event field and a time field (as scikit-survival's ``Surv``).
+    * reconstruction: ``y`` must be None; the target is X's values (numeric columns without gaps).
+    * auto: regression or classification, decided from a one-dimensional ``y``.
+    """
+    if task == "reconstruction":
+        if y is not None:
+            raise ConfigError("task='reconstruction' reconstructs X itself: call fit(X) "
+                              "without y")
+        forced = set(categorical or [])
+        cats = [c for c in X.columns if c in forced or is_categorical(X[c])]
+        gappy = [] if cats else [c for c in X.columns
+                                 if X[c].isna().any() or np.isinf(X[c].to_numpy(float)).any()]
+        check_reconstruction(cats, gappy, X.shape[1])
+        return task, X, X.to_numpy(dtype=np.float64)
+    if y is None:
+        raise ConfigError(f"task={task!r} needs y (or use task='reconstruction', which "
+                          "needs none)")
+    if task == "cox":
+        time, event = _survival_columns(y, len(X))
+        return task, X, survival_target(time, event)
+    target = np.asarray(y)
+    if target.ndim != 1 or len(target) != len(X):
+        hint = " (a (time, event) pair per row needs task='cox')" if target.ndim == 2 else ""
+        raise ConfigError(f"y must be one-dimensional with one value per row of X{hint}")
+    known = ~pd.isna(pd.Series(target)).to_numpy()
+    if not known.all():  # rows without a target teach nothing (the CLI says so on stderr)
+        X, target = X[known].reset_index(drop=True), target[known]
+    if task == "auto":
+        task = infer_task(pd.Series(target))
+    return task, X, target
+
+
+def _survival_columns(y, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(time, event) from the forms ``task_target`` accepts for cox."""
+    if isinstance(y, pd.DataFrame):
+        if {"time", "event"} <= set(y.columns):
+            y = y[["time", "event"]]
+        if y.shape[1] == 2 and len(y) == n:
+            return y.iloc[:, 0].to_numpy(), y.iloc[:, 1].to_numpy()
+    array = np.asarray(y)
+    names = array.dtype.names
+    if names is not None and len(names) == 2 and array.ndim == 1 and len(array) == n:
+        flags = [f for f in names if array.dtype[f] == np.bool_]
+        if len(flags) == 1:
+            (other,) = [f for f in names if f != flags[0]]
+            return array[other], array[flags[0]]
+        if {"time", "event"} <= set(names):
+            return array["time"], array["event"]
+    if names is None and array.ndim == 2 and array.shape == (n, 2):
+        return array[:, 0], array[:, 1]
+    raise ConfigError("task='cox' needs y of shape (n, 2) holding (time, event) per row of X "
+                      "(an array, a DataFrame, or a structured array with a boolean event field)")
 
 
 def check_table(
@@ -428,15 +608,27 @@ def check_table(
     if len(df) == 0:
         raise DataError("the table has no rows")
     notes: list[str] = []
-    y = df[sel.target]
     X = df[sel.features]
-    no_target = y.isna().to_numpy()
-    if no_target.any():
-        if no_target.all():
-            raise DataError(f"the target column {sel.target!r} is empty")
-        notes.append(f"dropped {int(no_target.sum())} row(s) whose target {sel.target!r} "
-                     "is missing")
-        X, y = X[~no_target], y[~no_target]
+    y: pd.Series | pd.DataFrame | None = None
+    if task == "auto" and sel.time is not None:
+        task = "cox"
+        notes.append("task: cox (from --time and --event; override with --task)")
+    if task == "cox":
+        if sel.time is None or sel.event is None:
+            raise DataError("--task cox needs --time and --event")
+        values = survival_target(df[sel.time], df[sel.event], sel.time, sel.event)
+        y = pd.DataFrame(values, columns=[sel.time, sel.event], index=df.index)
+    elif task != "reconstruction":
+        if sel.target is None:
+            raise DataError("missing option '--target'")
+        y = df[sel.target]
+        no_target = y.isna().to_numpy()
+        if no_target.any():
+            if no_target.all():
+                raise DataError(f"the target column {sel.target!r} is empty")
+            notes.append(f"dropped {int(no_target.sum())} row(s) whose target {sel.target!r} "
+                         "is missing")
+            X, y = X[~no_target], y[~no_target]
 
     forced = set(categorical or [])
     unknown = forced - set(sel.features)
@@ -460,6 +652,9 @@ def check_table(
     numeric = [c for c in sel.features if kinds[c] == "numeric"]
     inf_counts = np.isinf(X[numeric].to_numpy(dtype=np.float64)).sum(axis=0)
     infinite = {c: int(n) for c, n in zip(numeric, inf_counts, strict=True)}
+    if task == "reconstruction":
+        check_reconstruction(cats, [c for c in sel.features if gaps[c] or infinite.get(c, 0)],
+                             len(sel.features))
     if missing == "error":
         bad = {c: n for c, n in gaps.items() if n}
         if bad:
@@ -480,10 +675,10 @@ def check_table(
             raise DataError(f"--task regression needs a numeric target; {sel.target!r} is not")
         if not np.isfinite(y.to_numpy(dtype=np.float64)).all():
             raise DataError(f"the target column {sel.target!r} has infinite values")
-    if len(y) == 1:  # say so before "the target is constant", which would mislead
-        raise DataError(f"a single row with a target is too few: training and validation "
-                        f"need at least {MIN_ROWS} rows")
-    if y.nunique() < 2:
+    if len(X) == 1:  # say so before "the target is constant", which would mislead
+        raise DataError(f"a single row{' with a target' if y is not None else ''} is too few: "
+                        f"training and validation need at least {MIN_ROWS} rows")
+    if isinstance(y, pd.Series) and y.nunique() < 2:
         raise DataError(
             f"the target column {sel.target!r} is constant ({_plain(y.iloc[0])!r}): "
             "nothing to predict"
@@ -497,6 +692,8 @@ def check_table(
         X = X.drop(columns=constant)
         if X.shape[1] == 0:
             raise DataError("every feature column is constant: there is nothing to select")
+        if task == "reconstruction":
+            check_reconstruction([], [], X.shape[1])
     if gappy:
         notes.append(f"imputed gaps in {len(gappy)} column(s) with training medians (most "
                      "frequent level for categories), each with a missing-indicator")
@@ -594,6 +791,16 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
     if unknown:
         raise _unknown_column(unknown[0], features, f"{path}: feature")
     return dict(zip(names, table["group"].astype(str), strict=True))
+
+
+def split_task_rows(
+    task, target: np.ndarray, fraction: float, rng: np.random.Generator, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``split_rows`` of a task's raw target, stratified by ``task.strata`` (classes for
+    classification, the event indicator for cox, none otherwise)."""
+    strata = task.strata(target)
+    return split_rows(target if strata is None else strata, fraction, strata is not None, rng,
+                      what)
 
 
 def split_rows(

@@ -3,6 +3,11 @@
     >>> from lassonet_cli import LassoNetSelector
     >>> sel = LassoNetSelector(task="regression", seed=0).fit(X, y)
     >>> sel.ranking_[:5], sel.get_support()
+
+Survival: ``LassoNetSelector(task="cox").fit(X, y)`` with y of shape (n, 2) holding (time, event)
+per row (see ``data.task_target`` for the accepted forms); ``predict`` gives risk scores.
+Unsupervised: ``LassoNetSelector(task="reconstruction").fit(X)`` ranks the columns of X by how
+well the others can be reconstructed from them; ``predict`` gives the (n, p) reconstruction.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import torch
 
 from . import defaults
 from .backbones import BackboneSpec
-from .data import MAX_LEVELS, Encoder, fit_encoder, infer_task, is_categorical, split_rows
+from .data import MAX_LEVELS, Encoder, fit_encoder, is_categorical, split_task_rows, task_target
 from .errors import ConfigError, DataError, ModelFileError
 from .model import LassoNet
 from .path import (
@@ -32,7 +37,7 @@ from .path import (
     ranking,
 )
 from .prox import GroupLayout
-from .tasks import TASKS, make_task, task_from_dict
+from .tasks import TASKS, TIES, make_task, task_from_dict
 
 
 class LassoNetSelector:
@@ -40,7 +45,7 @@ class LassoNetSelector:
 
     Parameters
     ----------
-    task : 'auto', 'regression' or 'classification'
+    task : 'auto', 'regression', 'classification', 'cox' or 'reconstruction'
     backbone : 'mlp:H1,H2,...' or 'linear'
     M : hierarchy multiplier
     dropout : dropout rate of the backbone's hidden layers
@@ -53,6 +58,7 @@ class LassoNetSelector:
     k : if given, choose the point with the most features <= k
     seed : seeds initialisation, the validation split and minibatch order
     device : 'cpu', 'cuda', 'mps' or 'auto'
+    ties : 'efron' or 'breslow', how the Cox partial likelihood treats tied event times
     """
 
     def __init__(
@@ -79,6 +85,7 @@ class LassoNetSelector:
         max_levels: int = MAX_LEVELS,
         seed: int = 0,
         device: str = "cpu",
+        ties: str = "efron",
     ):
         self.task = task
         self.backbone = backbone
@@ -102,6 +109,7 @@ class LassoNetSelector:
         self.max_levels = max_levels
         self.seed = seed
         self.device = device
+        self.ties = ties
 
     # scikit-learn's clone() and grid search use these
     def get_params(self, deep: bool = True) -> dict:
@@ -148,12 +156,14 @@ class LassoNetSelector:
             raise ConfigError("the 1se rule needs cross-validation: add --cv K")
         if self.missing not in ("error", "impute"):
             raise ConfigError(f"--missing must be error or impute, got {self.missing!r}")
+        if self.ties not in TIES:
+            raise ConfigError(f"--ties must be efron or breslow, got {self.ties!r}")
         return config, spec, _device(self.device)
 
     def fit(
         self,
         X,
-        y,
+        y=None,
         on_point: Callable[[PathPoint, LassoNet], None] | None = None,
     ) -> LassoNetSelector:
         """Train the path on (X, y) and keep the chosen model.
@@ -161,25 +171,17 @@ class LassoNetSelector:
         Parameters
         ----------
         X : (n, d) numeric array or DataFrame
-        y : (n,) targets (class labels of any type, or numbers)
+        y : (n,) targets (class labels of any type, or numbers); for task='cox' (n, 2) of
+            (time, event), event 1 = observed and 0 = censored; None for task='reconstruction'
         on_point : optional progress callback, called after every path point
         """
-        frame = _as_frame(X)
-        target = np.asarray(y)
-        if target.ndim != 1 or len(target) != len(frame):
-            raise ConfigError("y must be one-dimensional with one value per row of X")
         config, spec, device = self.validate()
-        known = ~pd.isna(pd.Series(target)).to_numpy()
-        if not known.all():  # rows without a target teach nothing (the CLI says so on stderr)
-            frame, target = frame[known].reset_index(drop=True), target[known]
-        task_name = self.task
-        if task_name == "auto":
-            task_name = infer_task(pd.Series(target))
+        task_name, frame, target = task_target(self.task, _as_frame(X), y, self.categorical)
+        task = make_task(task_name, ties=self.ties, columns=list(frame.columns))
 
         rng = np.random.default_rng(self.seed)
-        train_idx, val_idx = split_rows(
-            target, self.val_fraction, task_name == "classification", rng, "--val-fraction"
-        )
+        train_idx, val_idx = split_task_rows(task, target, self.val_fraction, rng,
+                                             "--val-fraction")
         forced = set(self.categorical or [])
         cats = [c for c in frame.columns if c in forced or is_categorical(frame[c])]
         many = [c for c in cats if frame[c].nunique() > self.max_levels]
@@ -191,7 +193,7 @@ class LassoNetSelector:
             raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
                             "use missing='impute'")
         encoder = fit_encoder(frame.iloc[train_idx], cats, gappy)
-        task = make_task(task_name).fit(target[train_idx])
+        task.fit(target[train_idx])
         features = encoder.transform(frame)
         d = features.shape[1]
         units = Units.of(encoder.columns, self.groups)
@@ -227,7 +229,7 @@ class LassoNetSelector:
             self.cv_scores_ = None
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
-            self.cv_scores_ = self._cross_validate(frame, target, task_name, run_path)
+            self.cv_scores_ = self._cross_validate(target, task, run_path)
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
@@ -269,7 +271,7 @@ class LassoNetSelector:
         self.ranking_ = np.asarray([encoder.columns[j] for j in order], dtype=object)
         return self
 
-    def _cross_validate(self, frame, target, task_name, run_path) -> tuple[np.ndarray, np.ndarray]:
+    def _cross_validate(self, target, task, run_path) -> tuple[np.ndarray, np.ndarray]:
         """(mean, standard error) over ``cv`` folds of the held-out score at every path point.
 
         Each fold trains a path on the other folds along the lambdas of the full path (one
@@ -277,7 +279,9 @@ class LassoNetSelector:
         its last point is carried.
         """
         lambdas = [p.lambda_ for p in self.path_.points[1:]]
-        folds = _folds(target, self.cv, task_name == "classification", self.seed)
+        strata = task.strata(target)
+        folds = _folds(target if strata is None else strata, self.cv, strata is not None,
+                       self.seed)
         scores = np.empty((self.cv, len(self.path_.points)))
         for f, held in enumerate(folds):
             rows = np.setdiff1d(np.arange(len(target)), held)
@@ -307,6 +311,7 @@ class LassoNetSelector:
                 dropout=header["dropout"],
             )
             sel.task_ = task_from_dict(header["task"])
+            sel.ties = getattr(sel.task_, "ties", sel.ties)
             sel.encoder_ = Encoder.from_dict(header["encoder"])
             if sel.encoder_.columns != columns:
                 raise ValueError("encoder columns disagree")
@@ -359,7 +364,15 @@ class LassoNetSelector:
             return self.model_(features)
 
     def predict(self, X) -> np.ndarray:
+        """Predictions of the chosen model: (n,) labels or values, (n,) risk scores (cox, higher
+        = earlier event), or (n, p) reconstructed features (reconstruction)."""
         return self.task_.decode(self._outputs(X))
+
+    def predict_table(self, X) -> pd.DataFrame:
+        """The predict command's columns: ``prediction`` (label, value or risk score) and
+        ``proba_<label>`` per class, or ``<column>_hat`` per feature for reconstruction."""
+        columns = self.task_.prediction_columns(self._outputs(X))
+        return pd.DataFrame(columns, index=range(len(next(iter(columns.values())))))
 
     def predict_proba(self, X) -> np.ndarray:
         if self.task_.name != "classification":
@@ -395,7 +408,7 @@ class LassoNetSelector:
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
     "patience", "optimizer", "lr", "batch_size", "relax", "val_fraction", "rule", "k", "cv",
-    "missing", "categorical", "groups", "max_levels", "seed", "device",
+    "missing", "categorical", "groups", "max_levels", "seed", "device", "ties",
 )
 
 

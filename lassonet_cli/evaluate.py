@@ -16,10 +16,11 @@ import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
-from .data import split_rows
+from .data import split_task_rows, task_target
 from .errors import ConfigError
 from .model import LassoNet
 from .path import PathConfig, PathPoint, StateKeeper, train_dense
+from .tasks import make_task
 
 REFIT_LR = 1e-3
 REFIT_PATIENCE = 50
@@ -101,7 +102,7 @@ def parse_k_grid(text: str | None, d: int) -> list[int]:
 def accuracy_vs_k(
     make_selector: Callable[[], object],
     frame: pd.DataFrame,
-    target: np.ndarray,
+    target: np.ndarray | None,
     task_name: str,
     k_grid: str | None = None,
     test_fraction: float = 0.2,
@@ -114,20 +115,23 @@ def accuracy_vs_k(
     Parameters
     ----------
     make_selector : returns an unfitted ``LassoNetSelector`` with the user's options
-    frame, target : all rows; ``test_fraction`` of them (stratified for classification) are
-        held out and used only for the scores in the table
+    frame, target : all rows, ``target`` as ``LassoNetSelector.fit`` takes it (None for
+        reconstruction); ``test_fraction`` of them (stratified for classification, on the
+        event for cox) are held out and used only for the scores in the table
     k_grid : see ``parse_k_grid``
     random_repeats : random k-sets refitted per k
     """
     if random_repeats < 1:
         raise ConfigError(f"--random-repeats must be at least 1, got {random_repeats}")
     rng = np.random.default_rng([seed, 1])
-    train_rows, test_rows = split_rows(
-        target, test_fraction, task_name == "classification", rng, "--test-fraction"
+    selector = make_selector()
+    task_name, frame, raw = task_target(task_name, frame, target, selector.categorical)
+    train_rows, test_rows = split_task_rows(
+        make_task(task_name, columns=list(frame.columns)), raw, test_fraction, rng,
+        "--test-fraction",
     )
     d = frame.shape[1]
     grid = parse_k_grid(k_grid, d)
-    selector = make_selector()
     keepers = {k: StateKeeper(list(frame.columns), "best", k) for k in grid}
 
     def callback(point: PathPoint, model: LassoNet) -> None:
@@ -136,13 +140,14 @@ def accuracy_vs_k(
         if on_point is not None:
             on_point(point, model)
 
-    selector.fit(frame.iloc[train_rows], target[train_rows], on_point=callback)
+    fit_target = None if target is None else raw[train_rows]
+    selector.fit(frame.iloc[train_rows], fit_target, on_point=callback)
     task, encoder, device = selector.task_, selector.encoder_, selector.device_
     features = torch.from_numpy(encoder.transform(frame)).to(device)
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)
     X_fit, X_val, X_test = features[fit_rows], features[val_rows], features[test_rows]
     y_fit, y_val, y_test = (
-        task.encode(target[rows]).to(device) for rows in (fit_rows, val_rows, test_rows)
+        task.encode(raw[rows]).to(device) for rows in (fit_rows, val_rows, test_rows)
     )
     config = selector._config()
     order = [list(encoder.columns).index(name) for name in selector.ranking_]

@@ -6,7 +6,10 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
     format          "lassonet-model"
     format_version  FORMAT_VERSION (a reader refuses other versions)
     package_version the lassonet version that wrote it
-    task            {"name": ..., "classes": [...]} or {"name": ..., "mean": m, "scale": s}
+    task            the fitted task (``tasks``): {"name": "classification", "classes": [...]},
+                    {"name": "regression", "mean": m, "scale": s}, {"name": "cox", "ties":
+                    "efron" | "breslow", "n_train": n}, or {"name": "reconstruction",
+                    "columns": [...], "mean": [...], "scale": [...]}
     encoder         {"columns": [...], "mean": [...], "scale": [...]}  (input order)
     backbone        e.g. "mlp:100"; dropout; n_inputs; n_outputs
     lambda, M       the chosen path point's penalty and the hierarchy multiplier

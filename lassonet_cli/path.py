@@ -713,8 +713,7 @@ def exit_thresholds(
                 total = out_r + head
             else:
                 total = out_r + model.backbone(X).unsqueeze(0)
-            y_rep = y.repeat(m, *([1] * (y.dim() - 1)))
-            loss = task.loss(total.reshape(m * n, -1), y_rep) * m
+            loss = task.loss_of_copies(total, y)  # the m models' losses, summed
             wrt = (out_r, pre_r) if layer is not None else (out_r,)
             grads = torch.autograd.grad(loss, wrt)
         g_theta = torch.einsum("mnc,nms->mcs", grads[0], Xu).flatten(1)

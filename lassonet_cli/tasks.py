@@ -2,7 +2,21 @@
 
 A task is fitted on the training target (``fit``), then maps targets to tensors (``encode``),
 network outputs to a mean loss (``loss``), a score where higher is better (``score``) and
-predictions in the user's units (``decode``).  The path driver only uses this contract.
+predictions in the user's units (``decode``, and ``prediction_columns`` for the predict table).
+The path driver only uses this contract; besides, every task has
+
+* ``n_outputs``: the network's output size c;
+* ``output_curvature``: an upper bound of the loss's second derivative in the network outputs,
+  per row (the loss's Hessian in the (n, c) outputs is at most ``output_curvature / n`` times the
+  identity); ``path.auto_lr`` multiplies it by the top eigenvalue of X^T X / n for a step size;
+* ``loss_of_copies(out, y)``: out (m, n, c) holds m sets of outputs for the same n rows; the sum
+  over the m sets of ``loss(out[k], y)`` (``path.exit_thresholds`` scores m models at once);
+* ``strata(y)``: labels to stratify row splits by (validation, test, folds), or None;
+* ``to_dict()`` / ``task_from_dict``: the fitted task in the model file.
+
+The raw target a task is fitted on (``data.task_target``): a (n,) array of numbers or labels
+(regression, classification), a (n, 2) array of (time, event) (cox), or the (n, p) numeric
+feature matrix itself (reconstruction).
 """
 
 from __future__ import annotations
@@ -13,9 +27,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .cox import TIES, concordance_index, cox_loss
 from .errors import DataError
 
-TASKS = ("regression", "classification")
+TASKS = ("regression", "classification", "cox", "reconstruction")
+
+
+def _repeated_loss(loss, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Sum over m of ``loss(out[k], y)`` for a loss that is a mean over rows: one call on the m
+    copies stacked as m * n rows, times m."""
+    m, n = out.shape[:2]
+    return loss(out.reshape(m * n, -1), y.repeat(m, *([1] * (y.dim() - 1)))) * m
 
 
 @dataclass
@@ -49,6 +71,12 @@ class Regression:
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(out, y)
 
+    def loss_of_copies(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _repeated_loss(self.loss, out, y)
+
+    def strata(self, y: np.ndarray) -> None:
+        return None
+
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """R^2 of ``out`` against ``y`` (both standardised, so units cancel).
 
@@ -64,6 +92,9 @@ class Regression:
 
     def decode(self, out: torch.Tensor) -> np.ndarray:
         return out[:, 0].double().cpu().numpy() * self.scale + self.mean
+
+    def prediction_columns(self, out: torch.Tensor) -> dict[str, np.ndarray]:
+        return {"prediction": self.decode(out)}
 
     def to_dict(self) -> dict:
         return {"name": self.name, "mean": self.mean, "scale": self.scale}
@@ -105,6 +136,12 @@ class Classification:
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(out, y)
 
+    def loss_of_copies(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _repeated_loss(self.loss, out, y)
+
+    def strata(self, y: np.ndarray) -> np.ndarray:
+        return y
+
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return (out.argmax(dim=1) == y).to(out.dtype).mean()
 
@@ -115,22 +152,198 @@ class Classification:
     def proba(self, out: torch.Tensor) -> np.ndarray:
         return torch.softmax(out.double(), dim=1).cpu().numpy()
 
+    def prediction_columns(self, out: torch.Tensor) -> dict[str, np.ndarray]:
+        proba = self.proba(out)
+        columns = {"prediction": self.decode(out)}
+        columns.update({f"proba_{label}": proba[:, i] for i, label in enumerate(self.classes)})
+        return columns
+
     def to_dict(self) -> dict:
         return {"name": self.name, "classes": list(self.classes)}
 
 
-def task_from_dict(spec: dict) -> Regression | Classification:
+@dataclass
+class Cox:
+    """Cox proportional hazards on right-censored (time, event) targets; score Harrell's C-index.
+
+    The network's single output is the risk score eta (log relative hazard).  The loss is the
+    negative partial log-likelihood per event (``cox.cox_loss``) with Efron's or Breslow's
+    handling of tied event times.  It is invariant to adding a constant to eta, so the bias of the
+    backbone's last layer is harmless.  On a minibatch it is the partial likelihood of the
+    batch's rows (risk sets within the batch), which is the usual stochastic estimate; a batch
+    without events contributes 0.
+
+    Targets are encoded as (time rank, event) in float32: both the partial likelihood and the
+    C-index depend on the times only through their order, and ranks keep ties exact.
+    """
+
+    ties: str = "efron"
+    n_train: int = 0
+    name: str = field(default="cox", init=False)
+    score_name: str = field(default="c_index", init=False)
+
+    def fit(self, y: np.ndarray) -> Cox:
+        y = np.asarray(y, dtype=np.float64)
+        if self.ties not in TIES:
+            raise DataError(f"unknown ties method {self.ties!r}: use efron or breslow")
+        if not (y[:, 1] > 0).any():
+            raise DataError("no events in the training rows: the Cox model needs at least one "
+                            "observed event (event = 1)")
+        self.n_train = len(y)
+        return self
+
+    @property
+    def n_outputs(self) -> int:
+        return 1
+
+    @property
+    def output_curvature(self) -> float:
+        # In the risk scores eta (n,), the loss is (1/D) sum over the D events i of
+        # log sum_{j in R_i} w_j exp(eta_j) - eta_i, with weights w_j = 1, except for the tied
+        # events in Efron's l-th term (w = 1 - l/d).  The Hessian of a weighted log-sum-exp is
+        # the covariance matrix of the indicator e_J, J drawn with probability proportional to
+        # w_j exp(eta_j); for a unit vector f, f' Cov f = Var(f_J) <= (max f - min f)^2 / 4
+        # <= 1/2 (Popoviciu; (f_a - f_b)^2 <= 2 (f_a^2 + f_b^2) <= 2).  So the Hessian of the
+        # loss is at most (1/D) * D * 1/2 = 1/2 times the identity, for any eta, and this bound
+        # is attained (two rows of equal risk left in every risk set).  Unlike a mean over rows
+        # it does not shrink with n: in the per-row convention of the contract that is n / 2,
+        # with n the rows of one batch, at most the training rows.
+        return max(self.n_train, 1) / 2
+
+    def encode(self, y: np.ndarray) -> torch.Tensor:
+        y = np.asarray(y, dtype=np.float64)
+        ranks = np.unique(y[:, 0], return_inverse=True)[1].reshape(-1)
+        encoded = np.column_stack([ranks, y[:, 1] > 0]).astype(np.float32)
+        return torch.from_numpy(encoded)
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return cox_loss(out[:, 0], y[:, 0], y[:, 1], self.ties)
+
+    def loss_of_copies(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        # risk sets must not mix the copies: one loss per copy, sorted once
+        return cox_loss(out[..., 0], y[:, 0], y[:, 1], self.ties).sum()
+
+    def strata(self, y: np.ndarray) -> np.ndarray:
+        """Splits keep events on both sides: stratify on the event indicator."""
+        return np.asarray(y, dtype=np.float64)[:, 1] > 0
+
+    def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return concordance_index(out[:, 0], y[:, 0], y[:, 1])
+
+    def decode(self, out: torch.Tensor) -> np.ndarray:
+        """(n,) risk scores: log relative hazard up to a constant (higher = earlier event)."""
+        return out[:, 0].double().cpu().numpy()
+
+    def prediction_columns(self, out: torch.Tensor) -> dict[str, np.ndarray]:
+        return {"prediction": self.decode(out)}
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "ties": self.ties, "n_train": self.n_train}
+
+
+@dataclass
+class Reconstruction:
+    """Reconstruct every (standardised) feature column from the selected ones; score R^2.
+
+    The target is the (n, p) numeric feature matrix itself, standardised with the training rows'
+    statistics (``fit``), so validation and test rows are scaled as the inputs are.  The loss is
+    the mean squared error over all rows and columns.  The score is R^2 pooled over columns,
+    ``1 - sum_ij (y_ij - out_ij)^2 / sum_ij (y_ij - mean_i' y_i'j)^2`` over the scored rows i
+    and columns j in standardised units, so every column counts about equally.
+    """
+
+    columns: list = field(default_factory=list)
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    scale: np.ndarray = field(default_factory=lambda: np.ones(0))
+    name: str = field(default="reconstruction", init=False)
+    score_name: str = field(default="r2", init=False)
+
+    def fit(self, y: np.ndarray) -> Reconstruction:
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 2 or y.shape[1] != len(self.columns):
+            raise DataError("the reconstruction target must hold one column per feature")
+        self.mean = y.mean(axis=0)
+        scale = y.std(axis=0)
+        scale[np.ptp(y, axis=0) == 0] = 1.0  # constant in training: nothing to scale
+        self.scale = scale
+        return self
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.columns)
+
+    @property
+    def output_curvature(self) -> float:
+        # per row the loss is (1/p) sum_j (out_j - y_j)^2: Hessian (2/p) I in the p outputs
+        return 2.0 / max(len(self.columns), 1)
+
+    def encode(self, y: np.ndarray) -> torch.Tensor:
+        z = (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+        return torch.as_tensor(z, dtype=torch.float32)
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(out, y)
+
+    def loss_of_copies(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _repeated_loss(self.loss, out, y)
+
+    def strata(self, y: np.ndarray) -> None:
+        return None
+
+    def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Pooled R^2 of ``out`` (n, p) against ``y`` (n, p), in standardised units."""
+        ss_res = ((y - out) ** 2).sum()
+        ss_tot = ((y - y.mean(dim=0)) ** 2).sum()
+        return 1 - ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
+
+    def decode(self, out: torch.Tensor) -> np.ndarray:
+        """(n, p) reconstructed feature values in the table's units."""
+        return out.double().cpu().numpy() * self.scale + self.mean
+
+    def prediction_columns(self, out: torch.Tensor) -> dict[str, np.ndarray]:
+        values = self.decode(out)
+        return {f"{c}_hat": values[:, j] for j, c in enumerate(self.columns)}
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "columns": [str(c) for c in self.columns],
+                "mean": [float(v) for v in self.mean], "scale": [float(v) for v in self.scale]}
+
+
+Task = Regression | Classification | Cox | Reconstruction
+
+
+def task_from_dict(spec: dict) -> Task:
     """Rebuild a fitted task from ``to_dict``'s output (the model file)."""
-    if spec.get("name") == "regression":
+    name = spec.get("name")
+    if name == "regression":
         return Regression(mean=float(spec["mean"]), scale=float(spec["scale"]))
-    if spec.get("name") == "classification":
+    if name == "classification":
         return Classification(classes=list(spec["classes"]))
-    raise ValueError(f"unknown task {spec.get('name')!r}")
+    if name == "cox":
+        ties = spec.get("ties", "efron")
+        if ties not in TIES:
+            raise ValueError(f"unknown ties method {ties!r}")
+        return Cox(ties=ties, n_train=int(spec.get("n_train", 0)))
+    if name == "reconstruction":
+        columns = [str(c) for c in spec["columns"]]
+        mean = np.asarray(spec["mean"], dtype=np.float64)
+        scale = np.asarray(spec["scale"], dtype=np.float64)
+        if not len(columns) == len(mean) == len(scale):
+            raise ValueError("reconstruction statistics do not match its columns")
+        return Reconstruction(columns=columns, mean=mean, scale=scale)
+    raise ValueError(f"unknown task {name!r}")
 
 
-def make_task(name: str) -> Regression | Classification:
+def make_task(name: str, ties: str = "efron", columns: list[str] | None = None) -> Task:
+    """An unfitted task.  ``ties``: for cox; ``columns``: the features, for reconstruction."""
     if name == "regression":
         return Regression()
     if name == "classification":
         return Classification()
+    if name == "cox":
+        if ties not in TIES:
+            raise ValueError(f"unknown ties method {ties!r}: use efron or breslow")
+        return Cox(ties=ties)
+    if name == "reconstruction":
+        return Reconstruction(columns=list(columns or []))
     raise ValueError(f"unknown task {name!r}")
