@@ -263,9 +263,11 @@ def lassonet_path(
         point.epochs += discarded
         discarded = 0
         steps = [point]
-        if (relaxer is not None and grid is None and len(point.eliminated) > 1
-                and points[-1].k <= SPLIT_BELOW):
-            steps = _split_exits(points[-1], point, unit_names)
+        if grid is None and len(point.eliminated) > 1 and points[-1].k <= SPLIT_BELOW:
+            units = np.asarray(point.eliminated)
+            pull = exit_thresholds(model, task, X[:START_ROWS], y[:START_ROWS], config.M, units)
+            steps = _split_exits(points[-1], point, unit_names, dict(zip(point.eliminated, pull,
+                                                                          strict=True)))
         for step in steps:
             points.append(step)
             keep = model.feature_mask(torch.as_tensor(step.active, device=X.device))
@@ -286,19 +288,23 @@ def lassonet_path(
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
 
 
-def _split_exits(before: PathPoint, point: PathPoint, names: list[str]) -> list[PathPoint]:
-    """``point`` as one point per unit it eliminated, in the ranking's order.
+def _split_exits(
+    before: PathPoint, point: PathPoint, names: list[str], strength: dict[int, float]
+) -> list[PathPoint]:
+    """``point`` as one point per unit it eliminated, weakest first.
 
-    Units leaving together are ranked by their norms just before (``ranking``); the nested
-    selections between ``before`` and ``point`` are therefore well defined, and with the
-    relaxed models each of them gets a model of its own, so that a point with k units exists
-    for every k below ``SPLIT_BELOW`` even where the path drops several at once (as it does at
-    its sparse end).  The extra points share ``point``'s lambda and losses, train no path
-    epochs, and ``point`` itself keeps the last unit to leave.
+    Where the path drops several units at once (as it does at its sparse end, where a few
+    epochs at a slightly larger lambda empty the model), their order is decided by
+    ``strength``: the threshold (*) of each unit at the new point, i.e. how strongly the loss
+    pulls the unit back in (the skip norms just before would see only the linear part of a
+    unit's effect).  Each of the nested selections in between becomes a point of its own with
+    its own relaxed model, so a point with k units exists for every k below ``SPLIT_BELOW``,
+    and the ranking follows the order of the points (``ranking``).  The extra points share
+    ``point``'s lambda and losses and train no path epochs; ``point`` keeps the last unit.
     """
-    # weakest first: the reverse of the ranking's tie-break (larger norm, then name, first)
+    # weakest first: the smallest threshold (*), i.e. the unit the loss wants back least
     order = sorted(point.eliminated, key=lambda j: names[j], reverse=True)
-    order.sort(key=lambda j: before.norms[j])
+    order.sort(key=lambda j: strength[j])
     steps, norms = [], before.norms.copy()
     for unit in order[:-1]:
         norms = norms.copy()
@@ -674,17 +680,25 @@ def _unit_index(model: LassoNet) -> torch.Tensor:
 
 
 def exit_thresholds(
-    model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float
+    model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float,
+    units: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(n_units,) the threshold (*) of the module docstring for every unit.
+    """The threshold (*) of the module docstring for every unit, or for ``units`` only.
 
     Parameters
     ----------
     X : (n, d) rows to evaluate on; y : their encoded targets
+    units : optional indices of the units to evaluate (default all)
+
+    Returns
+    -------
+    (n_units,) or (len(units),) ndarray
     """
     model.eval()
     n, d = X.shape
     index = _unit_index(model).to(X.device)  # (G, s), padded with d
+    if units is not None:
+        index = index[torch.as_tensor(np.asarray(units, dtype=np.int64), device=X.device)]
     G, s = index.shape
     Xp = torch.cat([X, X.new_zeros(n, 1)], dim=1)
     layer = model.backbone.input_layer
@@ -728,6 +742,14 @@ def exit_thresholds(
 # --- pure functions of a Path -------------------------------------------------------------
 
 
+def _last_alive(path: Path) -> np.ndarray:
+    """(n_units,) index of the last point where each unit is alive (-1: never)."""
+    alive = np.stack([p.active for p in path.points])  # (P, n)
+    n_points = len(path.points)
+    ever = alive.any(axis=0)
+    return np.where(ever, n_points - 1 - np.argmax(alive[::-1], axis=0), -1)
+
+
 def elimination_lambdas(path: Path) -> np.ndarray:
     """(n_units,) lambda at which each unit leaves the model for good (its importance).
 
@@ -735,28 +757,26 @@ def elimination_lambdas(path: Path) -> np.ndarray:
     after the last point where it is alive.  Units alive at the end of a truncated path get
     ``inf``.
     """
-    alive = np.stack([p.active for p in path.points])  # (P, n)
     lambdas = np.array([p.lambda_ for p in path.points] + [np.inf])
-    n_points = len(path.points)
-    ever = alive.any(axis=0)
-    last_alive = np.where(ever, n_points - 1 - np.argmax(alive[::-1], axis=0), -1)
-    return lambdas[last_alive + 1]
+    return lambdas[_last_alive(path) + 1]
 
 
 def ranking(path: Path) -> list[int]:
     """Unit indices, most important first.
 
-    Order: later elimination first; ties broken by the unit's ||theta|| just before it left
-    (larger first), then by name.
+    Order: later elimination first (a larger lambda, or at the same lambda a later point:
+    units leaving together are split into points in order, see ``_split_exits``); ties broken
+    by the unit's ||theta|| just before it left (larger first), then by name.
     """
     lambdas = elimination_lambdas(path)
+    exit_point = _last_alive(path)
     n = len(path.unit_names)
     last_norm = np.zeros(n)
     for point in path.points:
         alive = point.active
         last_norm[alive] = point.norms[alive]
-    keys = sorted(range(n), key=lambda j: (-lambdas[j], -last_norm[j], path.unit_names[j]))
-    return keys
+    return sorted(range(n), key=lambda j: (-lambdas[j], -exit_point[j], -last_norm[j],
+                                           path.unit_names[j]))
 
 
 def choose_point(path: Path, rule: str = "best", k: int | None = None) -> int:
