@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Accuracy against k on ISOLET (issue: refit on LassoNet's top k vs random k-sets).
-# Usage: benchmarks/accuracy_vs_k.sh [OUTDIR]   (run from anywhere; needs ../shared/data)
+# Usage: benchmarks/accuracy_vs_k.sh [OUTDIR [OPTIONS...]]   (needs ../shared/data)
+#   OPTIONS go to `lassonet path`, e.g. --max-epochs 30 --patience 30
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$root/benchmarks/out}"
+shift || true
 mkdir -p "$out"
 echo "# $(date -u +%Y-%m-%d) $(nproc) cores, lassonet $("$root/.venv/bin/lassonet" --version)"
 cmd=("$root/.venv/bin/lassonet" path "$root/../shared/data/isolet_skf.parquet" --target target
-     --k-grid 10,25,50,100 -o "$out/isolet_accuracy_vs_k.csv" --plot "$out/isolet_accuracy_vs_k.png")
+     --k-grid 10,25,50,100 -o "$out/isolet_accuracy_vs_k.csv" --plot "$out/isolet_accuracy_vs_k.png"
+     "$@")
 echo "# ${cmd[*]}"
 start=$(date +%s)
 "${cmd[@]}"
