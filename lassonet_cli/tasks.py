@@ -84,11 +84,7 @@ class Regression:
         scikit-learn's ``r2_score`` does, it is then 1 for an exact fit and 0 otherwise, never
         -inf.
         """
-        ss_res = ((y - out) ** 2).sum()
-        ss_tot = ((y - y.mean()) ** 2).sum()
-        ratio = ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
-        undefined = (ss_res > 0).to(ratio.dtype)
-        return 1 - torch.where(ss_tot > 0, ratio, undefined)
+        return _r2(out, y)
 
     def decode(self, out: torch.Tensor) -> np.ndarray:
         return out[:, 0].double().cpu().numpy() * self.scale + self.mean
@@ -292,9 +288,7 @@ class Reconstruction:
 
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Pooled R^2 of ``out`` (n, p) against ``y`` (n, p), in standardised units."""
-        ss_res = ((y - out) ** 2).sum()
-        ss_tot = ((y - y.mean(dim=0)) ** 2).sum()
-        return 1 - ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
+        return _r2(out, y)
 
     def decode(self, out: torch.Tensor) -> np.ndarray:
         """(n, p) reconstructed feature values in the table's units."""
@@ -347,3 +341,16 @@ def make_task(name: str, ties: str = "efron", columns: list[str] | None = None) 
     if name == "reconstruction":
         return Reconstruction(columns=list(columns or []))
     raise ValueError(f"unknown task {name!r}")
+
+
+def _r2(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """R^2 pooled over the columns of ``y`` (n, p): 1 - SS_res / SS_tot around column means.
+
+    Constant ``y`` (possible on a few validation rows) leaves R^2 undefined; as scikit-learn's
+    ``r2_score`` does, it is then 1 for an exact fit and 0 otherwise, never -inf.
+    """
+    ss_res = ((y - out) ** 2).sum()
+    ss_tot = ((y - y.mean(dim=0)) ** 2).sum()
+    ratio = ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
+    undefined = (ss_res > 0).to(ratio.dtype)
+    return 1 - torch.where(ss_tot > 0, ratio, undefined)
