@@ -10,6 +10,7 @@ import difflib
 import fnmatch
 import io
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,16 @@ def input_format(path: str, override: str | None) -> str:
 SEPARATORS = (",", ";", "\t", "|")
 
 
+CHUNK_CELLS = 1 << 22  # 4M cells: 32 MB of float64 per chunk of rows
+
+
+def row_chunks(n_rows: int, n_columns: int) -> Iterator[slice]:
+    """Slices of at most ``CHUNK_CELLS`` cells covering ``n_rows`` rows, for the column-wise
+    passes over a table that would otherwise make float64 copies of all of it."""
+    step = max(1, CHUNK_CELLS // max(1, n_columns))
+    return (slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step))
+
+
 def read_table(
     path: str, fmt: str | None = None, sep: str | None = None, encoding: str = "utf-8"
 ) -> pd.DataFrame:
@@ -84,9 +95,7 @@ def read_table(
         if kind == "parquet":
             import pyarrow.parquet as pq
 
-            table = pq.read_table(source)
-            _check_unique(path, table.column_names)
-            df = table.to_pandas()
+            df = _read_parquet(pq.ParquetFile(source), path)
         else:
             if sep is None:
                 sep = "\t" if kind == "tsv" else _sniff_separator(source, compression,
@@ -121,6 +130,29 @@ def read_table(
     _check_unique(path, names)
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def _read_parquet(file, path: str) -> pd.DataFrame:
+    """A Parquet file as a DataFrame, read a few columns at a time.
+
+    Reading the whole table and converting it holds the decoded Arrow table, the reader's
+    buffers and the frame at once: about 3.5 times the data for a tall float table.  Reading
+    groups of columns of about ``CHUNK_CELLS`` cells, each converted into its own blocks and
+    released before the next, keeps that near 2 times.
+    """
+    schema = file.schema_arrow
+    _check_unique(path, schema.names)
+    # a pandas index saved as a column is not data (whole-table reading made it the index)
+    meta = schema.pandas_metadata or {}
+    index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    names = [n for n in schema.names if n not in index]
+    per_read = max(1, CHUNK_CELLS // max(1, file.metadata.num_rows))
+    frames = []
+    for start in range(0, max(len(names), 1), per_read):
+        table = file.read(columns=names[start : start + per_read])
+        frames.append(table.to_pandas(split_blocks=True, self_destruct=True))
+        del table
+    return frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
 
 
 def _sniff_separator(source, compression, encoding: str) -> str:
@@ -402,8 +434,12 @@ class Encoder:
         return np.column_stack(parts), int(unseen.sum())
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """(n, inputs) float32 matrix of standardised inputs."""
-        return ((self.raw(df)[0] - self.mean) / self.scale).astype(np.float32)
+        """(n, inputs) float32 matrix of standardised inputs (computed in row chunks, so a tall
+        table needs no float64 copy of itself)."""
+        out = np.empty((len(df), len(self.mean)), dtype=np.float32)
+        for rows in row_chunks(len(df), len(self.mean)):
+            out[rows] = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
+        return out
 
     def to_dict(self) -> dict:
         return {
@@ -650,7 +686,10 @@ def check_table(
 
     gaps = {c: int(n) for c, n in X.isna().sum().items()}
     numeric = [c for c in sel.features if kinds[c] == "numeric"]
-    inf_counts = np.isinf(X[numeric].to_numpy(dtype=np.float64)).sum(axis=0)
+    inf_counts = np.zeros(len(numeric), dtype=np.int64)
+    numeric_part = X[numeric]
+    for rows in row_chunks(len(X), len(numeric)):
+        inf_counts += np.isinf(numeric_part.iloc[rows].to_numpy(dtype=np.float64)).sum(axis=0)
     infinite = {c: int(n) for c, n in zip(numeric, inf_counts, strict=True)}
     if task == "reconstruction":
         check_reconstruction(cats, [c for c in sel.features if gaps[c] or infinite.get(c, 0)],
@@ -738,18 +777,23 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
 
 
 def fit_encoder(
-    X: pd.DataFrame, categorical: list[str] | None = None, gappy: list[str] | None = None
+    X: pd.DataFrame,
+    categorical: list[str] | None = None,
+    gappy: list[str] | None = None,
+    rows: np.ndarray | None = None,
 ) -> Encoder:
     """Codes and standardisation statistics from the training rows.
 
     ``categorical``: columns to one-hot encode (levels seen in these rows, sorted as text);
-    ``gappy``: columns that get a fill value (median / most frequent level) and an indicator.
+    ``gappy``: columns that get a fill value (median / most frequent level) and an indicator;
+    ``rows``: the training rows of ``X`` (default all), read in chunks rather than copied.
     """
     categorical, gappy = set(categorical or []), set(gappy or [])
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
     codes = []
     for name in X.columns:
-        series = X[name]
         if name in categorical:
+            series = X[name].iloc[rows]
             text = pd.Series(level_text(series.dropna()), dtype=object)
             levels = sorted(text.unique().tolist())
             fill = None
@@ -759,21 +803,51 @@ def fit_encoder(
         else:
             fill = None
             if name in gappy:
+                series = X[name].iloc[rows]
                 values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
                 finite = values[np.isfinite(values)]
                 fill = float(np.median(finite)) if len(finite) else 0.0
             codes.append(ColumnCode(name, "numeric", [], fill, name in gappy))
     encoder = Encoder(codes, np.zeros(0), np.zeros(0))
-    values = encoder.raw(X)[0]
-    # divide by the largest magnitude first so that values near 1e300 do not overflow
-    magnitude = np.abs(values).max(axis=0) if len(values) else np.ones(values.shape[1])
-    magnitude[~(magnitude > 0)] = 1.0
-    mean = (values / magnitude).mean(axis=0) * magnitude
-    scale = (values / magnitude).std(axis=0) * magnitude
-    # a column constant in training has std 0 up to rounding (1e-17 for 0.1, 0.1, 0.1)
-    scale[np.ptp(values, axis=0) == 0] = 1.0
-    encoder.mean, encoder.scale = mean, scale
+    encoder.mean, encoder.scale = _column_moments(encoder, X, rows)
     return encoder
+
+
+def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    """Mean and standard deviation of every encoded input over ``rows``, in row chunks.
+
+    Three passes (largest magnitude and range, mean, variance), each over chunks of the
+    encoded rows; values are divided by the column's largest magnitude first so that values
+    near 1e300 do not overflow.  A column constant in training gets scale 1 (its std is 0 up to
+    rounding: 1e-17 for 0.1, 0.1, 0.1).
+    """
+    width = len(encoder.input_names)
+    if not len(rows):
+        return np.zeros(width), np.ones(width)
+    chunks = list(row_chunks(len(rows), width))
+
+    def blocks():
+        for part in chunks:
+            yield encoder.raw(X.iloc[rows[part]])[0]
+
+    low, high = np.full(width, np.inf), np.full(width, -np.inf)
+    for values in blocks():
+        low, high = np.minimum(low, values.min(axis=0)), np.maximum(high, values.max(axis=0))
+    magnitude = np.maximum(np.abs(low), np.abs(high))
+    magnitude[~(magnitude > 0)] = 1.0
+    total = np.zeros(width)
+    for values in blocks():
+        total += (values / magnitude).sum(axis=0)
+    centre = total / len(rows)
+    squares = np.zeros(width)
+    for values in blocks():
+        squares += ((values / magnitude - centre) ** 2).sum(axis=0)
+    mean = centre * magnitude
+    scale = np.sqrt(squares / len(rows)) * magnitude
+    scale[high - low == 0] = 1.0
+    return mean, scale
 
 
 def read_groups(path: str, features: list[str]) -> dict[str, str]:

@@ -192,7 +192,7 @@ class LassoNetSelector:
         if gappy and self.missing == "error":
             raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
                             "use missing='impute'")
-        encoder = fit_encoder(frame.iloc[train_idx], cats, gappy)
+        encoder = fit_encoder(frame, cats, gappy, rows=train_idx)
         task.fit(target[train_idx])
         features = encoder.transform(frame)
         d = features.shape[1]
@@ -206,11 +206,13 @@ class LassoNetSelector:
             net = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout), groups)
             net = net.to(device)
             generator = torch.Generator().manual_seed(self.seed)
-            X_rows, X_held = (torch.from_numpy(features[r]).to(device) for r in (rows, held))
+            # the training rows are read from the whole table batch by batch, not copied
+            X_all = torch.from_numpy(features).to(device)
+            X_held = X_all[torch.from_numpy(held).to(device)]
             y_rows, y_held = (task.encode(target[r]).to(device) for r in (rows, held))
             path = lassonet_path(
-                net, task, X_rows, y_rows, X_held, y_held, units.names, config, generator,
-                on_point=callback, lambdas=lambdas,
+                net, task, X_all, y_rows, X_held, y_held, units.names, config, generator,
+                on_point=callback, lambdas=lambdas, rows=torch.from_numpy(rows).to(device),
             )
             return path, net
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .prox import GroupLayout, hier_prox_features_, hier_prox_groups
 
@@ -44,22 +45,59 @@ class LassoNet(nn.Module):
         """Number of selectable units: groups if any, else features."""
         return self.groups.n_groups if self.groups is not None else self.skip.in_features
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.skip(x) + self.backbone(x)
+    def forward(self, x: torch.Tensor, columns: torch.Tensor | None = None) -> torch.Tensor:
+        """Outputs (n, c) for inputs x (n, d).
+
+        ``columns``: optional (a,) index of the input features still in the model
+        (``alive_columns``), with x holding only those, (n, a).  The other features' weights
+        are zero, so leaving them out changes nothing but the cost: along the path most
+        features are out, and the input layer is the largest product of the step.
+        """
+        if columns is None:
+            return self.skip(x) + self.backbone(x)
+        out = F.linear(x, self.skip.weight.index_select(1, columns))
+        layer = self.backbone.input_layer
+        if layer is None:
+            return out + self.backbone(x)
+        pre = F.linear(x, layer.weight.index_select(1, columns), layer.bias)
+        return out + self.backbone.head(pre)
+
+    def alive_columns(self, keep: torch.Tensor | None) -> torch.Tensor | None:
+        """(a,) long index of the input features ``keep`` (a ``feature_mask``) leaves in, or
+        None when that is all of them (then ``forward`` needs no index)."""
+        if keep is None:
+            return None
+        columns = keep.nonzero().squeeze(1)
+        return None if len(columns) == len(keep) else columns
 
     @torch.no_grad()
     def prox_(
-        self, lam: float | torch.Tensor, M: float, keep: torch.Tensor | None = None
+        self,
+        lam: float | torch.Tensor,
+        M: float,
+        keep: torch.Tensor | None = None,
+        columns: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Apply HIER-PROX with step-scaled penalty ``lam`` to (theta, W^(0)) in place.
 
         ``keep``: optional (d,) 0/1 float mask of the input features still in the model; the
-        others are held at zero (a unit eliminated on the path stays out).
+        others are held at zero (a unit eliminated on the path stays out).  ``columns``:
+        ``alive_columns(keep)``, given to apply the prox to those features only.
 
         Returns the (n_units,) norms ||theta_unit||_2 after the step (``unit_norms``).
         """
         layer = self.backbone.input_layer
         W = layer.weight if layer is not None else None
+        if self.groups is None and columns is not None:
+            # momentum can still move an eliminated feature's weights: zero them, then prox
+            # the features that are in
+            theta_in = self.skip.weight[:, columns]
+            W_in = W[:, columns] if W is not None else None
+            norms_in = hier_prox_features_(theta_in, W_in, lam, M)
+            self.skip.weight.mul_(keep).index_copy_(1, columns, theta_in)
+            if W is not None:
+                W.mul_(keep).index_copy_(1, columns, W_in)
+            return torch.zeros_like(keep).index_copy_(0, columns, norms_in)
         if self.groups is None:
             return hier_prox_features_(self.skip.weight, W, lam, M, keep)
         theta, W_new = hier_prox_groups(self.skip.weight, W, self.groups, lam, M)

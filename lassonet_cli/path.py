@@ -198,6 +198,7 @@ def lassonet_path(
     generator: torch.Generator,
     on_point: ProgressCallback | None = None,
     lambdas: list[float] | None = None,
+    rows: torch.Tensor | None = None,
 ) -> Path:
     """Train the dense model, then the path until no unit is left.
 
@@ -216,19 +217,24 @@ def lassonet_path(
     on_point : called after every point with the point and the model in that state
     lambdas : a fixed grid to follow instead of lambda_start * multiplier^k (used by
         cross-validation); the path stops at its end or when no unit is left
+    rows : optional (n_train,) long index: X then holds every row of the table and the
+        training rows are ``X[rows]``, taken batch by batch (no copy of a tall table); y holds
+        the training rows' targets
 
     Returns
     -------
     Path
     """
     config.validate()
-    config = config.resolved(len(X))
-    trainer = _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config)
+    config = config.resolved(len(y))
+    data = _Data(X, y, X_val, y_val, config, generator, rows)
+    trainer = _Trainer(model, task, data, config)
     points = [trainer.dense()]
     if on_point:
         on_point(points[-1], model)
 
-    lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
+    X_head, y_head = data.head(START_ROWS)  # the rows the start, step and exit estimates use
+    lr = config.lr if config.lr is not None else auto_lr(model, task, X_head, y_head)
     stepper = _Stepper(trainer, lr)
 
     search_epochs = 0
@@ -240,7 +246,7 @@ def lassonet_path(
     elif config.lambda_start is not None:
         lam = config.lambda_start
     else:
-        estimate = auto_lambda_start(model, task, X, y, config.M)
+        estimate = auto_lambda_start(model, task, X_head, y_head, config.M)
         lam, search_epochs = _climb_to_first_exit(stepper, estimate)
     lambda_start = lam
 
@@ -249,13 +255,12 @@ def lassonet_path(
     factor, previous = config.path_multiplier, lam / config.path_multiplier
     discarded = 0  # epochs of refined-away attempts, counted in the next point's epochs
     while points[-1].k > 0 and len(points) < MAX_POINTS:
-        saved = stepper.snapshot() if grid is None else None
         fit = stepper.fit(lam, keep)
         point = trainer.point(lam, fit, points[-1].active)
         if (grid is None and len(point.eliminated) > _allowed_exits(points[-1].k)
                 and factor > 1 + (config.path_multiplier - 1) / MAX_REFINE):
             # too many units left at once: retry with a finer step from the previous point
-            stepper.restore(saved)
+            stepper.restore(stepper.start)
             discarded += point.epochs
             factor = math.sqrt(factor)
             lam = previous * factor
@@ -265,7 +270,7 @@ def lassonet_path(
         steps = [point]
         if grid is None and len(point.eliminated) > 1 and points[-1].k <= SPLIT_BELOW:
             units = np.asarray(point.eliminated)
-            pull = exit_thresholds(model, task, X[:START_ROWS], y[:START_ROWS], config.M, units)
+            pull = exit_thresholds(model, task, X_head, y_head, config.M, units)
             steps = _split_exits(points[-1], point, unit_names, dict(zip(point.eliminated, pull,
                                                                           strict=True)))
         for step in steps:
@@ -367,7 +372,8 @@ class _Stepper:
     """The path's optimiser at step size ``lr``; a point that diverges is retried at half the
     step (from the state before it, with fresh momentum), up to ``MAX_HALVINGS`` times.
 
-    1 / L is measured at the dense model; the curvature can grow along the path.
+    1 / L is measured at the dense model; the curvature can grow along the path.  ``start``
+    is the state before the last ``fit`` (for the path to retry a point with a finer step).
     """
 
     def __init__(self, trainer: _Trainer, lr: float):
@@ -377,8 +383,8 @@ class _Stepper:
         self.limit = RUNAWAY_FACTOR * max(1.0, _largest_weight(trainer.model))
 
     def snapshot(self) -> tuple[dict, dict, float]:
-        model = self.trainer.model
-        return copy.deepcopy(model.state_dict()), copy.deepcopy(self.opt.state_dict()), self.lr
+        state = {name: t.clone() for name, t in self.trainer.model.state_dict().items()}
+        return state, self.opt.state_dict(), self.lr
 
     def restore(self, saved: tuple[dict, dict, float]) -> None:
         self.trainer.model.load_state_dict(saved[0])
@@ -390,8 +396,10 @@ class _Stepper:
             max_epochs: int | None = None) -> tuple:
         config, model = self.trainer.config, self.trainer.model
         max_epochs = config.max_epochs if max_epochs is None else min(max_epochs, config.max_epochs)
+        self.start: tuple[dict, dict, float] | None = None
         for _ in range(MAX_HALVINGS):
             saved = self.snapshot()
+            self.start = self.start or saved
             fit = self.trainer.fit(self.opt, lam, self.lr, max_epochs, config.patience, keep)
             largest = _largest_weight(model)
             if math.isfinite(fit[1]) and math.isfinite(fit[2]) and largest < self.limit:
@@ -446,7 +454,7 @@ def train_dense(
     generator: torch.Generator,
 ) -> PathPoint:
     """Train ``model`` without penalty (the first point of every path, and refits)."""
-    return _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config).dense()
+    return _Trainer(model, task, _Data(X, y, X_val, y_val, config, generator), config).dense()
 
 
 def train_at_lambda(
@@ -469,7 +477,7 @@ def train_at_lambda(
     config = config.resolved(len(X))
     if lr is None:
         lr = config.lr if config.lr is not None else auto_lr(model, task, X, y)
-    trainer = _Trainer(model, task, _batcher(X, y, config, generator), X_val, y_val, config)
+    trainer = _Trainer(model, task, _Data(X, y, X_val, y_val, config, generator), config)
     opt = _path_optimizer(model, config.optimizer, lr)
     fit = trainer.fit(opt, lam, lr, config.max_epochs, config.patience)
     return trainer.point(lam, fit, None)
@@ -481,22 +489,61 @@ def _path_optimizer(model: LassoNet, name: str, lr: float) -> HeavyBall | Adam:
     return Adam(model.parameters(), lr=lr)
 
 
-def _batcher(
-    X: torch.Tensor, y: torch.Tensor, config: PathConfig, generator: torch.Generator
-) -> Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]:
-    """A function returning one epoch's (inputs, targets) batches."""
-    n = len(X)
-    batch_size = config.batch_size if config.batch_size is not None else default_batch_size(n)
-    if batch_size is None or batch_size >= n:
-        return lambda: iter(((X, y),))
+class _Data:
+    """Training and validation rows, served restricted to the features still in the model.
 
-    def epoch() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        order = torch.randperm(n, generator=generator).to(X.device)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            yield X[idx], y[idx]
+    ``view(columns)`` returns (batches, X_val): a function giving one epoch's (inputs, targets)
+    batches, and the validation inputs, both holding only ``columns`` (all when None).  The
+    full-batch inputs and the validation rows are restricted once per set of columns and kept
+    until the set changes; minibatches take their columns as they are cut from the rows.
+    """
 
-    return epoch
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, X_val: torch.Tensor,
+                 y_val: torch.Tensor, config: PathConfig, generator: torch.Generator,
+                 rows: torch.Tensor | None = None):
+        n = len(y)
+        size = config.batch_size if config.batch_size is not None else default_batch_size(n)
+        self.batch_size = None if size is None or size >= n else size
+        if rows is not None and self.batch_size is None:
+            X, rows = X[rows], None  # full batch: the training rows once
+        self.X, self.rows, self.y, self.X_val, self.y_val = X, rows, y, X_val, y_val
+        self.generator = generator
+        self._columns: torch.Tensor | None = None
+        self._restricted: tuple[torch.Tensor, torch.Tensor] = (X, X_val)
+
+    def head(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first ``n`` training rows (inputs, targets)."""
+        X = self.X[self.rows[:n]] if self.rows is not None else self.X[:n]
+        return X, self.y[:n]
+
+    def view(self, columns: torch.Tensor | None) -> tuple[
+        Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]], torch.Tensor
+    ]:
+        if not _same(columns, self._columns):
+            full = self.batch_size is None
+            self._restricted = (self.X, self.X_val) if columns is None else (
+                self.X[:, columns] if full else self.X, self.X_val[:, columns])
+            self._columns = columns
+        X, X_val = self._restricted
+        y = self.y
+        if self.batch_size is None:
+            return (lambda: iter(((X, y),))), X_val
+        n, size, generator, rows = len(y), self.batch_size, self.generator, self.rows
+
+        def epoch() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            order = torch.randperm(n, generator=generator).to(X.device)
+            for start in range(0, n, size):
+                idx = order[start : start + size]
+                batch = X[idx if rows is None else rows[idx]]
+                yield (batch if columns is None else batch[:, columns]), y[idx]
+
+        return epoch, X_val
+
+
+def _same(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(torch.equal(a, b))
 
 
 @dataclass
@@ -505,9 +552,7 @@ class _Trainer:
 
     model: LassoNet
     task: object
-    batches: Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]
-    X_val: torch.Tensor
-    y_val: torch.Tensor
+    data: _Data
     config: PathConfig
 
     def dense(self) -> PathPoint:
@@ -557,7 +602,9 @@ class _Trainer:
         (a relaxed fit) the prox holds the other features at zero even without a penalty.
         Returns (epochs, train loss of the last epoch, validation loss, validation score).
         """
-        model, task, X_val, y_val = self.model, self.task, self.X_val, self.y_val
+        model, task, y_val = self.model, self.task, self.data.y_val
+        columns = model.alive_columns(keep)
+        batches, X_val = self.data.view(columns)
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
         project = lam > 0 or keep is not None
         # train()/eval() walk every submodule; only dropout makes them matter
@@ -569,19 +616,19 @@ class _Trainer:
             # the losses are read back only then: no overshoot, and no wait on the device per
             # step; when fewer epochs are left than that, nothing needs monitoring at all
             chunk = min(patience - since_best, max_epochs - epoch)
-            monitor = patience - since_best <= max_epochs - epoch
+            monitor = patience - since_best < max_epochs - epoch
             objectives = []
             for _ in range(chunk):
                 if switch:
                     model.train()
                 total, n_batches, norms = None, 0, None
-                for xb, yb in self.batches():
+                for xb, yb in batches():
                     opt.zero_grad()
-                    loss = task.loss(model(xb), yb)
+                    loss = task.loss(model(xb, columns), yb)
                     loss.backward()
                     opt.step()
                     if project:
-                        norms = model.prox_(step_lam, M, keep)
+                        norms = model.prox_(step_lam, M, keep, columns)
                     total = loss.detach() if total is None else total + loss.detach()
                     n_batches += 1
                 train_loss = total / n_batches
@@ -589,7 +636,7 @@ class _Trainer:
                     model.eval()
                 if monitor:
                     with torch.no_grad():
-                        objective = task.loss(model(X_val), y_val)
+                        objective = task.loss(model(X_val, columns), y_val)
                         if lam > 0:
                             objective = objective + lam * norms.sum()
                     objectives.append(objective)
@@ -608,7 +655,7 @@ class _Trainer:
                 break
         model.eval()
         with torch.no_grad():
-            out = model(X_val)
+            out = model(X_val, columns)
             val_loss = task.loss(out, y_val)
             val_score = task.score(out, y_val)
         values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()

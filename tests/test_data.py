@@ -1085,3 +1085,67 @@ def test_split_partition_invariants(labels, fraction, stratify, seed):
     again = split_rows(y, fraction, stratify, np.random.default_rng(seed), "--x")
     np.testing.assert_array_equal(again[0], keep)
     np.testing.assert_array_equal(again[1], out)
+
+
+# --------------------------------------------------------------------------------------------
+# tall tables: reading, checking and encoding in chunks
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 60 cells, so that a small table takes many of them."""
+    import lassonet_cli.data as data_module
+
+    monkeypatch.setattr(data_module, "CHUNK_CELLS", 60)
+
+
+def test_chunked_encoder_equals_whole_table_statistics(small_chunks):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"a": rng.normal(1e6, 3.0, 97), "b": rng.uniform(-1e300, 1e300, 97),
+                          "c": np.full(97, 0.1), "d": rng.normal(0, 1, 97)})
+    rows = rng.permutation(97)[:71]
+    enc = fit_encoder(frame, rows=rows)
+    values = frame.to_numpy()[rows]
+    # exact oracles (statistics works in fractions: no overflow near 1e300)
+    mean = [statistics.fmean(values[:, j]) for j in range(4)]
+    std = [statistics.pstdev(values[:, j]) for j in range(4)]
+    np.testing.assert_allclose(enc.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(enc.scale[[0, 1, 3]], np.asarray(std)[[0, 1, 3]], rtol=1e-12)
+    assert enc.scale[2] == 1.0  # constant in training
+    # the rows argument is the same as fitting on a copy of those rows
+    copy = fit_encoder(frame.iloc[rows].reset_index(drop=True))
+    np.testing.assert_allclose(enc.mean, copy.mean, rtol=1e-12)
+    np.testing.assert_allclose(enc.scale, copy.scale, rtol=1e-12)
+    want = ((values - enc.mean) / enc.scale).astype(np.float32)
+    np.testing.assert_array_equal(enc.transform(frame.iloc[rows]), want)
+
+
+def test_chunked_encoder_keeps_categorical_levels_of_training_rows_only(small_chunks):
+    frame = pd.DataFrame({"g": ["a", "b", "c", "a", "b", "z"] * 5, "x": np.arange(30.0)})
+    rows = np.flatnonzero(frame["g"] != "z")
+    enc = fit_encoder(frame, categorical=["g"], rows=rows)
+    assert enc.input_names[:3] == ["g=a", "g=b", "g=c"]
+    z = enc.transform(frame.iloc[rows]).astype(np.float64)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(z.std(axis=0), 1.0, rtol=1e-6)
+
+
+def test_parquet_read_in_column_groups_equals_the_whole_table(tmp_path, small_chunks):
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({f"x{j}": rng.normal(size=20).astype(np.float32) for j in range(7)})
+    df["label"] = rng.choice(["u", "v"], 20)
+    df["k"] = pd.Categorical(rng.choice(["p", "q"], 20))
+    df.index = np.arange(100, 120)  # a saved index column is not data
+    p = tmp_path / "t.parquet"
+    df.to_parquet(p)
+    got = read_table(str(p))
+    assert list(got.columns) == list(df.columns)
+    assert_same(got, df.reset_index(drop=True))
+    assert got["k"].dtype == "category"
+
+
+def test_infinite_values_are_counted_in_every_chunk(small_chunks):
+    frame = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0), "y": np.arange(40.0)})
+    frame.loc[[3, 37], "b"] = np.inf
+    with pytest.raises(DataError, match="infinite values in feature column.*: b"):
+        check_table(frame, select_columns(frame, "y"), "regression")

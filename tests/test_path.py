@@ -395,3 +395,67 @@ def test_split_points_share_the_lambda_of_the_point_they_split():
     lambdas = [p.lambda_ for p in path.points[1:]]
     assert len(set(lambdas)) < len(lambdas)
     assert all(a <= b for a, b in zip(lambdas, lambdas[1:], strict=False))
+
+
+# --- the path trains only the features still in --------------------------------------------
+
+
+def _model_with_dead_columns(dead: list[int], seed: int = 0) -> tuple[LassoNet, torch.Tensor]:
+    torch.manual_seed(seed)
+    model = LassoNet(8, 3, BackboneSpec.parse("mlp:16,4").build(8, 3))
+    keep = torch.ones(8)
+    keep[dead] = 0.0
+    with torch.no_grad():
+        model.skip.weight.mul_(keep)
+        model.backbone.input_layer.weight.mul_(keep)
+    return model, keep
+
+
+def test_forward_on_alive_columns_equals_the_full_forward():
+    model, keep = _model_with_dead_columns([1, 4, 5])
+    columns = model.alive_columns(keep)
+    assert columns.tolist() == [0, 2, 3, 6, 7]
+    x = torch.randn(20, 8)
+    x[:, [1, 4, 5]] = 1e3  # a dead feature's values must not matter
+    torch.testing.assert_close(model(x[:, columns], columns), model(x), rtol=1e-5, atol=1e-5)
+    assert model.alive_columns(torch.ones(8)) is None  # nothing to leave out
+
+
+def test_prox_on_alive_columns_equals_the_masked_prox():
+    """Momentum can put weight on an eliminated feature after it left: both forms zero it."""
+    model, keep = _model_with_dead_columns([0, 3])
+    with torch.no_grad():
+        model.skip.weight[:, 3] = 0.5  # drift on a dead column
+        model.backbone.input_layer.weight[:, 0] = -0.2
+    other = LassoNet(8, 3, BackboneSpec.parse("mlp:16,4").build(8, 3))
+    other.load_state_dict(model.state_dict())
+    norms_masked = model.prox_(0.05, 2.0, keep)
+    norms_columns = other.prox_(0.05, 2.0, keep, other.alive_columns(keep))
+    torch.testing.assert_close(norms_columns, norms_masked)
+    torch.testing.assert_close(other.skip.weight, model.skip.weight)
+    torch.testing.assert_close(other.backbone.input_layer.weight,
+                               model.backbone.input_layer.weight)
+    assert (other.skip.weight[:, [0, 3]] == 0).all()
+    assert (other.backbone.input_layer.weight[:, [0, 3]] == 0).all()
+
+
+def test_path_on_a_row_index_equals_the_path_on_copied_rows():
+    """``rows`` reads the training rows out of the whole table, batch by batch: the same
+    batches, so the same path as on a copy of those rows."""
+    X, y, task = small_classification()
+    rows = torch.randperm(len(X), generator=torch.Generator().manual_seed(1))
+    train, held = rows[:200], rows[200:]
+    names = [f"x{j}" for j in range(6)]
+    paths = []
+    for by_index in (True, False):
+        torch.manual_seed(0)
+        model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
+        config = PathConfig(dense_max_epochs=30, batch_size=64)
+        X_train = X if by_index else X[train]
+        paths.append(lassonet_path(model, task, X_train, y[train], X[held], y[held], names,
+                                   config, torch.Generator().manual_seed(0),
+                                   rows=train if by_index else None))
+    indexed, copied = paths
+    assert [p.lambda_ for p in indexed.points] == [p.lambda_ for p in copied.points]
+    for a, b in zip(indexed.points, copied.points, strict=True):
+        np.testing.assert_array_equal(a.norms, b.norms)
