@@ -72,32 +72,20 @@ class LassoNet(nn.Module):
 
     @torch.no_grad()
     def prox_(
-        self,
-        lam: float | torch.Tensor,
-        M: float,
-        keep: torch.Tensor | None = None,
-        columns: torch.Tensor | None = None,
+        self, lam: float | torch.Tensor, M: float, keep: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Apply HIER-PROX with step-scaled penalty ``lam`` to (theta, W^(0)) in place.
 
         ``keep``: optional (d,) 0/1 float mask of the input features still in the model; the
-        others are held at zero (a unit eliminated on the path stays out).  ``columns``:
-        ``alive_columns(keep)``, given to apply the prox to those features only.
+        others are held at zero (a unit eliminated on the path stays out).  The prox runs over
+        all d features even when ``forward`` reads only the alive ones: an eliminated feature
+        costs two multiplications here, less than gathering the alive columns and scattering
+        them back (measured).
 
         Returns the (n_units,) norms ||theta_unit||_2 after the step (``unit_norms``).
         """
         layer = self.backbone.input_layer
         W = layer.weight if layer is not None else None
-        if self.groups is None and columns is not None:
-            # momentum can still move an eliminated feature's weights: zero them, then prox
-            # the features that are in
-            theta_in = self.skip.weight[:, columns]
-            W_in = W[:, columns] if W is not None else None
-            norms_in = hier_prox_features_(theta_in, W_in, lam, M)
-            self.skip.weight.mul_(keep).index_copy_(1, columns, theta_in)
-            if W is not None:
-                W.mul_(keep).index_copy_(1, columns, W_in)
-            return torch.zeros_like(keep).index_copy_(0, columns, norms_in)
         if self.groups is None:
             return hier_prox_features_(self.skip.weight, W, lam, M, keep)
         theta, W_new = hier_prox_groups(self.skip.weight, W, self.groups, lam, M)

@@ -628,7 +628,7 @@ class _Trainer:
                     loss.backward()
                     opt.step()
                     if project:
-                        norms = model.prox_(step_lam, M, keep, columns)
+                        norms = model.prox_(step_lam, M, keep)
                     total = loss.detach() if total is None else total + loss.detach()
                     n_batches += 1
                 train_loss = total / n_batches

@@ -421,24 +421,6 @@ def test_forward_on_alive_columns_equals_the_full_forward():
     assert model.alive_columns(torch.ones(8)) is None  # nothing to leave out
 
 
-def test_prox_on_alive_columns_equals_the_masked_prox():
-    """Momentum can put weight on an eliminated feature after it left: both forms zero it."""
-    model, keep = _model_with_dead_columns([0, 3])
-    with torch.no_grad():
-        model.skip.weight[:, 3] = 0.5  # drift on a dead column
-        model.backbone.input_layer.weight[:, 0] = -0.2
-    other = LassoNet(8, 3, BackboneSpec.parse("mlp:16,4").build(8, 3))
-    other.load_state_dict(model.state_dict())
-    norms_masked = model.prox_(0.05, 2.0, keep)
-    norms_columns = other.prox_(0.05, 2.0, keep, other.alive_columns(keep))
-    torch.testing.assert_close(norms_columns, norms_masked)
-    torch.testing.assert_close(other.skip.weight, model.skip.weight)
-    torch.testing.assert_close(other.backbone.input_layer.weight,
-                               model.backbone.input_layer.weight)
-    assert (other.skip.weight[:, [0, 3]] == 0).all()
-    assert (other.backbone.input_layer.weight[:, [0, 3]] == 0).all()
-
-
 def test_path_on_a_row_index_equals_the_path_on_copied_rows():
     """``rows`` reads the training rows out of the whole table, batch by batch: the same
     batches, so the same path as on a copy of those rows."""
