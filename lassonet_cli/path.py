@@ -338,7 +338,8 @@ class _Relaxer:
     0.3 below a dense refit).  As in the relaxed lasso (Meinshausen 2007), each point delivers
     a model trained with lambda = 0 on the point's features only: the other features held at
     zero and the hierarchy constraint kept by the prox, Adam at ``relax_lr`` with early stopping
-    on the validation loss (``relax_patience``, at most ``relax_max_epochs``).  The relaxed
+    on the validation loss (``relax_patience``, at most ``relax_max_epochs``), keeping the
+    weights of the best epoch, the starting ones included (``restore_best``).  The relaxed
     models form a chain: the first starts from the penalised weights, each later one from the
     previous relaxed model with the features that left removed, which needs only a few epochs.
     The path itself continues from the penalised weights.  A point with the same features as
@@ -360,7 +361,8 @@ class _Relaxer:
                 self.model.load_state_dict(self.trainer.model.state_dict())
                 self.opt = Adam(self.model.parameters(), lr=config.relax_lr)
             epochs, _, val_loss, val_score = self.relaxed.fit(
-                self.opt, 0.0, 0.0, config.relax_max_epochs, config.relax_patience, keep
+                self.opt, 0.0, 0.0, config.relax_max_epochs, config.relax_patience, keep,
+                restore_best=True,
             )
             self.active, self.scores = point.active.copy(), (val_loss, val_score)
             point.relax_epochs = epochs
@@ -593,6 +595,7 @@ class _Trainer:
         max_epochs: int,
         patience: int,
         keep: torch.Tensor | None = None,
+        restore_best: bool = False,
     ) -> tuple[int, float, float, float]:
         """Train at penalty ``lam`` (prox step ``lr * lam``) with early stopping.
 
@@ -600,6 +603,9 @@ class _Trainer:
         ||theta_j||) did not fall below ``tol`` times its best value (and by at least
         ``MIN_PROGRESS`` times its first value).  When ``keep`` is given
         (a relaxed fit) the prox holds the other features at zero even without a penalty.
+        ``restore_best``: the starting weights count as epoch 0, and the model ends with the
+        weights of its best epoch rather than its last (the relaxed fits: on a small
+        validation set, a few more epochs can already overfit).
         Returns (epochs, train loss of the last epoch, validation loss, validation score).
         """
         model, task, y_val = self.model, self.task, self.data.y_val
@@ -611,13 +617,22 @@ class _Trainer:
         switch = any(isinstance(m, torch.nn.Dropout) for m in model.modules())
         best, since_best, epoch, first = math.inf, 0, 0, None
         train_loss = torch.zeros((), device=X_val.device)
+        params = [p for p in model.parameters() if p.requires_grad]
+        best_state = None
+        if restore_best:
+            model.eval()
+            if keep is not None:  # the starting weights as they can be delivered
+                model.prox_(0.0, M, keep)
+            with torch.no_grad():
+                best = first = float(task.loss(model(X_val, columns), y_val))
+            best_state = [p.detach().clone() for p in params]
         while epoch < max_epochs:
             # no stopping decision is possible before `patience - since_best` more epochs, so
             # the losses are read back only then: no overshoot, and no wait on the device per
             # step; when fewer epochs are left than that, nothing needs monitoring at all
             chunk = min(patience - since_best, max_epochs - epoch)
-            monitor = patience - since_best < max_epochs - epoch
-            objectives = []
+            monitor = restore_best or patience - since_best < max_epochs - epoch
+            objectives, states = [], []
             for _ in range(chunk):
                 if switch:
                     model.train()
@@ -640,19 +655,26 @@ class _Trainer:
                         if lam > 0:
                             objective = objective + lam * norms.sum()
                     objectives.append(objective)
+                    if restore_best:
+                        states.append([p.detach().clone() for p in params])
             epoch += chunk
             if not monitor:
                 break
-            for value in torch.stack(objectives).tolist():
+            for i, value in enumerate(torch.stack(objectives).tolist()):
                 first = value if first is None else first
                 # progress is 1% of the best value, and at least MIN_PROGRESS of the first:
                 # a loss falling towards 0 (a separable fit) makes 1% steps forever
                 if value < min(tol * best, best - MIN_PROGRESS * abs(first)):
                     best, since_best = value, 0
+                    if restore_best:
+                        best_state = states[i]
                 else:
                     since_best += 1
             if since_best >= patience:
                 break
+        if best_state is not None:
+            with torch.no_grad():
+                torch._foreach_copy_(params, best_state)
         model.eval()
         with torch.no_grad():
             out = model(X_val, columns)

@@ -441,3 +441,37 @@ def test_path_on_a_row_index_equals_the_path_on_copied_rows():
     assert [p.lambda_ for p in indexed.points] == [p.lambda_ for p in copied.points]
     for a, b in zip(indexed.points, copied.points, strict=True):
         np.testing.assert_array_equal(a.norms, b.norms)
+
+
+def test_relaxed_fit_keeps_its_best_epoch():
+    """Validation rows that contradict the training rows: every epoch makes the validation loss
+    worse, so a fit that keeps its best epoch ends where it started (the starting weights,
+    projected onto the features in), and reports that validation loss."""
+    from lassonet_cli.optim import Adam
+    from lassonet_cli.path import _Data, _Trainer
+
+    rng = np.random.default_rng(0)
+    X = torch.as_tensor(rng.standard_normal((200, 4)), dtype=torch.float32)
+    y = X[:, :1] * 2.0
+    task = Regression()
+    task.fit(y.numpy().ravel())
+    torch.manual_seed(0)
+    model = LassoNet(4, 1, BackboneSpec.parse("mlp:8").build(4, 1))
+    config = PathConfig().resolved(150)
+    trainer = _Trainer(model, task, _Data(X[:150], y[:150], X[150:], -y[150:], config,
+                                          torch.Generator().manual_seed(0)), config)
+    keep = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    model.prox_(0.0, config.M, keep)
+    start = [p.detach().clone() for p in model.parameters()]
+    with torch.no_grad():
+        start_loss = float(task.loss(model(X[150:]), -y[150:]))
+    epochs, _, val_loss, _ = trainer.fit(Adam(model.parameters(), lr=1e-2), 0.0, 0.0, 50, 3,
+                                         keep, restore_best=True)
+    assert epochs >= 3
+    assert val_loss == pytest.approx(start_loss, rel=1e-6)
+    for before, after in zip(start, model.parameters(), strict=True):
+        torch.testing.assert_close(after.detach(), before)
+    # without it the fit ends on its last, worse epoch
+    trainer.fit(Adam(model.parameters(), lr=1e-2), 0.0, 0.0, 50, 3, keep)
+    with torch.no_grad():
+        assert float(task.loss(model(X[150:]), -y[150:])) > start_loss
