@@ -23,16 +23,14 @@ kind of network it is.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-
-import math
 
 import torch
 from torch import nn
 
 from .errors import ConfigError
-
 
 DEFAULT_KERNEL = 3
 # conv2's output is pooled to at most HEAD_GRID x HEAD_GRID cells before the linear head

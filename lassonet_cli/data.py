@@ -597,11 +597,14 @@ def check_table(
     missing: str = "error",
     categorical: list[str] | None = None,
     max_levels: int = MAX_LEVELS,
+    keep_constant: bool = False,
 ) -> Prepared:
     """Check the chosen columns and infer the task; raise DataError on anything unusable.
 
     ``missing='impute'``: gaps (and infinite numbers) in feature columns are filled at encoding
     time; ``'error'`` refuses them.  Rows whose target is missing are dropped with a note.
+    Constant feature columns are dropped with a note, unless ``keep_constant`` (the pixels of
+    an image, where every column has its place).
     """
     if missing not in ("error", "impute"):
         raise DataError(f"--missing must be error or impute, got {missing!r}")
@@ -686,7 +689,7 @@ def check_table(
 
     levels = X.nunique()
     constant = [c for c in sel.features if levels[c] <= 1 and c not in gappy]
-    if constant:
+    if constant and not keep_constant:
         notes.append(f"dropped {len(constant)} constant column(s): {', '.join(constant[:10])}"
                      + (" ..." if len(constant) > 10 else ""))
         X = X.drop(columns=constant)
@@ -738,12 +741,18 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
 
 
 def fit_encoder(
-    X: pd.DataFrame, categorical: list[str] | None = None, gappy: list[str] | None = None
+    X: pd.DataFrame,
+    categorical: list[str] | None = None,
+    gappy: list[str] | None = None,
+    channels: int | None = None,
 ) -> Encoder:
     """Codes and standardisation statistics from the training rows.
 
     ``categorical``: columns to one-hot encode (levels seen in these rows, sorted as text);
-    ``gappy``: columns that get a fill value (median / most frequent level) and an indicator.
+    ``gappy``: columns that get a fill value (median / most frequent level) and an indicator;
+    ``channels``: the columns are the pixels of images with this many channels (channel-major):
+    one mean and scale per channel instead of per column, so that the pixels of one image keep
+    their relative values (a near-constant border pixel is not blown up to unit variance).
     """
     categorical, gappy = set(categorical or []), set(gappy or [])
     codes = []
@@ -772,6 +781,12 @@ def fit_encoder(
     scale = (values / magnitude).std(axis=0) * magnitude
     # a column constant in training has std 0 up to rounding (1e-17 for 0.1, 0.1, 0.1)
     scale[np.ptp(values, axis=0) == 0] = 1.0
+    if channels is not None:
+        pixels = values.reshape(len(values), channels, -1).transpose(1, 0, 2).reshape(channels, -1)
+        width = values.shape[1] // channels
+        mean = np.repeat(pixels.mean(axis=1), width)
+        scale = np.repeat(pixels.std(axis=1), width)
+        scale[~(scale > 0)] = 1.0
     encoder.mean, encoder.scale = mean, scale
     return encoder
 
