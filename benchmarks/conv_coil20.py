@@ -52,6 +52,7 @@ class Recorder:
     the dense model (the first point)."""
 
     def __init__(self):
+        self.start = time.perf_counter()
         self.points: list = []
         self.states: dict[int, tuple[int, dict]] = {}
         self.dense: dict | None = None
@@ -60,6 +61,9 @@ class Recorder:
         if not self.points:  # the first point: the network trained with lambda = 0
             self.dense = copy.deepcopy(model.state_dict())
         self.points.append(point)
+        print(f"  point {len(self.points) - 1}: lambda {point.lambda_:.4g}, k {point.k}, "
+              f"val {point.val_score:.4f}, epochs {point.epochs}+{point.relax_epochs}, "
+              f"{time.perf_counter() - self.start:.0f} s", file=sys.stderr, flush=True)
         self.states[point.k] = (len(self.points) - 1, copy.deepcopy(model.state_dict()))
 
 
@@ -74,6 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--backbone", default="conv:16,32")
+    parser.add_argument("--M", type=float, default=0.1)
     parser.add_argument("--path-multiplier", type=float, default=1.05)
     parser.add_argument("--tolerance", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=0)
@@ -98,12 +103,12 @@ def main() -> None:
     recorder = Recorder()
     start = time.perf_counter()
     sel = LassoNetSelector(backbone=args.backbone, image_shape="1x32x32", seed=args.seed,
-                           path_multiplier=args.path_multiplier)
+                           M=args.M, path_multiplier=args.path_multiplier)
     sel.fit(X.iloc[train], y[train], on_point=recorder)
     seconds = time.perf_counter() - start
     n_filters = sel.model_.n_units
     print(f"fit: {seconds:.0f} s, {len(recorder.points)} path points, backbone "
-          f"{sel.backbone_spec_}, {n_filters} conv1 filters")
+          f"{sel.backbone_spec_}, M {args.M:g}, {n_filters} conv1 filters")
 
     test_x = torch.from_numpy(sel.encoder_.transform(X.iloc[test]))
     test_y = sel.task_.encode(y[test])

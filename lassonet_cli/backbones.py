@@ -179,8 +179,8 @@ class MLPBackbone(nn.Module):
 
 
 class ConvBackbone(nn.Module):
-    """conv1 -> ReLU (the selected filters) -> max-pool -> conv2 (constrained) -> ReLU -> pool ->
-    linear head.
+    """conv1 (unit-norm filters) -> ReLU (the selected filters) -> max-pool -> conv2
+    (constrained) -> ReLU -> pool -> linear head.
 
     Both conv layers use 'same' padding, so conv1's maps keep the image's H x W; the first pool
     halves them (rounding up) and the second pools conv2's maps to at most ``HEAD_GRID`` cells a
@@ -208,7 +208,7 @@ class ConvBackbone(nn.Module):
         C1, C2 = channels
         self.image_shape = tuple(image_shape)
         self.conv1 = nn.Conv2d(C, C1, kernel, padding="same")
-        self.pool1 = nn.AdaptiveMaxPool2d((math.ceil(H / 2), math.ceil(W / 2)))
+        self.pool1 = nn.MaxPool2d((min(2, H), min(2, W)), ceil_mode=True)
         self.constrained_layer = nn.Conv2d(C1, C2, kernel, padding="same")
         grid = (min(HEAD_GRID, math.ceil(H / 2)), min(HEAD_GRID, math.ceil(W / 2)))
         layers: list[nn.Module] = [nn.ReLU(), nn.AdaptiveMaxPool2d(grid), nn.Flatten()]
@@ -222,8 +222,24 @@ class ConvBackbone(nn.Module):
         return self.conv1.out_channels
 
     def filter_maps(self, x: torch.Tensor) -> torch.Tensor:
-        """(n, C*H*W) pixels -> (n, C1, H, W) ReLU outputs of conv1's filters."""
-        return torch.relu(self.conv1(x.reshape(x.shape[0], *self.image_shape)))
+        """(n, C*H*W) pixels -> (n, C1, H, W) ReLU outputs of conv1's unit-norm filters."""
+        weight, bias = self.filters()
+        images = x.reshape(x.shape[0], *self.image_shape)
+        return torch.relu(nn.functional.conv2d(images, weight, bias, padding="same"))
+
+    def filters(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """conv1's effective weight (C1, C, k, k) and bias (C1,): each filter (weight and bias
+        together) divided by its Euclidean norm.
+
+        ReLU is positively homogeneous: without the normalisation, scaling filter j up by s and
+        theta_j, gamma_j down by s leaves the network's output unchanged and divides the penalty
+        lambda ||theta_j|| by s, so the path would shrink every filter's skip weights towards 0
+        (while conv1 grows) instead of eliminating filters.  With unit-norm filters the scale
+        of filter j's output lives in theta_j and gamma_j alone, where the penalty sees it.
+        """
+        w, b = self.conv1.weight, self.conv1.bias
+        norm = torch.sqrt((w * w).sum(dim=(1, 2, 3)) + b * b).clamp_min(1e-12)
+        return w / norm.view(-1, 1, 1, 1), b / norm
 
     def reader_input(self, z: torch.Tensor) -> torch.Tensor:
         """What conv2 reads: the filter maps pooled, channel by channel."""

@@ -607,6 +607,7 @@ def select(
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
     estimator.max_levels = max_levels
+    estimator.validate()  # again, with the groups: a conv backbone refuses them
     _check_splits(prepared, [("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
