@@ -30,10 +30,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as dt
-import os
-import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from _run_header import print_run_header
 
 from lassonet_cli import LassoNetSelector
 from lassonet_cli.data import split_task_rows
@@ -89,12 +86,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    print(f"date: {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}")
-    print(f"nproc: {os.cpu_count()}   torch threads: {torch.get_num_threads()}   "
-          f"torch {torch.__version__}   lassonet_cli {commit}")
-    print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print_run_header()
 
     df = pd.read_parquet(args.data)
     X, y = df.drop(columns=["target"]), df["target"].to_numpy()
