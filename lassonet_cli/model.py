@@ -202,7 +202,7 @@ class ConvLassoNet(nn.Module):
     gamma[:, j] holds every weight that reads filter j.  The group HIER-PROX couples them,
     ||gamma_j||_inf <= M ||theta_j||_2, so a filter enters and leaves as one unit; a dead filter
     (theta_j = 0, gamma_j = 0) no longer affects the output.  conv1's own weights and the head
-    are free.
+    are free (conv1 is used with unit-norm filters, see ``ConvBackbone.filters``).
 
     Parameters
     ----------

@@ -630,7 +630,7 @@ def auto_lr(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, iterations:
     L is the larger of (a) the top Hessian eigenvalue of the training loss at the dense model
     (power iteration on Hessian-vector products) and (b) the curvature of the loss along the
     skip layer in the worst case, ``task.output_curvature * top eigenvalue of Z^T Z / n`` with Z
-what the skip layer reads (``model.skip_inputs``: X itself, or a conv net's filter maps).  (b)
+    what the skip layer reads (``model.skip_inputs``: X itself, or a conv net's filter maps).  (b)
     matters where the dense model fits the training rows almost perfectly: a saturated softmax
     makes (a) tiny, but the curvature returns as soon as the penalty pulls the weights in.  Both
     use at most ``START_ROWS`` rows.  Heavy-ball momentum 0.9 is stable on a quadratic for steps
