@@ -51,7 +51,7 @@ def filters_figure(weights: np.ndarray, alive: np.ndarray, names: list[str], fmt
         tiles[:, :, c * (k + 1) : c * (k + 1) + k] = weights[:, c]
     cols = min(C1, 8)
     rows = math.ceil(C1 / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.45 * rows), dpi=120,
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.65 * rows), dpi=120,
                              squeeze=False)
     for j, ax in enumerate(axes.flat):
         ax.set_xticks([])
