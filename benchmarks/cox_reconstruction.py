@@ -24,17 +24,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime as dt
-import os
-import shlex
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from _run_header import print_run_header
 
 from lassonet_cli import LassoNetSelector
 from lassonet_cli.data import split_task_rows
@@ -133,12 +129,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["cox", "reconstruction"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    print(f"date: {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}")
-    print(f"nproc: {os.cpu_count()}   torch threads: {torch.get_num_threads()}   "
-          f"torch {torch.__version__}   lassonet_cli {commit}")
-    print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print_run_header()
     print()
     if args.only != "reconstruction":
         cox_hnscc(args.seed, args.cox_k)

@@ -222,7 +222,24 @@ InputFormatOpt = Annotated[
     typer.Option("--input-format", help="Override the format guessed from the file name."),
 ]
 Backbone = Annotated[
-    str, typer.Option(help="Network beside the skip layer: 'mlp:H1,H2,...' or 'linear'.")
+    str,
+    typer.Option(help="Network beside the skip layer: 'mlp:H1,H2,...', 'linear', or (select "
+                 "only) 'conv:C1,C2[:kK]' for images: two conv layers with C1 and C2 channels "
+                 "and odd kernel K (default 3), then pooling and a linear head; needs "
+                 "--image-shape, and the units selected are conv1's filters (filter_00, ...)."),
+]
+ImageShape = Annotated[
+    str | None,
+    typer.Option("--image-shape", help="CxHxW: the feature columns are the pixels of C x H x W "
+                 "images in row-major order (channel, row, column), e.g. 1x32x32. Required "
+                 "with a conv backbone, which keeps constant pixels and standardises per "
+                 "channel."),
+]
+FiltersOut = Annotated[
+    str | None,
+    typer.Option("--filters-out", help="Draw conv1's filters of the chosen model as a grid of "
+                 "greyscale images (dead filters blank) to this .png or .svg file (conv "
+                 "backbone; needs matplotlib)."),
 ]
 MOpt = Annotated[float, typer.Option("--M", help="Hierarchy multiplier M (>= 0).")]
 Dropout = Annotated[float, typer.Option(help="Dropout rate of the hidden layers.")]
@@ -410,7 +427,7 @@ def _selector(
     path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
     rule: str = "best", k: int | None = None, cv: int | None = None, relax: bool = True,
-    ties: Ties = Ties.efron,
+    ties: Ties = Ties.efron, image_shape: str | None = None,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
     from .estimator import LassoNetSelector
@@ -420,7 +437,7 @@ def _selector(
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
         batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, cv=cv, seed=seed,
-        device=device.value, relax=relax, ties=ties.value,
+        device=device.value, relax=relax, ties=ties.value, image_shape=image_shape,
     )
     estimator.validate()
     return estimator
@@ -440,8 +457,9 @@ def _choice_note(estimator, k: int | None) -> str:
         else:
             why = f"{among}the best mean {estimator.cv}-fold score"
         score = f"cv {path.score_name} {point.val_score:.4f} +- {point.val_score_se:.4f}"
+    units = "feature(s)" if estimator.units_.of_column is not None else "filter(s)"
     return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
-            f"{point.k} feature(s), lambda {point.lambda_:.4g}, {score}")
+            f"{point.k} {units}, lambda {point.lambda_:.4g}, {score}")
 
 
 SMALL_TABLE_CELLS = 1 << 22
@@ -482,11 +500,13 @@ def _separator(sep: str | None) -> str | None:
 def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
                    threads: int | None, missing: Missing, categorical: str | None,
                    max_levels: int, sep: str | None, encoding: str,
-                   time: str | None = None, event: str | None = None):
+                   time: str | None = None, event: str | None = None, estimator=None):
     """Read the table, resolve the columns, check them; set the threads.
 
     ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
     by the caller once every check has passed, so a failing run prints only its error line.
+    ``estimator``: the selector to be fitted; its ``check_columns`` (images for a conv
+    backbone) runs here, and with an image shape constant columns are kept.
     """
     from .data import check_table, read_table, select_columns
 
@@ -494,7 +514,12 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
                     encoding)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
     forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
-    prepared = check_table(df, selection, task, missing.value, forced, max_levels)
+    images = estimator is not None and estimator.image_shape is not None
+    prepared = check_table(df, selection, task, missing.value, forced, max_levels,
+                           keep_constant=images)
+    if estimator is not None:
+        estimator.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
+                                prepared.gappy)
     if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
         import torch
 
@@ -529,6 +554,7 @@ def select(
     max_levels: MaxLevels = 50,
     groups: GroupsFile = None,
     backbone: Backbone = "mlp:100",
+    image_shape: ImageShape = None,
     ties: TiesOpt = Ties.efron,
     M: MOpt = defaults.M,
     dropout: Dropout = 0.0,
@@ -554,31 +580,34 @@ def select(
     format: Format = None,
     path_out: PathOut = None,
     model_out: ModelOut = None,
+    filters_out: FiltersOut = None,
 ) -> None:
     from .io import check_writable, output_format, write_table
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     path_format = output_format(path_out, None) if path_out else None
-    for destination in (output, path_out, model_out):
+    for destination in (output, path_out, model_out, filters_out):
         check_writable(destination)
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     estimator = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k, cv=cv,
-        relax=relax, ties=ties,
+        relax=relax, ties=ties, image_shape=image_shape,
     )
+    filters_format = _filters_format(filters_out, estimator)
     from .data import resolve_task
 
     task_name = resolve_task(task.value, target, time, event)
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event)
+                              encoding, time, event, estimator)
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
     estimator.max_levels = max_levels
+    estimator.validate()  # again, with the groups: a conv backbone refuses them
     _check_splits(prepared, [("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
@@ -591,11 +620,43 @@ def select(
 
     ranking = estimator.ranking_table()
     reporter.note(_choice_note(estimator, k))
+    figure = None
+    if filters_out:
+        from .plot import filters_figure
+
+        figure = filters_figure(estimator.model_.backbone.conv1.weight.detach().cpu().numpy(),
+                                estimator.unit_support_, list(estimator.units_.names),
+                                filters_format)
     if path_out:
         write_table(estimator.path_table(), path_out, path_format)
     if model_out:
         estimator.save(model_out)
+    if figure is not None:
+        from .io import atomic_output
+
+        with atomic_output(filters_out) as handle:
+            handle.write(figure)
     write_table(ranking, output, out_format)
+
+
+def _filters_format(path: str | None, estimator) -> str | None:
+    """'png' or 'svg' for --filters-out, checked before any work (conv backbone only)."""
+    if path is None:
+        return None
+    from pathlib import Path as FilePath
+
+    from .backbones import BackboneSpec
+    from .plot import PLOT_FORMATS, require_matplotlib
+
+    if not BackboneSpec.parse(estimator.backbone).selects_filters:
+        raise typer.BadParameter("draws conv1's filters: it needs --backbone conv:C1,C2",
+                                 param_hint="--filters-out")
+    suffix = FilePath(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise typer.BadParameter("the figure file must end in .png or .svg",
+                                 param_hint="--filters-out")
+    require_matplotlib("--filters-out")
+    return suffix[1:]
 
 
 KGrid = Annotated[
@@ -686,6 +747,12 @@ def path_command(
         plot_format = FilePath(plot).suffix.lower()
         if plot_format not in PLOT_FORMATS:
             raise typer.BadParameter("the plot file must end in .png or .svg", param_hint="--plot")
+    from .backbones import BackboneSpec
+
+    if BackboneSpec.parse(backbone).selects_filters:
+        raise typer.BadParameter("lassonet path refits the top-k columns, and a conv backbone "
+                                 "selects filters, not columns: use lassonet select",
+                                 param_hint="--backbone")
     template = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device,
@@ -829,8 +896,16 @@ def inspect(
         f"parameters      {n_parameters}",
         f"written by      lassonet {header['package_version']} "
         f"(format {header['format_version']})",
-        f"selected        {len(header['selected'])} of {header['n_inputs']} column(s):",
     ]
+    shape = header.get("image_shape")
+    if shape:
+        total = len(header["importances"])
+        lines.insert(4, f"image shape     {'x'.join(str(v) for v in shape)} (channels x height "
+                        "x width)")
+        lines.append(f"filters alive   {len(header['selected'])} of {total} conv1 filter(s):")
+    else:
+        lines.append(f"selected        {len(header['selected'])} of {header['n_inputs']} "
+                     "column(s):")
     importances = header["importances"]
     selected = set(header["selected"])
     for name in header["ranking"]:

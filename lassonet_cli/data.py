@@ -633,11 +633,14 @@ def check_table(
     missing: str = "error",
     categorical: list[str] | None = None,
     max_levels: int = MAX_LEVELS,
+    keep_constant: bool = False,
 ) -> Prepared:
     """Check the chosen columns and infer the task; raise DataError on anything unusable.
 
     ``missing='impute'``: gaps (and infinite numbers) in feature columns are filled at encoding
     time; ``'error'`` refuses them.  Rows whose target is missing are dropped with a note.
+    Constant feature columns are dropped with a note, unless ``keep_constant`` (the pixels of
+    an image, where every column has its place).
     """
     if missing not in ("error", "impute"):
         raise DataError(f"--missing must be error or impute, got {missing!r}")
@@ -725,7 +728,7 @@ def check_table(
 
     levels = X.nunique()
     constant = [c for c in sel.features if levels[c] <= 1 and c not in gappy]
-    if constant:
+    if constant and not keep_constant:
         notes.append(f"dropped {len(constant)} constant column(s): {', '.join(constant[:10])}"
                      + (" ..." if len(constant) > 10 else ""))
         X = X.drop(columns=constant)
@@ -781,12 +784,16 @@ def fit_encoder(
     categorical: list[str] | None = None,
     gappy: list[str] | None = None,
     rows: np.ndarray | None = None,
+    channels: int | None = None,
 ) -> Encoder:
     """Codes and standardisation statistics from the training rows.
 
     ``categorical``: columns to one-hot encode (levels seen in these rows, sorted as text);
     ``gappy``: columns that get a fill value (median / most frequent level) and an indicator;
-    ``rows``: the training rows of ``X`` (default all), read in chunks rather than copied.
+    ``rows``: the training rows of ``X`` (default all), read in chunks rather than copied;
+    ``channels``: the columns are the pixels of images with this many channels (channel-major):
+    one mean and scale per channel instead of per column, so that the pixels of one image keep
+    their relative values (a near-constant border pixel is not blown up to unit variance).
     """
     categorical, gappy = set(categorical or []), set(gappy or [])
     rows = np.arange(len(X)) if rows is None else np.asarray(rows)
@@ -809,23 +816,36 @@ def fit_encoder(
                 fill = float(np.median(finite)) if len(finite) else 0.0
             codes.append(ColumnCode(name, "numeric", [], fill, name in gappy))
     encoder = Encoder(codes, np.zeros(0), np.zeros(0))
-    encoder.mean, encoder.scale = _column_moments(encoder, X, rows)
+    mean, std, constant = _column_moments(encoder, X, rows)
+    scale = std.copy()
+    scale[constant] = 1.0
+    if channels is not None:
+        # pooled over each channel's pixels (every column has the same rows)
+        width = len(mean) // channels
+        pixel_mean, pixel_var = mean.reshape(channels, width), (std**2).reshape(channels, width)
+        channel_mean = pixel_mean.mean(axis=1)
+        channel_var = (pixel_var + pixel_mean**2).mean(axis=1) - channel_mean**2
+        mean = np.repeat(channel_mean, width)
+        scale = np.repeat(np.sqrt(np.maximum(channel_var, 0.0)), width)
+        scale[~(scale > 0)] = 1.0
+    encoder.mean, encoder.scale = mean, scale
     return encoder
 
 
 def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tuple[
-    np.ndarray, np.ndarray
+    np.ndarray, np.ndarray, np.ndarray
 ]:
-    """Mean and standard deviation of every encoded input over ``rows``, in row chunks.
+    """Mean, standard deviation and constancy of every encoded input over ``rows``, in row
+    chunks.
 
     Three passes (largest magnitude and range, mean, variance), each over chunks of the
     encoded rows; values are divided by the column's largest magnitude first so that values
-    near 1e300 do not overflow.  A column constant in training gets scale 1 (its std is 0 up to
-    rounding: 1e-17 for 0.1, 0.1, 0.1).
+    near 1e300 do not overflow.  A column is constant when its range is 0 (its std is 0 only up
+    to rounding: 1e-17 for 0.1, 0.1, 0.1).
     """
     width = len(encoder.input_names)
     if not len(rows):
-        return np.zeros(width), np.ones(width)
+        return np.zeros(width), np.ones(width), np.zeros(width, dtype=bool)
     chunks = list(row_chunks(len(rows), width))
 
     def blocks():
@@ -845,9 +865,8 @@ def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tupl
     for values in blocks():
         squares += ((values / magnitude - centre) ** 2).sum(axis=0)
     mean = centre * magnitude
-    scale = np.sqrt(squares / len(rows)) * magnitude
-    scale[high - low == 0] = 1.0
-    return mean, scale
+    std = np.sqrt(squares / len(rows)) * magnitude
+    return mean, std, high - low == 0
 
 
 def read_groups(path: str, features: list[str]) -> dict[str, str]:

@@ -8,6 +8,12 @@ Survival: ``LassoNetSelector(task="cox").fit(X, y)`` with y of shape (n, 2) hold
 per row (see ``data.task_target`` for the accepted forms); ``predict`` gives risk scores.
 Unsupervised: ``LassoNetSelector(task="reconstruction").fit(X)`` ranks the columns of X by how
 well the others can be reconstructed from them; ``predict`` gives the (n, p) reconstruction.
+
+Images: ``LassoNetSelector(backbone="conv:16,32", image_shape="1x32x32").fit(X, y)`` with the
+columns of X the pixels in row-major order selects conv1's filters instead of columns: the
+units are ``filter_00``, ``filter_01``, ...; ``ranking_`` and ``feature_importances_`` are then
+per filter, ``unit_support_`` says which filters are alive, and ``get_support()`` is true for
+every pixel (each one feeds every filter).
 """
 
 from __future__ import annotations
@@ -21,10 +27,10 @@ import pandas as pd
 import torch
 
 from . import defaults
-from .backbones import BackboneSpec
+from .backbones import BackboneSpec, check_image_columns, parse_image_shape
 from .data import MAX_LEVELS, Encoder, fit_encoder, is_categorical, split_task_rows, task_target
 from .errors import ConfigError, DataError, ModelFileError
-from .model import LassoNet
+from .model import LassoNet, build_model
 from .path import (
     Path,
     PathConfig,
@@ -46,7 +52,7 @@ class LassoNetSelector:
     Parameters
     ----------
     task : 'auto', 'regression', 'classification', 'cox' or 'reconstruction'
-    backbone : 'mlp:H1,H2,...' or 'linear'
+    backbone : 'mlp:H1,H2,...', 'linear' or 'conv:C1,C2[:kK]' (needs ``image_shape``)
     M : hierarchy multiplier
     dropout : dropout rate of the backbone's hidden layers
     lambda_start : float or None ('auto', see ``path``)
@@ -59,6 +65,8 @@ class LassoNetSelector:
     seed : seeds initialisation, the validation split and minibatch order
     device : 'cpu', 'cuda', 'mps' or 'auto'
     ties : 'efron' or 'breslow', how the Cox partial likelihood treats tied event times
+    image_shape : 'CxHxW' or (C, H, W), the images whose pixels (row-major) are the columns;
+        required with a conv backbone, refused with the others
     """
 
     def __init__(
@@ -86,6 +94,7 @@ class LassoNetSelector:
         seed: int = 0,
         device: str = "cpu",
         ties: str = "efron",
+        image_shape: str | tuple[int, int, int] | None = None,
     ):
         self.task = task
         self.backbone = backbone
@@ -110,6 +119,7 @@ class LassoNetSelector:
         self.seed = seed
         self.device = device
         self.ties = ties
+        self.image_shape = image_shape
 
     # scikit-learn's clone() and grid search use these
     def get_params(self, deep: bool = True) -> dict:
@@ -158,7 +168,49 @@ class LassoNetSelector:
             raise ConfigError(f"--missing must be error or impute, got {self.missing!r}")
         if self.ties not in TIES:
             raise ConfigError(f"--ties must be efron or breslow, got {self.ties!r}")
+        shape = self._image_shape()
+        if spec.selects_filters:
+            if shape is None:
+                raise ConfigError(f"--backbone {spec} needs the image shape: add --image-shape "
+                                  "CxHxW (e.g. 1x32x32 for 32 x 32 greyscale pixels)")
+            if self.groups:
+                raise ConfigError("--groups cannot be combined with a conv backbone: its units "
+                                  "are conv1's filters")
+            self._check_image_task(self.task)
+        elif shape is not None:
+            raise ConfigError(f"--image-shape is only for a conv backbone (--backbone "
+                              f"conv:C1,C2), not {spec}")
         return config, spec, _device(self.device)
+
+    def _image_shape(self) -> tuple[int, int, int] | None:
+        if self.image_shape is None or isinstance(self.image_shape, str):
+            return None if self.image_shape is None else parse_image_shape(self.image_shape)
+        return parse_image_shape("x".join(str(v) for v in self.image_shape))
+
+    @staticmethod
+    def _check_image_task(task: str) -> None:
+        if task in ("cox", "reconstruction"):
+            raise ConfigError(f"a conv backbone supports classification and regression, not "
+                              f"--task {task}")
+
+    def check_columns(self, columns: list[str], task: str, categorical: list[str],
+                      gappy: list[str]) -> None:
+        """Refuse feature columns a conv backbone cannot read as images (before training).
+
+        ``columns``: the feature columns; ``categorical``, ``gappy``: those to one-hot encode
+        and those with gaps.  Nothing to check for the other backbones.
+        """
+        shape = self._image_shape()
+        if shape is None:
+            return
+        self._check_image_task(task)
+        if categorical:
+            raise DataError(f"a conv backbone reads numeric pixels; categorical column(s) "
+                            f"{', '.join(categorical[:5])}: drop them with --exclude")
+        if gappy:
+            raise DataError(f"a conv backbone needs every pixel; column(s) "
+                            f"{', '.join(gappy[:5])} have gaps or infinite values")
+        check_image_columns(shape, len(columns))
 
     def fit(
         self,
@@ -189,21 +241,27 @@ class LassoNetSelector:
             raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                             "drop the column(s)")
         gappy = [c for c in frame.columns if _has_gaps(frame[c])]
+        self.check_columns(list(frame.columns), task_name, cats, gappy)
         if gappy and self.missing == "error":
             raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
                             "use missing='impute'")
-        encoder = fit_encoder(frame, cats, gappy, rows=train_idx)
+        image_shape = self._image_shape()
+        encoder = fit_encoder(frame, cats, gappy, rows=train_idx,
+                              channels=image_shape[0] if image_shape else None)
         task.fit(target[train_idx])
         features = encoder.transform(frame)
         d = features.shape[1]
-        units = Units.of(encoder.columns, self.groups)
+        if spec.selects_filters:
+            units = Units.filters(spec.hidden[0])
+        else:
+            units = Units.of(encoder.columns, self.groups)
         groups = units.layout(encoder)
 
         def run_path(
             rows: np.ndarray, held: np.ndarray, callback, lambdas: list[float] | None = None
         ) -> tuple[Path, LassoNet]:
             torch.manual_seed(self.seed)
-            net = LassoNet(d, task.n_outputs, spec.build(d, task.n_outputs, self.dropout), groups)
+            net = build_model(spec, d, task.n_outputs, self.dropout, groups, image_shape)
             net = net.to(device)
             generator = torch.Generator().manual_seed(self.seed)
             # the training rows are read from the whole table batch by batch, not copied
@@ -261,11 +319,19 @@ class LassoNetSelector:
         self.chosen_ = keeper.index
         self.chosen_point_ = self.path_.points[keeper.index]
         self.units_ = units
-        owner = np.asarray(units.of_column)
-        self.support_ = self.chosen_point_.active[owner]
+        self.unit_support_ = self.chosen_point_.active
         self.feature_names_in_ = np.asarray(encoder.columns, dtype=object)
         self.n_features_in_ = len(encoder.columns)
-        self.feature_importances_ = elimination_lambdas(self.path_)[owner]
+        lambdas = elimination_lambdas(self.path_)
+        if units.of_column is None:  # filters: every column feeds every filter
+            self.support_ = np.ones(len(encoder.columns), dtype=bool)
+            self.feature_importances_ = lambdas
+            self.ranking_ = np.asarray([units.names[j] for j in ranking(self.path_)],
+                                       dtype=object)
+            return self
+        owner = np.asarray(units.of_column)
+        self.support_ = self.unit_support_[owner]
+        self.feature_importances_ = lambdas[owner]
         # columns in the order of their units' ranking (columns of one group in table order)
         position = np.empty(units.n, dtype=np.int64)
         position[ranking(self.path_)] = np.arange(units.n)
@@ -308,29 +374,43 @@ class LassoNetSelector:
         header, tensors = read_model(path)
         try:
             columns = list(header["encoder"]["columns"])
+            shape = header.get("image_shape")
+            if shape is not None and not (isinstance(shape, list)
+                                          and all(isinstance(v, int) for v in shape)):
+                raise ValueError("image_shape is not a list of integers")
             sel = cls(
                 task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
-                dropout=header["dropout"],
+                dropout=header["dropout"], image_shape=tuple(shape) if shape else None,
             )
             sel.task_ = task_from_dict(header["task"])
             sel.ties = getattr(sel.task_, "ties", sel.ties)
             sel.encoder_ = Encoder.from_dict(header["encoder"])
             if sel.encoder_.columns != columns:
                 raise ValueError("encoder columns disagree")
-            sel.backbone_spec_ = BackboneSpec.parse(header["backbone"])
-            d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
-            net = sel.backbone_spec_.build(d, c, float(header["dropout"]))
+            spec = sel.backbone_spec_ = BackboneSpec.parse(header["backbone"])
             sel.groups = header.get("groups")
-            sel.units_ = Units.of(columns, sel.groups)
-            model = LassoNet(d, c, net, sel.units_.layout(sel.encoder_))
+            sel.validate()  # a conv backbone needs an image shape, the others none
+            d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
+            if spec.selects_filters:
+                sel.units_ = Units.filters(spec.hidden[0])
+            else:
+                sel.units_ = Units.of(columns, sel.groups)
+            model = build_model(spec, d, c, float(header["dropout"]),
+                                sel.units_.layout(sel.encoder_), sel._image_shape())
             model.load_state_dict(tensors, strict=True)
             importances = header["importances"]
+            # importances, selection and ranking are over the units: columns, or filters
+            unit_columns = columns if sel.units_.of_column is not None else sel.units_.names
             sel.feature_importances_ = np.asarray(
-                [np.inf if importances[n] is None else importances[n] for n in columns]
+                [np.inf if importances[n] is None else importances[n] for n in unit_columns]
             )
             sel.ranking_ = np.asarray(header["ranking"], dtype=object)
             selected = set(header["selected"])
-            sel.support_ = np.asarray([n in selected for n in columns])
+            if sel.units_.of_column is None:
+                sel.unit_support_ = np.asarray([n in selected for n in sel.units_.names])
+                sel.support_ = np.ones(len(columns), dtype=bool)
+            else:
+                sel.support_ = np.asarray([n in selected for n in columns])
             point = header["point"]
             header_fields = (header["lambda"], header["n_inputs"], header["package_version"],
                              point["index"], point["k"], point["val_score"], point["score_name"])
@@ -390,7 +470,18 @@ class LassoNetSelector:
         return pd.DataFrame(path_records(self.path_))
 
     def ranking_table(self) -> pd.DataFrame:
-        """The ranked-features table (SPEC 3.1): rank, feature, importance, selected."""
+        """The ranked-features table (SPEC 3.1): rank, feature, importance, selected.
+
+        With a conv backbone the rows are conv1's filters (``filter_00``, ...), not columns.
+        """
+        if self.units_.of_column is None:
+            order = [self.units_.names.index(name) for name in self.ranking_]
+            return pd.DataFrame({
+                "rank": np.arange(1, len(order) + 1),
+                "feature": list(self.ranking_),
+                "importance": self.feature_importances_[order],
+                "selected": self.unit_support_[order],
+            })
         columns = list(self.encoder_.columns)
         order = [columns.index(name) for name in self.ranking_]
         extra = {}
@@ -410,7 +501,7 @@ class LassoNetSelector:
 _PARAMS = (
     "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
     "patience", "optimizer", "lr", "batch_size", "relax", "val_fraction", "rule", "k", "cv",
-    "missing", "categorical", "groups", "max_levels", "seed", "device", "ties",
+    "missing", "categorical", "groups", "max_levels", "seed", "device", "ties", "image_shape",
 )
 
 
@@ -424,16 +515,23 @@ def _has_gaps(series: pd.Series) -> bool:
 
 @dataclass(frozen=True)
 class Units:
-    """What the path selects: a column, or a user-given group of columns.
+    """What the path selects: a column, a user-given group of columns, or a conv1 filter.
 
     Attributes
     ----------
-    names : unit names (a group's name, or the column's own name)
-    of_column : for every column (encoder order), the index of its unit
+    names : unit names (a group's name, the column's own name, or ``filter_00``, ...)
+    of_column : for every column (encoder order), the index of its unit; None for filters,
+        which every column feeds
     """
 
     names: list[str]
-    of_column: list[int]
+    of_column: list[int] | None
+
+    @classmethod
+    def filters(cls, n: int) -> Units:
+        """conv1's ``n`` filters: ``filter_00``, ``filter_01``, ... (wider when n > 100)."""
+        width = max(2, len(str(n - 1)))
+        return cls([f"filter_{j:0{width}d}" for j in range(n)], None)
 
     @classmethod
     def of(cls, columns: list[str], groups: dict[str, str] | None) -> Units:
@@ -456,8 +554,9 @@ class Units:
         return len(self.names)
 
     def layout(self, encoder: Encoder) -> GroupLayout | None:
-        """The group layout over model inputs; None when every unit is a single input."""
-        if len(encoder.input_names) == self.n:
+        """The group layout over model inputs; None when every unit is a single input (or
+        the units are filters)."""
+        if self.of_column is None or len(encoder.input_names) == self.n:
             return None
         return GroupLayout.from_assignment(
             [self.of_column[j] for j in encoder.unit_of_input], self.names

@@ -11,10 +11,13 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
                     "efron" | "breslow", "n_train": n}, or {"name": "reconstruction",
                     "columns": [...], "mean": [...], "scale": [...]}
     encoder         {"columns": [...], "mean": [...], "scale": [...]}  (input order)
-    backbone        e.g. "mlp:100"; dropout; n_inputs; n_outputs
+    backbone        e.g. "mlp:100" or "conv:16,32:k3"; dropout; n_inputs; n_outputs
+    image_shape     [C, H, W] for a conv backbone (the columns are the pixels), else absent/null
     lambda, M       the chosen path point's penalty and the hierarchy multiplier
-    selected        names of the columns the model uses
-    importances     {column: elimination lambda}; ranking: names, most important first
+    selected        names of the columns the model uses; for a conv backbone, of the alive
+                    filters (every column is read)
+    importances     {unit: elimination lambda}, units being columns, or filters ("filter_00",
+                    ...) for a conv backbone; ranking: their names, most important first
     groups          {column: group} for user-given groups, or null
     point           {"index", "k", "val_score", "score_name"}
 
@@ -56,6 +59,10 @@ def model_header(estimator) -> dict:
     """The JSON header describing a fitted estimator."""
     point = estimator.chosen_point_
     columns = list(estimator.encoder_.columns)
+    units, chosen = columns, estimator.get_support()
+    shape = estimator._image_shape()
+    if estimator.units_.of_column is None:  # conv1's filters
+        units, chosen = estimator.units_.names, estimator.unit_support_
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -68,10 +75,11 @@ def model_header(estimator) -> dict:
         "n_outputs": int(estimator.task_.n_outputs),
         "lambda": float(point.lambda_),
         "M": float(estimator.M),
-        "selected": [c for c, keep in zip(columns, estimator.get_support(), strict=True) if keep],
+        "image_shape": list(shape) if shape is not None else None,
+        "selected": [c for c, keep in zip(units, chosen, strict=True) if keep],
         "importances": {
             c: _finite_or_none(v)
-            for c, v in zip(columns, estimator.feature_importances_, strict=True)
+            for c, v in zip(units, estimator.feature_importances_, strict=True)
         },
         "ranking": [str(c) for c in estimator.ranking_],
         "groups": dict(estimator.groups) if estimator.groups else None,

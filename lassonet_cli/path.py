@@ -698,7 +698,8 @@ def auto_lr(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, iterations:
 
     L is the larger of (a) the top Hessian eigenvalue of the training loss at the dense model
     (power iteration on Hessian-vector products) and (b) the curvature of the loss along the
-    skip layer in the worst case, ``task.output_curvature * top eigenvalue of X^T X / n``.  (b)
+    skip layer in the worst case, ``task.output_curvature * top eigenvalue of Z^T Z / n`` with Z
+    what the skip layer reads (``model.skip_inputs``: X itself, or a conv net's filter maps).  (b)
     matters where the dense model fits the training rows almost perfectly: a saturated softmax
     makes (a) tiny, but the curvature returns as soon as the penalty pulls the weights in.  Both
     use at most ``START_ROWS`` rows.  Heavy-ball momentum 0.9 is stable on a quadratic for steps
@@ -721,7 +722,8 @@ def auto_lr(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, iterations:
 
     hessian = _top_eigenvalue(hessian_times, [p.detach() for p in params], iterations)
     with torch.no_grad():
-        gram = _top_eigenvalue(lambda v: [X.T @ (X @ v[0]) / len(X)], [X[0]], iterations)
+        Z = model.skip_inputs(X)
+        gram = _top_eigenvalue(lambda v: [Z.T @ (Z @ v[0]) / len(Z)], [Z[0]], iterations)
     top = max(hessian, task.output_curvature * gram)
     return STEP_FACTOR / top if top > 0 and math.isfinite(top) else 1e-3
 
@@ -740,19 +742,14 @@ def _top_eigenvalue(apply, like: list[torch.Tensor], iterations: int) -> float:
     return float(eigen)
 
 
-@torch.no_grad()
-def _unit_index(model: LassoNet) -> torch.Tensor:
-    d = model.skip.in_features
-    if model.groups is not None:
-        return model.groups.index
-    return torch.arange(d).unsqueeze(1)
-
-
 def exit_thresholds(
     model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float,
     units: np.ndarray | None = None,
 ) -> np.ndarray:
     """The threshold (*) of the module docstring for every unit, or for ``units`` only.
+
+    The model computes it (``model.exit_thresholds``): which weights form a unit's skip and
+    constrained-layer blocks is its business.
 
     Parameters
     ----------
@@ -763,49 +760,7 @@ def exit_thresholds(
     -------
     (n_units,) or (len(units),) ndarray
     """
-    model.eval()
-    n, d = X.shape
-    index = _unit_index(model).to(X.device)  # (G, s), padded with d
-    if units is not None:
-        index = index[torch.as_tensor(np.asarray(units, dtype=np.int64), device=X.device)]
-    G, s = index.shape
-    Xp = torch.cat([X, X.new_zeros(n, 1)], dim=1)
-    layer = model.backbone.input_layer
-    skip = model.skip.weight
-    theta = torch.cat([skip, skip.new_zeros(skip.shape[0], 1)], dim=1)
-    with torch.no_grad():
-        skip_out = model.skip(X)
-        pre = layer(X) if layer is not None else None
-    width = max(pre.shape[1] if pre is not None else 0, skip_out.shape[1])
-    chunk = max(1, (1 << 22) // max(1, n * width))
-    result = torch.empty(G, dtype=X.dtype, device=X.device)
-    for start in range(0, G, chunk):
-        idx = index[start : start + chunk]  # (m, s)
-        m = idx.shape[0]
-        Xu = Xp[:, idx]  # (n, m, s) the unit's input columns
-        with torch.no_grad():
-            out_r = skip_out.unsqueeze(0) - torch.einsum("nms,cms->mnc", Xu, theta[:, idx])
-            if layer is not None:
-                Wp = torch.cat([layer.weight, layer.weight.new_zeros(layer.weight.shape[0], 1)], 1)
-                pre_r = pre.unsqueeze(0) - torch.einsum("nms,kms->mnk", Xu, Wp[:, idx])
-        out_r = out_r.requires_grad_(True)
-        with torch.enable_grad():
-            if layer is not None:
-                pre_r = pre_r.requires_grad_(True)
-                head = model.backbone.head(pre_r.reshape(m * n, -1)).reshape(m, n, -1)
-                total = out_r + head
-            else:
-                total = out_r + model.backbone(X).unsqueeze(0)
-            loss = task.loss_of_copies(total, y)  # the m models' losses, summed
-            wrt = (out_r, pre_r) if layer is not None else (out_r,)
-            grads = torch.autograd.grad(loss, wrt)
-        g_theta = torch.einsum("mnc,nms->mcs", grads[0], Xu).flatten(1)
-        value = torch.linalg.vector_norm(g_theta, dim=1)
-        if layer is not None:
-            g_W = torch.einsum("mnk,nms->mks", grads[1], Xu).flatten(1)
-            value = value + M * g_W.abs().sum(dim=1)
-        result[start : start + m] = value
-    return result.detach().cpu().numpy()
+    return model.exit_thresholds(task, X, y, M, units)
 
 
 # --- pure functions of a Path -------------------------------------------------------------

@@ -1,9 +1,12 @@
-"""Figures: the accuracy-vs-k curves of ``lassonet path`` (matplotlib, an optional extra)."""
+"""Figures (matplotlib, an optional extra): the accuracy-vs-k curves of ``lassonet path`` and
+the conv1 filters of a conv model (``select --filters-out``)."""
 
 from __future__ import annotations
 
 import io
+import math
 
+import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
@@ -13,15 +16,7 @@ PLOT_FORMATS = (".png", ".svg")
 
 def accuracy_vs_k_figure(table: pd.DataFrame, score_name: str, title: str, fmt: str) -> bytes:
     """The three curves of SPEC 3.3 (score against k, log-x) as PNG or SVG bytes."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ConfigError(
-            "--plot needs matplotlib: pip install 'lassonet-cli[plot]' (or pip install matplotlib)"
-        ) from None
+    plt = require_matplotlib("--plot")
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     k = table["k"].to_numpy()
     ax.plot(k, table["lassonet_score"], "o-", label="LassoNet path model (<= k features)")
@@ -35,8 +30,63 @@ def accuracy_vs_k_figure(table: pd.DataFrame, score_name: str, title: str, fmt: 
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
+    return _figure_bytes(plt, fig, fmt)
+
+
+def filters_figure(weights: np.ndarray, alive: np.ndarray, names: list[str], fmt: str) -> bytes:
+    """conv1's filters as a grid of small greyscale images; dead filters are left blank.
+
+    Parameters
+    ----------
+    weights : (C1, C, k, k) conv1 weight; a filter's C input channels are drawn side by side
+    alive : (C1,) bool, the filters in the chosen model
+    names : (C1,) filter names, the panel titles
+    fmt : 'png' or 'svg'
+    """
+    plt = require_matplotlib("--filters-out")
+    C1, C, k, _ = weights.shape
+    # channels side by side, separated by a blank (NaN) column
+    tiles = np.full((C1, k, C * (k + 1) - 1), np.nan)
+    for c in range(C):
+        tiles[:, :, c * (k + 1) : c * (k + 1) + k] = weights[:, c]
+    cols = min(C1, 8)
+    rows = math.ceil(C1 / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.65 * rows), dpi=120,
+                             squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if j >= C1:
+            ax.axis("off")
+            continue
+        ax.set_title(names[j] if alive[j] else f"{names[j]} (out)", fontsize=7)
+        bound = (np.nanmax(np.abs(tiles[j])) if alive[j] else 0.0) or 1.0
+        # a dead filter: an all-blank (NaN) tile of the same size
+        ax.imshow(tiles[j] if alive[j] else np.full_like(tiles[j], np.nan), cmap="gray",
+                  vmin=-bound, vmax=bound)
+    fig.suptitle(f"conv1 filters: {int(np.sum(alive))} of {C1} alive", fontsize=9)
+    fig.tight_layout()
+    return _figure_bytes(plt, fig, fmt)
+
+
+def require_matplotlib(option: str):
+    """matplotlib.pyplot on the Agg backend; ConfigError naming ``option`` when it is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError(
+            f"{option} needs matplotlib: pip install 'lassonet-cli[plot]' (or pip install "
+            "matplotlib)"
+        ) from None
+    return plt
+
+
+def _figure_bytes(plt, fig, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    # no timestamps in the file, so the same table gives the same bytes
+    # no timestamps in the file, so the same data give the same bytes
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
     fig.savefig(buffer, format=fmt, metadata=metadata)
     plt.close(fig)
