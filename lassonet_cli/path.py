@@ -54,6 +54,7 @@ from .optim import Adam, HeavyBall
 START_ROWS = 2048
 MAX_POINTS = 5000
 START_STEP = 1.25
+MAX_START_STEP = 2.0
 MAX_CLIMB = 200
 MAX_HALVINGS = 10
 EXIT_SHARE = 0.05
@@ -426,21 +427,33 @@ def _largest_weight(model: LassoNet) -> float:
 
 
 def _climb_to_first_exit(stepper: _Stepper, lam: float) -> tuple[float, int]:
-    """From the estimate (*), raise lambda by START_STEP per point until a unit leaves.
+    """From the estimate (*), raise lambda until a unit leaves; return the start of the path.
 
-    Returns the last lambda at which every unit survived (the model and optimiser are put back
-    in that state) and the epochs spent.  When the estimate itself removes a unit, the path
-    starts at the estimate.
+    Each short fit (``CLIMB_EPOCHS``) continues from the last lambda at which every unit
+    survived.  While nothing leaves, the factor grows from ``START_STEP`` (squared after each
+    fit, at most ``MAX_START_STEP``): an estimate far below the first exit (a saturated dense
+    fit has tiny gradients) then costs a few fits rather than one per START_STEP.  When a
+    larger factor removes a unit, the climb goes back to the last surviving state and
+    approaches the exit again by START_STEP.  Returns the last lambda at which every unit
+    survived (the model and optimiser are put back in that state) and the epochs spent.  When
+    the estimate itself removes a unit, the path starts at the estimate.
     """
     model = stepper.trainer.model
     n_alive = int((model.unit_norms() > 0).sum())
     saved, start, epochs = stepper.snapshot(), lam, 0
+    step, approach = START_STEP, False
     for _ in range(MAX_CLIMB):
         epochs += stepper.fit(lam, max_epochs=CLIMB_EPOCHS)[0]
         if int((model.unit_norms() > 0).sum()) < n_alive:
-            break
-        saved, start = stepper.snapshot(), lam
-        lam *= START_STEP
+            if approach or step == START_STEP:
+                break
+            stepper.restore(saved)
+            step, approach = START_STEP, True
+        else:
+            saved, start = stepper.snapshot(), lam
+            if not approach:
+                step = min(step * step, MAX_START_STEP)
+        lam = start * step
     stepper.restore(saved)
     return start, epochs
 
