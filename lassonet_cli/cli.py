@@ -241,7 +241,11 @@ FiltersOut = Annotated[
                  "greyscale images (dead filters blank) to this .png or .svg file (conv "
                  "backbone; needs matplotlib)."),
 ]
-MOpt = Annotated[float, typer.Option("--M", help="Hierarchy multiplier M (>= 0).")]
+MOpt = Annotated[
+    float | None,
+    typer.Option("--M", help=f"Hierarchy multiplier M (>= 0) [default: {defaults.M:g}, "
+                 f"{defaults.CONV_M:g} with a conv backbone]", show_default=False),
+]
 Dropout = Annotated[float, typer.Option(help="Dropout rate of the hidden layers.")]
 LambdaStart = Annotated[
     str,
@@ -423,7 +427,7 @@ def _parse_lambda_start(text: str) -> float | None:
 
 
 def _selector(
-    task: Task, backbone: str, M: float, dropout: float, lambda_start: str,
+    task: Task, backbone: str, M: float | None, dropout: float, lambda_start: str,
     path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
     rule: str = "best", k: int | None = None, cv: int | None = None, relax: bool = True,
@@ -556,7 +560,7 @@ def select(
     backbone: Backbone = "mlp:100",
     image_shape: ImageShape = None,
     ties: TiesOpt = Ties.efron,
-    M: MOpt = defaults.M,
+    M: MOpt = None,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
     path_multiplier: PathMultiplier = defaults.PATH_MULTIPLIER,
@@ -710,7 +714,7 @@ def path_command(
     plot: Plot = None,
     backbone: Backbone = "mlp:100",
     ties: TiesOpt = Ties.efron,
-    M: MOpt = defaults.M,
+    M: MOpt = None,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
     path_multiplier: PathMultiplier = defaults.PATH_MULTIPLIER,

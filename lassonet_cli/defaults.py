@@ -6,6 +6,15 @@ The reasons for the values are in README.md ("How the path is computed") and
 """
 
 M = 10.0
+# A conv filter's constrained block has C2 x k x k weights (288 for conv:16,32): with M = 10
+# the exit threshold ||g_theta|| + M ||g_gamma||_1 is so large that no filter leaves before
+# the network is ruined (benchmarks/conv_coil20.py, RESULTS.md); 0.1 selects filters.
+CONV_M = 0.1
+
+
+def default_M(selects_filters: bool) -> float:
+    """The hierarchy multiplier used when none is given."""
+    return CONV_M if selects_filters else M
 PATH_MULTIPLIER = 1.05
 # Epochs per path point.  A full-batch epoch is one optimiser step, so a small table gets
 # MAX_EPOCHS steps per point; with minibatches one epoch is already n / batch_size steps

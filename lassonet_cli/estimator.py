@@ -53,7 +53,7 @@ class LassoNetSelector:
     ----------
     task : 'auto', 'regression', 'classification', 'cox' or 'reconstruction'
     backbone : 'mlp:H1,H2,...', 'linear' or 'conv:C1,C2[:kK]' (needs ``image_shape``)
-    M : hierarchy multiplier
+    M : hierarchy multiplier; None (the default): 10, or 0.1 with a conv backbone
     dropout : dropout rate of the backbone's hidden layers
     lambda_start : float or None ('auto', see ``path``)
     path_multiplier, max_epochs, patience, optimizer, lr, batch_size : path options
@@ -73,7 +73,7 @@ class LassoNetSelector:
         self,
         task: str = "auto",
         backbone: str = "mlp:100",
-        M: float = defaults.M,
+        M: float | None = None,
         dropout: float = 0.0,
         lambda_start: float | None = None,
         path_multiplier: float = defaults.PATH_MULTIPLIER,
@@ -132,9 +132,17 @@ class LassoNetSelector:
             setattr(self, name, value)
         return self
 
+    @property
+    def resolved_M(self) -> float:
+        """The hierarchy multiplier in use: ``M``, or by default 10 (0.1 with a conv backbone,
+        see ``defaults.CONV_M``)."""
+        if self.M is not None:
+            return self.M
+        return defaults.default_M(BackboneSpec.parse(self.backbone).selects_filters)
+
     def _config(self) -> PathConfig:
         return PathConfig(
-            M=self.M,
+            M=self.resolved_M,
             lambda_start=self.lambda_start,
             path_multiplier=self.path_multiplier,
             max_epochs=self.max_epochs,

@@ -74,7 +74,7 @@ def model_header(estimator) -> dict:
         "n_inputs": len(columns),
         "n_outputs": int(estimator.task_.n_outputs),
         "lambda": float(point.lambda_),
-        "M": float(estimator.M),
+        "M": float(estimator.resolved_M),
         "image_shape": list(shape) if shape is not None else None,
         "selected": [c for c, keep in zip(units, chosen, strict=True) if keep],
         "importances": {

@@ -88,6 +88,7 @@ def test_inspect_reports_alive_filters(trained):
     assert listed == list(ranking.loc[ranking["selected"], "feature"])
     header = json.loads(invoke("inspect", files["model.safetensors"], "--json").stdout)
     assert header["image_shape"] == [1, 8, 8]
+    assert header["M"] == pytest.approx(0.1)  # no --M given: the conv default
     assert sorted(header["importances"]) == FILTERS
 
 

@@ -108,3 +108,16 @@ def test_regression_and_bad_parameters():
             LassoNetSelector(**bad).fit(X, y)
     with pytest.raises(ConfigError):
         LassoNetSelector().fit(X, y[:-1])
+
+
+def test_default_M_depends_on_the_backbone():
+    """M = 10 suits the input layer of an MLP; a conv filter's block has C2 x k x k weights,
+    for which the default is 0.1.  A given M is used as it is."""
+    from lassonet_cli import defaults
+
+    assert LassoNetSelector().resolved_M == defaults.M == 10
+    conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
+    assert conv.resolved_M == defaults.CONV_M == 0.1
+    assert conv.get_params()["M"] is None  # the parameter itself stays as given
+    assert LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8", M=3.0).resolved_M == 3.0
+    assert LassoNetSelector(M=0.0)._config().M == 0.0
