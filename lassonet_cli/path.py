@@ -54,8 +54,6 @@ from .optim import Adam, HeavyBall
 START_ROWS = 2048
 MAX_POINTS = 5000
 START_STEP = 1.25
-MAX_START_STEP = 2.0
-PATIENT_CLIMB = 16
 MAX_CLIMB = 200
 MAX_HALVINGS = 10
 EXIT_SHARE = 0.05
@@ -428,36 +426,24 @@ def _largest_weight(model: LassoNet) -> float:
 
 
 def _climb_to_first_exit(stepper: _Stepper, lam: float) -> tuple[float, int]:
-    """From the estimate (*), raise lambda until a unit leaves; return the start of the path.
+    """From the estimate (*), raise lambda by START_STEP per point until a unit leaves.
 
-    Each short fit (``CLIMB_EPOCHS``) continues from the last lambda at which every unit
-    survived, raising lambda by ``START_STEP``.  After ``PATIENT_CLIMB`` fits without an exit
-    the factor grows (squared after each fit, at most ``MAX_START_STEP``): an estimate far
-    below the first exit (a saturated dense fit has tiny gradients, as a conv net's on
-    COIL-20) then costs a few more fits rather than one per START_STEP.  When a larger factor
-    removes a unit, the climb goes back to the last surviving state and approaches the exit
-    again by START_STEP.  (Growing the factor from the first fit also changed the start on the
-    small tables, where a dozen fits suffice, and with it their rankings: it is kept for the
-    far estimates.)  Returns the last lambda at which every unit
-    survived (the model and optimiser are put back in that state) and the epochs spent.  When
-    the estimate itself removes a unit, the path starts at the estimate.
+    Returns the last lambda at which every unit survived (the model and optimiser are put back
+    in that state) and the epochs spent.  When the estimate itself removes a unit, the path
+    starts at the estimate.  (Growing the factor after many fits, to reach a far estimate
+    sooner, was tried and dropped: on a saturated fit each short fit shrinks all the weights
+    by about the same amount, and bigger steps shrank them all to the edge together, so the
+    first path point emptied a 20,000-column model.)
     """
     model = stepper.trainer.model
     n_alive = int((model.unit_norms() > 0).sum())
     saved, start, epochs = stepper.snapshot(), lam, 0
-    step, approach = START_STEP, False
-    for fit in range(MAX_CLIMB):
+    for _ in range(MAX_CLIMB):
         epochs += stepper.fit(lam, max_epochs=CLIMB_EPOCHS)[0]
         if int((model.unit_norms() > 0).sum()) < n_alive:
-            if approach or step == START_STEP:
-                break
-            stepper.restore(saved)
-            step, approach = START_STEP, True
-        else:
-            saved, start = stepper.snapshot(), lam
-            if not approach and fit + 1 >= PATIENT_CLIMB:
-                step = min(step * step, MAX_START_STEP)
-        lam = start * step
+            break
+        saved, start = stepper.snapshot(), lam
+        lam *= START_STEP
     stepper.restore(saved)
     return start, epochs
 

@@ -475,22 +475,3 @@ def test_relaxed_fit_keeps_its_best_epoch():
     trainer.fit(Adam(model.parameters(), lr=1e-2), 0.0, 0.0, 50, 3, keep)
     with torch.no_grad():
         assert float(task.loss(model(X[150:]), -y[150:])) > start_loss
-
-
-def test_a_start_estimate_far_below_the_first_exit_costs_few_climb_fits(monkeypatch):
-    """An estimate 1e6 times too small (as a saturated dense fit gives) is climbed with a
-    factor that grows (up to 2) after PATIENT_CLIMB fits: about 35 fits instead of one per
-    START_STEP (62), and the path still starts just before the first exit."""
-    import lassonet_cli.path as path_module
-
-    true_estimate = path_module.auto_lambda_start
-    monkeypatch.setattr(path_module, "auto_lambda_start",
-                        lambda *args: true_estimate(*args) * 1e-6)
-    path = run_small_path()
-    fits = path.search_epochs / path_module.CLIMB_EPOCHS
-    patient = path_module.PATIENT_CLIMB
-    left = 1e6 / START_STEP**patient
-    assert fits <= patient + math.log(left) / math.log(2) + 6
-    first_exit = next(i for i, p in enumerate(path.points) if p.k < 6)
-    steps_per_climb = math.log(START_STEP) / math.log(PathConfig().path_multiplier)
-    assert 1 <= first_exit <= 1 + math.ceil(steps_per_climb)
