@@ -10,11 +10,6 @@ M = 10.0
 # the exit threshold ||g_theta|| + M ||g_gamma||_1 is so large that no filter leaves before
 # the network is ruined (benchmarks/conv_coil20.py, RESULTS.md); 0.1 selects filters.
 CONV_M = 0.1
-
-
-def default_M(selects_filters: bool) -> float:
-    """The hierarchy multiplier used when none is given."""
-    return CONV_M if selects_filters else M
 PATH_MULTIPLIER = 1.05
 # Epochs per path point.  A full-batch epoch is one optimiser step, so a small table gets
 # MAX_EPOCHS steps per point; with minibatches one epoch is already n / batch_size steps
@@ -27,3 +22,8 @@ PATIENCE = 5  # equal to MAX_EPOCHS: a default full-batch point always trains it
 RELAX_EPOCHS = 50
 MINIBATCH_RELAX_EPOCHS = 1
 RELAX = True
+
+
+def default_M(selects_filters: bool) -> float:
+    """The hierarchy multiplier used when none is given."""
+    return CONV_M if selects_filters else M

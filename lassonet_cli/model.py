@@ -6,8 +6,9 @@ to the filters of a convolutional layer (``backbones.ConvBackbone``).
 
 The path driver sees either model through one interface: ``forward``, ``n_units``,
 ``prox_(lam, M, keep)``, ``feature_mask(alive_units)`` (the ``keep`` that ``prox_`` takes),
-``unit_norms()``, ``penalty()``, ``skip_inputs(X)`` (what the skip layer reads) and
-``exit_thresholds(task, X, y, M, units)``.
+``unit_norms()``, ``penalty()``, ``skip_inputs(X)`` (what the skip layer reads),
+``alive_columns(keep)`` (the input columns ``forward(x, columns)`` may be restricted to, or
+None) and ``exit_thresholds(task, X, y, M, units)``.
 
 Exit thresholds.  For every unit j the smallest penalty at which theta_j = 0, W_j = 0 is a
 stationary point of the penalised problem when everything else stays as it is (see ``path``):

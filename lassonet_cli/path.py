@@ -72,7 +72,7 @@ class PathConfig:
     M: float = defaults.M
     lambda_start: float | None = None
     path_multiplier: float = defaults.PATH_MULTIPLIER
-    max_epochs: int | None = None  # per point; None: ``defaults.epochs_per_point``
+    max_epochs: int | None = None  # per point; None: by batch mode (``resolved``)
     patience: int = defaults.PATIENCE
     dense_max_epochs: int = 1000
     dense_patience: int = 10
@@ -83,7 +83,7 @@ class PathConfig:
     tol: float = 0.99
     relax: bool = defaults.RELAX
     relax_lr: float = 1e-2
-    relax_max_epochs: int | None = None  # None: ``defaults.relax_epochs``
+    relax_max_epochs: int | None = None  # None: by batch mode (``resolved``)
     relax_patience: int = 5
 
     def validate(self) -> None:
@@ -323,9 +323,10 @@ def _split_exits(
 def _allowed_exits(alive: int) -> int:
     """Most units one path point may eliminate before the step is refined (``MAX_REFINE``).
 
-    Units leaving at the same point are ordered only by their last norms, and a point with k
-    units exists only if the path stops there, so where many units leave together the lambda
-    step is made finer (square root of the factor, at most log2(MAX_REFINE) times).
+    Units leaving at the same point get no lambdas of their own (below ``SPLIT_BELOW`` they
+    are only ordered by their exit thresholds, ``_split_exits``), so where many units leave
+    together the lambda step is made finer (square root of the factor, at most
+    log2(MAX_REFINE) times) and the path itself separates them.
     """
     return max(1, int(EXIT_SHARE * alive))
 
