@@ -31,14 +31,18 @@ Zero skip column.  When ||v|| = 0 the optimal *size* t* is still given above (it
 when M * ||u||_1 > lam) but every direction of b is optimal; we return b along the first output
 axis, b = (t*, 0, ..., 0), so the result is deterministic and the constraint holds.
 
-All functions are pure tensor functions: they do not modify their arguments, work in float32 and
-float64 on any device and loop over neither features nor groups.
+All functions are pure tensor functions, except ``hier_prox_features_``, the training loop's
+in-place version: they do not modify their arguments, work in float32 and float64 on any device
+and loop over neither features nor groups.  On the CPU ``hier_prox_features_`` runs in numpy
+on the parameters' memory, and first tries, for each clipped unit, the solution with every entry
+of u active (m* = q), which is the usual case along the path; only the other units are sorted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -180,7 +184,6 @@ def hier_prox_features(
     return b.T, (w.T if W is not None else None)
 
 
-@torch.no_grad()
 def hier_prox_features_(
     theta: torch.Tensor,
     W: torch.Tensor | None,
@@ -190,9 +193,13 @@ def hier_prox_features_(
 ) -> torch.Tensor:
     """In-place ``hier_prox_features``, for the training loop; returns the new ||theta_j||.
 
-    Same result as ``hier_prox_features`` (a test holds them equal) with about half the tensor
+    Same result as ``hier_prox_features`` (a test holds them equal) with about half the
     operations: the direction of theta_j is kept by one multiplication per column and W^(0) is
-    clipped in place, and only the columns whose clipping is active are sorted.
+    clipped in place.  On the CPU it runs in numpy on the parameters' own memory
+    (``_hier_prox_features_numpy``): the arrays are small (hidden x d), so its cost is the
+    per-operation overhead, several times lower in numpy than in torch, and there only the
+    clipped columns that are not clipped on every entry are sorted (``benchmarks/prox_speed.py``
+    measures both against the torch version).
 
     Parameters
     ----------
@@ -208,18 +215,36 @@ def hier_prox_features_(
     """
     if not (M >= 0 and M < float("inf")):
         raise ValueError(f"M must be finite and >= 0, got {M}")
+    if theta.device.type == "cpu" and theta.is_contiguous() and (W is None or W.is_contiguous()):
+        return torch.from_numpy(_hier_prox_features_numpy(
+            theta.detach().numpy(),
+            None if W is None else W.detach().numpy(),
+            lam.cpu().numpy() if isinstance(lam, torch.Tensor) else lam,
+            M,
+            None if keep is None else keep.cpu().numpy(),
+        ))
+    return _hier_prox_features_torch(theta, W, lam, M, keep)
+
+
+@torch.no_grad()
+def _hier_prox_features_torch(
+    theta: torch.Tensor,
+    W: torch.Tensor | None,
+    lam: float | torch.Tensor,
+    M: float,
+    keep: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``hier_prox_features_`` in torch, for other devices than the CPU.
+
+    Every column is sorted and the clipped ones take the counting rule's length: selecting the
+    clipped columns first would wait on the device at every step.
+    """
     v_norm = _norm(theta, dim=0)
     t = (v_norm - lam).clamp_(min=0)
     if W is not None and W.shape[0]:
         clipped = W.abs().amax(dim=0) > M * t
         lam_t = torch.as_tensor(lam, dtype=theta.dtype, device=theta.device).expand_as(t)
-        if theta.device.type == "cpu":
-            # the index costs no device round trip on the CPU: sort only what needs it
-            cols = clipped.nonzero().squeeze(1)
-            if len(cols):
-                t[cols] = _clipped_size(v_norm[cols], W[:, cols].abs().T, lam_t[cols], M)
-        else:
-            t = torch.where(clipped, _clipped_size(v_norm, W.abs().T, lam_t, M), t)
+        t = torch.where(clipped, _clipped_size(v_norm, W.abs().T, lam_t, M), t)
     if keep is not None:
         t.mul_(keep)
     positive = v_norm > 0
@@ -231,6 +256,115 @@ def hier_prox_features_(
         bound = M * t
         torch.clamp(W, min=-bound, max=bound, out=W)
     return t
+
+
+def _hier_prox_features_numpy(
+    theta: np.ndarray,
+    W: np.ndarray | None,
+    lam: float | np.ndarray,
+    M: float,
+    keep: np.ndarray | None,
+) -> np.ndarray:
+    """``hier_prox_features_`` on numpy arrays (the CPU's training loop), in place.
+
+    The same steps as ``_hier_prox_features_torch``: soft-threshold every column's length,
+    replace it by the counting rule's ``t*`` (``_clipped_size``) where W's column is clipped,
+    then rescale theta's columns and clip W's.  Returns the (d,) lengths ``t``.
+    """
+    dtype = theta.dtype
+    v_norm = _norm_numpy(theta)
+    t = v_norm - lam
+    np.maximum(t, 0, out=t)
+    if W is not None and W.shape[0]:
+        a = np.abs(W)
+        cols = np.flatnonzero(a.max(axis=0) > M * t)
+        if cols.size:
+            t[cols] = _clipped_size_numpy(v_norm[cols], a[:, cols], _pick(lam, cols), M)
+    if keep is not None:
+        t *= keep
+    positive = v_norm > 0
+    scale = np.divide(t, v_norm, out=np.zeros_like(t), where=positive)
+    theta *= scale
+    if theta.shape[0]:
+        # a zero column has no direction: its length goes on the first output axis
+        np.copyto(theta[0], t, where=~positive)
+    if W is not None:
+        bound = (M * t).astype(dtype, copy=False)
+        np.clip(W, -bound, bound, out=W)
+    return t.astype(dtype, copy=False)
+
+
+def _norm_numpy(theta: np.ndarray) -> np.ndarray:
+    """(d,) Euclidean norms of theta's columns.
+
+    As ``_norm``, but only the columns that need it are scaled by their largest entry: those
+    whose norm is so small that squares below the smallest normal number could matter at the
+    dtype's precision (0 < norm^2 < tiny / eps), or whose squares overflowed.
+    """
+    squares = np.einsum("ij,ij->j", theta, theta)
+    norm = np.sqrt(squares)
+    limit = _UNDERFLOW[theta.dtype]
+    if (np.min(squares, where=squares > 0, initial=np.inf) < limit
+            or not np.isfinite(squares.sum())):
+        small = np.flatnonzero(((squares > 0) & (squares < limit)) | np.isinf(squares))
+        block = theta[:, small]
+        big = np.abs(block).max(axis=0)
+        big[big == 0] = 1
+        block = block / big
+        norm[small] = np.sqrt(np.einsum("ij,ij->j", block, block)) * big
+    return norm
+
+
+# squared norms below these lose precision to underflow (``_norm_numpy``)
+_UNDERFLOW = {np.dtype(t): np.finfo(t).tiny / np.finfo(t).eps
+              for t in (np.float16, np.float32, np.float64)}
+
+
+def _clipped_size_numpy(
+    v_norm: np.ndarray, a: np.ndarray, lam: float | np.ndarray, M: float
+) -> np.ndarray:
+    """``_clipped_size`` in numpy: (n,) optimal t* for a = |u| laid out (q, n), a column per unit.
+
+    Along the path the constraint is usually active on every entry of a unit (all of W_j sits
+    at +-M ||theta_j||), so the all-active candidate m = q is tried first: it is t* exactly when
+    every |u_i| >= M t (then f'(|u|_(k) / M) > 0 for every k).  Only the other units are sorted.
+    """
+    q = a.shape[0]
+    size = _size_numpy(v_norm, a.sum(axis=0), q, lam, M)
+    rest = np.flatnonzero(a.min(axis=0) < M * size)
+    if rest.size:
+        size[rest] = _counted_size_numpy(v_norm[rest], a[:, rest].T, _pick(lam, rest), M)
+    return size
+
+
+def _counted_size_numpy(
+    v_norm: np.ndarray, a: np.ndarray, lam: float | np.ndarray, M: float
+) -> np.ndarray:
+    """The counting rule of the module docstring for a = |u|, (n, q): sort, count m*."""
+    n, q = a.shape
+    a_sorted = np.sort(a, axis=1)[:, ::-1]
+    top_sum = np.cumsum(a_sorted, axis=1)
+    excess = top_sum - np.arange(1, q + 1, dtype=a.dtype) * a_sorted
+    slack = (v_norm - lam)[:, None]
+    if M >= 1:
+        positive = a_sorted / (M * M) - slack / M - excess > 0
+    else:
+        positive = a_sorted - M * slack - (M * M) * excess > 0
+    m = np.count_nonzero(positive, axis=1)
+    s_m = np.where(m > 0, top_sum[np.arange(n), np.maximum(m - 1, 0)], 0)
+    return _size_numpy(v_norm, s_m, m, lam, M)
+
+
+def _size_numpy(v_norm, s_m, m, lam, M: float) -> np.ndarray:
+    """t* = (||v|| + M S_m - lam)_+ / (1 + m M^2), divided through by M when M >= 1."""
+    if M >= 1:
+        return np.maximum(v_norm / M + s_m - lam / M, 0) / (1 / M + m * M)
+    return np.maximum(v_norm + M * s_m - lam, 0) / (1 + m * M * M)
+
+
+def _pick(lam: float | np.ndarray, index: np.ndarray) -> float | np.ndarray:
+    """The penalty of the units ``index``: a scalar penalty is everyone's."""
+    return lam[index] if isinstance(lam, np.ndarray) and lam.ndim else lam
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from lassonet_cli.prox import (
     GroupLayout,
+    _hier_prox_features_torch,
     hier_prox,
     hier_prox_features,
     hier_prox_features_,
@@ -564,10 +565,17 @@ def test_constraint_holds_for_tiny_skip_weights():
     torch.testing.assert_close(norms[0], torch.linalg.vector_norm(theta), rtol=1e-12, atol=0)
 
 
+# the in-place prox's two implementations: numpy on the CPU (what the dispatcher picks there),
+# torch on every other device; both are run here on the CPU
+IN_PLACE = {"dispatch": hier_prox_features_, "torch": _hier_prox_features_torch}
+
+
+@pytest.mark.parametrize("implementation", IN_PLACE)
 @pytest.mark.parametrize("M", [0.0, 0.5, 1.0, 10.0, 1e5])
-def test_in_place_prox_equals_the_pure_one(M):
+def test_in_place_prox_equals_the_pure_one(M, implementation):
     """The training loop's in-place HIER-PROX gives the pure function's result, with and
     without a keep mask, and returns the new column norms."""
+    hier_prox_features_ = IN_PLACE[implementation]
     gen = torch.Generator().manual_seed(int(M * 7) + 1)
     for trial in range(200):
         c, K, d = (int(x) for x in torch.randint(1, 6, (3,), generator=gen))
@@ -585,3 +593,70 @@ def test_in_place_prox_equals_the_pure_one(M):
         torch.testing.assert_close(got_W, want_W, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(norms, torch.linalg.vector_norm(want_theta, dim=0),
                                    rtol=1e-12, atol=1e-12)
+
+
+def _saturated_layer(gen: torch.Generator, c: int, K: int, d: int, M: float, dtype):
+    """(theta, W) as the path leaves them, then moved by a small step: every entry of W_j at
+    +-M ||theta_j|| plus noise, so the constraint is active on all or nearly all entries (the
+    case the CPU prox solves without sorting).  Column 0 has one exact zero in W (a hidden unit
+    that never reads it), column 1 is eliminated (all zero)."""
+    theta = torch.randn(c, d, generator=gen, dtype=torch.float64)
+    signs = torch.randint(0, 2, (K, d), generator=gen).to(torch.float64) * 2 - 1
+    W = signs * M * torch.linalg.vector_norm(theta, dim=0)
+    step = 1e-3 * (1 + M)
+    theta = theta + step * torch.randn(c, d, generator=gen, dtype=torch.float64)
+    W = W + step * torch.randn(K, d, generator=gen, dtype=torch.float64)
+    W[0, 0] = 0.0
+    theta[:, 1], W[:, 1] = 0.0, 0.0
+    return theta.to(dtype), W.to(dtype)
+
+
+@pytest.mark.parametrize("implementation", IN_PLACE)
+@pytest.mark.parametrize("M", [0.5, 1.0, 10.0])
+def test_in_place_prox_on_saturated_columns_matches_the_oracle(M, implementation):
+    """Where the constraint binds on every entry (the path's usual state) the in-place prox
+    still finds the exact minimiser: t* equal to the oracle's, and the same (theta, W) as the
+    pure prox, at penalties from none to one that removes some columns."""
+    gen = torch.Generator().manual_seed(int(M * 13))
+    for lam in (0.0, 1e-3, 0.1, 1.0, 5.0):
+        theta, W = _saturated_layer(gen, 3, 40, 12, M, torch.float64)
+        want_theta, want_W = hier_prox_features(theta, W, lam, M)
+        got_theta, got_W = theta.clone(), W.clone()
+        norms = IN_PLACE[implementation](got_theta, got_W, lam, M)
+        torch.testing.assert_close(got_theta, want_theta, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(got_W, want_W, rtol=1e-12, atol=1e-12)
+        for j in range(theta.shape[1]):
+            t_star, _ = oracle(theta[:, j].numpy(), W[:, j].numpy(), lam, M)
+            assert abs(float(norms[j]) - t_star) <= 1e-9 * (1 + t_star), (lam, j)
+
+
+@pytest.mark.parametrize("implementation", IN_PLACE)
+def test_in_place_prox_keeps_float32_and_its_accuracy(implementation):
+    """float32 parameters stay float32 (weights, returned norms) and agree with the float64
+    result to float32 rounding, saturated or not."""
+    gen = torch.Generator().manual_seed(5)
+    for saturated in (True, False):
+        if saturated:
+            theta, W = _saturated_layer(gen, 2, 100, 30, 10.0, torch.float32)
+        else:
+            theta, W = torch.randn(2, 30, generator=gen), torch.randn(100, 30, generator=gen)
+        want_theta, want_W = hier_prox_features(theta.double(), W.double(), 0.05, 10.0)
+        norms = IN_PLACE[implementation](theta, W, 0.05, 10.0)
+        assert theta.dtype == W.dtype == norms.dtype == torch.float32
+        torch.testing.assert_close(theta.double(), want_theta, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(W.double(), want_W, rtol=1e-4, atol=1e-5)
+
+
+def test_in_place_prox_updates_parameters_through_their_memory():
+    """The CPU prox writes through numpy views of the parameters: a model's prox_ changes the
+    Parameters themselves (the ones the optimiser holds), and a per-feature penalty tensor
+    works like the scalar."""
+    gen = torch.Generator().manual_seed(2)
+    theta = torch.nn.Parameter(torch.randn(2, 6, generator=gen))
+    W = torch.nn.Parameter(torch.randn(5, 6, generator=gen) * 3)
+    want_theta, want_W = hier_prox_features(theta.detach(), W.detach(), 0.3, 2.0)
+    ids = (id(theta), theta.data_ptr(), id(W), W.data_ptr())
+    hier_prox_features_(theta, W, torch.full((6,), 0.3), 2.0)
+    assert (id(theta), theta.data_ptr(), id(W), W.data_ptr()) == ids
+    torch.testing.assert_close(theta.detach(), want_theta)
+    torch.testing.assert_close(W.detach(), want_W)

@@ -1,0 +1,101 @@
+"""What the in-place HIER-PROX costs on the path, in numpy (the CPU default) and in torch.
+
+For each dataset (those of ``compare_reference.py``: same split and backbone) this fits
+``LassoNetSelector`` at its defaults several times, alternating the two implementations of
+``prox.hier_prox_features_`` the model can use: the numpy one the CPU takes, and the torch one
+other devices take (``prox._hier_prox_features_torch``, run here on the CPU).  It reports per
+implementation the median wall time of the whole fit, the number of prox calls and the mean
+time of one call, measured around every call.  The two paths can differ in a few points, since
+the implementations round differently.  Usage::
+
+    .venv/bin/python benchmarks/prox_speed.py                        # all datasets, 3 rounds
+    .venv/bin/python benchmarks/prox_speed.py --datasets digits --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
+from _run_header import print_run_header  # noqa: E402
+
+from lassonet_cli import LassoNetSelector  # noqa: E402
+from lassonet_cli import model as model_module  # noqa: E402
+from lassonet_cli import prox  # noqa: E402
+
+IMPLEMENTATIONS = {"numpy": prox.hier_prox_features_, "torch": prox._hier_prox_features_torch}
+
+
+class TimedProx:
+    """Stands in for ``hier_prox_features_`` in the model module, timing every call."""
+
+    def __init__(self, implementation):
+        self.implementation, self.calls, self.seconds = implementation, 0, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        result = self.implementation(*args, **kwargs)
+        self.seconds += time.perf_counter() - start
+        self.calls += 1
+        return result
+
+
+def fit_once(split: cr.Split, name: str) -> dict:
+    timed = TimedProx(IMPLEMENTATIONS[name])
+    original = model_module.hier_prox_features_
+    model_module.hier_prox_features_ = timed
+    try:
+        selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=0)
+        start = time.perf_counter()
+        selector.fit(split.train_raw, split.y_train)
+        wall = time.perf_counter() - start
+    finally:
+        model_module.hier_prox_features_ = original
+    return {"wall": wall, "calls": timed.calls, "prox_s": timed.seconds,
+            "points": len(selector.path_.points)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", choices=sorted(cr.DATASETS),
+                        default=list(cr.DATASETS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print_run_header()
+    print()
+    print(f"{'dataset':15s} {'prox':6s} {'wall_s':>7s} {'points':>6s} {'calls':>6s} "
+          f"{'prox_ms':>8s} {'prox_share':>10s}")
+    for dataset in args.datasets:
+        spec = cr.DATASETS[dataset]
+        X, y = cr.load_dataset(spec)
+        split = cr.make_split(spec, X, y, 0)
+        runs: dict[str, list[dict]] = {name: [] for name in IMPLEMENTATIONS}
+        for _ in range(args.rounds):
+            for name in IMPLEMENTATIONS:
+                runs[name].append(fit_once(split, name))
+        medians = {}
+        for name, rs in runs.items():
+            wall = statistics.median(r["wall"] for r in rs)
+            calls = statistics.median(r["calls"] for r in rs)
+            per_call = sum(r["prox_s"] for r in rs) / sum(r["calls"] for r in rs)
+            share = statistics.median(r["prox_s"] / r["wall"] for r in rs)
+            medians[name] = (wall, per_call)
+            print(f"{dataset:15s} {name:6s} {wall:7.2f} {rs[0]['points']:6d} {calls:6.0f} "
+                  f"{per_call * 1e3:8.3f} {share:10.2f}", flush=True)
+        print(f"{dataset:15s} torch/numpy: wall {medians['torch'][0] / medians['numpy'][0]:.2f}x"
+              f", one prox {medians['torch'][1] / medians['numpy'][1]:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
