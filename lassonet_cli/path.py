@@ -84,7 +84,7 @@ class PathConfig:
     relax: bool = defaults.RELAX
     relax_lr: float = 1e-2
     relax_max_epochs: int | None = None  # None: by batch mode (``resolved``)
-    relax_patience: int = 5
+    relax_patience: int = defaults.RELAX_PATIENCE
 
     def validate(self) -> None:
         if not (self.M >= 0 and math.isfinite(self.M)):
