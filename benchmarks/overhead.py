@@ -11,7 +11,8 @@ backward and the optimiser's update, nothing else.  The figure of merit is
 so 1.0 means HIER-PROX, validation, early stopping, the start search, snapshots and all
 bookkeeping cost nothing beyond the steps themselves (target: at most 1.5).  The bare step is
 timed with our optimiser (``lassonet_cli.optim.HeavyBall``, which the path uses) and, for
-comparison, with ``torch.optim.SGD``.  Usage::
+comparison, with ``torch.optim.SGD``, each before and after the path (the mean of the two).
+Usage::
 
     .venv/bin/python benchmarks/overhead.py                      # all datasets, seed 0
     .venv/bin/python benchmarks/overhead.py --datasets digits --seeds 0 1
@@ -100,12 +101,15 @@ def measure(name: str, seed: int) -> dict:
     X, y = cr.load_dataset(spec)
     split = cr.make_split(spec, X, y, seed)
     selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=seed)
+    # the bare step is timed before and after the path and the two are averaged: this
+    # machine's speed drifts by tens of percent within minutes (see RESULTS.md)
+    before = bare_step_time(split, "ours"), bare_step_time(split, "torch")
     with StepCounter() as counter:
         start = time.perf_counter()
         selector.fit(split.train_raw, split.y_train)
         wall = time.perf_counter() - start
-    bare = bare_step_time(split, "ours")
-    bare_torch = bare_step_time(split, "torch")
+    after = bare_step_time(split, "ours"), bare_step_time(split, "torch")
+    bare, bare_torch = ((b + a) / 2 for b, a in zip(before, after, strict=True))
     return {"dataset": name, "seed": seed, "wall": wall, "steps": counter.steps,
             "bare_ms": bare * 1e3, "bare_torch_ms": bare_torch * 1e3,
             "overhead": wall / (counter.steps * bare),

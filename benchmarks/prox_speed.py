@@ -27,9 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
 from _run_header import print_run_header  # noqa: E402
 
-from lassonet_cli import LassoNetSelector  # noqa: E402
+from lassonet_cli import LassoNetSelector, prox  # noqa: E402
 from lassonet_cli import model as model_module  # noqa: E402
-from lassonet_cli import prox  # noqa: E402
 
 IMPLEMENTATIONS = {"numpy": prox.hier_prox_features_, "torch": prox._hier_prox_features_torch}
 
