@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
 
 from lassonet_cli import LassoNetSelector  # noqa: E402
+from lassonet_cli import model as model_module  # noqa: E402
+from lassonet_cli import path as path_module  # noqa: E402
 from lassonet_cli.backbones import BackboneSpec  # noqa: E402
 from lassonet_cli.model import LassoNet  # noqa: E402
 from lassonet_cli.optim import Adam, HeavyBall  # noqa: E402
@@ -63,6 +65,58 @@ class StepCounter:
     def __exit__(self, *exc) -> None:
         for cls, original in self._saved.items():
             cls.step = original
+
+
+class PhaseTimer:
+    """Splits the path's wall time into phases while active, each call's time going to the
+    innermost phase it runs in (a relaxed fit's prox calls count as prox, not as relax).
+
+    Phases: ``dense`` (the dense model), ``start`` (step size, lambda_start estimate and the
+    climb to the first exit), ``relax`` (relaxed fits), ``thresholds`` (exit thresholds that
+    order units leaving together, and the start estimate's), ``prox`` (HIER-PROX calls);
+    the rest of the wall time is the path's own steps and bookkeeping.
+    """
+
+    TARGETS = [
+        (path_module._Trainer, "dense", "dense"),
+        (path_module, "auto_lr", "start"),
+        (path_module, "auto_lambda_start", "start"),
+        (path_module, "_climb_to_first_exit", "start"),
+        (path_module._Relaxer, "__call__", "relax"),
+        (path_module, "exit_thresholds", "thresholds"),
+        (model_module, "hier_prox_features_", "prox"),
+    ]
+    PHASES = ["dense", "start", "relax", "thresholds", "prox"]
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(self.PHASES, 0.0)
+        self._inner: list[float] = []  # time spent in nested phases, per open call
+        self._saved = []
+
+    def _wrap(self, function, phase):
+        def timed(*args, **kwargs):
+            self._inner.append(0.0)
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                inner = self._inner.pop()
+                self.seconds[phase] += elapsed - inner
+                if self._inner:
+                    self._inner[-1] += elapsed
+        return timed
+
+    def __enter__(self) -> PhaseTimer:
+        for owner, name, phase in self.TARGETS:
+            original = getattr(owner, name)
+            self._saved.append((owner, name, original))
+            setattr(owner, name, self._wrap(original, phase))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
 
 
 def bare_step_time(split: cr.Split, optimizer: str, repeats: int = 300) -> float:
@@ -104,7 +158,7 @@ def measure(name: str, seed: int) -> dict:
     # the bare step is timed before and after the path and the two are averaged: this
     # machine's speed drifts by tens of percent within minutes (see RESULTS.md)
     before = bare_step_time(split, "ours"), bare_step_time(split, "torch")
-    with StepCounter() as counter:
+    with StepCounter() as counter, PhaseTimer() as phases:
         start = time.perf_counter()
         selector.fit(split.train_raw, split.y_train)
         wall = time.perf_counter() - start
@@ -113,7 +167,8 @@ def measure(name: str, seed: int) -> dict:
     return {"dataset": name, "seed": seed, "wall": wall, "steps": counter.steps,
             "bare_ms": bare * 1e3, "bare_torch_ms": bare_torch * 1e3,
             "overhead": wall / (counter.steps * bare),
-            "overhead_torch": wall / (counter.steps * bare_torch)}
+            "overhead_torch": wall / (counter.steps * bare_torch),
+            "shares": {phase: seconds / wall for phase, seconds in phases.seconds.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmedian overhead: {statistics.median(r['overhead'] for r in rows):.2f} "
           f"(against torch.optim.SGD steps: "
           f"{statistics.median(r['overhead_torch'] for r in rows):.2f})")
+    print("\nwhere the wall time goes (share; the rest is the path's own steps and bookkeeping):")
+    print(f"{'dataset':15s} {'seed':>4s} " + " ".join(f"{p:>10s}" for p in PhaseTimer.PHASES)
+          + f" {'rest':>10s}")
+    for r in rows:
+        rest = 1 - sum(r["shares"].values())
+        print(f"{r['dataset']:15s} {r['seed']:4d} "
+              + " ".join(f"{r['shares'][p]:10.2f}" for p in PhaseTimer.PHASES)
+              + f" {rest:10.2f}")
     return 0
 
 

@@ -271,10 +271,8 @@ def _hier_prox_features_numpy(
     replace it by the counting rule's ``t*`` (``_clipped_size``) where W's column is clipped,
     then rescale theta's columns and clip W's.  Returns the (d,) lengths ``t``.
     """
-    dtype = theta.dtype
     v_norm = _norm_numpy(theta)
-    t = v_norm - lam
-    np.maximum(t, 0, out=t)
+    t = np.maximum(v_norm - lam, 0)
     if W is not None and W.shape[0]:
         a = np.abs(W)
         cols = np.flatnonzero(a.max(axis=0) > M * t)
@@ -283,24 +281,30 @@ def _hier_prox_features_numpy(
     if keep is not None:
         t *= keep
     positive = v_norm > 0
-    scale = np.divide(t, v_norm, out=np.zeros_like(t), where=positive)
-    theta *= scale
-    if theta.shape[0]:
+    # a zero column's entries stay 0 whatever it is multiplied by
+    theta *= t / np.where(positive, v_norm, 1)
+    if theta.shape[0] and not positive.all():
         # a zero column has no direction: its length goes on the first output axis
-        np.copyto(theta[0], t, where=~positive)
+        np.copyto(theta[0], t, where=~positive, casting="same_kind")
+    t = t.astype(theta.dtype, copy=False)
     if W is not None:
-        bound = (M * t).astype(dtype, copy=False)
-        np.clip(W, -bound, bound, out=W)
-    return t.astype(dtype, copy=False)
+        bound = M * t
+        np.minimum(W, bound, out=W)
+        np.maximum(W, -bound, out=W)
+    return t
 
 
 def _norm_numpy(theta: np.ndarray) -> np.ndarray:
     """(d,) Euclidean norms of theta's columns.
 
-    As ``_norm``, but only the columns that need it are scaled by their largest entry: those
-    whose norm is so small that squares below the smallest normal number could matter at the
-    dtype's precision (0 < norm^2 < tiny / eps), or whose squares overflowed.
+    float32 weights are squared and summed in float64, where their squares can neither
+    underflow nor overflow.  Otherwise, as ``_norm``, the columns that need it are scaled by
+    their largest entry: those whose norm is so small that squares below the smallest normal
+    number could matter at the dtype's precision (0 < norm^2 < tiny / eps), or whose squares
+    overflowed.
     """
+    if theta.dtype == np.float32:
+        return np.sqrt(np.einsum("ij,ij->j", theta, theta, dtype=np.float64))
     squares = np.einsum("ij,ij->j", theta, theta)
     norm = np.sqrt(squares)
     limit = _UNDERFLOW[theta.dtype]

@@ -570,6 +570,17 @@ def test_constraint_holds_for_tiny_skip_weights():
 IN_PLACE = {"dispatch": hier_prox_features_, "torch": _hier_prox_features_torch}
 
 
+def test_in_place_prox_float32_tiny_and_huge_skip_weights():
+    """float32 squares of 1e-25 underflow and of 1e25 overflow; the in-place prox's norms
+    must not (the constraint would break, or every weight would be zeroed)."""
+    for scale in (1e-25, 1e25):
+        theta = torch.tensor([[3.0, 0.0], [4.0, 1.0]]) * scale  # column norms 5 and 1
+        W = torch.tensor([[1.0, 1.0]]) * scale * 1e-3
+        norms = hier_prox_features_(theta, W, 0.0, 1.0)
+        torch.testing.assert_close(norms, torch.tensor([5.0, 1.0]) * scale, rtol=1e-6, atol=0)
+        assert (W.abs() <= norms * (1 + 1e-6)).all()
+
+
 @pytest.mark.parametrize("implementation", IN_PLACE)
 @pytest.mark.parametrize("M", [0.0, 0.5, 1.0, 10.0, 1e5])
 def test_in_place_prox_equals_the_pure_one(M, implementation):
