@@ -435,10 +435,17 @@ class Encoder:
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """(n, inputs) float32 matrix of standardised inputs (computed in row chunks, so a tall
-        table needs no float64 copy of itself)."""
+        table needs no float64 copy of itself).
+
+        A value beyond float32's range after standardising (1e300 in a column that was
+        constant in the training rows, so not scaled) is clipped to the largest float32, not
+        turned into inf.
+        """
         out = np.empty((len(df), len(self.mean)), dtype=np.float32)
+        largest = np.finfo(np.float32).max
         for rows in row_chunks(len(df), len(self.mean)):
-            out[rows] = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
+            z = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
+            out[rows] = np.clip(z, -largest, largest, out=z)
         return out
 
     def to_dict(self) -> dict:

@@ -52,9 +52,9 @@ class Regression:
     output_curvature: float = field(default=2.0, init=False)
 
     def fit(self, y: np.ndarray) -> Regression:
-        y = np.asarray(y, dtype=np.float64)
-        self.mean = float(y.mean())
-        sd = float(y.std())
+        mean, sd = _mean_std(np.asarray(y, dtype=np.float64))
+        self.mean = float(mean)
+        sd = float(sd)
         if not np.isfinite(sd) or sd == 0:
             raise DataError("the target is constant: there is nothing to predict")
         self.scale = sd
@@ -258,8 +258,7 @@ class Reconstruction:
         y = np.asarray(y, dtype=np.float64)
         if y.ndim != 2 or y.shape[1] != len(self.columns):
             raise DataError("the reconstruction target must hold one column per feature")
-        self.mean = y.mean(axis=0)
-        scale = y.std(axis=0)
+        self.mean, scale = _mean_std(y, axis=0)
         scale[np.ptp(y, axis=0) == 0] = 1.0  # constant in training: nothing to scale
         self.scale = scale
         return self
@@ -341,6 +340,16 @@ def make_task(name: str, ties: str = "efron", columns: list[str] | None = None) 
     if name == "reconstruction":
         return Reconstruction(columns=list(columns or []))
     raise ValueError(f"unknown task {name!r}")
+
+
+def _mean_std(y: np.ndarray, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of finite values along ``axis``, computed on y / max|y| so
+    that values near 1e300 do not overflow (their squares would)."""
+    big = np.abs(y).max(axis=axis, keepdims=True) if y.size else np.ones((1,) * y.ndim)
+    big = np.where(big > 0, big, 1.0)
+    z = y / big
+    big = big.squeeze() if axis is None else big.squeeze(axis)
+    return z.mean(axis=axis) * big, z.std(axis=axis) * big
 
 
 def _r2(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -1,8 +1,13 @@
 """Task scores at their edges."""
 
+import warnings
+
+import numpy as np
+import pytest
 import torch
 
-from lassonet_cli.tasks import Regression
+from lassonet_cli.errors import DataError
+from lassonet_cli.tasks import Reconstruction, Regression
 
 
 def test_r2_of_constant_targets_is_finite():
@@ -20,3 +25,24 @@ def test_r2_matches_its_definition():
     out = torch.tensor([[1.5], [2.0], [3.0]])
     expected = 1 - (0.25 + 0 + 1) / ((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2)
     assert abs(float(task.score(out, y)) - expected) < 1e-6
+
+
+def test_standardising_huge_targets_neither_overflows_nor_warns():
+    """Regression and reconstruction targets near 1e200 are finite doubles: their scale must
+    be too (squaring them overflows), with no RuntimeWarning on the way."""
+    y = np.array([0.0, 1e200, 2e200, 4e200])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        task = Regression().fit(y)
+        rec = Reconstruction(columns=["a", "b"]).fit(np.column_stack([y, y / 1e200]))
+    assert task.mean == pytest.approx(np.mean(y / 1e200) * 1e200, rel=1e-12)
+    assert task.scale == pytest.approx(np.std(y / 1e200) * 1e200, rel=1e-12)
+    np.testing.assert_allclose(rec.scale, [task.scale, task.scale / 1e200], rtol=1e-12)
+    np.testing.assert_allclose(rec.mean, [task.mean, task.mean / 1e200], rtol=1e-12)
+    encoded = task.encode(y)
+    assert torch.isfinite(encoded).all() and abs(float(encoded.mean())) < 1e-6
+
+
+def test_constant_target_is_still_refused():
+    with pytest.raises(DataError, match="constant"):
+        Regression().fit(np.full(5, 3e250))
