@@ -570,6 +570,13 @@ class _Trainer:
     def point(self, lam: float, fit: tuple, was_active: np.ndarray | None) -> PathPoint:
         epochs, train_loss, val_loss, val_score = fit
         norms = self.model.unit_norms().cpu().numpy()
+        if np.isfinite(norms).all() and math.isfinite(train_loss) and not math.isfinite(val_loss):
+            # the model is fine on its training rows: the validation rows are out of its range
+            raise TrainingError(
+                f"the validation loss is not finite at lambda {lam:.4g} although the training "
+                f"loss is ({train_loss:.3g}): some validation rows hold values far outside the "
+                "range of the training rows"
+            )
         if not (np.isfinite(norms).all() and math.isfinite(train_loss)
                 and math.isfinite(val_loss)):
             # a NaN norm would otherwise read as "eliminated" and fake the ranking

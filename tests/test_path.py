@@ -376,6 +376,24 @@ def test_divergence_is_an_error_not_a_ranking():
         run_small_path(lr=1e6, lambda_start=0.01)
 
 
+def test_extreme_validation_rows_are_named_as_the_cause_not_the_step_size():
+    """A validation row far outside the training rows' range (3e38 among standardised
+    values: what a column constant in the training rows leaves of such a value) makes the
+    validation loss non-finite while training is fine: the error must say so rather than
+    suggest a smaller --lr."""
+    from lassonet_cli.errors import TrainingError
+
+    X, y, task = small_classification()
+    X_val = X[200:].clone()
+    X_val[0] = 3e38
+    torch.manual_seed(0)
+    model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
+    with pytest.raises(TrainingError, match="validation rows hold values far outside") as info:
+        lassonet_path(model, task, X[:200], y[:200], X_val, y[200:], [f"x{j}" for j in range(6)],
+                      PathConfig(dense_max_epochs=20), torch.Generator().manual_seed(0))
+    assert "--lr" not in str(info.value)
+
+
 def test_units_leaving_together_get_a_point_each_in_ranking_order():
     """A point that removes several units is split into one point per unit (same lambda,
     weakest first, each with its relaxed model), so every k below SPLIT_BELOW has a point and
