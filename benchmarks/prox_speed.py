@@ -86,10 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         for name, rs in runs.items():
             wall = statistics.median(r["wall"] for r in rs)
             calls = statistics.median(r["calls"] for r in rs)
+            points = statistics.median(r["points"] for r in rs)
             per_call = sum(r["prox_s"] for r in rs) / sum(r["calls"] for r in rs)
             share = statistics.median(r["prox_s"] / r["wall"] for r in rs)
             medians[name] = (wall, per_call)
-            print(f"{dataset:15s} {name:6s} {wall:7.2f} {rs[0]['points']:6d} {calls:6.0f} "
+            print(f"{dataset:15s} {name:6s} {wall:7.2f} {points:6.0f} {calls:6.0f} "
                   f"{per_call * 1e3:8.3f} {share:10.2f}", flush=True)
         print(f"{dataset:15s} torch/numpy: wall {medians['torch'][0] / medians['numpy'][0]:.2f}x"
               f", one prox {medians['torch'][1] / medians['numpy'][1]:.2f}x")

@@ -444,7 +444,8 @@ class Encoder:
         out = np.empty((len(df), len(self.mean)), dtype=np.float32)
         largest = np.finfo(np.float32).max
         for rows in row_chunks(len(df), len(self.mean)):
-            z = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
+            with np.errstate(over="ignore"):  # beyond float64 is beyond float32: clipped
+                z = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
             out[rows] = np.clip(z, -largest, largest, out=z)
         return out
 

@@ -24,7 +24,8 @@ MINIBATCH_RELAX_EPOCHS = 1
 # Epochs without a better validation loss before a relaxed fit stops.  Each relaxed fit starts
 # from the previous point's relaxed model, already close to its best, so most fits stop on
 # patience alone; 3 instead of 5 saved 17% of the digits path with the same path-model scores
-# on the compare_reference tables (benchmarks/RESULTS.md), and 2 lost 0.02 on digits at 10%.
+# on the compare_reference tables, and 2 lost 0.014 on digits at 10% (measured for commit
+# f4db513; benchmarks/RESULTS.md has the compare_reference run with 3).
 RELAX_PATIENCE = 3
 RELAX = True
 

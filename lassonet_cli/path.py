@@ -407,6 +407,8 @@ class _Stepper:
             largest = _largest_weight(model)
             if math.isfinite(fit[1]) and math.isfinite(fit[2]) and largest < self.limit:
                 return fit
+            if largest < self.limit and not math.isfinite(fit[2]):
+                self.trainer.blame_validation_rows(lam, keep)  # raises if they are the cause
             self.restore(saved)
             self.lr /= 2
             self.opt = _path_optimizer(model, config.optimizer, self.lr)
@@ -570,13 +572,8 @@ class _Trainer:
     def point(self, lam: float, fit: tuple, was_active: np.ndarray | None) -> PathPoint:
         epochs, train_loss, val_loss, val_score = fit
         norms = self.model.unit_norms().cpu().numpy()
-        if np.isfinite(norms).all() and math.isfinite(train_loss) and not math.isfinite(val_loss):
-            # the model is fine on its training rows: the validation rows are out of its range
-            raise TrainingError(
-                f"the validation loss is not finite at lambda {lam:.4g} although the training "
-                f"loss is ({train_loss:.3g}): some validation rows hold values far outside the "
-                "range of the training rows"
-            )
+        if np.isfinite(norms).all() and not math.isfinite(val_loss):
+            self.blame_validation_rows(lam, None)
         if not (np.isfinite(norms).all() and math.isfinite(train_loss)
                 and math.isfinite(val_loss)):
             # a NaN norm would otherwise read as "eliminated" and fake the ranking
@@ -597,6 +594,24 @@ class _Trainer:
             eliminated=tuple(int(i) for i in np.flatnonzero(was_active & ~active)),
             norms=norms,
         )
+
+    def blame_validation_rows(self, lam: float, keep: torch.Tensor | None) -> None:
+        """Raise the error for a non-finite validation loss whose cause is the validation rows:
+        the loss of the training rows at the current weights is finite (computed here, since
+        a fit reports the mean over its last epoch's steps, taken before each step).  Returns
+        when the training loss is not finite either: then training diverged."""
+        columns = self.model.alive_columns(keep)
+        batches, _ = self.data.view(columns)
+        self.model.eval()
+        with torch.no_grad():
+            losses = [self.task.loss(self.model(xb, columns), yb) for xb, yb in batches()]
+        train_loss = float(torch.stack(losses).mean())
+        if math.isfinite(train_loss):
+            raise TrainingError(
+                f"the validation loss is not finite at lambda {lam:.4g} although the training "
+                f"loss is ({train_loss:.3g}): some validation rows hold values far outside the "
+                "range of the training rows"
+            )
 
     def fit(
         self,

@@ -215,14 +215,17 @@ def hier_prox_features_(
     """
     if not (M >= 0 and M < float("inf")):
         raise ValueError(f"M must be finite and >= 0, got {M}")
-    if theta.device.type == "cpu" and theta.is_contiguous() and (W is None or W.is_contiguous()):
-        return torch.from_numpy(_hier_prox_features_numpy(
-            theta.detach().numpy(),
-            None if W is None else W.detach().numpy(),
-            lam.cpu().numpy() if isinstance(lam, torch.Tensor) else lam,
-            M,
-            None if keep is None else keep.cpu().numpy(),
-        ))
+    if (theta.device.type == "cpu" and theta.dtype in (torch.float32, torch.float64)
+            and theta.is_contiguous() and (W is None or W.is_contiguous())):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # diverged weights (inf, nan) come out as they went in; the path checks for them
+            return torch.from_numpy(_hier_prox_features_numpy(
+                theta.detach().numpy(),
+                None if W is None else W.detach().numpy(),
+                lam.cpu().numpy() if isinstance(lam, torch.Tensor) else lam,
+                M,
+                None if keep is None else keep.cpu().numpy(),
+            ))
     return _hier_prox_features_torch(theta, W, lam, M, keep)
 
 
@@ -272,9 +275,11 @@ def _hier_prox_features_numpy(
     then rescale theta's columns and clip W's.  Returns the (d,) lengths ``t``.
     """
     v_norm = _norm_numpy(theta)
+    if isinstance(lam, np.ndarray) and lam.ndim:
+        lam = np.broadcast_to(lam, v_norm.shape)
     t = np.maximum(v_norm - lam, 0)
     if W is not None and W.shape[0]:
-        a = np.abs(W)
+        a = np.abs(W, dtype=np.float64)  # the counting rule in float64, whatever M is
         cols = np.flatnonzero(a.max(axis=0) > M * t)
         if cols.size:
             t[cols] = _clipped_size_numpy(v_norm[cols], a[:, cols], _pick(lam, cols), M)
@@ -298,19 +303,18 @@ def _norm_numpy(theta: np.ndarray) -> np.ndarray:
     """(d,) Euclidean norms of theta's columns.
 
     float32 weights are squared and summed in float64, where their squares can neither
-    underflow nor overflow.  Otherwise, as ``_norm``, the columns that need it are scaled by
+    underflow nor overflow.  For float64, as ``_norm``, the columns that need it are scaled by
     their largest entry: those whose norm is so small that squares below the smallest normal
-    number could matter at the dtype's precision (0 < norm^2 < tiny / eps), or whose squares
+    number could matter at float64's precision (0 < norm^2 < tiny / eps), or whose squares
     overflowed.
     """
     if theta.dtype == np.float32:
         return np.sqrt(np.einsum("ij,ij->j", theta, theta, dtype=np.float64))
     squares = np.einsum("ij,ij->j", theta, theta)
     norm = np.sqrt(squares)
-    limit = _UNDERFLOW[theta.dtype]
-    if (np.min(squares, where=squares > 0, initial=np.inf) < limit
+    if (np.min(squares, where=squares > 0, initial=np.inf) < _UNDERFLOW
             or not np.isfinite(squares.sum())):
-        small = np.flatnonzero(((squares > 0) & (squares < limit)) | np.isinf(squares))
+        small = np.flatnonzero(((squares > 0) & (squares < _UNDERFLOW)) | np.isinf(squares))
         block = theta[:, small]
         big = np.abs(block).max(axis=0)
         big[big == 0] = 1
@@ -319,9 +323,8 @@ def _norm_numpy(theta: np.ndarray) -> np.ndarray:
     return norm
 
 
-# squared norms below these lose precision to underflow (``_norm_numpy``)
-_UNDERFLOW = {np.dtype(t): np.finfo(t).tiny / np.finfo(t).eps
-              for t in (np.float16, np.float32, np.float64)}
+# float64 squared norms below this lose precision to underflow (``_norm_numpy``)
+_UNDERFLOW = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
 
 
 def _clipped_size_numpy(

@@ -259,7 +259,7 @@ class Reconstruction:
         if y.ndim != 2 or y.shape[1] != len(self.columns):
             raise DataError("the reconstruction target must hold one column per feature")
         self.mean, scale = _mean_std(y, axis=0)
-        scale[np.ptp(y, axis=0) == 0] = 1.0  # constant in training: nothing to scale
+        scale[y.max(axis=0) == y.min(axis=0)] = 1.0  # constant in training: nothing to scale
         self.scale = scale
         return self
 
@@ -343,7 +343,7 @@ def make_task(name: str, ties: str = "efron", columns: list[str] | None = None) 
 
 
 def _mean_std(y: np.ndarray, axis: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of finite values along ``axis``, computed on y / max|y| so
+    """Mean and standard deviation along ``axis`` of finite values, computed on y / max|y| so
     that values near 1e300 do not overflow (their squares would)."""
     big = np.abs(y).max(axis=axis, keepdims=True) if y.size else np.ones((1,) * y.ndim)
     big = np.where(big > 0, big, 1.0)

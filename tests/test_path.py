@@ -21,6 +21,9 @@ from lassonet_cli.path import (
     PathPoint,
     StateKeeper,
     _allowed_exits,
+    _Data,
+    _Stepper,
+    _Trainer,
     choose_point,
     elimination_lambdas,
     lassonet_path,
@@ -392,6 +395,26 @@ def test_extreme_validation_rows_are_named_as_the_cause_not_the_step_size():
         lassonet_path(model, task, X[:200], y[:200], X_val, y[200:], [f"x{j}" for j in range(6)],
                       PathConfig(dense_max_epochs=20), torch.Generator().manual_seed(0))
     assert "--lr" not in str(info.value)
+
+
+def test_extreme_validation_rows_along_the_path_are_not_retried_as_divergence():
+    """Along the path a non-finite validation loss with sound weights and a finite training
+    loss stops at once with the validation-rows error, keeping the step size (no halvings)."""
+    from lassonet_cli.errors import TrainingError
+
+    X, y, task = small_classification()
+    torch.manual_seed(0)
+    model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
+    config = PathConfig(dense_max_epochs=20).resolved(200)
+    X_val = X[200:].clone()
+    data = _Data(X[:200], y[:200], X_val, y[200:], config, torch.Generator().manual_seed(0))
+    trainer = _Trainer(model, task, data, config)
+    trainer.dense()
+    stepper = _Stepper(trainer, lr=1e-3)
+    X_val[0] = 3e38  # the validation rows turn extreme after the dense point
+    with pytest.raises(TrainingError, match="validation rows hold values far outside"):
+        stepper.fit(0.01)
+    assert stepper.lr == 1e-3
 
 
 def test_units_leaving_together_get_a_point_each_in_ranking_order():

@@ -606,7 +606,8 @@ def test_in_place_prox_equals_the_pure_one(M, implementation):
                                    rtol=1e-12, atol=1e-12)
 
 
-def _saturated_layer(gen: torch.Generator, c: int, K: int, d: int, M: float, dtype):
+def _saturated_layer(gen: torch.Generator, c: int, K: int, d: int, M: float, dtype,
+                     step: float | None = None):
     """(theta, W) as the path leaves them, then moved by a small step: every entry of W_j at
     +-M ||theta_j|| plus noise, so the constraint is active on all or nearly all entries (the
     case the CPU prox solves without sorting).  Column 0 has one exact zero in W (a hidden unit
@@ -614,7 +615,7 @@ def _saturated_layer(gen: torch.Generator, c: int, K: int, d: int, M: float, dty
     theta = torch.randn(c, d, generator=gen, dtype=torch.float64)
     signs = torch.randint(0, 2, (K, d), generator=gen).to(torch.float64) * 2 - 1
     W = signs * M * torch.linalg.vector_norm(theta, dim=0)
-    step = 1e-3 * (1 + M)
+    step = 1e-3 * (1 + M) if step is None else step
     theta = theta + step * torch.randn(c, d, generator=gen, dtype=torch.float64)
     W = W + step * torch.randn(K, d, generator=gen, dtype=torch.float64)
     W[0, 0] = 0.0
@@ -671,3 +672,46 @@ def test_in_place_prox_updates_parameters_through_their_memory():
     assert (id(theta), theta.data_ptr(), id(W), W.data_ptr()) == ids
     torch.testing.assert_close(theta.detach(), want_theta)
     torch.testing.assert_close(W.detach(), want_W)
+
+
+def test_the_all_active_shortcut_is_taken_and_exact_at_the_default_M(monkeypatch):
+    """After a small step from the constraint (all of W_j at +-M ||theta_j||, the path's
+    state) most clipped columns are solved without sorting at M = 10, and the result is still
+    the pure prox's."""
+    from lassonet_cli import prox
+
+    sorted_rows = []
+    counted = prox._counted_size_numpy
+
+    def spy(v_norm, a, lam, M):
+        sorted_rows.append(len(v_norm))
+        return counted(v_norm, a, lam, M)
+
+    monkeypatch.setattr(prox, "_counted_size_numpy", spy)
+    gen = torch.Generator().manual_seed(11)
+    theta, W = _saturated_layer(gen, 2, 100, 30, 10.0, torch.float64, step=1e-7)
+    want_theta, want_W = hier_prox_features(theta, W, 1e-3, 10.0)
+    hier_prox_features_(theta, W, 1e-3, 10.0)
+    assert sum(sorted_rows) < 10  # of 29 clipped columns (column 1 is all zero)
+    torch.testing.assert_close(theta, want_theta, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(W, want_W, rtol=1e-12, atol=1e-12)
+
+
+def test_in_place_prox_edge_inputs_warn_nothing():
+    """No numpy warning reaches the user: diverged (inf) weights pass through, a huge M and a
+    one-element penalty array work (the latter like the scalar)."""
+    gen = torch.Generator().manual_seed(4)
+    theta, W = torch.randn(2, 5, generator=gen), torch.randn(7, 5, generator=gen)
+    broken = theta.clone()
+    broken[0, 1] = float("inf")
+    hier_prox_features_(broken, W.clone(), 0.1, 10.0)  # RuntimeWarnings are errors in tests
+    for M in (0.0, 1e20):
+        t, w = theta.clone(), W.clone()
+        norms = hier_prox_features_(t, w, 0.1, M)
+        assert torch.isfinite(norms).all() and (w.abs() <= M * norms * (1 + 1e-6)).all()
+    want_theta, want_W = theta.clone(), W.clone()
+    hier_prox_features_(want_theta, want_W, 0.1, 10.0)
+    got_theta, got_W = theta.clone(), W.clone()
+    hier_prox_features_(got_theta, got_W, torch.tensor([0.1]), 10.0)
+    torch.testing.assert_close(got_theta, want_theta)
+    torch.testing.assert_close(got_W, want_W)
