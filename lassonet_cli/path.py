@@ -27,8 +27,10 @@ Following the path.  Each point trains ``max_epochs`` epochs from the previous p
 then grows by ``path_multiplier`` (default 1.05).  Where more than ``EXIT_SHARE`` of the units
 (at least one) would leave at one point, the point is retried from the previous one with the
 square root of the factor, so the path is fine exactly where units leave
-(``_allowed_exits``).  Every point's model is then *relaxed*: trained on its own features
-without penalty, so its validation score says what those features can do (``_Relaxer``).
+(``_allowed_exits``).  Units that still leave together (below ``SPLIT_BELOW``) are ordered
+by backward elimination on the model before they left (``_backward_order``) and get a point
+each.  Every point's model is then *relaxed*: trained on its own features without penalty, so
+its validation score says what those features can do (``_Relaxer``).
 
 Step size.  Along the path the optimiser is SGD with momentum at ``lr = 2 / L`` (``auto_lr``),
 and the prox shrinks by ``lr * lam / (1 - momentum)`` so that the iteration's fixed point solves
@@ -269,10 +271,12 @@ def lassonet_path(
         discarded = 0
         steps = [point]
         if grid is None and len(point.eliminated) > 1 and points[-1].k <= SPLIT_BELOW:
-            units = np.asarray(point.eliminated)
-            pull = exit_thresholds(model, task, X_head, y_head, config.M, units)
-            steps = _split_exits(points[-1], point, unit_names, dict(zip(point.eliminated, pull,
-                                                                          strict=True)))
+            # the model as it was before these units left: the previous point's relaxed model,
+            # or without relaxing the penalised weights before this point's fit
+            before = relaxer.model if relaxer is not None else _scratch(model, stepper.start[0])
+            order = _backward_order(before, task, X_head, y_head, config.M,
+                                    points[-1].active, point.eliminated, unit_names)
+            steps = _split_exits(points[-1], point, order)
         for step in steps:
             points.append(step)
             keep = model.feature_mask(torch.as_tensor(step.active, device=X.device))
@@ -293,23 +297,17 @@ def lassonet_path(
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
 
 
-def _split_exits(
-    before: PathPoint, point: PathPoint, names: list[str], strength: dict[int, float]
-) -> list[PathPoint]:
-    """``point`` as one point per unit it eliminated, weakest first.
+def _split_exits(before: PathPoint, point: PathPoint, order: list[int]) -> list[PathPoint]:
+    """``point`` as one point per unit it eliminated, in ``order`` (weakest first).
 
     Where the path drops several units at once (as it does at its sparse end, where a few
-    epochs at a slightly larger lambda empty the model), their order is decided by
-    ``strength``: the threshold (*) of each unit at the new point, i.e. how strongly the loss
-    pulls the unit back in (the skip norms just before would see only the linear part of a
-    unit's effect).  Each of the nested selections in between becomes a point of its own with
-    its own relaxed model, so a point with k units exists for every k below ``SPLIT_BELOW``,
-    and the ranking follows the order of the points (``ranking``).  The extra points share
-    ``point``'s lambda and losses and train no path epochs; ``point`` keeps the last unit.
+    epochs at a slightly larger lambda can empty the model), their order comes from
+    ``_backward_order``.  Each of the nested selections in between becomes a point of its own
+    with its own relaxed model, so a point with k units exists for every k below
+    ``SPLIT_BELOW``, and the ranking follows the order of the points (``ranking``).  The extra
+    points share ``point``'s lambda and losses and train no path epochs; ``point`` keeps the
+    last unit.
     """
-    # weakest first: the smallest threshold (*), i.e. the unit the loss wants back least
-    order = sorted(point.eliminated, key=lambda j: names[j], reverse=True)
-    order.sort(key=lambda j: strength[j])
     steps, norms = [], before.norms.copy()
     for unit in order[:-1]:
         norms = norms.copy()
@@ -320,11 +318,61 @@ def _split_exits(
     return [*steps, last]
 
 
+def _backward_order(
+    model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float,
+    alive: np.ndarray, units: tuple[int, ...], names: list[str],
+) -> list[int]:
+    """Units that left the path together, weakest first, by backward elimination.
+
+    ``model`` holds every unit alive before they left (``alive``).  Repeatedly, the unit whose
+    removal (its skip and first-layer weights zeroed, nothing retrained) raises the training
+    loss on ``X`` least is taken out, until one is left: the last one standing is the unit
+    that does most on its own next to the units that stay.  A feature that acts only together
+    with another (x4 in x4 * x5) goes as soon as its partner has gone, while a linear
+    first-order threshold at the emptied model could rank it first.  Costs
+    len(units)^2 / 2 forward passes; ties go to the name (later name out first).  ``model``
+    is left as it came.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    original = [p.detach().clone() for p in params]
+    keep_units = alive.copy()
+    columns = model.alive_columns(model.feature_mask(torch.as_tensor(keep_units,
+                                                                      device=X.device)))
+    Xc = X if columns is None else X[:, columns]
+    remaining = sorted(units, key=lambda j: names[j], reverse=True)
+    order: list[int] = []
+    model.eval()
+    with torch.no_grad():
+        while len(remaining) > 1:
+            current = [p.detach().clone() for p in params]
+            losses = []
+            for unit in remaining:
+                keep_units[unit] = False
+                model.prox_(0.0, M, model.feature_mask(torch.as_tensor(keep_units,
+                                                                       device=X.device)))
+                losses.append(task.loss(model(Xc, columns), y))
+                keep_units[unit] = True
+                torch._foreach_copy_(params, current)
+            weakest = remaining.pop(int(np.argmin(torch.stack(losses).cpu().numpy())))
+            order.append(weakest)
+            keep_units[weakest] = False
+            model.prox_(0.0, M, model.feature_mask(torch.as_tensor(keep_units, device=X.device)))
+        torch._foreach_copy_(params, original)
+    return order + remaining
+
+
+def _scratch(model: LassoNet, state: dict) -> LassoNet:
+    """A copy of ``model`` holding ``state``."""
+    copy_ = copy.deepcopy(model)
+    copy_.load_state_dict(state)
+    return copy_
+
+
 def _allowed_exits(alive: int) -> int:
     """Most units one path point may eliminate before the step is refined (``MAX_REFINE``).
 
     Units leaving at the same point get no lambdas of their own (below ``SPLIT_BELOW`` they
-    are only ordered by their exit thresholds, ``_split_exits``), so where many units leave
+    are only ordered by backward elimination, ``_backward_order``), so where many units leave
     together the lambda step is made finer (square root of the factor, at most
     log2(MAX_REFINE) times) and the path itself separates them.
     """

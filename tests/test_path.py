@@ -516,3 +516,24 @@ def test_relaxed_fit_keeps_its_best_epoch():
     trainer.fit(Adam(model.parameters(), lr=1e-2), 0.0, 0.0, 50, 3, keep)
     with torch.no_grad():
         assert float(task.loss(model(X[150:]), -y[150:])) > start_loss
+
+
+def test_backward_order_takes_out_the_unit_that_costs_least_and_leaves_the_model_as_it_was():
+    """Units leaving together are ordered weakest first by removing, one at a time, the unit
+    whose removal raises the training loss least; the model is unchanged afterwards."""
+    from lassonet_cli.path import _backward_order
+
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(300, 4, generator=gen)
+    y = (2.0 * X[:, 0] + 0.1 * X[:, 1] + 1.0 * X[:, 2] + 0.5 * X[:, 3]).unsqueeze(1)
+    model = LassoNet(4, 1, BackboneSpec.parse("mlp:4").build(4, 1))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.skip.weight.copy_(torch.tensor([[2.0, 0.1, 1.0, 0.5]]))
+    before = [p.detach().clone() for p in model.parameters()]
+    alive = np.array([True, True, True, True])
+    order = _backward_order(model, Regression(), X, y, 10.0, alive, (0, 1, 2), ["a", "b", "c", "d"])
+    assert order == [1, 2, 0]  # d stays in the model throughout: it did not leave
+    for p, q in zip(model.parameters(), before, strict=True):
+        assert torch.equal(p.detach(), q)
