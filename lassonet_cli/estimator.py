@@ -151,6 +151,8 @@ class LassoNetSelector:
             lr=self.lr,
             batch_size=self.batch_size,
             relax=self.relax,
+            relax_patience=defaults.relax_patience(
+                BackboneSpec.parse(self.backbone).selects_filters),
         )
 
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:

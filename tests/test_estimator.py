@@ -121,3 +121,13 @@ def test_default_M_depends_on_the_backbone():
     assert conv.get_params()["M"] is None  # the parameter itself stays as given
     assert LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8", M=3.0).resolved_M == 3.0
     assert LassoNetSelector(M=0.0)._config().M == 0.0
+
+
+def test_relaxed_fit_patience_depends_on_the_backbone():
+    """Relaxed fits stop after 3 epochs without improvement, 5 with a conv backbone, whose
+    one-filter model needs the longer fits (defaults.CONV_RELAX_PATIENCE)."""
+    from lassonet_cli import defaults
+
+    assert LassoNetSelector()._config().relax_patience == defaults.RELAX_PATIENCE == 3
+    conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
+    assert conv._config().relax_patience == defaults.CONV_RELAX_PATIENCE == 5
