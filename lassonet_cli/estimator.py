@@ -138,7 +138,12 @@ class LassoNetSelector:
         see ``defaults.CONV_M``)."""
         if self.M is not None:
             return self.M
-        return defaults.default_M(BackboneSpec.parse(self.backbone).selects_filters)
+        return defaults.default_M(self._selects_filters)
+
+    @property
+    def _selects_filters(self) -> bool:
+        """Whether the backbone's units are conv filters (its defaults differ, ``defaults``)."""
+        return BackboneSpec.parse(self.backbone).selects_filters
 
     def _config(self) -> PathConfig:
         return PathConfig(
@@ -151,8 +156,7 @@ class LassoNetSelector:
             lr=self.lr,
             batch_size=self.batch_size,
             relax=self.relax,
-            relax_patience=defaults.relax_patience(
-                BackboneSpec.parse(self.backbone).selects_filters),
+            relax_patience=defaults.relax_patience(self._selects_filters),
         )
 
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
