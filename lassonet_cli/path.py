@@ -27,10 +27,11 @@ Following the path.  Each point trains ``max_epochs`` epochs from the previous p
 then grows by ``path_multiplier`` (default 1.05).  Where more than ``EXIT_SHARE`` of the units
 (at least one) would leave at one point, the point is retried from the previous one with the
 square root of the factor, so the path is fine exactly where units leave
-(``_allowed_exits``).  Units that still leave together (below ``SPLIT_BELOW``) are ordered
-by backward elimination on the model before they left (``_backward_order``) and get a point
-each.  Every point's model is then *relaxed*: trained on its own features without penalty, so
-its validation score says what those features can do (``_Relaxer``).
+(``_allowed_exits``).  Near the sparse end (below ``SPLIT_BELOW``) units that leave at one
+point, or within one path step of each other, are ordered by backward elimination on the model
+before they left (``_backward_order``, ``_ExitGroup``) and get a point each.  Every point's
+model is then *relaxed*: trained on its own features without penalty, so its validation score
+says what those features can do (``_Relaxer``).
 
 Step size.  Along the path the optimiser is SGD with momentum at ``lr = 2 / L`` (``auto_lr``),
 and the prox shrinks by ``lr * lam / (1 - momentum)`` so that the iteration's fixed point solves
@@ -253,13 +254,36 @@ def lassonet_path(
     lambda_start = lam
 
     relaxer = _Relaxer(trainer) if config.relax else None
+
+    def emit(steps: list[PathPoint]) -> None:
+        for step in steps:
+            points.append(step)
+            delivered = model
+            if relaxer is not None and step.k > 0:
+                alive = torch.as_tensor(step.active, device=X.device)
+                delivered = relaxer(step, model.feature_mask(alive))
+            if on_point:
+                on_point(step, delivered)
+
+    # exits near the sparse end wait in `group` until lambda has grown by a whole step past the
+    # group's first one, then are ordered together (see _ExitGroup)
+    group: _ExitGroup | None = None
+
+    def settle(group: _ExitGroup) -> None:
+        order = group.units()
+        if len(order) > 1:
+            order = _backward_order(group.model, task, X_head, y_head, config.M,
+                                    group.before.active, tuple(order), unit_names)
+        emit(group.reordered(order))
+
     keep = None  # input features of the units not yet eliminated
+    last = points[-1]  # the last point trained (the penalised model's state)
     factor, previous = config.path_multiplier, lam / config.path_multiplier
     discarded = 0  # epochs of refined-away attempts, counted in the next point's epochs
-    while points[-1].k > 0 and len(points) < MAX_POINTS:
+    while last.k > 0 and len(points) + (len(group.points) if group else 0) < MAX_POINTS:
         fit = stepper.fit(lam, keep)
-        point = trainer.point(lam, fit, points[-1].active)
-        if (grid is None and len(point.eliminated) > _allowed_exits(points[-1].k)
+        point = trainer.point(lam, fit, last.active)
+        if (grid is None and len(point.eliminated) > _allowed_exits(last.k)
                 and factor > 1 + (config.path_multiplier - 1) / MAX_REFINE):
             # too many units left at once: retry with a finer step from the previous point
             stepper.restore(stepper.start)
@@ -269,22 +293,24 @@ def lassonet_path(
             continue
         point.epochs += discarded
         discarded = 0
-        steps = [point]
-        if grid is None and len(point.eliminated) > 1 and points[-1].k <= SPLIT_BELOW:
-            # the model as it was before these units left: the previous point's relaxed model,
-            # or without relaxing the penalised weights before this point's fit
-            before = relaxer.model if relaxer is not None else _scratch(model, stepper.start[0])
-            order = _backward_order(before, task, X_head, y_head, config.M,
-                                    points[-1].active, point.eliminated, unit_names)
-            steps = _split_exits(points[-1], point, order)
-        for step in steps:
-            points.append(step)
-            keep = model.feature_mask(torch.as_tensor(step.active, device=X.device))
-            delivered = model
-            if relaxer is not None and step.k > 0:
-                delivered = relaxer(step, keep)
-            if on_point:
-                on_point(step, delivered)
+        if group is not None and point.lambda_ > group.window_end * (1 + 1e-9):
+            settle(group)
+            group = None
+        if grid is None and last.k <= SPLIT_BELOW and (group is not None or point.eliminated):
+            if group is None:
+                # the model as it was before these units left: the last point's relaxed model,
+                # or without relaxing the penalised weights before this point's fit
+                before = relaxer.model if relaxer is not None else _scratch(model,
+                                                                           stepper.start[0])
+                # without relaxed models the points are delivered with the penalised model,
+                # which cannot wait: only units leaving at one point are ordered together
+                window = config.path_multiplier if relaxer is not None else 1.0
+                group = _ExitGroup(last, before, point.lambda_ * window)
+            group.points.append(point)
+        else:
+            emit([point])
+        last = point
+        keep = model.feature_mask(torch.as_tensor(point.active, device=X.device))
         if grid is None:
             previous, factor = lam, config.path_multiplier
             lam *= factor
@@ -292,30 +318,66 @@ def lassonet_path(
             lam = next(grid, None)
             if lam is None:
                 break
+        if group is not None and (last.k == 0 or relaxer is None):
+            # (a later point can still join: refining may bring lambda back into the window)
+            settle(group)
+            group = None
+    if group is not None:
+        settle(group)
     if len(points) > 1:
         lambda_start = points[1].lambda_  # the first point may have been refined
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
 
 
-def _split_exits(before: PathPoint, point: PathPoint, order: list[int]) -> list[PathPoint]:
-    """``point`` as one point per unit it eliminated, in ``order`` (weakest first).
+@dataclass
+class _ExitGroup:
+    """Path points whose exits are ordered together, by backward elimination.
 
-    Where the path drops several units at once (as it does at its sparse end, where a few
-    epochs at a slightly larger lambda can empty the model), their order comes from
-    ``_backward_order``.  Each of the nested selections in between becomes a point of its own
-    with its own relaxed model, so a point with k units exists for every k below
-    ``SPLIT_BELOW``, and the ranking follows the order of the points (``ranking``).  The extra
-    points share ``point``'s lambda and losses and train no path epochs; ``point`` keeps the
-    last unit.
+    Near the sparse end (at most ``SPLIT_BELOW`` units alive) the last units often leave within
+    a few percent of lambda: a few epochs at a slightly larger penalty empty the model, and which
+    unit goes first is decided by the step's transient, not by what the units do (on the toy
+    regression, x3 left 2.5% of lambda before x1, x4 and x5 in one of three splits, and refit
+    alone it explains half of y, the others almost nothing).  So the exits of all points whose
+    lambda lies within one path step (``path_multiplier``) of the first exit's are taken as
+    leaving together: they are ordered by ``_backward_order`` on the model before the first of
+    them left (``before``'s relaxed model), and the points are rebuilt with the units leaving in
+    that order (``reordered``).  The penalised path itself is not changed.  Without relaxing,
+    only the exits of a single point are grouped (its model is delivered at once).
     """
-    steps, norms = [], before.norms.copy()
-    for unit in order[:-1]:
-        norms = norms.copy()
-        norms[unit] = 0.0
-        steps.append(dataclasses.replace(point, k=int((norms > 0).sum()), epochs=0,
-                                         eliminated=(unit,), norms=norms, relax_epochs=0))
-    last = dataclasses.replace(point, eliminated=(order[-1],))
-    return [*steps, last]
+
+    before: PathPoint  # the last point before the group
+    model: LassoNet  # the model the exits are ordered on
+    window_end: float  # points with a lambda up to this join the group
+    points: list[PathPoint] = field(default_factory=list)
+
+    def units(self) -> list[int]:
+        """The units that left, in the path's order."""
+        return [unit for point in self.points for unit in point.eliminated]
+
+    def reordered(self, order: list[int]) -> list[PathPoint]:
+        """The group's points with the units leaving in ``order`` (weakest first), one point per
+        unit: a point that eliminated several units becomes as many points (the extra ones share
+        its lambda and losses and train no path epochs); the sequence of k is the path's.  A unit
+        still alive where the penalised path had already dropped it keeps its norm from
+        ``before``."""
+        alive = self.before.active.copy()
+        order_left = iter(order)
+        steps = []
+        for point in self.points:
+            leaving = [next(order_left) for _ in point.eliminated]
+            for i, unit in enumerate(leaving):
+                alive[unit] = False
+                extra = {} if i == len(leaving) - 1 else {"epochs": 0, "relax_epochs": 0}
+                steps.append(dataclasses.replace(
+                    point, k=int(alive.sum()), eliminated=(unit,),
+                    norms=self._norms(point, alive), **extra))
+            if not leaving:
+                steps.append(dataclasses.replace(point, norms=self._norms(point, alive)))
+        return steps
+
+    def _norms(self, point: PathPoint, alive: np.ndarray) -> np.ndarray:
+        kept = np.where(point.norms > 0, point.norms, self.before.norms)
+        return np.where(alive, kept, 0.0)
 
 
 def _backward_order(
@@ -863,7 +925,7 @@ def ranking(path: Path) -> list[int]:
     """Unit indices, most important first.
 
     Order: later elimination first (a larger lambda, or at the same lambda a later point:
-    units leaving together are split into points in order, see ``_split_exits``); ties broken
+    units leaving together are split into points in order, see ``_ExitGroup``); ties broken
     by the unit's ||theta|| just before it left (larger first), then by name.
     """
     lambdas = elimination_lambdas(path)

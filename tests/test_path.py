@@ -537,3 +537,77 @@ def test_backward_order_takes_out_the_unit_that_costs_least_and_leaves_the_model
     assert order == [1, 2, 0]  # d stays in the model throughout: it did not leave
     for p, q in zip(model.parameters(), before, strict=True):
         assert torch.equal(p.detach(), q)
+
+
+# --- exits within one path step are ordered together ----------------------------------------
+
+
+def _point(lam: float, norms: list[float], eliminated: tuple[int, ...], epochs: int = 5):
+    return PathPoint(lambda_=lam, k=sum(n > 0 for n in norms), train_loss=0.1, val_loss=0.2,
+                     val_score=0.5, epochs=epochs, eliminated=eliminated,
+                     norms=np.array(norms), relax_epochs=3)
+
+
+def test_exit_group_rebuilds_its_points_with_the_units_leaving_in_the_given_order():
+    """The path dropped unit 0 at lambda 10, nothing at 10.2 and units 1 and 2 at 10.4; in the
+    order (2, 0, 1) the points keep the path's k and lambdas, lose one unit each, and a unit the
+    penalised path had already dropped keeps its norm from before the group."""
+    from lassonet_cli.path import _ExitGroup
+
+    before = _point(9.5, [0.4, 0.3, 0.2, 0.1], ())
+    group = _ExitGroup(before, model=None, window_end=10.5, points=[
+        _point(10.0, [0.0, 0.25, 0.15, 0.09], (0,)),
+        _point(10.2, [0.0, 0.2, 0.1, 0.08], ()),
+        _point(10.4, [0.0, 0.0, 0.0, 0.07], (1, 2)),
+    ])
+    assert group.units() == [0, 1, 2]
+    steps = group.reordered([2, 0, 1])
+    assert [s.lambda_ for s in steps] == [10.0, 10.2, 10.4, 10.4]
+    assert [s.k for s in steps] == [3, 3, 2, 1]
+    assert [s.eliminated for s in steps] == [(2,), (), (0,), (1,)]
+    assert [s.active.tolist() for s in steps] == [
+        [True, True, False, True], [True, True, False, True],
+        [False, True, False, True], [False, False, False, True]]
+    np.testing.assert_array_equal(steps[0].norms, [0.4, 0.25, 0.0, 0.09])  # unit 0 from before
+    assert [s.epochs for s in steps] == [5, 5, 0, 5]  # the extra point trained no epochs
+    assert [s.relax_epochs for s in steps] == [3, 3, 0, 3]
+
+
+def _grouped_exits(monkeypatch, **overrides) -> tuple[Path, list[tuple]]:
+    """A small path, and for each exit group the lambdas of its points with exits, the order it
+    was given and the path's own order of its units."""
+    from lassonet_cli import path as path_module
+
+    groups = []
+    reordered = path_module._ExitGroup.reordered
+
+    def spy(group, order):
+        groups.append(([p.lambda_ for p in group.points if p.eliminated], list(order),
+                       group.units()))
+        return reordered(group, order)
+
+    monkeypatch.setattr(path_module._ExitGroup, "reordered", spy)
+    return run_small_path(**overrides), groups
+
+
+def test_exits_within_one_path_step_are_ordered_together_by_backward_elimination(monkeypatch):
+    """Exits at different points whose lambdas lie within one path step (path_multiplier) of
+    the first are one group: the path's points follow the group's order, so the ranking does."""
+    path, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05)
+    # on this path the last four units leave at two points 0.3% of lambda apart
+    spanning = [g for g in groups if len(set(g[0])) > 1]
+    assert len(spanning) == 1
+    lams, order, path_order = spanning[0]
+    assert sorted(order) == sorted(path_order) and order != path_order  # really reordered
+    for lams, _, _ in groups:
+        assert max(lams) <= min(lams) * 1.05 * (1 + 1e-9)
+    leaving = [p.eliminated[0] for p in path.points[1:] if p.eliminated]
+    assert leaving == [unit for _, order, _ in groups for unit in order]
+    assert leaving[::-1] == ranking(path)
+
+
+def test_without_relaxed_models_only_one_points_exits_are_grouped(monkeypatch):
+    """Without relaxing, each point's model is delivered as soon as it is trained, so exits at
+    different lambdas are never regrouped."""
+    _, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05, relax=False)
+    assert groups and all(len(set(lams)) == 1 for lams, _, _ in groups)
