@@ -18,7 +18,6 @@ every pixel (each one feeds every filter).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +40,7 @@ from .path import (
     lassonet_path,
     path_records,
     ranking,
+    state_copy,
 )
 from .prox import GroupLayout
 from .tasks import TASKS, TIES, make_task, task_from_dict
@@ -157,6 +157,7 @@ class LassoNetSelector:
             batch_size=self.batch_size,
             relax=self.relax,
             relax_patience=defaults.relax_patience(self._selects_filters),
+            exit_window=defaults.exit_window(self._selects_filters),
         )
 
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
@@ -312,7 +313,7 @@ class LassoNetSelector:
 
             def keep_chosen(point: PathPoint, net: LassoNet) -> None:
                 if len(keeper.prefix.points) == target_index:
-                    keeper.index, keeper.state = target_index, copy.deepcopy(net.state_dict())
+                    keeper.index, keeper.state = target_index, state_copy(net)
                     raise _Reached
                 keeper.prefix.points.append(point)
 

@@ -88,6 +88,9 @@ class PathConfig:
     relax_lr: float = 1e-2
     relax_max_epochs: int | None = None  # None: by batch mode (``resolved``)
     relax_patience: int = defaults.RELAX_PATIENCE
+    # exits at points whose lambda is within this factor of a group's first exit are ordered
+    # together (``_ExitGroup``); None: one path step (``path_multiplier``), 1: one point's exits
+    exit_window: float | None = None
 
     def validate(self) -> None:
         if not (self.M >= 0 and math.isfinite(self.M)):
@@ -107,6 +110,8 @@ class PathConfig:
             raise ConfigError(f"--lr must be > 0, got {self.lr}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.exit_window is not None and not self.exit_window >= 1:
+            raise ConfigError(f"the exit window must be >= 1, got {self.exit_window}")
 
     def resolved(self, n_rows: int) -> PathConfig:
         """A copy with the automatic epoch budgets made concrete for ``n_rows`` training rows.
@@ -265,8 +270,10 @@ def lassonet_path(
             if on_point:
                 on_point(step, delivered)
 
-    # exits near the sparse end wait in `group` until lambda has grown by a whole step past the
-    # group's first one, then are ordered together (see _ExitGroup)
+    # exits near the sparse end wait in `group` until lambda has grown past `window` times the
+    # group's first one, then are ordered together (see _ExitGroup); without relaxed models each
+    # point's (penalised) model is delivered as soon as it is trained, so only one point's exits
+    window = (config.exit_window or config.path_multiplier) if relaxer is not None else 1.0
     group: _ExitGroup | None = None
 
     def settle(group: _ExitGroup) -> None:
@@ -302,9 +309,6 @@ def lassonet_path(
                 # or without relaxing the penalised weights before this point's fit
                 before = relaxer.model if relaxer is not None else _scratch(model,
                                                                            stepper.start[0])
-                # without relaxed models the points are delivered with the penalised model,
-                # which cannot wait: only units leaving at one point are ordered together
-                window = config.path_multiplier if relaxer is not None else 1.0
                 group = _ExitGroup(last, before, point.lambda_ * window)
             group.points.append(point)
         else:
@@ -318,8 +322,9 @@ def lassonet_path(
             lam = next(grid, None)
             if lam is None:
                 break
-        if group is not None and (last.k == 0 or relaxer is None):
-            # (a later point can still join: refining may bring lambda back into the window)
+        if group is not None and (last.k == 0 or window <= 1):
+            # (otherwise a later point can still join: refining may bring lambda back into the
+            # window)
             settle(group)
             group = None
     if group is not None:
@@ -342,7 +347,8 @@ class _ExitGroup:
     leaving together: they are ordered by ``_backward_order`` on the model before the first of
     them left (``before``'s relaxed model), and the points are rebuilt with the units leaving in
     that order (``reordered``).  The penalised path itself is not changed.  Without relaxing,
-    only the exits of a single point are grouped (its model is delivered at once).
+    only the exits of a single point are grouped (its model is delivered at once), and so with
+    a conv backbone (``PathConfig.exit_window``, ``defaults.exit_window``).
     """
 
     before: PathPoint  # the last point before the group
@@ -423,6 +429,11 @@ def _backward_order(
     return order + remaining
 
 
+def state_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``model``'s state dict (its tensors cloned; cheaper than ``copy.deepcopy``)."""
+    return {name: t.detach().clone() for name, t in model.state_dict().items()}
+
+
 def _scratch(model: LassoNet, state: dict) -> LassoNet:
     """A copy of ``model`` holding ``state``."""
     copy_ = copy.deepcopy(model)
@@ -496,8 +507,7 @@ class _Stepper:
         self.limit = RUNAWAY_FACTOR * max(1.0, _largest_weight(trainer.model))
 
     def snapshot(self) -> tuple[dict, dict, float]:
-        state = {name: t.clone() for name, t in self.trainer.model.state_dict().items()}
-        return state, self.opt.state_dict(), self.lr
+        return state_copy(self.trainer.model), self.opt.state_dict(), self.lr
 
     def restore(self, saved: tuple[dict, dict, float]) -> None:
         self.trainer.model.load_state_dict(saved[0])
@@ -1008,4 +1018,4 @@ class StateKeeper:
         newest = len(self.prefix.points) - 1
         if choose_point(self.prefix, self.rule, self.k) == newest:
             self.index = newest
-            self.state = copy.deepcopy(model.state_dict())
+            self.state = state_copy(model)

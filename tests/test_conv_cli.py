@@ -148,3 +148,27 @@ def test_groups_with_a_conv_backbone_are_refused(tmp_path):
 def test_path_command_refuses_a_conv_backbone():
     result = invoke("path", BARS, "--target", "shape", "--id", "id", "--backbone", "conv:4,3")
     assert_clean_error(result, "use lassonet select")
+
+
+def test_cross_validated_conv_selection_chooses_by_the_one_se_rule(tmp_path):
+    """``--cv`` works with a conv backbone: every path point gets a fold mean and standard
+    error, the 1se rule picks the point, and the saved model of that point predicts."""
+    files = {name: tmp_path / name for name in ("ranking.csv", "path.csv", "model.safetensors")}
+    result = invoke("select", BARS, "--target", "shape", "--id", "id", *CONV, "--threads", 1,
+                    "--cv", 2, "-o", files["ranking.csv"], "--path-out", files["path.csv"],
+                    "--model-out", files["model.safetensors"])
+    assert result.exit_code == 0, result.stderr
+    assert "2-fold" in result.stderr and "standard error" in result.stderr
+    path = pd.read_csv(files["path.csv"], keep_default_na=False)
+    assert (path["val_score_se"] >= 0).all() and path["val_score"].between(0, 1).all()
+    selected = pd.read_csv(files["ranking.csv"])["selected"].sum()
+    assert 1 <= selected <= 4
+    # the chosen point is the sparsest within one standard error of the best mean
+    # (ties in the mean go to the sparser, then the later point)
+    best = max(path.index, key=lambda i: (path["val_score"][i], -path["k"][i], i))
+    within = path[path["val_score"] >= path["val_score"][best] - path["val_score_se"][best]]
+    assert selected == within["k"].min()
+    out = tmp_path / "pred.csv"
+    predicted = invoke("predict", files["model.safetensors"], BARS, "--keep", "id", "-o", out)
+    assert predicted.exit_code == 0, predicted.stderr
+    assert len(pd.read_csv(out)) == len(pd.read_csv(BARS))

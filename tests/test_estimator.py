@@ -131,3 +131,13 @@ def test_relaxed_fit_patience_depends_on_the_backbone():
     assert LassoNetSelector()._config().relax_patience == defaults.RELAX_PATIENCE == 3
     conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
     assert conv._config().relax_patience == defaults.CONV_RELAX_PATIENCE == 5
+
+
+def test_exit_window_depends_on_the_backbone():
+    """Exits within one path step are ordered together for features; a conv backbone groups
+    only the filters leaving at one point (defaults.CONV_EXIT_WINDOW)."""
+    from lassonet_cli import defaults
+
+    assert LassoNetSelector()._config().exit_window is None  # one path step
+    conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
+    assert conv._config().exit_window == defaults.CONV_EXIT_WINDOW == 1.0

@@ -611,3 +611,12 @@ def test_without_relaxed_models_only_one_points_exits_are_grouped(monkeypatch):
     different lambdas are never regrouped."""
     _, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05, relax=False)
     assert groups and all(len(set(lams)) == 1 for lams, _, _ in groups)
+
+
+def test_an_exit_window_of_one_groups_only_one_points_exits(monkeypatch):
+    """``exit_window=1`` (a conv backbone's default) keeps exits at different lambdas apart even
+    with relaxed models, on the path whose last units leave at two points 0.3% apart."""
+    path, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05, exit_window=1.0)
+    assert groups and all(len(set(lams)) == 1 for lams, _, _ in groups)
+    with pytest.raises(ConfigError, match="exit window"):
+        PathConfig(exit_window=0.5).validate()
