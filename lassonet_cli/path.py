@@ -276,12 +276,12 @@ def lassonet_path(
     window = (config.exit_window or config.path_multiplier) if relaxer is not None else 1.0
     group: _ExitGroup | None = None
 
-    def settle(group: _ExitGroup) -> None:
-        order = group.units()
+    def settle(exits: _ExitGroup) -> None:
+        order = exits.units()
         if len(order) > 1:
-            order = _backward_order(group.model, task, X_head, y_head, config.M,
-                                    group.before.active, tuple(order), unit_names)
-        emit(group.reordered(order))
+            order = _backward_order(exits.model, task, X_head, y_head, config.M,
+                                    exits.before.active, tuple(order), unit_names)
+        emit(exits.reordered(order))
 
     keep = None  # input features of the units not yet eliminated
     last = points[-1]  # the last point trained (the penalised model's state)
