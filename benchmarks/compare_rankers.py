@@ -1,8 +1,8 @@
 """Compare the feature rankings of ``LassoNetSelector`` with the rankers users pick instead.
 
 For every dataset and seed all rankers see the same 70/30 train/test split (a numpy permutation
-seeded by the seed, stratified by class for classification) and are fitted on the training rows
-only:
+seeded by the seed, stratified by class for classification; ``compare_reference``'s split, so
+the rows are the same there) and are fitted on the training rows only:
 
 * ``lassonet``: ``lassonet_cli.LassoNetSelector(backbone="mlp:100", seed=seed)`` on the raw
   training features (it standardises them itself), ranked by ``ranking_``;
@@ -18,9 +18,11 @@ only:
   of the path.
 
 Each ranking's top k features (k = 10%, 25%, 50% of the features, rounded half up, at least 1)
-are refitted densely by one common procedure, ``lassonet_cli.evaluate.refit_score``, with the
-``mlp:100`` backbone and the same seed for every ranker; 10% of the training rows are held out
-for early stopping only.  The table shows the test score (accuracy or R^2) and the ranker's
+are refitted densely by one common procedure, ``compare_reference.Refitter`` (that is
+``lassonet_cli.evaluate.refit_score``), with the ``mlp:100`` backbone and the same seed for
+every ranker; 10% of the training rows are held out for early stopping only.  The refit sees
+the top k as a set (in column order), so two rankers choosing the same features score the
+same.  The table shows the test score (accuracy or R^2) and the ranker's
 fitting time; ``*`` marks the best of each column.
 
 Run from the project root::
@@ -40,7 +42,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,19 +58,14 @@ from sklearn.feature_selection import (
 from sklearn.linear_model import LogisticRegression, lasso_path
 from sklearn.svm import l1_min_c
 
-from lassonet_cli import LassoNetSelector
-from lassonet_cli.backbones import BackboneSpec
-from lassonet_cli.data import split_rows
-from lassonet_cli.evaluate import refit_score
-from lassonet_cli.tasks import make_task
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-DATA_DIR = ROOT.parent / "shared" / "data"
+import compare_reference as cr  # noqa: E402  (the split, the budgets and the common refit)
+
+from lassonet_cli import LassoNetSelector  # noqa: E402
+
 TARGET = "target"
-BACKBONE = "mlp:100"
-TEST_FRACTION = 0.3
-REFIT_VAL_FRACTION = 0.1
+BACKBONE = cr.BACKBONE
 BUDGETS = (("10%", 0.10), ("25%", 0.25), ("50%", 0.50))
 L1_GRID = 40  # points on the L1 path
 L1_SPAN = 1e4  # the logistic C grid spans [l1_min_c, l1_min_c * L1_SPAN]
@@ -82,36 +78,10 @@ DATASET_TASKS = {
 }
 
 
-@dataclass
-class Split:
-    """One dataset's train/test split, raw and standardised with training statistics.
-
-    Attributes
-    ----------
-    name, task : dataset name and task (``classification`` or ``regression``)
-    columns : feature names, in column order
-    train_raw : the raw training features (what ``LassoNetSelector`` gets)
-    Z_train, Z_test : (n, d) float32 features standardised with training statistics
-    y_train, y_test : targets
-    """
-
-    name: str
-    task: str
-    columns: list[str]
-    train_raw: pd.DataFrame
-    Z_train: np.ndarray
-    Z_test: np.ndarray
-    y_train: np.ndarray
-    y_test: np.ndarray
-
-    @property
-    def d(self) -> int:
-        """Number of features."""
-        return len(self.columns)
-
-
-def load_split(name: str, seed: int) -> Split:
+def load_split(name: str, seed: int) -> cr.Split:
     """Read ``../shared/data/<name>.parquet`` and make the seed's 70/30 split.
+
+    The split is ``compare_reference``'s (the same rows for the datasets both benchmarks use).
 
     Parameters
     ----------
@@ -120,39 +90,16 @@ def load_split(name: str, seed: int) -> Split:
 
     Returns
     -------
-    Split
+    compare_reference.Split
     """
-    frame = pd.read_parquet(DATA_DIR / f"{name}.parquet")
-    y = frame[TARGET].to_numpy()
-    X = frame.drop(columns=[TARGET])
-    task = DATASET_TASKS[name]
-    rng = np.random.default_rng([seed, 0])
-    train, test = split_rows(y, TEST_FRACTION, task == "classification", rng, "test fraction")
-    values = X.to_numpy(dtype=np.float64)
-    mean = values[train].mean(axis=0)
-    scale = values[train].std(axis=0)
-    scale[~(scale > 0)] = 1.0  # constant columns stay at zero
-    Z = ((values - mean) / scale).astype(np.float32)
-    return Split(
-        name=name, task=task, columns=[str(c) for c in X.columns],
-        train_raw=X.iloc[train].reset_index(drop=True), Z_train=Z[train], Z_test=Z[test],
-        y_train=y[train], y_test=y[test],
-    )
+    spec = cr.DatasetSpec(name, f"../shared/data/{name}.parquet", TARGET, DATASET_TASKS[name])
+    return cr.make_split(spec, *cr.load_dataset(spec), seed)
 
 
 def budgets(d: int) -> dict[str, int]:
-    """The k of each budget: a fraction of ``d``, rounded half up, at least 1.
-
-    Parameters
-    ----------
-    d : number of features
-
-    Returns
-    -------
-    dict
-        label (``"10%"``) -> k
-    """
-    return {label: max(1, math.floor(frac * d + 0.5)) for label, frac in BUDGETS}
+    """``compare_reference.budgets`` in this table's column order (10%, 25%, 50%)."""
+    ks = cr.budgets(d)
+    return {label: ks[label] for label, _ in BUDGETS}
 
 
 def order_by(scores: np.ndarray) -> np.ndarray:
@@ -171,7 +118,7 @@ def order_by(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-scores, kind="stable")
 
 
-def rank_lassonet(split: Split, seed: int) -> np.ndarray:
+def rank_lassonet(split: cr.Split, seed: int) -> np.ndarray:
     """LassoNet ranking: ``LassoNetSelector(backbone="mlp:100", seed=seed).ranking_``.
 
     Parameters
@@ -192,7 +139,7 @@ def rank_lassonet(split: Split, seed: int) -> np.ndarray:
     return np.asarray(ranked + missing, dtype=np.int64)
 
 
-def rank_anova(split: Split, seed: int) -> np.ndarray:
+def rank_anova(split: cr.Split, seed: int) -> np.ndarray:
     """ANOVA F ranking (``f_classif`` / ``f_regression``) on standardised features.
 
     Parameters
@@ -213,7 +160,7 @@ def rank_anova(split: Split, seed: int) -> np.ndarray:
     return order_by(F)
 
 
-def rank_mutual_info(split: Split, seed: int) -> np.ndarray:
+def rank_mutual_info(split: cr.Split, seed: int) -> np.ndarray:
     """Mutual-information ranking (``mutual_info_classif`` / ``mutual_info_regression``).
 
     Parameters
@@ -230,7 +177,7 @@ def rank_mutual_info(split: Split, seed: int) -> np.ndarray:
     return order_by(score(split.Z_train, split.y_train, random_state=seed))
 
 
-def rank_random_forest(split: Split, seed: int) -> np.ndarray:
+def rank_random_forest(split: cr.Split, seed: int) -> np.ndarray:
     """Random-forest impurity importance (300 trees, ``random_state=seed``, ``n_jobs=2``).
 
     Parameters
@@ -249,7 +196,7 @@ def rank_random_forest(split: Split, seed: int) -> np.ndarray:
     return order_by(forest.feature_importances_)
 
 
-def rank_l1_path(split: Split, seed: int) -> np.ndarray:
+def rank_l1_path(split: cr.Split, seed: int) -> np.ndarray:
     """Order of entry on an L1 path over standardised features; ties by final |coef|.
 
     Regression uses ``lasso_path`` (alphas from the largest down, the target centred and
@@ -299,59 +246,13 @@ def rank_l1_path(split: Split, seed: int) -> np.ndarray:
     return np.lexsort((-final, entry)).astype(np.int64)  # by entry, then by -|coef|
 
 
-RANKERS: dict[str, Callable[[Split, int], np.ndarray]] = {
+RANKERS: dict[str, Callable[[cr.Split, int], np.ndarray]] = {
     "lassonet": rank_lassonet,
     "anova_f": rank_anova,
     "mutual_info": rank_mutual_info,
     "random_forest": rank_random_forest,
     "l1_path": rank_l1_path,
 }
-
-
-class Refitter:
-    """The common dense refit: ``refit_score`` on a ranking's top-k features.
-
-    The training rows are split once (per seed) into 90% for fitting and 10% for early
-    stopping; the test rows give the score.
-
-    Parameters
-    ----------
-    split : Split
-    seed : seeds the fit/validation split and the refit
-    """
-
-    def __init__(self, split: Split, seed: int):
-        self.seed = seed
-        self.task = make_task(split.task).fit(split.y_train)
-        self.backbone = BackboneSpec.parse(BACKBONE)
-        rng = np.random.default_rng([seed, 1])
-        fit, val = split_rows(
-            split.y_train, REFIT_VAL_FRACTION, split.task == "classification", rng,
-            "validation fraction",
-        )
-        self.X_fit = torch.from_numpy(split.Z_train[fit])
-        self.X_val = torch.from_numpy(split.Z_train[val])
-        self.X_test = torch.from_numpy(split.Z_test)
-        self.y_fit = self.task.encode(split.y_train[fit])
-        self.y_val = self.task.encode(split.y_train[val])
-        self.y_test = self.task.encode(split.y_test)
-
-    def __call__(self, features: np.ndarray) -> float:
-        """Test score of the dense network refitted on ``features``.
-
-        Parameters
-        ----------
-        features : column indices
-
-        Returns
-        -------
-        float
-            accuracy or R^2 on the test rows
-        """
-        return refit_score(
-            self.task, self.X_fit, self.y_fit, self.X_val, self.y_val, self.X_test, self.y_test,
-            np.asarray(features, dtype=np.int64), self.backbone, seed=self.seed,
-        )
 
 
 def run_dataset(name: str, seeds: list[int], rankers: list[str]) -> pd.DataFrame:
@@ -372,7 +273,7 @@ def run_dataset(name: str, seeds: list[int], rankers: list[str]) -> pd.DataFrame
     for seed in seeds:
         split = load_split(name, seed)
         ks = budgets(split.d)
-        refit = Refitter(split, seed)
+        refit = cr.Refitter(split, seed)
         for ranker in rankers:
             start = time.perf_counter()
             order = RANKERS[ranker](split, seed)
@@ -380,7 +281,7 @@ def run_dataset(name: str, seeds: list[int], rankers: list[str]) -> pd.DataFrame
             row = records[ranker]
             row.setdefault("fit_s", []).append(elapsed)
             for label, k in ks.items():
-                row.setdefault(f"refit@{label}", []).append(refit(order[:k]))
+                row.setdefault(f"refit@{label}", []).append(refit.score(list(order[:k])))
             print(
                 f"  [{name} seed {seed}] {ranker}: fit {elapsed:.1f}s, "
                 + ", ".join(f"k={k}: {row[f'refit@{lab}'][-1]:.4f}" for lab, k in ks.items()),
@@ -459,8 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# python {platform.python_version()}, torch {torch.__version__}")
     print(f"# command: {command}")
     print(f"# seeds: {' '.join(map(str, args.seeds))}  backbone: {BACKBONE}  "
-          f"split: {1 - TEST_FRACTION:.0%}/{TEST_FRACTION:.0%}, refit val {REFIT_VAL_FRACTION:.0%}"
-          " of train")
+          f"split: {1 - cr.TEST_FRACTION:.0%}/{cr.TEST_FRACTION:.0%}, "
+          f"refit val {cr.REFIT_VAL_FRACTION:.0%} of train")
     sys.stdout.flush()
     for name in args.datasets:
         start = time.perf_counter()

@@ -44,6 +44,7 @@ import torch
 
 from lassonet_cli import LassoNetSelector
 from lassonet_cli.backbones import BackboneSpec
+from lassonet_cli.data import split_rows
 from lassonet_cli.evaluate import refit_score
 from lassonet_cli.tasks import make_task
 
@@ -135,38 +136,6 @@ def load_dataset(spec: DatasetSpec) -> tuple[pd.DataFrame, np.ndarray]:
     return X, y
 
 
-def split_indices(
-    y: np.ndarray, fraction: float, stratify: bool, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random (kept, held-out) row indices with about ``fraction`` of the rows held out.
-
-    Parameters
-    ----------
-    y : (n,) target, used for stratification
-    fraction : share of the rows held out, in (0, 1)
-    stratify : hold out ``fraction`` of every class (classes with >= 2 rows give at least one
-        row to each part; single-row classes stay in the kept part)
-    rng : numpy Generator
-
-    Returns
-    -------
-    kept, held_out : sorted index arrays
-    """
-    n = len(y)
-    if not stratify:
-        order = rng.permutation(n)
-        n_out = int(round(n * fraction))
-        return np.sort(order[n_out:]), np.sort(order[:n_out])
-    held = []
-    for value in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == value))
-        take = int(round(len(members) * fraction))
-        take = min(max(take, 1), len(members) - 1) if len(members) >= 2 else 0
-        held.append(members[:take])
-    out = np.sort(np.concatenate(held))
-    return np.setdiff1d(np.arange(n), out), out
-
-
 def make_split(spec: DatasetSpec, X: pd.DataFrame, y: np.ndarray, seed: int) -> Split:
     """The seed's 70/30 train/test split, with training-set standardisation.
 
@@ -181,11 +150,12 @@ def make_split(spec: DatasetSpec, X: pd.DataFrame, y: np.ndarray, seed: int) -> 
     Split
     """
     rng = np.random.default_rng([seed, 0])
-    train, test = split_indices(y, TEST_FRACTION, spec.task == "classification", rng)
+    train, test = split_rows(y, TEST_FRACTION, spec.task == "classification", rng,
+                             "test fraction")
     values = X.to_numpy(dtype=np.float64)
     mean = values[train].mean(axis=0)
     scale = values[train].std(axis=0)
-    scale[scale == 0] = 1.0
+    scale[~(scale > 0)] = 1.0  # constant columns stay at zero
     Z = ((values - mean) / scale).astype(np.float32)
     return Split(
         name=spec.name,
@@ -371,9 +341,8 @@ class Refitter:
         self.seed = seed
         self.task = make_task(split.task).fit(split.y_train)
         rng = np.random.default_rng([seed, 1])
-        fit, val = split_indices(
-            split.y_train, REFIT_VAL_FRACTION, split.task == "classification", rng
-        )
+        fit, val = split_rows(split.y_train, REFIT_VAL_FRACTION,
+                              split.task == "classification", rng, "validation fraction")
         self.X_fit = torch.from_numpy(split.Z_train[fit])
         self.X_val = torch.from_numpy(split.Z_train[val])
         self.X_test = torch.from_numpy(split.Z_test)
