@@ -5,8 +5,10 @@ For each dataset (those of ``compare_reference.py``: same split and backbone) th
 ``prox.hier_prox_features_`` the model can use: the numpy one the CPU takes, and the torch one
 other devices take (``prox._hier_prox_features_torch``, run here on the CPU).  It reports per
 implementation the median wall time of the whole fit, the number of prox calls and the mean
-time of one call, measured around every call.  The two paths can differ in a few points, since
-the implementations round differently.  Usage::
+time of one call, measured around every call, and ``replay_ms``: the same calls (a copy of the
+inputs of every tenth) replayed back to back after the fit, without the training step between
+them.  The two paths can differ in a few points, since the implementations round differently.
+Usage::
 
     .venv/bin/python benchmarks/prox_speed.py                        # all datasets, 3 rounds
     .venv/bin/python benchmarks/prox_speed.py --datasets digits --rounds 5
@@ -34,17 +36,42 @@ IMPLEMENTATIONS = {"numpy": prox.hier_prox_features_, "torch": prox._hier_prox_f
 
 
 class TimedProx:
-    """Stands in for ``hier_prox_features_`` in the model module, timing every call."""
+    """Stands in for ``hier_prox_features_`` in the model module, timing every call and keeping
+    a copy of the inputs of every ``SAMPLE_EVERY``-th call (for ``replay``)."""
 
     def __init__(self, implementation):
         self.implementation, self.calls, self.seconds = implementation, 0, 0.0
+        self.samples: list[tuple] = []
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, theta, W, lam, M, keep=None):
+        if self.calls % SAMPLE_EVERY == 0:
+            self.samples.append(tuple(
+                a.detach().clone() if isinstance(a, torch.Tensor) else a
+                for a in (theta, W, lam, M, keep)))
         start = time.perf_counter()
-        result = self.implementation(*args, **kwargs)
+        result = self.implementation(theta, W, lam, M, keep)
         self.seconds += time.perf_counter() - start
         self.calls += 1
         return result
+
+
+SAMPLE_EVERY = 10
+
+
+def replay(samples: list[tuple], implementation, repeats: int = 5) -> float:
+    """Mean seconds of one call on the sampled inputs, replayed back to back (the median of
+    ``repeats`` calls on fresh copies of each input): the prox without the training step
+    around it, whose operations evict the prox's code and data from the caches."""
+    times = []
+    for theta, W, lam, M, keep in samples:
+        runs = []
+        for _ in range(repeats):
+            t, w = theta.clone(), None if W is None else W.clone()
+            start = time.perf_counter()
+            implementation(t, w, lam, M, keep)
+            runs.append(time.perf_counter() - start)
+        times.append(statistics.median(runs))
+    return statistics.fmean(times)
 
 
 def fit_once(split: cr.Split, name: str) -> dict:
@@ -59,7 +86,8 @@ def fit_once(split: cr.Split, name: str) -> dict:
     finally:
         model_module.hier_prox_features_ = original
     return {"wall": wall, "calls": timed.calls, "prox_s": timed.seconds,
-            "points": len(selector.path_.points)}
+            "points": len(selector.path_.points),
+            "replay_s": replay(timed.samples, IMPLEMENTATIONS[name])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print_run_header()
     print()
     print(f"{'dataset':15s} {'prox':6s} {'wall_s':>7s} {'points':>6s} {'calls':>6s} "
-          f"{'prox_ms':>8s} {'prox_share':>10s}")
+          f"{'prox_ms':>8s} {'prox_share':>10s} {'replay_ms':>9s}")
     for dataset in args.datasets:
         spec = cr.DATASETS[dataset]
         X, y = cr.load_dataset(spec)
@@ -89,9 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             points = statistics.median(r["points"] for r in rs)
             per_call = sum(r["prox_s"] for r in rs) / sum(r["calls"] for r in rs)
             share = statistics.median(r["prox_s"] / r["wall"] for r in rs)
+            replayed = statistics.median(r["replay_s"] for r in rs)
             medians[name] = (wall, per_call)
             print(f"{dataset:15s} {name:6s} {wall:7.2f} {points:6.0f} {calls:6.0f} "
-                  f"{per_call * 1e3:8.3f} {share:10.2f}", flush=True)
+                  f"{per_call * 1e3:8.3f} {share:10.2f} {replayed * 1e3:9.3f}", flush=True)
         print(f"{dataset:15s} torch/numpy: wall {medians['torch'][0] / medians['numpy'][0]:.2f}x"
               f", one prox {medians['torch'][1] / medians['numpy'][1]:.2f}x")
     return 0
