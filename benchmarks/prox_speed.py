@@ -62,6 +62,8 @@ def replay(samples: list[tuple], implementation, repeats: int = 5) -> float:
     """Mean seconds of one call on the sampled inputs, replayed back to back (the median of
     ``repeats`` calls on fresh copies of each input): the prox without the training step
     around it, whose operations evict the prox's code and data from the caches."""
+    if not samples:
+        return float("nan")
     times = []
     for theta, W, lam, M, keep in samples:
         runs = []

@@ -277,6 +277,8 @@ def lassonet_path(
     group: _ExitGroup | None = None
 
     def settle(exits: _ExitGroup) -> None:
+        if exits.relax_start is not None and not relaxer.started:
+            relaxer.start(exits.relax_start)
         order = exits.units()
         if len(order) > 1:
             order = _backward_order(exits.model, task, X_head, y_head, config.M,
@@ -306,10 +308,14 @@ def lassonet_path(
         if grid is None and last.k <= SPLIT_BELOW and (group is not None or point.eliminated):
             if group is None:
                 # the model as it was before these units left: the last point's relaxed model,
-                # or without relaxing the penalised weights before this point's fit
-                before = relaxer.model if relaxer is not None else _scratch(model,
-                                                                           stepper.start[0])
+                # or (no relaxed model yet) the penalised weights before this point's fit
+                chained = relaxer is not None and relaxer.started
+                before = relaxer.model if chained else _scratch(model, stepper.start[0])
                 group = _ExitGroup(last, before, point.lambda_ * window)
+                if relaxer is not None and not chained:
+                    # the relaxed chain starts from this point's penalised weights, not from
+                    # those of the later point trained before the group is settled
+                    group.relax_start = state_copy(model)
             group.points.append(point)
         else:
             emit([point])
@@ -343,18 +349,20 @@ class _ExitGroup:
     unit goes first is decided by the step's transient, not by what the units do (on the toy
     regression, x3 left 2.5% of lambda before x1, x4 and x5 in one of three splits, and refit
     alone it explains half of y, the others almost nothing).  So the exits of all points whose
-    lambda lies within one path step (``path_multiplier``) of the first exit's are taken as
-    leaving together: they are ordered by ``_backward_order`` on the model before the first of
-    them left (``before``'s relaxed model), and the points are rebuilt with the units leaving in
-    that order (``reordered``).  The penalised path itself is not changed.  Without relaxing,
-    only the exits of a single point are grouped (its model is delivered at once), and so with
-    a conv backbone (``PathConfig.exit_window``, ``defaults.exit_window``).
+    lambda lies within ``PathConfig.exit_window`` (default: one path step, ``path_multiplier``)
+    of the first exit's are taken as leaving together: they are ordered by ``_backward_order``
+    on the model before the first of them left (``before``'s relaxed model; the penalised
+    weights before the first point's fit when nothing has been relaxed yet), and the points are
+    rebuilt with the units leaving in that order (``reordered``).  The penalised path itself is
+    not changed.  Without relaxing, only the exits of a single point are grouped (its model is
+    delivered at once), and so with a conv backbone (``defaults.exit_window``).
     """
 
     before: PathPoint  # the last point before the group
     model: LassoNet  # the model the exits are ordered on
     window_end: float  # points with a lambda up to this join the group
     points: list[PathPoint] = field(default_factory=list)
+    relax_start: dict | None = None  # penalised weights to start the relaxed chain from
 
     def units(self) -> list[int]:
         """The units that left, in the path's order."""
@@ -476,12 +484,21 @@ class _Relaxer:
         self.active: np.ndarray | None = None
         self.scores = (0.0, 0.0)
 
+    @property
+    def started(self) -> bool:
+        """Whether a relaxed model exists (the chain has started)."""
+        return self.opt is not None
+
+    def start(self, state: dict) -> None:
+        """Start the chain from the penalised weights ``state`` (a ``state_copy``)."""
+        self.model.load_state_dict(state)
+        self.opt = Adam(self.model.parameters(), lr=self.trainer.config.relax_lr)
+
     def __call__(self, point: PathPoint, keep: torch.Tensor) -> LassoNet:
         config = self.trainer.config
         if self.active is None or not np.array_equal(self.active, point.active):
             if self.opt is None:
-                self.model.load_state_dict(self.trainer.model.state_dict())
-                self.opt = Adam(self.model.parameters(), lr=config.relax_lr)
+                self.start(state_copy(self.trainer.model))
             epochs, _, val_loss, val_score = self.relaxed.fit(
                 self.opt, 0.0, 0.0, config.relax_max_epochs, config.relax_patience, keep,
                 restore_best=True,

@@ -34,8 +34,9 @@ axis, b = (t*, 0, ..., 0), so the result is deterministic and the constraint hol
 All functions are pure tensor functions, except ``hier_prox_features_``, the training loop's
 in-place version: they do not modify their arguments, work in float32 and float64 on any device
 and loop over neither features nor groups.  On the CPU ``hier_prox_features_`` runs in numpy
-on the parameters' memory, and first tries, for each clipped unit, the solution with every entry
-of u active (m* = q), which is the usual case along the path; only the other units are sorted.
+on the parameters' memory; where many units are clipped it first tries, for each of them, the
+solution with every entry of u active (m* = q), the usual case along the path, and sorts only
+the other units (a few clipped units are sorted straight away).
 """
 
 from __future__ import annotations
@@ -356,7 +357,7 @@ def _counted_size_numpy(
     v_norm: np.ndarray, a: np.ndarray, lam: float | np.ndarray, M: float
 ) -> np.ndarray:
     """The counting rule of the module docstring for a = |u|, (n, q): sort, count m*."""
-    n, q = a.shape
+    q = a.shape[1]
     a_sorted = np.sort(a, axis=1)[:, ::-1]
     top_sum = np.cumsum(a_sorted, axis=1)
     excess = top_sum - np.arange(1, q + 1, dtype=a.dtype) * a_sorted

@@ -590,6 +590,12 @@ def _grouped_exits(monkeypatch, **overrides) -> tuple[Path, list[tuple]]:
     return run_small_path(**overrides), groups
 
 
+def _exits_within_one_step(path: Path, step: float = 1.05) -> bool:
+    """Whether two points at different lambdas, at most ``step`` apart, both eliminated units."""
+    lams = sorted({p.lambda_ for p in path.points[1:] if p.eliminated})
+    return any(b <= a * step for a, b in zip(lams, lams[1:], strict=False))
+
+
 def test_exits_within_one_path_step_are_ordered_together_by_backward_elimination(monkeypatch):
     """Exits at different points whose lambdas lie within one path step (path_multiplier) of
     the first are one group: the path's points follow the group's order, so the ranking does."""
@@ -609,8 +615,9 @@ def test_exits_within_one_path_step_are_ordered_together_by_backward_elimination
 def test_without_relaxed_models_only_one_points_exits_are_grouped(monkeypatch):
     """Without relaxing, each point's model is delivered as soon as it is trained, so exits at
     different lambdas are never regrouped."""
-    _, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05, relax=False)
+    path, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05, relax=False)
     assert groups and all(len(set(lams)) == 1 for lams, _, _ in groups)
+    assert _exits_within_one_step(path)  # there were exits a one-step window would group
 
 
 def test_an_exit_window_of_one_groups_only_one_points_exits(monkeypatch):
@@ -618,5 +625,35 @@ def test_an_exit_window_of_one_groups_only_one_points_exits(monkeypatch):
     with relaxed models, on the path whose last units leave at two points 0.3% apart."""
     path, groups = _grouped_exits(monkeypatch, seed=1, path_multiplier=1.05, exit_window=1.0)
     assert groups and all(len(set(lams)) == 1 for lams, _, _ in groups)
+    assert _exits_within_one_step(path)
     with pytest.raises(ConfigError, match="exit window"):
         PathConfig(exit_window=0.5).validate()
+
+
+def test_the_relaxed_chain_starts_from_the_first_points_penalised_weights(monkeypatch):
+    """The first path point drops a unit, so its exits wait in a group that is settled only
+    after the next point is trained; the first relaxed model must still start from the weights
+    the penalised fit had at the first point, not from the later ones."""
+    from lassonet_cli import path as path_module
+
+    fitted: dict[float, dict] = {}  # lambda -> penalised weights after its (last) fit
+    started: list[dict] = []
+    fit, start = path_module._Stepper.fit, path_module._Relaxer.start
+
+    def record_fit(stepper, lam, keep=None, max_epochs=None):
+        result = fit(stepper, lam, keep, max_epochs)
+        fitted[lam] = path_module.state_copy(stepper.trainer.model)
+        return result
+
+    def record_start(relaxer, state):
+        started.append({name: t.clone() for name, t in state.items()})
+        start(relaxer, state)
+
+    monkeypatch.setattr(path_module._Stepper, "fit", record_fit)
+    monkeypatch.setattr(path_module._Relaxer, "start", record_start)
+    path = run_small_path(seed=0, path_multiplier=1.05)
+    first = path.points[1]
+    assert first.eliminated  # the setup: the first point starts a group
+    assert len(started) == 1
+    for name, tensor in started[0].items():
+        assert torch.equal(tensor, fitted[first.lambda_][name]), name

@@ -628,10 +628,14 @@ def _saturated_layer(gen: torch.Generator, c: int, K: int, d: int, M: float, dty
 def test_in_place_prox_on_saturated_columns_matches_the_oracle(M, implementation):
     """Where the constraint binds on every entry (the path's usual state) the in-place prox
     still finds the exact minimiser: t* equal to the oracle's, and the same (theta, W) as the
-    pure prox, at penalties from none to one that removes some columns."""
+    pure prox, at penalties from none to one that removes some columns.  24 columns: more
+    clipped units than SORT_BELOW, so the all-active candidate is tried first."""
+    from lassonet_cli.prox import SORT_BELOW
+
     gen = torch.Generator().manual_seed(int(M * 13))
     for lam in (0.0, 1e-3, 0.1, 1.0, 5.0):
-        theta, W = _saturated_layer(gen, 3, 40, 12, M, torch.float64)
+        theta, W = _saturated_layer(gen, 3, 40, 24, M, torch.float64)
+        assert theta.shape[1] - 1 > SORT_BELOW
         want_theta, want_W = hier_prox_features(theta, W, lam, M)
         got_theta, got_W = theta.clone(), W.clone()
         norms = IN_PLACE[implementation](got_theta, got_W, lam, M)
