@@ -7,7 +7,9 @@ other devices take (``prox._hier_prox_features_torch``, run here on the CPU).  I
 implementation the median wall time of the whole fit, the number of prox calls and the mean
 time of one call, measured around every call, and ``replay_ms``: the same calls (a copy of the
 inputs of every tenth) replayed back to back after the fit, without the training step between
-them.  The two paths can differ in a few points, since the implementations round differently.
+them (the copies are taken during the fit, outside the timed calls but inside its wall
+time).  The two paths can differ in a few points, since the implementations round
+differently.
 Usage::
 
     .venv/bin/python benchmarks/prox_speed.py                        # all datasets, 3 rounds
