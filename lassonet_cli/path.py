@@ -490,7 +490,7 @@ class _Relaxer:
         return self.opt is not None
 
     def start(self, state: dict) -> None:
-        """Start the chain from the penalised weights ``state`` (a ``state_copy``)."""
+        """Start the chain from the penalised weights ``state`` (a state dict, copied in)."""
         self.model.load_state_dict(state)
         self.opt = Adam(self.model.parameters(), lr=self.trainer.config.relax_lr)
 
@@ -498,7 +498,7 @@ class _Relaxer:
         config = self.trainer.config
         if self.active is None or not np.array_equal(self.active, point.active):
             if self.opt is None:
-                self.start(state_copy(self.trainer.model))
+                self.start(self.trainer.model.state_dict())  # load_state_dict copies
             epochs, _, val_loss, val_score = self.relaxed.fit(
                 self.opt, 0.0, 0.0, config.relax_max_epochs, config.relax_patience, keep,
                 restore_best=True,
