@@ -1,9 +1,11 @@
-"""What the in-place HIER-PROX costs on the path, in numpy (the CPU default) and in torch.
+"""What the in-place HIER-PROX costs on the path: compiled (the CPU default), numpy and torch.
 
 For each dataset (those of ``compare_reference.py``: same split and backbone) this fits
-``LassoNetSelector`` at its defaults several times, alternating the two implementations of
-``prox.hier_prox_features_`` the model can use: the numpy one the CPU takes, and the torch one
-other devices take (``prox._hier_prox_features_torch``, run here on the CPU).  It reports per
+``LassoNetSelector`` at its defaults several times, alternating the three implementations of
+``prox.hier_prox_features_`` the model can use: the compiled kernel the CPU takes
+(``prox._hier_prox_features_compiled``), the numpy one it takes where the kernel is not built
+(``prox._hier_prox_features_numpy``), and the torch one other devices take
+(``prox._hier_prox_features_torch``, run here on the CPU).  It reports per
 implementation the median wall time of the whole fit, the number of prox calls and the mean
 time of one call, measured around every call, and ``replay_ms``: the same calls (a copy of the
 inputs of every tenth) replayed back to back after the fit, without the training step between
@@ -34,7 +36,11 @@ from _run_header import print_run_header  # noqa: E402
 from lassonet_cli import LassoNetSelector, prox  # noqa: E402
 from lassonet_cli import model as model_module  # noqa: E402
 
-IMPLEMENTATIONS = {"numpy": prox.hier_prox_features_, "torch": prox._hier_prox_features_torch}
+IMPLEMENTATIONS = {
+    "compiled": prox._hier_prox_features_compiled,
+    "numpy": prox._hier_prox_features_numpy,
+    "torch": prox._hier_prox_features_torch,
+}
 
 
 class TimedProx:
@@ -104,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     print_run_header()
     print()
-    print(f"{'dataset':15s} {'prox':6s} {'wall_s':>7s} {'points':>6s} {'calls':>6s} "
+    if prox._compiled is None:
+        raise SystemExit("the compiled HIER-PROX kernel is not built (pip install -e .)")
+    print(f"{'dataset':15s} {'prox':8s} {'wall_s':>7s} {'points':>6s} {'calls':>6s} "
           f"{'prox_ms':>8s} {'prox_share':>10s} {'replay_ms':>9s}")
     for dataset in args.datasets:
         spec = cr.DATASETS[dataset]
@@ -123,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
             share = statistics.median(r["prox_s"] / r["wall"] for r in rs)
             replayed = statistics.median(r["replay_s"] for r in rs)
             medians[name] = (wall, per_call)
-            print(f"{dataset:15s} {name:6s} {wall:7.2f} {points:6.0f} {calls:6.0f} "
+            print(f"{dataset:15s} {name:8s} {wall:7.2f} {points:6.0f} {calls:6.0f} "
                   f"{per_call * 1e3:8.3f} {share:10.2f} {replayed * 1e3:9.3f}", flush=True)
-        print(f"{dataset:15s} torch/numpy: wall {medians['torch'][0] / medians['numpy'][0]:.2f}x"
-              f", one prox {medians['torch'][1] / medians['numpy'][1]:.2f}x")
+        for slower in ("numpy", "torch"):
+            print(f"{dataset:15s} {slower}/compiled: wall "
+                  f"{medians[slower][0] / medians['compiled'][0]:.2f}x, one prox "
+                  f"{medians[slower][1] / medians['compiled'][1]:.2f}x")
     return 0
 
 

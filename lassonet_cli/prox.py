@@ -33,10 +33,14 @@ axis, b = (t*, 0, ..., 0), so the result is deterministic and the constraint hol
 
 All functions are pure tensor functions, except ``hier_prox_features_``, the training loop's
 in-place version: they do not modify their arguments, work in float32 and float64 on any device
-and loop over neither features nor groups.  On the CPU ``hier_prox_features_`` runs in numpy
-on the parameters' memory; where many units are clipped it first tries, for each of them, the
-solution with every entry of u active (m* = q), the usual case along the path, and sorts only
-the other units (a few clipped units are sorted straight away).
+and loop over neither features nor groups.  On the CPU ``hier_prox_features_`` runs on the
+parameters' memory in a compiled kernel (``_hierprox.c``, built at install where a C compiler
+is present) or else in numpy.  Both first try, for a clipped unit, the solution with every
+entry of u active (m* = q), the usual case along the path.  Where that fails, numpy sorts the
+unit and counts m*; the kernel instead runs Newton's method on f' from that candidate: f' is
+concave and piecewise linear, so each step (the closed form above on the current active set
+{i : |u_i| > M t}) stays at or below t*, the set only shrinks, and t* is reached when it stops
+changing, in at most q steps and, along the path, in two or three.
 """
 
 from __future__ import annotations
@@ -45,6 +49,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+try:  # the compiled kernel, built by setup.py where a C compiler is present
+    from . import _hierprox as _compiled
+except ImportError:  # pragma: no cover - depends on the install
+    _compiled = None
 
 __all__ = [
     "GroupLayout",
@@ -196,11 +205,11 @@ def hier_prox_features_(
 
     Same result as ``hier_prox_features`` (a test holds them equal) with about half the
     operations: the direction of theta_j is kept by one multiplication per column and W^(0) is
-    clipped in place.  On the CPU it runs in numpy on the parameters' own memory
-    (``_hier_prox_features_numpy``): the arrays are small (hidden x d), so its cost is the
-    per-operation overhead, several times lower in numpy than in torch, and there only the
-    clipped columns that are not clipped on every entry are sorted (``benchmarks/prox_speed.py``
-    measures both against the torch version).
+    clipped in place.  On the CPU it runs on the parameters' own memory, in the compiled
+    kernel (``_hier_prox_features_compiled``) or, where that is not built, in numpy
+    (``_hier_prox_features_numpy``): the arrays are small (hidden x d), so the cost is the
+    per-operation overhead, lowest in one compiled call and several times lower in numpy than in
+    torch (``benchmarks/prox_speed.py`` measures the three).
 
     Parameters
     ----------
@@ -218,16 +227,72 @@ def hier_prox_features_(
         raise ValueError(f"M must be finite and >= 0, got {M}")
     if (theta.device.type == "cpu" and theta.dtype in (torch.float32, torch.float64)
             and theta.is_contiguous() and (W is None or W.is_contiguous())):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            # diverged weights (inf, nan) come out as they went in; the path checks for them
-            return torch.from_numpy(_hier_prox_features_numpy(
-                theta.detach().numpy(),
-                None if W is None else W.detach().numpy(),
-                lam.cpu().numpy() if isinstance(lam, torch.Tensor) else lam,
-                M,
-                None if keep is None else keep.cpu().numpy(),
-            ))
+        cpu = _hier_prox_features_numpy if _compiled is None else _hier_prox_features_compiled
+        return cpu(theta, W, lam, M, keep)
     return _hier_prox_features_torch(theta, W, lam, M, keep)
+
+
+def _hier_prox_features_numpy(
+    theta: torch.Tensor,
+    W: torch.Tensor | None,
+    lam: float | torch.Tensor,
+    M: float,
+    keep: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``hier_prox_features_`` in numpy on the CPU tensors' memory (where the compiled kernel
+    is not built)."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # diverged weights (inf, nan) come out as they went in; the path checks for them
+        return torch.from_numpy(_prox_columns_numpy(
+            theta.detach().numpy(),
+            None if W is None else W.detach().numpy(),
+            lam.cpu().numpy() if isinstance(lam, torch.Tensor) else lam,
+            M,
+            None if keep is None else keep.cpu().numpy(),
+        ))
+
+
+def _hier_prox_features_compiled(
+    theta: torch.Tensor,
+    W: torch.Tensor | None,
+    lam: float | torch.Tensor,
+    M: float,
+    keep: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``hier_prox_features_`` by the compiled kernel (``_hierprox.c``), on contiguous CPU
+    float32 or float64 ``theta`` and ``W``: the same steps as the numpy version in one call,
+    except that a clipped column's active set is found by Newton's method on f' from the
+    all-active candidate (module docstring) rather than by sorting.
+
+    The kernel takes the tensors' data addresses, so every argument is made a contiguous
+    CPU tensor of ``theta``'s dtype and the right length here.
+    """
+    c, d = theta.shape
+    if W is not None and (W.shape[1] != d or W.dtype != theta.dtype):
+        raise ValueError(f"W must be (K, {d}) of {theta.dtype}, got {tuple(W.shape)} {W.dtype}")
+    out = torch.empty(d, dtype=theta.dtype)
+    lam0, lam_t = 0.0, None
+    if isinstance(lam, torch.Tensor) and lam.ndim:
+        lam_t = _per_feature(lam, d, theta.dtype)
+    else:
+        lam0 = float(lam)
+    keep_t = None if keep is None else _per_feature(keep, d, theta.dtype)
+    _compiled.features(
+        theta.data_ptr(), c, d,
+        None if W is None else W.data_ptr(), 0 if W is None else W.shape[0],
+        None if lam_t is None else lam_t.data_ptr(), lam0, float(M),
+        None if keep_t is None else keep_t.data_ptr(),
+        out.data_ptr(), theta.dtype == torch.float64,
+    )
+    return out
+
+
+def _per_feature(values: torch.Tensor, d: int, dtype: torch.dtype) -> torch.Tensor:
+    """``values`` (a penalty or keep mask, one entry or d) as a contiguous (d,) CPU tensor."""
+    values = values.detach().to(device="cpu", dtype=dtype).reshape(-1)
+    if values.numel() not in (1, d):
+        raise ValueError(f"expected 1 or {d} values, got {values.numel()}")
+    return values.expand(d).contiguous()
 
 
 @torch.no_grad()
@@ -262,7 +327,7 @@ def _hier_prox_features_torch(
     return t
 
 
-def _hier_prox_features_numpy(
+def _prox_columns_numpy(
     theta: np.ndarray,
     W: np.ndarray | None,
     lam: float | np.ndarray,

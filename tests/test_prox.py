@@ -25,8 +25,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lassonet_cli import prox
 from lassonet_cli.prox import (
     GroupLayout,
+    _hier_prox_features_compiled,
+    _hier_prox_features_numpy,
     _hier_prox_features_torch,
     hier_prox,
     hier_prox_features,
@@ -565,9 +568,112 @@ def test_constraint_holds_for_tiny_skip_weights():
     torch.testing.assert_close(norms[0], torch.linalg.vector_norm(theta), rtol=1e-12, atol=0)
 
 
-# the in-place prox's two implementations: numpy on the CPU (what the dispatcher picks there),
-# torch on every other device; both are run here on the CPU
-IN_PLACE = {"dispatch": hier_prox_features_, "torch": _hier_prox_features_torch}
+# the in-place prox's implementations: the compiled kernel on the CPU (what the dispatcher
+# picks there when it is built), numpy on the CPU without it, torch on every other device; all
+# are run here on the CPU
+IN_PLACE = {
+    "dispatch": hier_prox_features_,
+    "compiled": _hier_prox_features_compiled,
+    "numpy": _hier_prox_features_numpy,
+    "torch": _hier_prox_features_torch,
+}
+
+
+@pytest.fixture(autouse=True)
+def _compiled_kernel_is_built(request):
+    """Tests of the compiled kernel need it built (setup.py, at install); a missing kernel
+    fails them rather than skipping them silently."""
+    uses_kernel = getattr(request.node, "callspec", None) is not None and (
+        request.node.callspec.params.get("implementation") == "compiled")
+    if uses_kernel and prox._compiled is None:
+        pytest.fail("the compiled HIER-PROX kernel (lassonet_cli/_hierprox.c) is not built: "
+                    "reinstall with a C compiler (pip install -e .)")
+
+
+def test_the_cpu_dispatch_takes_the_compiled_kernel(monkeypatch):
+    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    calls = []
+    real = prox._hier_prox_features_compiled
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(prox, "_hier_prox_features_compiled", spy)
+    hier_prox_features_(torch.randn(2, 3), torch.randn(4, 3), 0.1, 1.0)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("M", [0.3, 1.0, 10.0])
+def test_compiled_kernel_partly_clipped_columns_match_the_oracle(M, dtype):
+    """Columns whose entries spread over many levels, so that t* clips only some of them (the
+    kernel's Newton iterations, several per column), and columns of ties: t* and the clipped W
+    are the oracle's."""
+    gen = torch.Generator().manual_seed(int(M * 10))
+    K, d = 120, 16
+    W = torch.rand(K, d, generator=gen, dtype=torch.float64) ** 3 * 4  # a few large entries
+    W *= torch.where(torch.rand(K, d, generator=gen) > 0.5, 1.0, -1.0).to(torch.float64)
+    W[:, 3] = 2.0  # all tied
+    W[: K // 2, 4] = -1.5  # two levels of ties
+    W[K // 2 :, 4] = 0.5
+    theta = torch.randn(2, d, generator=gen, dtype=torch.float64) * 0.1
+    for lam in (0.0, 0.05, 1.0):
+        t_theta, t_W = theta.to(dtype, copy=True), W.to(dtype, copy=True)
+        norms = _hier_prox_features_compiled(t_theta, t_W, lam, M)
+        tol = 1e-12 if dtype == torch.float64 else 1e-5
+        for j in range(d):
+            t_star, _ = oracle(theta[:, j].numpy(), W[:, j].numpy(), lam, M)
+            assert abs(float(norms[j]) - t_star) <= tol * (1 + t_star), (lam, j)
+            u = W[:, j].numpy()
+            w_star = np.sign(u) * np.minimum(np.abs(u), M * t_star)
+            np.testing.assert_allclose(t_W[:, j].double().numpy(), w_star, rtol=tol, atol=tol)
+
+
+def test_compiled_kernel_agrees_with_numpy_along_a_path_step():
+    """On a layer as the path leaves it (saturated, then moved by a step) the kernel and the
+    numpy implementation give the same float32 weights, to float32 rounding."""
+    gen = torch.Generator().manual_seed(3)
+    for step in (1e-6, 1e-3, 1e-1):
+        theta, W = _saturated_layer(gen, 2, 100, 40, 10.0, torch.float32, step=step)
+        lam = torch.rand(40, generator=gen) * 1e-3
+        keep = (torch.rand(40, generator=gen) > 0.2).float()
+        a_theta, a_W, b_theta, b_W = theta.clone(), W.clone(), theta.clone(), W.clone()
+        a = _hier_prox_features_compiled(a_theta, a_W, lam, 10.0, keep)
+        b = _hier_prox_features_numpy(b_theta, b_W, lam, 10.0, keep)
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(a_theta, b_theta, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(a_W, b_W, rtol=1e-6, atol=1e-7)
+
+
+def test_compiled_kernel_non_finite_weights_come_out_non_finite():
+    """A diverged column (inf or nan in theta or W) never comes out finite: the path detects
+    the divergence from the weights and retries the point.  The other columns are unaffected."""
+    gen = torch.Generator().manual_seed(6)
+    theta, W = torch.randn(2, 4, generator=gen), torch.randn(9, 4, generator=gen)
+    want_theta, want_W = theta.clone(), W.clone()
+    _hier_prox_features_compiled(want_theta, want_W, 0.1, 10.0)
+    for bad in (float("inf"), float("nan")):
+        for where in ("theta", "W"):
+            t, w = theta.clone(), W.clone()
+            (t if where == "theta" else w)[0, 1] = bad
+            norms = _hier_prox_features_compiled(t, w, 0.1, 10.0)
+            column_finite = (torch.isfinite(t[:, 1]).all() and torch.isfinite(w[:, 1]).all()
+                             and torch.isfinite(norms[1]))
+            assert not column_finite, (bad, where)
+            keep_cols = [0, 2, 3]
+            torch.testing.assert_close(t[:, keep_cols], want_theta[:, keep_cols])
+            torch.testing.assert_close(w[:, keep_cols], want_W[:, keep_cols])
+
+
+def test_compiled_kernel_rejects_what_it_cannot_take():
+    theta = torch.randn(2, 3)
+    with pytest.raises(ValueError):
+        _hier_prox_features_compiled(theta, torch.randn(4, 3, dtype=torch.float64), 0.1, 1.0)
+    with pytest.raises(ValueError):
+        _hier_prox_features_compiled(theta, torch.randn(4, 2), 0.1, 1.0)
+    with pytest.raises(ValueError):
+        _hier_prox_features_compiled(theta, torch.randn(4, 3), torch.ones(2), 1.0)
 
 
 def test_in_place_prox_float32_tiny_and_huge_skip_weights():
