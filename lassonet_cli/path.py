@@ -700,6 +700,12 @@ class _Trainer:
     data: _Data
     config: PathConfig
 
+    def __post_init__(self):
+        # train()/eval() walk every submodule; only dropout makes them matter
+        self.switch = any(isinstance(m, torch.nn.Dropout) for m in self.model.modules())
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.model.eval()
+
     def dense(self) -> PathPoint:
         opt = Adam(self.model.parameters(), lr=self.config.dense_lr)
         cfg = self.config
@@ -772,23 +778,25 @@ class _Trainer:
         Returns (epochs, train loss of the last epoch, validation loss, validation score).
         """
         model, task, y_val = self.model, self.task, self.data.y_val
+        switch, params = self.switch, self.params
         columns = model.alive_columns(keep)
         batches, X_val = self.data.view(columns)
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
         project = lam > 0 or keep is not None
-        # train()/eval() walk every submodule; only dropout makes them matter
-        switch = any(isinstance(m, torch.nn.Dropout) for m in model.modules())
         best, since_best, epoch, first = math.inf, 0, 0, None
         train_loss = torch.zeros((), device=X_val.device)
-        params = [p for p in model.parameters() if p.requires_grad]
-        best_state = None
+        # the validation loss and outputs at the current weights, while they are known: the
+        # last monitored epoch's serve as the fit's result when nothing changed since
+        evaluated = None
+        best_state = latest_state = None
         if restore_best:
-            model.eval()
             if keep is not None:  # the starting weights as they can be delivered
                 model.prox_(0.0, M, keep)
             with torch.no_grad():
-                best = first = float(task.loss(model(X_val, columns), y_val))
-            best_state = [p.detach().clone() for p in params]
+                out = model(X_val, columns)
+                evaluated = (task.loss(out, y_val), out)
+            best = first = float(evaluated[0])
+            best_state = latest_state = [p.detach().clone() for p in params]
         while epoch < max_epochs:
             # no stopping decision is possible before `patience - since_best` more epochs, so
             # the losses are read back only then: no overshoot, and no wait on the device per
@@ -796,7 +804,7 @@ class _Trainer:
             chunk = min(patience - since_best, max_epochs - epoch)
             monitor = restore_best or patience - since_best < max_epochs - epoch
             objectives, states = [], []
-            for _ in range(chunk):
+            for i in range(chunk):
                 if switch:
                     model.train()
                 total, n_batches, norms = None, 0, None
@@ -809,12 +817,16 @@ class _Trainer:
                         norms = model.prox_(step_lam, M, keep)
                     total = loss.detach() if total is None else total + loss.detach()
                     n_batches += 1
-                train_loss = total / n_batches
+                if i == chunk - 1:  # the fit reports the last epoch's training loss
+                    train_loss = total / n_batches
                 if switch:
                     model.eval()
+                evaluated = None
                 if monitor:
                     with torch.no_grad():
-                        objective = task.loss(model(X_val, columns), y_val)
+                        out = model(X_val, columns)
+                        evaluated = (task.loss(out, y_val), out)
+                        objective = evaluated[0]
                         if lam > 0:
                             objective = objective + lam * norms.sum()
                     objectives.append(objective)
@@ -823,6 +835,7 @@ class _Trainer:
             epoch += chunk
             if not monitor:
                 break
+            latest_state = states[-1] if states else latest_state
             for i, value in enumerate(torch.stack(objectives).tolist()):
                 first = value if first is None else first
                 # progress is 1% of the best value, and at least MIN_PROGRESS of the first:
@@ -835,14 +848,16 @@ class _Trainer:
                     since_best += 1
             if since_best >= patience:
                 break
-        if best_state is not None:
+        if best_state is not None and best_state is not latest_state:
             with torch.no_grad():
                 torch._foreach_copy_(params, best_state)
-        model.eval()
-        with torch.no_grad():
-            out = model(X_val, columns)
-            val_loss = task.loss(out, y_val)
-            val_score = task.score(out, y_val)
+            evaluated = None
+        if evaluated is None:
+            with torch.no_grad():
+                out = model(X_val, columns)
+                evaluated = (task.loss(out, y_val), out)
+        val_loss, out = evaluated
+        val_score = task.score(out, y_val)
         values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
         return epoch, values[0], values[1], values[2]
 
