@@ -1,10 +1,13 @@
 """The two optimisers the path uses: SGD with heavy-ball momentum, and Adam.
 
 They perform the same updates as ``torch.optim.SGD(momentum=m)`` (no dampening, no Nesterov)
-and ``torch.optim.Adam`` (a test holds them equal), written out here for two reasons: every
-parameter is updated by one fused ``torch._foreach_*`` call per term, and constructing a
+and ``torch.optim.Adam`` (a test holds them equal), written out here because constructing a
 ``torch.optim`` optimiser imports ``torch._dynamo``, which costs more than a second, as much as
-a whole small path.
+a whole small path.  On the CPU and CUDA a step is one call of torch's fused kernel
+(``torch._fused_sgd_``, ``torch._fused_adam_``, the kernels behind ``torch.optim``'s
+``fused=True``); elsewhere, or on a torch without them, one ``torch._foreach_*`` call per term.
+On the small networks of a path the step's cost is mostly per-operation overhead, and Adam's
+seven foreach calls cost a fifth of a whole training step (``benchmarks/overhead.py``).
 
 Both expose what the path driver needs and nothing else: ``zero_grad``, ``step``,
 ``state_dict``/``load_state_dict`` (to retry a point from a snapshot), ``lr`` and
@@ -23,6 +26,7 @@ class _Optimizer:
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float):
         self.params = [p for p in params if p.requires_grad]
         self.lr = lr
+        self.fused = _fused_kernels_for(self.params)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -59,6 +63,14 @@ class HeavyBall(_Optimizer):
     @torch.no_grad()
     def step(self) -> None:
         grads = self._grads()
+        if self.fused:
+            first = self.buffers is None
+            if first and self.momentum:  # (without momentum the kernel keeps no buffers)
+                self.buffers = [torch.empty_like(g) for g in grads]
+            torch._fused_sgd_(self.params, grads, self.buffers or [], weight_decay=0.0,
+                              momentum=self.momentum, lr=self.lr, dampening=0.0,
+                              nesterov=False, maximize=False, is_first_step=first)
+            return
         if self.buffers is None:
             self.buffers = [g.clone() for g in grads]
         else:
@@ -103,6 +115,13 @@ class Adam(_Optimizer):
         grads = self._grads()
         beta1, beta2 = self.betas
         self.steps += 1
+        if self.fused:
+            # the kernel reads the step count from a tensor per parameter (bias correction)
+            count = torch.full((), float(self.steps), device=self.params[0].device)
+            torch._fused_adam_(self.params, grads, self.m, self.v, [], [count] * len(grads),
+                               lr=self.lr, beta1=beta1, beta2=beta2, weight_decay=0.0,
+                               eps=self.eps, amsgrad=False, maximize=False)
+            return
         torch._foreach_lerp_(self.m, grads, 1 - beta1)
         torch._foreach_mul_(self.v, beta2)
         torch._foreach_addcmul_(self.v, grads, grads, value=1 - beta2)
@@ -121,3 +140,13 @@ class Adam(_Optimizer):
         self.lr, self.steps = state["lr"], state["steps"]
         self.m = [t.clone() for t in state["m"]]
         self.v = [t.clone() for t in state["v"]]
+
+
+def _fused_kernels_for(params: list[torch.Tensor]) -> bool:
+    """Whether torch's fused SGD and Adam kernels can update ``params``: this torch has them
+    and the parameters are floating point on one CPU or CUDA device."""
+    if not (params and hasattr(torch, "_fused_sgd_") and hasattr(torch, "_fused_adam_")):
+        return False
+    device, dtype = params[0].device, params[0].dtype
+    return (device.type in ("cpu", "cuda") and dtype in (torch.float32, torch.float64)
+            and all(p.device == device and p.dtype == dtype for p in params))

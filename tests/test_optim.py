@@ -32,9 +32,12 @@ def _train(net, opt, steps: int, zero) -> list[torch.Tensor]:
         (lambda ps: Adam(ps, lr=0.01), lambda ps: torch.optim.Adam(ps, lr=0.01)),
     ],
 )
-def test_updates_equal_torch_optim(ours, theirs):
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
+def test_updates_equal_torch_optim(ours, theirs, fused):
     a, b = _net(0).double(), _net(0).double()
     opt_a, opt_b = ours(a.parameters()), theirs(b.parameters())
+    assert opt_a.fused  # torch's fused kernels exist for CPU float64 parameters
+    opt_a.fused = fused
     got = _train(a, opt_a, 25, opt_a.zero_grad)
     want = _train(b, opt_b, 25, lambda: opt_b.zero_grad(set_to_none=True))
     for g, w in zip(got, want, strict=True):
@@ -42,10 +45,12 @@ def test_updates_equal_torch_optim(ours, theirs):
     assert not torch.equal(got[0], _net(0).double()[0].weight.detach())  # it did move
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
 @pytest.mark.parametrize("make", [lambda ps: HeavyBall(ps, lr=0.05), lambda ps: Adam(ps, lr=0.01)])
-def test_state_dict_restores_the_trajectory(make):
+def test_state_dict_restores_the_trajectory(make, fused):
     net = _net(2).double()
     opt = make(net.parameters())
+    opt.fused = fused
     _train(net, opt, 5, opt.zero_grad)
     params, state = [p.detach().clone() for p in net.parameters()], opt.state_dict()
     first = _train(net, opt, 5, opt.zero_grad)
@@ -63,3 +68,13 @@ def test_prox_scale():
     assert HeavyBall(params, lr=1.0, momentum=0.9).prox_scale == pytest.approx(10.0)
     assert HeavyBall(params, lr=1.0, momentum=0.0).prox_scale == 1.0
     assert Adam(params, lr=1.0).prox_scale == 1.0
+
+
+def test_fused_kernels_only_for_one_floating_cpu_or_cuda_device():
+    from lassonet_cli.optim import _fused_kernels_for
+
+    assert _fused_kernels_for([torch.zeros(2), torch.zeros(3)])
+    assert not _fused_kernels_for([])
+    assert not _fused_kernels_for([torch.zeros(2), torch.zeros(3, dtype=torch.float64)])
+    assert not _fused_kernels_for([torch.zeros(2, dtype=torch.float16)])
+    assert not _fused_kernels_for([torch.zeros(2, device="meta")])
