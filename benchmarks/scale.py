@@ -12,7 +12,8 @@ subprocess, so that the figures are what a user gets (reading, encoding, the pat
 
 Reported per case: wall time, peak resident memory of the ``lassonet`` process (getrusage of
 the child), path points, total epochs (path + relaxed fits), rows x epochs per second, and how
-many informative features are in the top 10.  Usage::
+many informative features are in the top 10 (for the wide table also for the other rankers of
+``compare_rankers.py``, given every row).  Usage::
 
     .venv/bin/python benchmarks/scale.py               # both cases
     .venv/bin/python benchmarks/scale.py --case wide   # one of them
@@ -120,6 +121,26 @@ def report(name: str, result: dict, informative: list[str], n_train: int, data_g
     print()
 
 
+def baseline_hits(table: Path, target: str, informative: list[str]) -> dict[str, int]:
+    """How many informative columns each of ``compare_rankers``' other rankers puts in its top
+    ``INFORMATIVE``, given every row of the table (the selector trains on 90% of them)."""
+    sys.path.insert(0, str(HERE))
+    import compare_rankers as rk  # scikit-learn: only for this report
+    import compare_reference as cr
+
+    frame = pd.read_parquet(table)
+    y = frame.pop(target).to_numpy()
+    Z = frame.to_numpy(np.float64)
+    Z = ((Z - Z.mean(axis=0)) / Z.std(axis=0)).astype(np.float32)
+    split = cr.Split("wide", "classification", list(frame.columns), frame, frame, y, y, Z, Z)
+    hits = {}
+    for name, rank in rk.RANKERS.items():
+        if name != "lassonet":
+            top = {split.columns[j] for j in rank(split, 0)[:INFORMATIVE]}
+            hits[name] = len(top & set(informative))
+    return hits
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=["tall", "wide", "both"], default="both")
@@ -153,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             result = run_select(table, "label", out, extra)
             report("wide: 200 rows x 20,000 features", result, informative, 180,
                    200 * 20_000 * 4 / 2**30, 120, None)
+            print(f"the other rankers of compare_rankers.py (all 200 rows): informative "
+                  f"features in their top {INFORMATIVE}")
+            for name, hits in baseline_hits(table, "label", informative).items():
+                print(f"  {name:15s} {hits} of {INFORMATIVE}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
