@@ -5,8 +5,9 @@
  * prox.py's module docstring; all arithmetic on lengths is in double, whatever REAL is.
  */
 
-/* Newton's method on f' for the pending columns of W (those with a finite bound[j] = M t[j],
- * t[j] their all-active candidate); sets t[j] = t* for each.
+/* Newton's method on f' for the pending columns of W (those with a finite bound_of[j] =
+ * M t[j], t[j] their all-active candidate; the others' bound_of is INFINITY); sets t[j] = t*
+ * for each.
  *
  * f' is concave and piecewise linear, and the all-active candidate is at or below t*: each
  * step solves f' = 0 on the current active set {i : |u_i| > M t}, stays at or below t*, and
@@ -14,11 +15,16 @@
  * columns' |W| are packed side by side first, and all of them take their steps together in
  * row-major passes over the packed block.  Returns -1 when memory runs out.
  */
-static int NEWTON(const REAL *restrict W, Py_ssize_t K, Py_ssize_t d, const REAL *restrict lam,
+static int NEWTON(const REAL *restrict W, Py_ssize_t K, Py_ssize_t d, const double *restrict lam,
                   double lam0, double M, const double *restrict v_norm, double *restrict t,
-                  const double *restrict bound_of, Py_ssize_t P)
+                  const double *restrict bound_of)
 {
-    Py_ssize_t i, j, p, remaining = P;
+    Py_ssize_t i, j, p, P = 0;
+    for (j = 0; j < d; j++)
+        P += bound_of[j] != INFINITY;
+    if (P == 0)
+        return 0;
+    Py_ssize_t remaining = P;
     char *block = malloc(P * (4 * sizeof(double) + sizeof(Py_ssize_t)) + K * P * sizeof(REAL));
     if (block == NULL)
         return -1;
@@ -31,7 +37,7 @@ static int NEWTON(const REAL *restrict W, Py_ssize_t K, Py_ssize_t d, const REAL
         if (bound_of[j] != INFINITY) {
             cols[p] = j;
             bound[p] = bound_of[j];
-            active[p] = (double)K;
+            active[p] = (double)K; /* the number of active entries; -1 once settled */
             p++;
         }
     for (i = 0; i < K; i++)
@@ -52,16 +58,17 @@ static int NEWTON(const REAL *restrict W, Py_ssize_t K, Py_ssize_t d, const REAL
             }
         }
         for (p = 0; p < P; p++) {
-            if (bound[p] == INFINITY)
+            if (active[p] < 0.0)
                 continue; /* settled in an earlier step */
             j = cols[p];
             if (count[p] >= active[p]) {
-                bound[p] = INFINITY; /* the set stopped shrinking: t[j] is t* */
+                active[p] = -1.0; /* the set stopped shrinking: t[j] is t* */
+                bound[p] = INFINITY; /* (counts nothing from now on) */
                 remaining--;
                 continue;
             }
             active[p] = count[p];
-            t[j] = length_for(v_norm[j], sum[p], count[p], lam ? (double)lam[j] : lam0, M);
+            t[j] = length_for(v_norm[j], sum[p], count[p], lam ? lam[j] : lam0, M);
             bound[p] = M * t[j];
         }
     }
@@ -73,19 +80,19 @@ static int NEWTON(const REAL *restrict W, Py_ssize_t K, Py_ssize_t d, const REAL
  *
  * theta : (c, d) skip weights, row-major, changed in place
  * W     : (K, d) input-layer weights, row-major, changed in place (K may be 0)
- * lam   : (d,) step-scaled penalties, or NULL for lam0 everywhere
+ * lam   : (d,) step-scaled penalties (double), or NULL for lam0 everywhere
  * keep  : (d,) 0/1 mask, or NULL (features with 0 end at zero)
  * out   : (d,) the new column lengths ||theta_j||
  * work  : 5 * d doubles of scratch
  */
 static int KERNEL(REAL *restrict theta, Py_ssize_t c, Py_ssize_t d, REAL *restrict W,
-                   Py_ssize_t K, const REAL *restrict lam, double lam0, double M,
+                   Py_ssize_t K, const double *restrict lam, double lam0, double M,
                    const REAL *restrict keep, REAL *restrict out, double *restrict work)
 {
     /* (restrict: the arrays do not overlap, which lets the compiler vectorise the passes) */
     double *restrict v_norm = work, *restrict t = work + d, *restrict a_max = work + 2 * d,
            *restrict a_min = work + 3 * d, *restrict a_sum = work + 4 * d,
-           *restrict bound = a_max;
+           *bound = a_max; /* (not restrict: the same memory as a_max, reused) */
     Py_ssize_t i, j, r;
 
     /* column lengths of theta; a column whose squares could underflow (or overflow) is
@@ -111,7 +118,9 @@ static int KERNEL(REAL *restrict theta, Py_ssize_t c, Py_ssize_t d, REAL *restri
         } else {
             v_norm[j] = sqrt(squares);
         }
-        t[j] = fmax(v_norm[j] - (lam ? (double)lam[j] : lam0), 0.0);
+        /* (v - lam)_+, keeping a NaN: a diverged column must not come out as a clean zero */
+        double shrunk = v_norm[j] - (lam ? lam[j] : lam0);
+        t[j] = shrunk <= 0.0 ? 0.0 : shrunk;
     }
 
     if (K > 0) {
@@ -131,7 +140,6 @@ static int KERNEL(REAL *restrict theta, Py_ssize_t c, Py_ssize_t d, REAL *restri
         }
         /* a clipped column first takes the all-active candidate (m = K); where some entry
            is not clipped by it, the column is "pending" (bound[j] = M t[j] is finite) */
-        Py_ssize_t pending = 0;
         for (j = 0; j < d; j++) {
             int clipped = a_max[j] > M * t[j];
             bound[j] = INFINITY; /* (aliases a_max) not pending */
@@ -141,13 +149,14 @@ static int KERNEL(REAL *restrict theta, Py_ssize_t c, Py_ssize_t d, REAL *restri
                 t[j] = NAN; /* diverged weights: the path sees the NaN and retries the point */
                 continue;
             }
-            t[j] = length_for(v_norm[j], a_sum[j], (double)K, lam ? (double)lam[j] : lam0, M);
+            t[j] = length_for(v_norm[j], a_sum[j], (double)K, lam ? lam[j] : lam0, M);
+            if (!isfinite(M * t[j]))
+                continue; /* the sums overflowed (weights near the largest double): diverged */
             if (a_min[j] >= M * t[j])
                 continue; /* every entry stays clipped: the usual case along the path */
             bound[j] = M * t[j];
-            pending++;
         }
-        if (pending > 0 && NEWTON(W, K, d, lam, lam0, M, v_norm, t, bound, pending) < 0)
+        if (NEWTON(W, K, d, lam, lam0, M, v_norm, t, bound) < 0)
             return -1;
     }
 

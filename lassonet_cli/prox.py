@@ -226,7 +226,8 @@ def hier_prox_features_(
     if not (M >= 0 and M < float("inf")):
         raise ValueError(f"M must be finite and >= 0, got {M}")
     if (theta.device.type == "cpu" and theta.dtype in (torch.float32, torch.float64)
-            and theta.is_contiguous() and (W is None or W.is_contiguous())):
+            and theta.is_contiguous() and (W is None or (
+                W.is_contiguous() and W.device == theta.device and W.dtype == theta.dtype))):
         cpu = _hier_prox_features_numpy if _compiled is None else _hier_prox_features_compiled
         return cpu(theta, W, lam, M, keep)
     return _hier_prox_features_torch(theta, W, lam, M, keep)
@@ -264,16 +265,25 @@ def _hier_prox_features_compiled(
     except that a clipped column's active set is found by Newton's method on f' from the
     all-active candidate (module docstring) rather than by sorting.
 
-    The kernel takes the tensors' data addresses, so every argument is made a contiguous
-    CPU tensor of ``theta``'s dtype and the right length here.
+    Diverged weights come out non-finite, as in the other implementations, though not always
+    the same way: a column with a non-finite entry in W, where numpy may still return a finite
+    length, gets NaN (the path sees either and retries the point).
+
+    The kernel takes the tensors' data addresses, so every argument is checked or made a
+    contiguous CPU tensor of the dtype and length the kernel reads here.
     """
     c, d = theta.shape
-    if W is not None and (W.shape[1] != d or W.dtype != theta.dtype):
-        raise ValueError(f"W must be (K, {d}) of {theta.dtype}, got {tuple(W.shape)} {W.dtype}")
+    if not (theta.device.type == "cpu" and theta.is_contiguous()
+            and theta.dtype in (torch.float32, torch.float64)):
+        raise ValueError("theta must be a contiguous float32 or float64 CPU tensor")
+    if W is not None and not (W.shape[1] == d and W.dtype == theta.dtype
+                              and W.device == theta.device and W.is_contiguous()):
+        raise ValueError(f"W must be a contiguous (K, {d}) CPU tensor of {theta.dtype}, got "
+                         f"{tuple(W.shape)} {W.dtype} on {W.device}")
     out = torch.empty(d, dtype=theta.dtype)
     lam0, lam_t = 0.0, None
     if isinstance(lam, torch.Tensor) and lam.ndim:
-        lam_t = _per_feature(lam, d, theta.dtype)
+        lam_t = _per_feature(lam, d, torch.float64)  # the kernel reads penalties in float64
     else:
         lam0 = float(lam)
     keep_t = None if keep is None else _per_feature(keep, d, theta.dtype)
@@ -348,7 +358,10 @@ def _prox_columns_numpy(
         a = np.abs(W, dtype=np.float64)  # the counting rule in float64, whatever M is
         cols = np.flatnonzero(a.max(axis=0) > M * t)
         if cols.size:
-            t[cols] = _clipped_size_numpy(v_norm[cols], a[:, cols], _pick(lam, cols), M)
+            clipped = a[:, cols]
+            t[cols] = _clipped_size_numpy(v_norm[cols], clipped, _pick(lam, cols), M)
+            # an infinite weight (diverged) must not be clipped back to a finite column
+            t[cols[np.isinf(clipped.max(axis=0))]] = np.nan
     if keep is not None:
         t *= keep
     positive = v_norm > 0

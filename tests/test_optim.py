@@ -45,13 +45,18 @@ def test_updates_equal_torch_optim(ours, theirs, fused):
     assert not torch.equal(got[0], _net(0).double()[0].weight.detach())  # it did move
 
 
+@pytest.mark.parametrize("before_first_step", [False, True], ids=["after", "before"])
 @pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
-@pytest.mark.parametrize("make", [lambda ps: HeavyBall(ps, lr=0.05), lambda ps: Adam(ps, lr=0.01)])
-def test_state_dict_restores_the_trajectory(make, fused):
+@pytest.mark.parametrize("make", [lambda ps: HeavyBall(ps, lr=0.05),
+                                  lambda ps: HeavyBall(ps, lr=0.05, momentum=0.0),
+                                  lambda ps: Adam(ps, lr=0.01)],
+                         ids=["heavy_ball", "sgd", "adam"])
+def test_state_dict_restores_the_trajectory(make, fused, before_first_step):
     net = _net(2).double()
     opt = make(net.parameters())
     opt.fused = fused
-    _train(net, opt, 5, opt.zero_grad)
+    if not before_first_step:
+        _train(net, opt, 5, opt.zero_grad)
     params, state = [p.detach().clone() for p in net.parameters()], opt.state_dict()
     first = _train(net, opt, 5, opt.zero_grad)
     with torch.no_grad():

@@ -646,24 +646,64 @@ def test_compiled_kernel_agrees_with_numpy_along_a_path_step():
         torch.testing.assert_close(a_W, b_W, rtol=1e-6, atol=1e-7)
 
 
-def test_compiled_kernel_non_finite_weights_come_out_non_finite():
-    """A diverged column (inf or nan in theta or W) never comes out finite: the path detects
-    the divergence from the weights and retries the point.  The other columns are unaffected."""
+@pytest.mark.parametrize("implementation", ["compiled", "numpy"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_cpu_prox_non_finite_columns_never_come_out_finite(implementation, dtype):
+    """A diverged column (inf or nan in theta, in W, or in its penalty) never comes out
+    finite: its length or one of its weights stays non-finite, so that the path detects the
+    divergence and retries the point (a NaN weight in W can stay where it is, an infinite one
+    must not be clipped back to a finite bound).  Also with a linear backbone (W None) and with
+    a W column of zeros, where nothing is clipped.  The other columns are unaffected."""
+    prox_ = IN_PLACE[implementation]
     gen = torch.Generator().manual_seed(6)
-    theta, W = torch.randn(2, 4, generator=gen), torch.randn(9, 4, generator=gen)
-    want_theta, want_W = theta.clone(), W.clone()
-    _hier_prox_features_compiled(want_theta, want_W, 0.1, 10.0)
-    for bad in (float("inf"), float("nan")):
-        for where in ("theta", "W"):
-            t, w = theta.clone(), W.clone()
+    theta = torch.randn(2, 4, generator=gen, dtype=dtype)
+    for W in (torch.randn(9, 4, generator=gen, dtype=dtype), None,
+              torch.zeros(9, 4, dtype=dtype)):
+        want_theta = theta.clone()
+        want_W = None if W is None else W.clone()
+        prox_(want_theta, want_W, 0.1, 10.0)
+        cases = [("theta", bad) for bad in (float("inf"), float("nan"))]
+        if W is not None and W.abs().sum() > 0:
+            cases += [("W", bad) for bad in (float("inf"), float("nan"))]
+        for where, bad in cases:
+            t, w = theta.clone(), None if W is None else W.clone()
             (t if where == "theta" else w)[0, 1] = bad
-            norms = _hier_prox_features_compiled(t, w, 0.1, 10.0)
-            column_finite = (torch.isfinite(t[:, 1]).all() and torch.isfinite(w[:, 1]).all()
-                             and torch.isfinite(norms[1]))
-            assert not column_finite, (bad, where)
-            keep_cols = [0, 2, 3]
-            torch.testing.assert_close(t[:, keep_cols], want_theta[:, keep_cols])
-            torch.testing.assert_close(w[:, keep_cols], want_W[:, keep_cols])
+            norms = prox_(t, w, 0.1, 10.0)
+            finite = (torch.isfinite(norms[1]) and torch.isfinite(t[:, 1]).all()
+                      and (w is None or torch.isfinite(w[:, 1]).all()))
+            assert not finite, (where, bad, W is None)
+            if where == "theta" or bad == float("inf"):
+                assert not torch.isfinite(norms[1]), (where, bad)
+            torch.testing.assert_close(norms[[0, 2, 3]],
+                                       torch.linalg.vector_norm(want_theta, dim=0)[[0, 2, 3]])
+            torch.testing.assert_close(t[:, [0, 2, 3]], want_theta[:, [0, 2, 3]])
+        lam = torch.full((4,), 0.1, dtype=dtype)
+        lam[1] = float("nan")
+        t, w = theta.clone(), None if W is None else W.clone()
+        assert not torch.isfinite(prox_(t, w, lam, 10.0)[1])
+
+
+def test_compiled_kernel_survives_weights_near_the_largest_double():
+    """Sums that overflow in float64 (weights near 1e308) give a non-finite length, not a
+    crash or a hang (the overflowed column must not be taken for one still being solved)."""
+    theta = torch.tensor([[1e308, 1.0]], dtype=torch.float64)
+    W = torch.tensor([[1e308, 0.5], [1e307, 0.1]], dtype=torch.float64)
+    norms = _hier_prox_features_compiled(theta, W, 0.0, 0.9)
+    assert not torch.isfinite(norms[0])
+    want_theta, want_W = hier_prox_features(theta[:, 1:], W[:, 1:], 0.0, 0.9)
+    torch.testing.assert_close(theta[:, 1:], want_theta)
+    torch.testing.assert_close(W[:, 1:], want_W)
+
+
+def test_compiled_kernel_reads_a_per_feature_penalty_in_float64():
+    """A float64 penalty vector on float32 weights is not rounded to float32 first: a
+    penalty a hair below ||theta_j|| leaves the column in, as in numpy."""
+    theta = torch.tensor([[1.0, 2.0]], dtype=torch.float32)
+    lam = torch.tensor([1 - 1e-9, 0.5], dtype=torch.float64)
+    a = _hier_prox_features_compiled(theta.clone(), None, lam, 10.0)
+    b = _hier_prox_features_numpy(theta.clone(), None, lam, 10.0)
+    assert float(a[0]) > 0 and float(b[0]) > 0
+    torch.testing.assert_close(a, b)
 
 
 def test_compiled_kernel_rejects_what_it_cannot_take():
@@ -674,6 +714,22 @@ def test_compiled_kernel_rejects_what_it_cannot_take():
         _hier_prox_features_compiled(theta, torch.randn(4, 2), 0.1, 1.0)
     with pytest.raises(ValueError):
         _hier_prox_features_compiled(theta, torch.randn(4, 3), torch.ones(2), 1.0)
+    with pytest.raises(ValueError):
+        _hier_prox_features_compiled(theta, torch.randn(3, 4).T, 0.1, 1.0)  # not contiguous
+    with pytest.raises(ValueError):
+        _hier_prox_features_compiled(torch.randn(3, 2).T, None, 0.1, 1.0)
+
+
+def test_the_cpu_dispatch_falls_back_where_the_kernel_cannot_read_w(monkeypatch):
+    """W of another dtype than theta (or on another device) goes to the torch version,
+    never to the kernel, which reads raw memory."""
+    monkeypatch.setattr(prox, "_hier_prox_features_compiled",
+                        lambda *a: pytest.fail("the kernel was given a W it cannot read"))
+    theta, W = torch.randn(2, 3, dtype=torch.float64), torch.randn(4, 3)
+    want_theta, want_W = hier_prox_features(theta, W.double(), 0.1, 1.0)
+    hier_prox_features_(theta, W, 0.1, 1.0)
+    torch.testing.assert_close(theta, want_theta)
+    torch.testing.assert_close(W, want_W.float())
 
 
 def test_in_place_prox_float32_tiny_and_huge_skip_weights():
@@ -814,7 +870,8 @@ def test_in_place_prox_edge_inputs_warn_nothing():
     theta, W = torch.randn(2, 5, generator=gen), torch.randn(7, 5, generator=gen)
     broken = theta.clone()
     broken[0, 1] = float("inf")
-    hier_prox_features_(broken, W.clone(), 0.1, 10.0)  # RuntimeWarnings are errors in tests
+    norms = hier_prox_features_(broken, W.clone(), 0.1, 10.0)  # RuntimeWarnings are errors
+    assert not torch.isfinite(norms[1]) and torch.isfinite(norms[[0, 2, 3, 4]]).all()
     for M in (0.0, 1e20):
         t, w = theta.clone(), W.clone()
         norms = hier_prox_features_(t, w, 0.1, M)
