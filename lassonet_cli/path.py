@@ -803,7 +803,7 @@ class _Trainer:
             # step; when fewer epochs are left than that, nothing needs monitoring at all
             chunk = min(patience - since_best, max_epochs - epoch)
             monitor = restore_best or patience - since_best < max_epochs - epoch
-            objectives, states = [], []
+            losses, penalties, states = [], [], []
             for i in range(chunk):
                 if switch:
                     model.train()
@@ -826,17 +826,21 @@ class _Trainer:
                     with torch.no_grad():
                         out = model(X_val, columns)
                         evaluated = (task.loss(out, y_val), out)
-                        objective = evaluated[0]
-                        if lam > 0:
-                            objective = objective + lam * norms.sum()
-                    objectives.append(objective)
+                    losses.append(evaluated[0])
+                    if lam > 0:
+                        penalties.append(norms)  # (a new tensor per prox call)
                     if restore_best:
                         states.append([p.detach().clone() for p in params])
             epoch += chunk
             if not monitor:
                 break
             latest_state = states[-1] if states else latest_state
-            for i, value in enumerate(torch.stack(objectives).tolist()):
+            # the validation objective of each epoch, loss + lam * sum_j ||theta_j||, formed
+            # for the whole chunk at once (a few operations per chunk instead of per epoch)
+            objectives = torch.stack(losses)
+            if penalties:
+                objectives = objectives + lam * torch.stack(penalties).sum(dim=1)
+            for i, value in enumerate(objectives.tolist()):
                 first = value if first is None else first
                 # progress is 1% of the best value, and at least MIN_PROGRESS of the first:
                 # a loss falling towards 0 (a separable fit) makes 1% steps forever
