@@ -1,7 +1,8 @@
 """Build of the compiled HIER-PROX kernel; everything else is in pyproject.toml.
 
 The extension is optional: without a C compiler the install still succeeds and the training
-loop uses the numpy HIER-PROX (``lassonet_cli.prox``), with the same results, only slower.
+loop uses the numpy HIER-PROX (``lassonet_cli.prox``): the same operator, equal up to rounding,
+only slower.
 """
 
 from setuptools import Extension, setup

@@ -699,10 +699,13 @@ class _Trainer:
     task: object
     data: _Data
     config: PathConfig
+    # train()/eval() walk every submodule and only dropout makes them matter: the model is
+    # switched to train() for the steps only when it has dropout, and otherwise stays in eval()
+    has_dropout: bool = field(init=False)
+    params: list[torch.nn.Parameter] = field(init=False)  # the ones the optimiser updates
 
     def __post_init__(self):
-        # train()/eval() walk every submodule; only dropout makes them matter
-        self.switch = any(isinstance(m, torch.nn.Dropout) for m in self.model.modules())
+        self.has_dropout = any(isinstance(m, torch.nn.Dropout) for m in self.model.modules())
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.model.eval()
 
@@ -778,7 +781,7 @@ class _Trainer:
         Returns (epochs, train loss of the last epoch, validation loss, validation score).
         """
         model, task, y_val = self.model, self.task, self.data.y_val
-        switch, params = self.switch, self.params
+        has_dropout, params = self.has_dropout, self.params
         columns = model.alive_columns(keep)
         batches, X_val = self.data.view(columns)
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
@@ -789,6 +792,8 @@ class _Trainer:
         # last monitored epoch's serve as the fit's result when nothing changed since
         evaluated = None
         best_state = latest_state = None
+        if has_dropout:
+            model.eval()  # (a caller may have switched it) the validation passes need eval()
         if restore_best:
             if keep is not None:  # the starting weights as they can be delivered
                 model.prox_(0.0, M, keep)
@@ -805,7 +810,7 @@ class _Trainer:
             monitor = restore_best or patience - since_best < max_epochs - epoch
             losses, penalties, states = [], [], []
             for i in range(chunk):
-                if switch:
+                if has_dropout:
                     model.train()
                 total, n_batches, norms = None, 0, None
                 for xb, yb in batches():
@@ -819,7 +824,7 @@ class _Trainer:
                     n_batches += 1
                 if i == chunk - 1:  # the fit reports the last epoch's training loss
                     train_loss = total / n_batches
-                if switch:
+                if has_dropout:
                     model.eval()
                 evaluated = None
                 if monitor:

@@ -36,7 +36,8 @@ in-place version: they do not modify their arguments, work in float32 and float6
 and loop over neither features nor groups.  On the CPU ``hier_prox_features_`` runs on the
 parameters' memory in a compiled kernel (``_hierprox.c``, built at install where a C compiler
 is present) or else in numpy.  Both first try, for a clipped unit, the solution with every
-entry of u active (m* = q), the usual case along the path.  Where that fails, numpy sorts the
+entry of u active (m* = q), the usual case along the path (numpy only from ``SORT_BELOW``
+clipped units up: fewer are sorted straight away).  Where that fails, numpy sorts the
 unit and counts m*; the kernel instead runs Newton's method on f' from that candidate: f' is
 concave and piecewise linear, so each step (the closed form above on the current active set
 {i : |u_i| > M t}) stays at or below t*, the set only shrinks, and t* is reached when it stops
