@@ -26,13 +26,7 @@ FAST_KW = {"max_epochs": 20, "patience": 3, "backbone": "mlp:16", "seed": 0}
 SURV = ["--task", "cox", "--time", "time", "--event", "event"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small fits are fastest on one thread, and do not stall on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # (conftest.py)
 
 
 @pytest.fixture(scope="module")

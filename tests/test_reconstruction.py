@@ -33,13 +33,7 @@ def latent_table(n: int = 120, seed: int = 0) -> pd.DataFrame:
                          "s": a + noise(), "t": -b + noise()})
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small fits are fastest on one thread, and do not stall on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # (conftest.py)
 
 
 # --- the task ---------------------------------------------------------------------------------
