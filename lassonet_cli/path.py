@@ -788,8 +788,14 @@ class _Trainer:
         project = lam > 0 or keep is not None
         best, since_best, epoch, first = math.inf, 0, 0, None
         train_loss = torch.zeros((), device=X_val.device)
-        # the validation loss and outputs at the current weights, while they are known: the
-        # last monitored epoch's serve as the fit's result when nothing changed since
+        def validate() -> tuple[torch.Tensor, torch.Tensor]:
+            """(loss, outputs) of the validation rows at the current weights."""
+            with torch.no_grad():
+                out = model(X_val, columns)
+                return task.loss(out, y_val), out
+
+        # validate() at the current weights while it is known: the last monitored epoch's
+        # serves as the fit's result when nothing changed since
         evaluated = None
         best_state = latest_state = None
         if has_dropout:
@@ -797,9 +803,7 @@ class _Trainer:
         if restore_best:
             if keep is not None:  # the starting weights as they can be delivered
                 model.prox_(0.0, M, keep)
-            with torch.no_grad():
-                out = model(X_val, columns)
-                evaluated = (task.loss(out, y_val), out)
+            evaluated = validate()
             best = first = float(evaluated[0])
             best_state = latest_state = [p.detach().clone() for p in params]
         while epoch < max_epochs:
@@ -828,9 +832,7 @@ class _Trainer:
                     model.eval()
                 evaluated = None
                 if monitor:
-                    with torch.no_grad():
-                        out = model(X_val, columns)
-                        evaluated = (task.loss(out, y_val), out)
+                    evaluated = validate()
                     losses.append(evaluated[0])
                     if lam > 0:
                         penalties.append(norms)  # (a new tensor per prox call)
@@ -861,11 +863,7 @@ class _Trainer:
             with torch.no_grad():
                 torch._foreach_copy_(params, best_state)
             evaluated = None
-        if evaluated is None:
-            with torch.no_grad():
-                out = model(X_val, columns)
-                evaluated = (task.loss(out, y_val), out)
-        val_loss, out = evaluated
+        val_loss, out = evaluated if evaluated is not None else validate()
         val_score = task.score(out, y_val)
         values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
         return epoch, values[0], values[1], values[2]

@@ -226,12 +226,20 @@ def hier_prox_features_(
     """
     if not (M >= 0 and M < float("inf")):
         raise ValueError(f"M must be finite and >= 0, got {M}")
-    if (theta.device.type == "cpu" and theta.dtype in (torch.float32, torch.float64)
-            and theta.is_contiguous() and (W is None or (
-                W.is_contiguous() and W.device == theta.device and W.dtype == theta.dtype))):
+    if _in_cpu_memory(theta, W):
         cpu = _hier_prox_features_numpy if _compiled is None else _hier_prox_features_compiled
         return cpu(theta, W, lam, M, keep)
     return _hier_prox_features_torch(theta, W, lam, M, keep)
+
+
+def _in_cpu_memory(theta: torch.Tensor, W: torch.Tensor | None) -> bool:
+    """Whether the CPU implementations can work on the weights' own memory: contiguous
+    float32 or float64 CPU tensors, W (if any) of theta's dtype with theta's columns."""
+    return (theta.device.type == "cpu" and theta.dtype in (torch.float32, torch.float64)
+            and theta.dim() == 2 and theta.is_contiguous()
+            and (W is None or (W.device == theta.device and W.dtype == theta.dtype
+                               and W.dim() == 2 and W.shape[1] == theta.shape[1]
+                               and W.is_contiguous())))
 
 
 def _hier_prox_features_numpy(
@@ -273,14 +281,10 @@ def _hier_prox_features_compiled(
     The kernel takes the tensors' data addresses, so every argument is checked or made a
     contiguous CPU tensor of the dtype and length the kernel reads here.
     """
+    if not _in_cpu_memory(theta, W):
+        raise ValueError("the kernel needs contiguous float32 or float64 CPU tensors theta "
+                         "(c, d) and W (K, d) of one dtype")
     c, d = theta.shape
-    if not (theta.device.type == "cpu" and theta.is_contiguous()
-            and theta.dtype in (torch.float32, torch.float64)):
-        raise ValueError("theta must be a contiguous float32 or float64 CPU tensor")
-    if W is not None and not (W.shape[1] == d and W.dtype == theta.dtype
-                              and W.device == theta.device and W.is_contiguous()):
-        raise ValueError(f"W must be a contiguous (K, {d}) CPU tensor of {theta.dtype}, got "
-                         f"{tuple(W.shape)} {W.dtype} on {W.device}")
     out = torch.empty(d, dtype=theta.dtype)
     lam0, lam_t = 0.0, None
     if isinstance(lam, torch.Tensor) and lam.ndim:
