@@ -86,6 +86,8 @@ class PhaseTimer:
         (path_module, "exit_thresholds", "thresholds"),
         (model_module, "hier_prox_features_", "prox"),
     ]
+    # functions whose *returned* function is timed (a fit's per-step prox)
+    FACTORIES = [(model_module.LassoNet, "prox_step", "prox")]
     PHASES = ["dense", "start", "relax", "thresholds", "prox"]
 
     def __init__(self):
@@ -107,11 +109,17 @@ class PhaseTimer:
                     self._inner[-1] += elapsed
         return timed
 
+    def _wrap_factory(self, factory, phase):
+        def timed_factory(*args, **kwargs):
+            return self._wrap(factory(*args, **kwargs), phase)
+        return timed_factory
+
     def __enter__(self) -> PhaseTimer:
-        for owner, name, phase in self.TARGETS:
-            original = getattr(owner, name)
-            self._saved.append((owner, name, original))
-            setattr(owner, name, self._wrap(original, phase))
+        for targets, wrap in ((self.TARGETS, self._wrap), (self.FACTORIES, self._wrap_factory)):
+            for owner, name, phase in targets:
+                original = getattr(owner, name)
+                self._saved.append((owner, name, original))
+                setattr(owner, name, wrap(original, phase))
         return self
 
     def __exit__(self, *exc) -> None:

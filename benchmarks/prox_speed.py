@@ -2,8 +2,9 @@
 
 For each dataset (those of ``compare_reference.py``: same split and backbone) this fits
 ``LassoNetSelector`` at its defaults several times, alternating the three implementations of
-``prox.hier_prox_features_`` the model can use: the compiled kernel the CPU takes
-(``prox._hier_prox_features_compiled``), the numpy one it takes where the kernel is not built
+the per-step prox (``prox.hier_prox_features_step``) the model can use: the compiled kernel
+the CPU takes, its arguments prepared once per fit (``prox._CompiledStep``), the numpy one it
+takes where the kernel is not built
 (``prox._hier_prox_features_numpy``), and the torch one other devices take
 (``prox._hier_prox_features_torch``, run here on the CPU).  It reports per
 implementation the median wall time of the whole fit, the number of prox calls and the mean
@@ -21,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -36,40 +38,56 @@ from _run_header import print_run_header  # noqa: E402
 from lassonet_cli import LassoNetSelector, prox  # noqa: E402
 from lassonet_cli import model as model_module  # noqa: E402
 
+
+def _each_call(implementation):
+    """The factory of per-step prox functions (``hier_prox_features_step``'s signature) that
+    calls ``implementation`` with the fixed arguments at every step."""
+    return lambda theta, W, lam, M, keep=None: functools.partial(
+        implementation, theta, W, lam, M, keep)
+
+
+# factories with the signature of ``prox.hier_prox_features_step``: what a fit calls per step
 IMPLEMENTATIONS = {
-    "compiled": prox._hier_prox_features_compiled,
-    "numpy": prox._hier_prox_features_numpy,
-    "torch": prox._hier_prox_features_torch,
+    "compiled": prox._CompiledStep,
+    "numpy": _each_call(prox._hier_prox_features_numpy),
+    "torch": _each_call(prox._hier_prox_features_torch),
 }
 
 
 class TimedProx:
-    """Stands in for ``hier_prox_features_`` in the model module, timing every call and keeping
-    a copy of the inputs of every ``SAMPLE_EVERY``-th call (for ``replay``)."""
+    """Stands in for ``hier_prox_features_step`` in the model module: the per-step functions
+    it returns time every call and keep a copy of the inputs of every ``SAMPLE_EVERY``-th call
+    (for ``replay``)."""
 
-    def __init__(self, implementation):
-        self.implementation, self.calls, self.seconds = implementation, 0, 0.0
+    def __init__(self, factory):
+        self.factory, self.calls, self.seconds = factory, 0, 0.0
         self.samples: list[tuple] = []
 
     def __call__(self, theta, W, lam, M, keep=None):
-        if self.calls % SAMPLE_EVERY == 0:
-            self.samples.append(tuple(
-                a.detach().clone() if isinstance(a, torch.Tensor) else a
-                for a in (theta, W, lam, M, keep)))
-        start = time.perf_counter()
-        result = self.implementation(theta, W, lam, M, keep)
-        self.seconds += time.perf_counter() - start
-        self.calls += 1
-        return result
+        step = self.factory(theta, W, lam, M, keep)
+
+        def timed() -> torch.Tensor:
+            if self.calls % SAMPLE_EVERY == 0:
+                self.samples.append(tuple(
+                    a.detach().clone() if isinstance(a, torch.Tensor) else a
+                    for a in (theta, W, lam, M, keep)))
+            start = time.perf_counter()
+            result = step()
+            self.seconds += time.perf_counter() - start
+            self.calls += 1
+            return result
+
+        return timed
 
 
 SAMPLE_EVERY = 10
 
 
-def replay(samples: list[tuple], implementation, repeats: int = 5) -> float:
+def replay(samples: list[tuple], factory, repeats: int = 5) -> float:
     """Mean seconds of one call on the sampled inputs, replayed back to back (the median of
-    ``repeats`` calls on fresh copies of each input): the prox without the training step
-    around it, whose operations evict the prox's code and data from the caches."""
+    ``repeats`` calls on fresh copies of each input, each prepared before the clock starts):
+    the prox without the training step around it, whose operations evict the prox's code and
+    data from the caches."""
     if not samples:
         return float("nan")
     times = []
@@ -77,8 +95,9 @@ def replay(samples: list[tuple], implementation, repeats: int = 5) -> float:
         runs = []
         for _ in range(repeats):
             t, w = theta.clone(), None if W is None else W.clone()
+            step = factory(t, w, lam, M, keep)
             start = time.perf_counter()
-            implementation(t, w, lam, M, keep)
+            step()
             runs.append(time.perf_counter() - start)
         times.append(statistics.median(runs))
     return statistics.fmean(times)
@@ -86,15 +105,15 @@ def replay(samples: list[tuple], implementation, repeats: int = 5) -> float:
 
 def fit_once(split: cr.Split, name: str) -> dict:
     timed = TimedProx(IMPLEMENTATIONS[name])
-    original = model_module.hier_prox_features_
-    model_module.hier_prox_features_ = timed
+    original = model_module.hier_prox_features_step
+    model_module.hier_prox_features_step = timed
     try:
         selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=0)
         start = time.perf_counter()
         selector.fit(split.train_raw, split.y_train)
         wall = time.perf_counter() - start
     finally:
-        model_module.hier_prox_features_ = original
+        model_module.hier_prox_features_step = original
     return {"wall": wall, "calls": timed.calls, "prox_s": timed.seconds,
             "points": len(selector.path_.points),
             "replay_s": replay(timed.samples, IMPLEMENTATIONS[name])}

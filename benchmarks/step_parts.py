@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
 from _run_header import print_run_header  # noqa: E402
 
-from lassonet_cli import model as model_module  # noqa: E402
 from lassonet_cli import prox  # noqa: E402
 from lassonet_cli.backbones import BackboneSpec  # noqa: E402
 from lassonet_cli.model import LassoNet  # noqa: E402
@@ -84,9 +83,11 @@ def variants(task, model, X, y, X_val, y_val) -> dict:
         with torch.no_grad():
             return task.loss(model(X_val), y_val)
 
+    prox_step = model.prox_step(LAM, M)  # as a path fit calls it
+
     def step_prox() -> None:
         step(sgd)
-        model.prox_(LAM, M)
+        prox_step()
 
     def step_prox_validation() -> None:
         step_prox()
@@ -110,6 +111,7 @@ def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float,
     """Mean seconds of one prox call between steps, and of the same calls replayed."""
     opt = HeavyBall(model.parameters(), lr=1e-3)
     theta, W = model.skip.weight, model.backbone.input_layer.weight
+    prox_step = model.prox_step(LAM, M)
     inline, saved = [], []
     for _ in range(calls):
         opt.zero_grad()
@@ -117,7 +119,7 @@ def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float,
         opt.step()
         saved.append((theta.detach().clone(), W.detach().clone()))
         start = time.perf_counter()
-        model.prox_(LAM, M)
+        prox_step()
         inline.append(time.perf_counter() - start)
     replayed = []
     with torch.no_grad():
@@ -125,7 +127,7 @@ def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float,
             theta.copy_(t)
             W.copy_(w)
             start = time.perf_counter()
-            model.prox_(LAM, M)
+            prox_step()
             replayed.append(time.perf_counter() - start)
     return statistics.median(inline), statistics.median(replayed)
 
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the CPU implementation of HIER-PROX to time (default: compiled)")
     args = parser.parse_args(argv)
     if args.prox == "numpy":
-        model_module.hier_prox_features_ = prox._hier_prox_features_numpy
+        prox._compiled = None  # as where the kernel is not built
     elif prox._compiled is None:
         raise SystemExit("the compiled HIER-PROX kernel is not built (pip install -e .)")
     torch.set_num_threads(args.threads)

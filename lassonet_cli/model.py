@@ -5,7 +5,8 @@ each optimiser step by HIER-PROX (see ``prox``).  ``ConvLassoNet`` applies the s
 to the filters of a convolutional layer (``backbones.ConvBackbone``).
 
 The path driver sees either model through one interface: ``forward``, ``n_units``,
-``prox_(lam, M, keep)``, ``feature_mask(alive_units)`` (the ``keep`` that ``prox_`` takes),
+``prox_(lam, M, keep)``, ``prox_step(lam, M, keep)`` (the same as a function of no arguments,
+for every step of a fit), ``feature_mask(alive_units)`` (the ``keep`` that ``prox_`` takes),
 ``unit_norms()``, ``penalty()``, ``skip_inputs(X)`` (what the skip layer reads),
 ``alive_columns(keep)`` (the input columns ``forward(x, columns)`` may be restricted to, or
 None) and ``exit_thresholds(task, X, y, M, units)``.
@@ -21,12 +22,21 @@ with the unit removed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .prox import GroupLayout, hier_prox, hier_prox_features_, hier_prox_groups
+from .prox import (
+    GroupLayout,
+    hier_prox,
+    hier_prox_features_,
+    hier_prox_features_step,
+    hier_prox_groups,
+)
 
 
 class LassoNet(nn.Module):
@@ -112,6 +122,20 @@ class LassoNet(nn.Module):
         if W is not None:
             W.copy_(W_new)
         return self.unit_norms()
+
+    def prox_step(
+        self, lam: float | torch.Tensor, M: float, keep: torch.Tensor | None = None
+    ) -> Callable[[], torch.Tensor]:
+        """``prox_(lam, M, keep)`` as a function of no arguments, for a fit that applies it
+        after every optimiser step: without groups the kernel's checks and arguments are
+        prepared once (``prox.hier_prox_features_step``)."""
+        if self.groups is not None:
+            return functools.partial(self.prox_, lam, M, keep)
+        layer = self.backbone.input_layer
+        W = layer.weight if layer is not None else None
+        # the parameters themselves, not detached views: one given new memory (``module.to``
+        # assigns ``.data``) is followed there
+        return hier_prox_features_step(self.skip.weight, W, lam, M, keep)
 
     def feature_mask(self, alive_units: torch.Tensor) -> torch.Tensor:
         """(d,) float mask of the input features of the units in ``alive_units`` (bool)."""
@@ -279,6 +303,12 @@ class ConvLassoNet(nn.Module):
         theta.copy_(b.view_as(theta))
         gamma.copy_(w.view_as(gamma))
         return self.unit_norms()
+
+    def prox_step(
+        self, lam: float | torch.Tensor, M: float, keep: torch.Tensor | None = None
+    ) -> Callable[[], torch.Tensor]:
+        """``prox_(lam, M, keep)`` as a function of no arguments (the path's per-step call)."""
+        return functools.partial(self.prox_, lam, M, keep)
 
     def feature_mask(self, alive_units: torch.Tensor) -> torch.Tensor:
         """(C1,) float mask of the filters in ``alive_units`` (bool): ``prox_``'s ``keep``."""

@@ -785,7 +785,7 @@ class _Trainer:
         columns = model.alive_columns(keep)
         batches, X_val = self.data.view(columns)
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
-        project = lam > 0 or keep is not None
+        prox = model.prox_step(step_lam, M, keep) if lam > 0 or keep is not None else None
         best, since_best, epoch, first = math.inf, 0, 0, None
         train_loss = torch.zeros((), device=X_val.device)
         def validate() -> tuple[torch.Tensor, torch.Tensor]:
@@ -822,8 +822,8 @@ class _Trainer:
                     loss = task.loss(model(xb, columns), yb)
                     loss.backward()
                     opt.step()
-                    if project:
-                        norms = model.prox_(step_lam, M, keep)
+                    if prox is not None:
+                        norms = prox()
                     total = loss.detach() if total is None else total + loss.detach()
                     n_batches += 1
                 if i == chunk - 1:  # the fit reports the last epoch's training loss

@@ -46,6 +46,8 @@ changing, in at most q steps and, along the path, in two or three.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +63,7 @@ __all__ = [
     "hier_prox",
     "hier_prox_features",
     "hier_prox_features_",
+    "hier_prox_features_step",
     "hier_prox_groups",
     "soft_threshold",
 ]
@@ -277,29 +280,79 @@ def _hier_prox_features_compiled(
     Diverged weights come out non-finite, as in the other implementations, though not always
     the same way: a column with a non-finite entry in W, where numpy may still return a finite
     length, gets NaN (the path sees either and retries the point).
+    """
+    return _CompiledStep(theta, W, lam, M, keep)()
+
+
+class _CompiledStep:
+    """One call of the compiled kernel with its arguments prepared: calling it runs the kernel
+    on ``theta`` and ``W`` as they are then (``hier_prox_features_step``).
 
     The kernel takes the tensors' data addresses, so every argument is checked or made a
-    contiguous CPU tensor of the dtype and length the kernel reads here.
+    contiguous CPU tensor of the dtype and length the kernel reads, and the tensors are held
+    here.  A call first checks that theta and W still have the memory they had (an optimiser
+    updates them in place; ``module.to`` or assigning ``.data`` would move them): if not, it
+    prepares the arguments again.
     """
-    if not _in_cpu_memory(theta, W):
-        raise ValueError("the kernel needs contiguous float32 or float64 CPU tensors theta "
-                         "(c, d) and W (K, d) of one dtype")
-    c, d = theta.shape
-    out = torch.empty(d, dtype=theta.dtype)
-    lam0, lam_t = 0.0, None
-    if isinstance(lam, torch.Tensor) and lam.ndim:
-        lam_t = _per_feature(lam, d, torch.float64)  # the kernel reads penalties in float64
-    else:
-        lam0 = float(lam)
-    keep_t = None if keep is None else _per_feature(keep, d, theta.dtype)
-    _compiled.features(
-        theta.data_ptr(), c, d,
-        None if W is None else W.data_ptr(), 0 if W is None else W.shape[0],
-        None if lam_t is None else lam_t.data_ptr(), lam0, float(M),
-        None if keep_t is None else keep_t.data_ptr(),
-        out.data_ptr(), theta.dtype == torch.float64,
-    )
-    return out
+
+    def __init__(self, theta: torch.Tensor, W: torch.Tensor | None,
+                 lam: float | torch.Tensor, M: float, keep: torch.Tensor | None):
+        self.inputs = (theta, W, lam, M, keep)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        theta, W, lam, M, keep = self.inputs
+        if not _in_cpu_memory(theta, W):
+            raise ValueError("the kernel needs contiguous float32 or float64 CPU tensors theta "
+                             "(c, d) and W (K, d) of one dtype")
+        c, d = theta.shape
+        lam0, lam_t = 0.0, None
+        if isinstance(lam, torch.Tensor) and lam.ndim:
+            lam_t = _per_feature(lam, d, torch.float64)  # the kernel reads penalties in float64
+        else:
+            lam0 = float(lam)
+        keep_t = None if keep is None else _per_feature(keep, d, theta.dtype)
+        self.held = (lam_t, keep_t)  # the memory the kernel reads
+        self.where = self._where()
+        self.args = (
+            theta.data_ptr(), c, d,
+            None if W is None else W.data_ptr(), 0 if W is None else W.shape[0],
+            None if lam_t is None else lam_t.data_ptr(), lam0, float(M),
+            None if keep_t is None else keep_t.data_ptr(),
+        )
+        self.d, self.dtype, self.double = d, theta.dtype, theta.dtype == torch.float64
+
+    def _where(self) -> tuple[int, int | None]:
+        theta, W = self.inputs[:2]
+        return theta.data_ptr(), None if W is None else W.data_ptr()
+
+    def __call__(self) -> torch.Tensor:
+        if self._where() != self.where:
+            self._prepare()
+        out = torch.empty(self.d, dtype=self.dtype)
+        _compiled.features(*self.args, out.data_ptr(), self.double)
+        return out
+
+
+def hier_prox_features_step(
+    theta: torch.Tensor,
+    W: torch.Tensor | None,
+    lam: float | torch.Tensor,
+    M: float,
+    keep: torch.Tensor | None = None,
+) -> Callable[[], torch.Tensor]:
+    """``hier_prox_features_(theta, W, lam, M, keep)`` as a function of no arguments, for a
+    training loop that applies the same prox after every step.
+
+    With the compiled kernel the checks and the kernel's arguments are prepared once, here,
+    and each call costs the kernel and one small allocation: on the small tables the checks
+    cost as much as the kernel itself.  Elsewhere each call is ``hier_prox_features_``'s.
+    """
+    if not (M >= 0 and M < float("inf")):
+        raise ValueError(f"M must be finite and >= 0, got {M}")
+    if _compiled is not None and _in_cpu_memory(theta, W):
+        return _CompiledStep(theta, W, lam, M, keep)
+    return functools.partial(hier_prox_features_, theta, W, lam, M, keep)
 
 
 def _per_feature(values: torch.Tensor, d: int, dtype: torch.dtype) -> torch.Tensor:

@@ -657,3 +657,41 @@ def test_the_relaxed_chain_starts_from_the_first_points_penalised_weights(monkey
     assert len(started) == 1
     for name, tensor in started[0].items():
         assert torch.equal(tensor, fitted[first.lambda_][name]), name
+
+
+@pytest.mark.parametrize("layout", ["features", "groups", "linear"])
+def test_the_models_per_step_prox_is_its_prox(layout):
+    """``model.prox_step(lam, M, keep)``, called after each of several steps, leaves the model
+    as ``model.prox_(lam, M, keep)`` does, for features, groups and a linear backbone; and
+    after ``model.double()`` (new memory for every weight) it works on the new weights."""
+    from lassonet_cli.prox import GroupLayout
+
+    d, c = 6, 2
+    groups = (GroupLayout.from_assignment([0, 0, 1, 2, 2, 3], ["a", "b", "c", "d"])
+              if layout == "groups" else None)
+    backbone = "linear" if layout == "linear" else "mlp:8"
+    torch.manual_seed(0)
+    model = LassoNet(d, c, BackboneSpec.parse(backbone).build(d, c), groups=groups)
+    twin = LassoNet(d, c, BackboneSpec.parse(backbone).build(d, c), groups=groups)
+    twin.load_state_dict(model.state_dict())
+    alive = torch.ones(model.n_units, dtype=torch.bool)
+    alive[1] = False
+    keep = model.feature_mask(alive)
+    gen = torch.Generator().manual_seed(1)
+    step = model.prox_step(0.05, 2.0, keep)
+    for round_ in range(4):
+        if round_ == 2:
+            model.double()
+            twin.double()
+        with torch.no_grad():
+            for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+                noise = torch.randn(p.shape, generator=gen, dtype=torch.float64).to(p.dtype)
+                p.add_(noise * 0.3)
+                q.add_(noise * 0.3)
+        got = step()
+        want = twin.prox_(0.05, 2.0, keep)
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        for (name, p), q in zip(model.state_dict().items(), twin.state_dict().values(),
+                                strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0, msg=f"{name}, round {round_}")
+        assert float(got[1]) == 0

@@ -34,6 +34,7 @@ from lassonet_cli.prox import (
     hier_prox,
     hier_prox_features,
     hier_prox_features_,
+    hier_prox_features_step,
     hier_prox_groups,
     soft_threshold,
 )
@@ -730,6 +731,78 @@ def test_the_cpu_dispatch_falls_back_where_the_kernel_cannot_read_w(monkeypatch)
     hier_prox_features_(theta, W, 0.1, 1.0)
     torch.testing.assert_close(theta, want_theta)
     torch.testing.assert_close(W, want_W.float())
+
+
+def _step_case(gen, dtype=torch.float32):
+    """A clipped layer with a per-feature penalty and a keep mask (one feature out)."""
+    theta, W = _saturated_layer(gen, 2, 30, 12, 10.0, dtype, step=1e-3)
+    lam = torch.rand(12, generator=gen, dtype=torch.float64) * 1e-3
+    keep = torch.ones(12, dtype=dtype)
+    keep[5] = 0
+    return theta, W, lam, keep
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+def test_the_per_step_prox_repeats_the_in_place_prox(dtype):
+    """``hier_prox_features_step`` (the kernel's arguments prepared once) gives, call after
+    call, what ``hier_prox_features_`` gives on the same weights, and writes into them."""
+    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    gen = torch.Generator().manual_seed(11)
+    theta, W, lam, keep = _step_case(gen, dtype)
+    want_theta, want_W = theta.clone(), W.clone()
+    step = hier_prox_features_step(theta, W, lam, 10.0, keep)
+    assert isinstance(step, prox._CompiledStep)
+    for _ in range(3):
+        got = step()
+        want = hier_prox_features_(want_theta, want_W, lam, 10.0, keep)
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        torch.testing.assert_close(theta, want_theta, rtol=0, atol=0)
+        torch.testing.assert_close(W, want_W, rtol=0, atol=0)
+        assert float(got[5]) == 0 and float(theta[:, 5].abs().sum()) == 0
+        # move the weights as a training step would, in place
+        noise = torch.randn(W.shape, generator=gen, dtype=torch.float64).to(dtype) * 1e-2
+        for t in (W, want_W):
+            t.add_(noise)
+
+
+def test_the_per_step_prox_reprepares_when_its_tensors_memory_moves():
+    """The tensors the per-step prox holds get new memory (``set_``): it prepares again and
+    works on the new memory, never on the memory it was prepared on."""
+    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    gen = torch.Generator().manual_seed(13)
+    theta, W, lam, keep = _step_case(gen)
+    step = hier_prox_features_step(theta, W, lam, 10.0, keep)
+    old_theta, old_W = theta.clone(), W.clone()
+    first_theta = theta.new_empty(0).set_(theta.untyped_storage(), 0, theta.shape)
+    theta.set_(old_theta.clone() * 3)  # new memory under the same tensor
+    W.set_(old_W.clone())
+    want_theta, want_W = theta.clone(), W.clone()
+    want = hier_prox_features_(want_theta, want_W, lam, 10.0, keep)
+    frozen = first_theta.clone()
+    got = step()
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    torch.testing.assert_close(theta, want_theta, rtol=0, atol=0)
+    torch.testing.assert_close(W, want_W, rtol=0, atol=0)
+    torch.testing.assert_close(first_theta, frozen, rtol=0, atol=0)  # the old memory untouched
+
+
+def test_the_per_step_prox_elsewhere_is_the_in_place_prox(monkeypatch):
+    """Without the kernel (or for weights it cannot read) each per-step call is a call of
+    ``hier_prox_features_`` with the fixed arguments."""
+    gen = torch.Generator().manual_seed(14)
+    theta, W, lam, keep = _step_case(gen)
+    cases = [(theta.clone(), W.clone().double())]  # W of another dtype: never the kernel
+    monkeypatch.setattr(prox, "_compiled", None)
+    cases.append((theta.clone(), W.clone()))
+    for t, w in cases:
+        want_t, want_w = t.clone(), w.clone()
+        step = hier_prox_features_step(t, w, lam, 10.0, keep)
+        assert not isinstance(step, prox._CompiledStep)
+        torch.testing.assert_close(step(), hier_prox_features_(want_t, want_w, lam, 10.0, keep))
+        torch.testing.assert_close(t, want_t)
+        torch.testing.assert_close(w, want_w)
+    with pytest.raises(ValueError):
+        hier_prox_features_step(theta, W, 0.1, float("inf"))
 
 
 def test_in_place_prox_float32_tiny_and_huge_skip_weights():
