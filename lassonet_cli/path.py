@@ -522,9 +522,13 @@ class _Stepper:
         self.opt = _path_optimizer(trainer.model, trainer.config.optimizer, lr)
         # the penalty only shrinks: a weight far beyond the dense model's largest is a runaway
         self.limit = RUNAWAY_FACTOR * max(1.0, _largest_weight(trainer.model))
+        # the model's state tensors themselves, for the snapshot before every point (walking
+        # the module tree for its state dict each time cost as much as the copies)
+        self.state = list(trainer.model.state_dict(keep_vars=True).items())
 
     def snapshot(self) -> tuple[dict, dict, float]:
-        return state_copy(self.trainer.model), self.opt.state_dict(), self.lr
+        state = {name: t.detach().clone() for name, t in self.state}
+        return state, self.opt.state_dict(), self.lr
 
     def restore(self, saved: tuple[dict, dict, float]) -> None:
         self.trainer.model.load_state_dict(saved[0])
@@ -559,8 +563,9 @@ def _largest_weight(model: LassoNet) -> float:
     A separable classification lets a too-long step throw the weights far out where the loss
     and its gradient are zero; nothing would bring them back, so such a point is retried.
     """
+    params = [p for p in model.parameters() if p.numel()]
     with torch.no_grad():
-        largest = torch.stack([p.abs().max() for p in model.parameters() if p.numel()]).max()
+        largest = torch.stack(torch._foreach_norm(params, float("inf"))).max()  # max |w| each
     value = float(largest)
     return value if math.isfinite(value) else math.inf
 

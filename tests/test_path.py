@@ -695,3 +695,43 @@ def test_the_models_per_step_prox_is_its_prox(layout):
                                 strict=True):
             torch.testing.assert_close(p, q, rtol=0, atol=0, msg=f"{name}, round {round_}")
         assert float(got[1]) == 0
+
+
+def test_largest_weight_is_the_largest_magnitude_and_inf_when_diverged():
+    from lassonet_cli.path import _largest_weight
+
+    torch.manual_seed(3)
+    model = LassoNet(5, 2, BackboneSpec.parse("mlp:4").build(5, 2))
+    with torch.no_grad():
+        model.backbone.input_layer.weight[2, 3] = -7.5
+    assert _largest_weight(model) == 7.5
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        with torch.no_grad():
+            model.skip.weight[1, 0] = bad
+        assert _largest_weight(model) == math.inf, bad
+
+
+def test_a_snapshot_restores_the_weights_and_the_momentum():
+    """``_Stepper.snapshot`` copies the model's state (not views of it): training on, then
+    ``restore``, gives back the weights and the optimiser's momentum of the snapshot, and the
+    next fit from there repeats the first one exactly."""
+    torch.manual_seed(0)
+    X, y = torch.randn(60, 4), torch.randn(60, 1)
+    model = LassoNet(4, 1, BackboneSpec.parse("mlp:8").build(4, 1))
+    config = PathConfig().resolved(60)
+    task = Regression().fit(y.numpy()[:, 0])
+    trainer = _Trainer(model, task, _Data(X, y, X[:10], y[:10], config,
+                                          torch.Generator()), config)
+    stepper = _Stepper(trainer, lr=1e-2)
+    stepper.fit(0.01)  # momentum buffers exist from here on
+    saved = stepper.snapshot()
+    before = {name: t.clone() for name, t in model.state_dict().items()}
+    first = stepper.fit(0.05)
+    after_first = {name: t.clone() for name, t in model.state_dict().items()}
+    assert any(not torch.equal(before[n], after_first[n]) for n in before)
+    stepper.restore(saved)
+    for name, t in model.state_dict().items():
+        assert torch.equal(t, before[name]), name
+    assert stepper.fit(0.05) == first
+    for name, t in model.state_dict().items():
+        assert torch.equal(t, after_first[name]), name
