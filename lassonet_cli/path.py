@@ -800,7 +800,8 @@ class _Trainer:
                 return task.loss(out, y_val), out
 
         # validate() at the current weights while it is known: the last monitored epoch's
-        # serves as the fit's result when nothing changed since
+        # serves as the fit's result when nothing changed since; with restore_best a state is
+        # (weights, their validate()), so restoring the best epoch needs no new pass
         evaluated = None
         best_state = latest_state = None
         if has_dropout:
@@ -810,7 +811,7 @@ class _Trainer:
                 model.prox_(0.0, M, keep)
             evaluated = validate()
             best = first = float(evaluated[0])
-            best_state = latest_state = [p.detach().clone() for p in params]
+            best_state = latest_state = ([p.detach().clone() for p in params], evaluated)
         while epoch < max_epochs:
             # no stopping decision is possible before `patience - since_best` more epochs, so
             # the losses are read back only then: no overshoot, and no wait on the device per
@@ -842,7 +843,7 @@ class _Trainer:
                     if lam > 0:
                         penalties.append(norms)  # (a new tensor per prox call)
                     if restore_best:
-                        states.append([p.detach().clone() for p in params])
+                        states.append(([p.detach().clone() for p in params], evaluated))
             epoch += chunk
             if not monitor:
                 break
@@ -866,8 +867,8 @@ class _Trainer:
                 break
         if best_state is not None and best_state is not latest_state:
             with torch.no_grad():
-                torch._foreach_copy_(params, best_state)
-            evaluated = None
+                torch._foreach_copy_(params, best_state[0])
+            evaluated = best_state[1]
         val_loss, out = evaluated if evaluated is not None else validate()
         val_score = task.score(out, y_val)
         values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.errors import ConfigError
 from lassonet_cli.model import LassoNet
+from lassonet_cli.optim import Adam
 from lassonet_cli.path import (
     MAX_REFINE,
     START_STEP,
@@ -735,3 +736,37 @@ def test_a_snapshot_restores_the_weights_and_the_momentum():
     assert stepper.fit(0.05) == first
     for name, t in model.state_dict().items():
         assert torch.equal(t, after_first[name]), name
+
+
+def test_a_fit_that_restores_its_best_epoch_reports_that_epochs_validation():
+    """With ``restore_best`` the model ends with the weights of its best epoch: the reported
+    validation loss and score are those of the weights it ends with (a fresh pass agrees),
+    and no epoch monitored along the way validated better.  Adam at a large step overfits a
+    few validation rows after a few epochs, so the best epoch is not the last."""
+    torch.manual_seed(0)
+    X, y = torch.randn(40, 6), torch.randn(40, 1)
+    X_val, y_val = torch.randn(8, 6), torch.randn(8, 1)
+    model = LassoNet(6, 1, BackboneSpec.parse("mlp:32").build(6, 1))
+    task = Regression().fit(y.numpy()[:, 0])
+    config = PathConfig().resolved(40)
+    trainer = _Trainer(model, task, _Data(X, y, X_val, y_val, config, torch.Generator()),
+                       config)
+    seen = []
+    validate_losses = task.loss
+
+    def spy(out, target):
+        value = validate_losses(out, target)
+        if target is y_val:
+            seen.append(float(value))
+        return value
+
+    task.loss = spy
+    epochs, _, val_loss, val_score = trainer.fit(
+        Adam(model.parameters(), lr=0.05), 0.0, 0.0, 30, 5, restore_best=True)
+    task.loss = validate_losses
+    with torch.no_grad():
+        out = model(X_val)
+    assert val_loss == pytest.approx(float(task.loss(out, y_val)), rel=1e-6)
+    assert val_score == pytest.approx(float(task.score(out, y_val)), rel=1e-6)
+    assert val_loss == pytest.approx(min(seen), rel=1e-6)
+    assert seen.index(min(seen)) < len(seen) - 1  # the setup: the best epoch is not the last
