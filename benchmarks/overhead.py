@@ -12,6 +12,9 @@ so 1.0 means HIER-PROX, validation, early stopping, the start search, snapshots 
 bookkeeping cost nothing beyond the steps themselves (target: at most 1.5).  The bare step is
 timed with our optimiser (``lassonet_cli.optim.HeavyBall``, which the path uses) and, for
 comparison, with ``torch.optim.SGD``, each before and after the path (the mean of the two).
+The machine's speed drifts between and within runs (two runs back to back have given medians
+1.32 and 1.70), so each path is fitted ``--repeats`` times (default 3), each between its own
+bare-step timings, and the round with the median overhead is reported with the range of all.
 Usage::
 
     .venv/bin/python benchmarks/overhead.py                      # all datasets, seed 0
@@ -158,25 +161,34 @@ def bare_step_time(split: cr.Split, optimizer: str, repeats: int = 300) -> float
     return min(rounds)
 
 
-def measure(name: str, seed: int) -> dict:
+def measure(name: str, seed: int, repeats: int) -> dict:
+    """Fits the path ``repeats`` times, each between two timings of the bare steps; returns
+    the round with the median overhead, and the spread of the rounds' overheads."""
     spec = cr.DATASETS[name]
     X, y = cr.load_dataset(spec)
     split = cr.make_split(spec, X, y, seed)
-    selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=seed)
-    # the bare step is timed before and after the path and the two are averaged: this
-    # machine's speed drifts by tens of percent within minutes (see RESULTS.md)
-    before = bare_step_time(split, "ours"), bare_step_time(split, "torch")
-    with StepCounter() as counter, PhaseTimer() as phases:
-        start = time.perf_counter()
-        selector.fit(split.train_raw, split.y_train)
-        wall = time.perf_counter() - start
-    after = bare_step_time(split, "ours"), bare_step_time(split, "torch")
-    bare, bare_torch = ((b + a) / 2 for b, a in zip(before, after, strict=True))
-    return {"dataset": name, "seed": seed, "wall": wall, "steps": counter.steps,
+    rounds = []
+    for _ in range(repeats):
+        selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=seed)
+        # the bare step is timed before and after the path and the two are averaged: this
+        # machine's speed drifts by tens of percent within minutes (see RESULTS.md)
+        before = bare_step_time(split, "ours"), bare_step_time(split, "torch")
+        with StepCounter() as counter, PhaseTimer() as phases:
+            start = time.perf_counter()
+            selector.fit(split.train_raw, split.y_train)
+            wall = time.perf_counter() - start
+        after = bare_step_time(split, "ours"), bare_step_time(split, "torch")
+        bare, bare_torch = ((b + a) / 2 for b, a in zip(before, after, strict=True))
+        rounds.append({
+            "dataset": name, "seed": seed, "wall": wall, "steps": counter.steps,
             "bare_ms": bare * 1e3, "bare_torch_ms": bare_torch * 1e3,
             "overhead": wall / (counter.steps * bare),
             "overhead_torch": wall / (counter.steps * bare_torch),
-            "shares": {phase: seconds / wall for phase, seconds in phases.seconds.items()}}
+            "shares": {phase: seconds / wall for phase, seconds in phases.seconds.items()}})
+    rounds.sort(key=lambda r: r["overhead"])
+    median = rounds[(len(rounds) - 1) // 2]
+    median["spread"] = (rounds[0]["overhead"], rounds[-1]["overhead"])
+    return median
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
                         default=list(cr.DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="paths per dataset and seed, each between bare-step timings; the "
+                             "round with the median overhead is reported (default 3)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
@@ -193,15 +208,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print()
     header = (f"{'dataset':15s} {'seed':>4s} {'wall_s':>7s} {'steps':>6s} {'bare_ms':>8s} "
-              f"{'overhead':>8s}   {'bare_ms(torch.optim)':>20s} {'overhead':>8s}")
+              f"{'overhead':>8s} {'(rounds)':>11s}   {'bare_ms(torch.optim)':>20s} "
+              f"{'overhead':>8s}")
     print(header)
     rows = []
     for name in args.datasets:
         for seed in args.seeds:
-            r = measure(name, seed)
+            r = measure(name, seed, args.repeats)
             rows.append(r)
             print(f"{r['dataset']:15s} {r['seed']:4d} {r['wall']:7.2f} {r['steps']:6d} "
-                  f"{r['bare_ms']:8.3f} {r['overhead']:8.2f}   {r['bare_torch_ms']:20.3f} "
+                  f"{r['bare_ms']:8.3f} {r['overhead']:8.2f} "
+                  f"{r['spread'][0]:5.2f}-{r['spread'][1]:<5.2f}   {r['bare_torch_ms']:20.3f} "
                   f"{r['overhead_torch']:8.2f}", flush=True)
     print(f"\nmedian overhead: {statistics.median(r['overhead'] for r in rows):.2f} "
           f"(against torch.optim.SGD steps: "
