@@ -290,8 +290,12 @@ def lassonet_path(
     factor, previous = config.path_multiplier, lam / config.path_multiplier
     discarded = 0  # epochs of refined-away attempts, counted in the next point's epochs
     while last.k > 0 and len(points) + (len(group.points) if group else 0) < MAX_POINTS:
-        fit = stepper.fit(lam, keep)
+        # a relaxed path delivers each point with its relaxed model's score: the penalised
+        # fit's is needed only for the empty model, which is not relaxed
+        fit = stepper.fit(lam, keep, score=relaxer is None)
         point = trainer.point(lam, fit, last.active)
+        if relaxer is not None and point.k == 0:
+            point.val_score = trainer.validation_score(keep)
         if (grid is None and len(point.eliminated) > _allowed_exits(last.k)
                 and factor > 1 + (config.path_multiplier - 1) / MAX_REFINE):
             # too many units left at once: retry with a finer step from the previous point
@@ -537,14 +541,15 @@ class _Stepper:
         self.opt.load_state_dict(saved[1])
 
     def fit(self, lam: float, keep: torch.Tensor | None = None,
-            max_epochs: int | None = None) -> tuple:
+            max_epochs: int | None = None, score: bool = True) -> tuple:
         config, model = self.trainer.config, self.trainer.model
         max_epochs = config.max_epochs if max_epochs is None else min(max_epochs, config.max_epochs)
         self.start: tuple[dict, dict, float] | None = None
         for _ in range(MAX_HALVINGS):
             saved = self.snapshot()
             self.start = self.start or saved
-            fit = self.trainer.fit(self.opt, lam, self.lr, max_epochs, config.patience, keep)
+            fit = self.trainer.fit(self.opt, lam, self.lr, max_epochs, config.patience, keep,
+                                   score=score)
             largest = _largest_weight(model)
             if math.isfinite(fit[1]) and math.isfinite(fit[2]) and largest < self.limit:
                 return fit
@@ -584,7 +589,7 @@ def _climb_to_first_exit(stepper: _Stepper, lam: float) -> tuple[float, int]:
     n_alive = int((model.unit_norms() > 0).sum())
     saved, start, epochs = stepper.snapshot(), lam, 0
     for _ in range(MAX_CLIMB):
-        epochs += stepper.fit(lam, max_epochs=CLIMB_EPOCHS)[0]
+        epochs += stepper.fit(lam, max_epochs=CLIMB_EPOCHS, score=False)[0]
         if int((model.unit_norms() > 0).sum()) < n_alive:
             break
         saved, start = stepper.snapshot(), lam
@@ -773,6 +778,7 @@ class _Trainer:
         patience: int,
         keep: torch.Tensor | None = None,
         restore_best: bool = False,
+        score: bool = True,
     ) -> tuple[int, float, float, float]:
         """Train at penalty ``lam`` (prox step ``lr * lam``) with early stopping.
 
@@ -783,7 +789,8 @@ class _Trainer:
         ``restore_best``: the starting weights count as epoch 0, and the model ends with the
         weights of its best epoch rather than its last (the relaxed fits: on a small
         validation set, a few more epochs can already overfit).
-        Returns (epochs, train loss of the last epoch, validation loss, validation score).
+        Returns (epochs, train loss of the last epoch, validation loss, validation score);
+        the score is NaN, and not computed, when ``score`` is False.
         """
         model, task, y_val = self.model, self.task, self.data.y_val
         has_dropout, params = self.has_dropout, self.params
@@ -870,9 +877,21 @@ class _Trainer:
                 torch._foreach_copy_(params, best_state[0])
             evaluated = best_state[1]
         val_loss, out = evaluated if evaluated is not None else validate()
+        if not score:
+            values = torch.stack([train_loss, val_loss]).tolist()
+            return epoch, values[0], values[1], math.nan
         val_score = task.score(out, y_val)
         values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
         return epoch, values[0], values[1], values[2]
+
+    def validation_score(self, keep: torch.Tensor | None) -> float:
+        """The validation score at the current weights (what ``fit`` with this ``keep``
+        reports when it ends here)."""
+        columns = self.model.alive_columns(keep)
+        _, X_val = self.data.view(columns)
+        with torch.no_grad():
+            out = self.model(X_val, columns)
+        return float(self.task.score(out, self.data.y_val))
 
 
 def auto_lambda_start(model: LassoNet, task, X: torch.Tensor, y: torch.Tensor, M: float) -> float:

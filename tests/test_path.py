@@ -295,6 +295,16 @@ def test_relaxed_models_are_not_shrunk():
         assert scores[True][k] >= scores[False][k] - 0.02, k
 
 
+@pytest.mark.parametrize("relax", [True, False])
+def test_every_point_has_a_finite_score_the_empty_one_too(relax):
+    """A relaxed path skips the penalised fits' scores (the relaxed models' replace them) but
+    must still score the empty model; no NaN reaches a point."""
+    path = run_small_path(relax=relax)
+    assert path.points[-1].k == 0
+    for p in path.points:
+        assert math.isfinite(p.val_score) and math.isfinite(p.val_loss), p
+
+
 def test_relaxed_fits_are_counted():
     relaxed, penalised = run_small_path(), run_small_path(relax=False)
     assert sum(p.relax_epochs for p in relaxed.points) > 0
@@ -641,8 +651,8 @@ def test_the_relaxed_chain_starts_from_the_first_points_penalised_weights(monkey
     started: list[dict] = []
     fit, start = path_module._Stepper.fit, path_module._Relaxer.start
 
-    def record_fit(stepper, lam, keep=None, max_epochs=None):
-        result = fit(stepper, lam, keep, max_epochs)
+    def record_fit(stepper, lam, keep=None, max_epochs=None, score=True):
+        result = fit(stepper, lam, keep, max_epochs, score)
         fitted[lam] = path_module.state_copy(stepper.trainer.model)
         return result
 
