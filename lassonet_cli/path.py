@@ -294,8 +294,6 @@ def lassonet_path(
         # fit's is needed only for the empty model, which is not relaxed
         fit = stepper.fit(lam, keep, score=relaxer is None)
         point = trainer.point(lam, fit, last.active)
-        if relaxer is not None and point.k == 0:
-            point.val_score = trainer.validation_score(keep)
         if (grid is None and len(point.eliminated) > _allowed_exits(last.k)
                 and factor > 1 + (config.path_multiplier - 1) / MAX_REFINE):
             # too many units left at once: retry with a finer step from the previous point
@@ -306,6 +304,8 @@ def lassonet_path(
             continue
         point.epochs += discarded
         discarded = 0
+        if relaxer is not None and point.k == 0:
+            point.val_score = trainer.validation_score(keep)
         if group is not None and point.lambda_ > group.window_end * (1 + 1e-9):
             settle(group)
             group = None
