@@ -8,8 +8,8 @@ The path driver sees either model through one interface: ``forward``, ``n_units`
 ``prox_(lam, M, keep)``, ``prox_step(lam, M, keep)`` (the same as a function of no arguments,
 for every step of a fit), ``feature_mask(alive_units)`` (the ``keep`` that ``prox_`` takes),
 ``unit_norms()``, ``penalty()``, ``skip_inputs(X)`` (what the skip layer reads),
-``alive_columns(keep)`` (the input columns ``forward(x, columns)`` may be restricted to, or
-None) and ``exit_thresholds(task, X, y, M, units)``.
+``alive_columns(keep, rows)`` (the input columns ``forward(x, columns)`` may be restricted
+to, or None) and ``exit_thresholds(task, X, y, M, units)``.
 
 Exit thresholds.  For every unit j the smallest penalty at which theta_j = 0, W_j = 0 is a
 stationary point of the penalised problem when everything else stays as it is (see ``path``):
@@ -37,6 +37,15 @@ from .prox import (
     hier_prox_features_step,
     hier_prox_groups,
 )
+
+# a forward restricted to the alive columns (``LassoNet.alive_columns``) pays where it leaves
+# out at least this many multiply-adds per step in the layers that read the input
+# (``benchmarks/column_index.py``, 2 cores, 2026-11-24: training steps timed with and without
+# the index, interleaved, on the tables of ``compare_reference.py``).  The index cost 19-55
+# microseconds a step where it left out 0.03-0.88 million (breast_cancer and diabetes at every
+# share alive, the toy at 50-90%, digits at 90%) and saved 30-2,400 from 1.0 million up (the toy
+# at 20%, digits at 70% and less, madelon at 95% and less)
+MIN_SAVED_PRODUCTS = 1_000_000
 
 
 class LassoNet(nn.Module):
@@ -88,13 +97,30 @@ class LassoNet(nn.Module):
         pre = F.linear(x, layer.weight.index_select(1, columns), layer.bias)
         return out + self.backbone.head(pre)
 
-    def alive_columns(self, keep: torch.Tensor | None) -> torch.Tensor | None:
+    def alive_columns(
+        self, keep: torch.Tensor | None, rows: int | None = None
+    ) -> torch.Tensor | None:
         """(a,) long index of the input features ``keep`` (a ``feature_mask``) leaves in, or
-        None when that is all of them (then ``forward`` needs no index)."""
+        None when that is all of them (then ``forward`` needs no index).
+
+        ``rows``: the rows a forward will take.  When given, None is returned too where the
+        columns left out would save fewer than ``MIN_SAVED_PRODUCTS`` multiply-adds in the
+        layers that read the input: the index costs a few operations of its own in the forward
+        and as many in the backward (gathering the weights, scattering their gradients), which
+        a small table's step does not win back (the weights of the columns out are zero, so
+        the forward is the same either way, up to rounding).
+        """
         if keep is None:
             return None
         columns = keep.nonzero().squeeze(1)
-        return None if len(columns) == len(keep) else columns
+        if len(columns) == len(keep):
+            return None
+        if rows is not None:
+            layer = self.backbone.input_layer
+            width = self.skip.out_features + (layer.out_features if layer is not None else 0)
+            if (len(keep) - len(columns)) * rows * width < MIN_SAVED_PRODUCTS:
+                return None
+        return columns
 
     @torch.no_grad()
     def prox_(
@@ -314,7 +340,7 @@ class ConvLassoNet(nn.Module):
         """(C1,) float mask of the filters in ``alive_units`` (bool): ``prox_``'s ``keep``."""
         return alive_units.to(self.skip.weight.dtype)
 
-    def alive_columns(self, keep: torch.Tensor | None) -> None:
+    def alive_columns(self, keep: torch.Tensor | None, rows: int | None = None) -> None:
         """Every pixel feeds every filter: no input column can be dropped (always None)."""
         return None
 

@@ -663,6 +663,7 @@ class _Data:
             X, rows = X[rows], None  # full batch: the training rows once
         self.X, self.rows, self.y, self.X_val, self.y_val = X, rows, y, X_val, y_val
         self.generator = generator
+        self.step_rows = self.batch_size or n  # the rows a training step reads
         self._columns: torch.Tensor | None = None
         self._restricted: tuple[torch.Tensor, torch.Tensor] = (X, X_val)
 
@@ -756,7 +757,7 @@ class _Trainer:
         the loss of the training rows at the current weights is finite (computed here, since
         a fit reports the mean over its last epoch's steps, taken before each step).  Returns
         when the training loss is not finite either: then training diverged."""
-        columns = self.model.alive_columns(keep)
+        columns = self.model.alive_columns(keep, self.data.step_rows)
         batches, _ = self.data.view(columns)
         self.model.eval()
         with torch.no_grad():
@@ -794,7 +795,7 @@ class _Trainer:
         """
         model, task, y_val = self.model, self.task, self.data.y_val
         has_dropout, params = self.has_dropout, self.params
-        columns = model.alive_columns(keep)
+        columns = model.alive_columns(keep, self.data.step_rows)
         batches, X_val = self.data.view(columns)
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
         prox = model.prox_step(step_lam, M, keep) if lam > 0 or keep is not None else None
@@ -887,7 +888,7 @@ class _Trainer:
     def validation_score(self, keep: torch.Tensor | None) -> float:
         """The validation score at the current weights (what ``fit`` with this ``keep``
         reports when it ends here)."""
-        columns = self.model.alive_columns(keep)
+        columns = self.model.alive_columns(keep, self.data.step_rows)
         _, X_val = self.data.view(columns)
         with torch.no_grad():
             out = self.model(X_val, columns)

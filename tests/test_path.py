@@ -473,6 +473,20 @@ def test_forward_on_alive_columns_equals_the_full_forward():
     assert model.alive_columns(torch.ones(8)) is None  # nothing to leave out
 
 
+def test_alive_columns_leaves_the_index_out_where_it_would_not_pay():
+    """With the rows of a step given, the dead columns are left out only when that saves at
+    least MIN_SAVED_PRODUCTS multiply-adds (columns out x rows x (hidden + outputs))."""
+    from lassonet_cli.model import MIN_SAVED_PRODUCTS
+
+    model, keep = _model_with_dead_columns([1, 4, 5])
+    width = model.skip.out_features + model.backbone.input_layer.out_features
+    enough = -(-MIN_SAVED_PRODUCTS // (3 * width))  # rows at which 3 columns out pay
+    assert model.alive_columns(keep).tolist() == [0, 2, 3, 6, 7]  # no rows: always the index
+    assert model.alive_columns(keep, enough - 1) is None
+    assert model.alive_columns(keep, enough).tolist() == [0, 2, 3, 6, 7]
+    assert model.alive_columns(torch.ones(8), 10**9) is None
+
+
 def test_path_on_a_row_index_equals_the_path_on_copied_rows():
     """``rows`` reads the training rows out of the whole table, batch by batch: the same
     batches, so the same path as on a copy of those rows."""
