@@ -8,7 +8,9 @@ backward, our SGD update) on the network and training batch of ``compare_referen
 on all of them, the variants interleaved round by round, and prints for each share the columns
 left out, the multiply-adds that leaves out per step (columns out x rows x the widths of the
 layers that read the input) and the restricted step's time minus the full one's.  It sets
-``model.MIN_SAVED_PRODUCTS``, below which the path does not restrict.  Usage::
+``model.MIN_SAVED_PRODUCTS``, below which the path does not restrict.  Only full-batch steps
+are timed; with minibatches the rule takes the batch's rows, and a restricted minibatch also
+copies its columns out of the batch (not measured here).  Usage::
 
     .venv/bin/python benchmarks/column_index.py
     .venv/bin/python benchmarks/column_index.py --datasets madelon --shares 0.95 0.9

@@ -14,7 +14,8 @@ timed with our optimiser (``lassonet_cli.optim.HeavyBall``, which the path uses)
 comparison, with ``torch.optim.SGD``, each before and after the path (the mean of the two).
 The machine's speed drifts between and within runs (two runs back to back have given medians
 1.32 and 1.70), so each path is fitted ``--repeats`` times (default 3), each between its own
-bare-step timings, and the round with the median overhead is reported with the range of all.
+bare-step timings, and the round with the median overhead (the lower middle one for an even
+count) is reported with the range of all.
 Usage::
 
     .venv/bin/python benchmarks/overhead.py                      # all datasets, seed 0

@@ -1,4 +1,4 @@
-"""What the in-place HIER-PROX costs on the path: compiled (the CPU default), numpy and torch.
+"""What the per-step HIER-PROX costs on the path: compiled (the CPU default), numpy and torch.
 
 For each dataset (those of ``compare_reference.py``: same split and backbone) this fits
 ``LassoNetSelector`` at its defaults several times, alternating the three implementations of
@@ -12,7 +12,9 @@ time of one call, measured around every call, and ``replay_ms``: the same calls 
 inputs of every tenth) replayed back to back after the fit, without the training step between
 them (the copies are taken during the fit, outside the timed calls but inside its wall
 time).  The two paths can differ in a few points, since the implementations round
-differently.
+differently.  Only the per-step calls are swapped and counted: the few other calls of the
+in-place prox (``model.prox_``: the opening projection of each relaxed fit, the backward
+elimination at the sparse end) run the default implementation in every variant.
 Usage::
 
     .venv/bin/python benchmarks/prox_speed.py                        # all datasets, 3 rounds

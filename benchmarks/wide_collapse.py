@@ -4,7 +4,8 @@ On ``scale.py``'s wide table (200 rows x 20,000 log-normal columns, 10 informati
 5 through squares) the path collapses: thousands of columns leave at one point even at the
 finest refined step (``path.MAX_REFINE``), and ``path.ranking`` orders the columns leaving
 together by ||theta_j|| just before they left.  This fits ``LassoNetSelector`` at its defaults
-(seed 0) and, at every accepted fit where more than ``--min-exits`` columns leave, records
+(seed 0) and, at every fit where more than ``--min-exits`` columns leave (accepted points,
+attempts refined away, and the climb to the first exit, which is restored after), records
 where the informative columns among them fall when the leaving columns are ordered
 
 * by ||theta_j|| before the point (what the ranking does now), and

@@ -714,10 +714,12 @@ class _Trainer:
     # switched to train() for the steps only when it has dropout, and otherwise stays in eval()
     has_dropout: bool = field(init=False)
     params: list[torch.nn.Parameter] = field(init=False)  # the ones the optimiser updates
+    n_weights: int = field(init=False)  # their entries
 
     def __post_init__(self):
         self.has_dropout = any(isinstance(m, torch.nn.Dropout) for m in self.model.modules())
         self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.n_weights = sum(p.numel() for p in self.params)
         self.model.eval()
 
     def dense(self) -> PathPoint:
@@ -809,8 +811,14 @@ class _Trainer:
 
         # validate() at the current weights while it is known: the last monitored epoch's
         # serves as the fit's result when nothing changed since; with restore_best a state is
-        # (weights, their validate()), so restoring the best epoch needs no new pass
+        # (weights, their validate()), so restoring the best epoch needs no new pass, unless
+        # the validation outputs outweigh the weights (a reconstruction of many validation
+        # rows): then a state keeps only the weights, and the best epoch is validated again
         evaluated = None
+
+        def kept(evaluated: tuple) -> tuple | None:
+            return evaluated if evaluated[1].numel() <= self.n_weights else None
+
         best_state = latest_state = None
         if has_dropout:
             model.eval()  # (a caller may have switched it) the validation passes need eval()
@@ -819,7 +827,7 @@ class _Trainer:
                 model.prox_(0.0, M, keep)
             evaluated = validate()
             best = first = float(evaluated[0])
-            best_state = latest_state = ([p.detach().clone() for p in params], evaluated)
+            best_state = latest_state = ([p.detach().clone() for p in params], kept(evaluated))
         while epoch < max_epochs:
             # no stopping decision is possible before `patience - since_best` more epochs, so
             # the losses are read back only then: no overshoot, and no wait on the device per
@@ -851,7 +859,7 @@ class _Trainer:
                     if lam > 0:
                         penalties.append(norms)  # (a new tensor per prox call)
                     if restore_best:
-                        states.append(([p.detach().clone() for p in params], evaluated))
+                        states.append(([p.detach().clone() for p in params], kept(evaluated)))
             epoch += chunk
             if not monitor:
                 break

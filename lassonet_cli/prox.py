@@ -289,10 +289,11 @@ class _CompiledStep:
     on ``theta`` and ``W`` as they are then (``hier_prox_features_step``).
 
     The kernel takes the tensors' data addresses, so every argument is checked or made a
-    contiguous CPU tensor of the dtype and length the kernel reads, and the tensors are held
-    here.  A call first checks that theta and W still have the memory they had (an optimiser
-    updates them in place; ``module.to`` or assigning ``.data`` would move them): if not, it
-    prepares the arguments again.
+    contiguous CPU tensor of the dtype and length the kernel reads; the penalty and keep mask
+    are copied into tensors held here (a caller's tensor could be resized).  A call first checks
+    that theta and W still have the memory, dtype, shape and strides they had (an optimiser
+    updates them in place; ``module.to`` or assigning ``.data`` would change them): if not, it
+    prepares the arguments again, for the tensors as they are then.
     """
 
     def __init__(self, theta: torch.Tensor, W: torch.Tensor | None,
@@ -311,7 +312,8 @@ class _CompiledStep:
             lam_t = _per_feature(lam, d, torch.float64)  # the kernel reads penalties in float64
         else:
             lam0 = float(lam)
-        keep_t = None if keep is None else _per_feature(keep, d, theta.dtype)
+        keep_t = None if keep is None else _per_feature(keep, d, theta.dtype).clone()
+        lam_t = None if lam_t is None else lam_t.clone()
         self.held = (lam_t, keep_t)  # the memory the kernel reads
         self.where = self._where()
         self.args = (
@@ -322,9 +324,11 @@ class _CompiledStep:
         )
         self.d, self.dtype, self.double = d, theta.dtype, theta.dtype == torch.float64
 
-    def _where(self) -> tuple[int, int | None]:
+    def _where(self) -> tuple:
+        """What the prepared arguments depend on: theta's and W's address and layout."""
         theta, W = self.inputs[:2]
-        return theta.data_ptr(), None if W is None else W.data_ptr()
+        return (theta.data_ptr(), theta.dtype, theta.shape, theta.stride(),
+                None if W is None else (W.data_ptr(), W.dtype, W.shape, W.stride()))
 
     def __call__(self) -> torch.Tensor:
         if self._where() != self.where:

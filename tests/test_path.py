@@ -762,14 +762,16 @@ def test_a_snapshot_restores_the_weights_and_the_momentum():
         assert torch.equal(t, after_first[name]), name
 
 
-def test_a_fit_that_restores_its_best_epoch_reports_that_epochs_validation():
+@pytest.mark.parametrize("n_val", [8, 400])
+def test_a_fit_that_restores_its_best_epoch_reports_that_epochs_validation(n_val):
     """With ``restore_best`` the model ends with the weights of its best epoch: the reported
     validation loss and score are those of the weights it ends with (a fresh pass agrees),
-    and no epoch monitored along the way validated better.  Adam at a large step overfits a
-    few validation rows after a few epochs, so the best epoch is not the last."""
+    and no epoch monitored along the way validated better.  Adam at a large step overfits
+    after a few epochs, so the best epoch is not the last.  With 400 validation rows the
+    outputs outweigh the weights, and the best epoch is validated again rather than kept."""
     torch.manual_seed(0)
     X, y = torch.randn(40, 6), torch.randn(40, 1)
-    X_val, y_val = torch.randn(8, 6), torch.randn(8, 1)
+    X_val, y_val = torch.randn(n_val, 6), torch.randn(n_val, 1)
     model = LassoNet(6, 1, BackboneSpec.parse("mlp:32").build(6, 1))
     task = Regression().fit(y.numpy()[:, 0])
     config = PathConfig().resolved(40)

@@ -765,25 +765,66 @@ def test_the_per_step_prox_repeats_the_in_place_prox(dtype):
             t.add_(noise)
 
 
-def test_the_per_step_prox_reprepares_when_its_tensors_memory_moves():
-    """The tensors the per-step prox holds get new memory (``set_``): it prepares again and
-    works on the new memory, never on the memory it was prepared on."""
+@pytest.mark.parametrize("moved", ["theta and W", "W"])
+def test_the_per_step_prox_reprepares_when_its_tensors_memory_moves(moved):
+    """The tensors the per-step prox holds get new memory (``set_``), both or W alone: it
+    prepares again and works on the new memory, never on the memory it was prepared on."""
     assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
     gen = torch.Generator().manual_seed(13)
     theta, W, lam, keep = _step_case(gen)
     step = hier_prox_features_step(theta, W, lam, 10.0, keep)
-    old_theta, old_W = theta.clone(), W.clone()
-    first_theta = theta.new_empty(0).set_(theta.untyped_storage(), 0, theta.shape)
-    theta.set_(old_theta.clone() * 3)  # new memory under the same tensor
-    W.set_(old_W.clone())
+    old_W = W.clone()
+    first_W = W.new_empty(0).set_(W.untyped_storage(), 0, W.shape)
+    if moved == "theta and W":
+        theta.set_(theta.clone() * 3)  # new memory under the same tensor
+    W.set_(old_W.clone() * 2)
     want_theta, want_W = theta.clone(), W.clone()
     want = hier_prox_features_(want_theta, want_W, lam, 10.0, keep)
-    frozen = first_theta.clone()
+    frozen = first_W.clone()
     got = step()
     torch.testing.assert_close(got, want, rtol=0, atol=0)
     torch.testing.assert_close(theta, want_theta, rtol=0, atol=0)
     torch.testing.assert_close(W, want_W, rtol=0, atol=0)
-    torch.testing.assert_close(first_theta, frozen, rtol=0, atol=0)  # the old memory untouched
+    torch.testing.assert_close(first_W, frozen, rtol=0, atol=0)  # the old memory untouched
+
+
+def test_the_per_step_prox_reprepares_when_the_shape_changes_in_place():
+    """theta and W become narrower views of their own memory (same address, fewer columns):
+    the step prepares again for the new shape and leaves the memory past it alone."""
+    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    gen = torch.Generator().manual_seed(15)
+    theta, W, _, _ = _step_case(gen)
+    (c, d), K = theta.shape, W.shape[0]
+    step = hier_prox_features_step(theta, W, 1e-3, 10.0)
+    theta_all, W_all = theta.untyped_storage(), W.untyped_storage()
+    theta.set_(theta_all, 0, (c, d - 2), (d - 2, 1))
+    W.set_(W_all, 0, (K, d - 2), (d - 2, 1))
+    want_theta, want_W = theta.clone(), W.clone()
+    want = hier_prox_features_(want_theta, want_W, 1e-3, 10.0)
+    tail_theta = torch.empty(0).set_(theta_all)[c * (d - 2):].clone()
+    tail_W = torch.empty(0).set_(W_all)[K * (d - 2):].clone()
+    got = step()
+    assert got.shape == (d - 2,)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    torch.testing.assert_close(theta, want_theta, rtol=0, atol=0)
+    torch.testing.assert_close(W, want_W, rtol=0, atol=0)
+    torch.testing.assert_close(torch.empty(0).set_(theta_all)[c * (d - 2):], tail_theta)
+    torch.testing.assert_close(torch.empty(0).set_(W_all)[K * (d - 2):], tail_W)
+
+
+def test_the_per_step_prox_holds_its_own_copy_of_the_mask():
+    """The keep mask and penalty are copied when the step is prepared: a caller changing
+    its mask afterwards does not change the step."""
+    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    gen = torch.Generator().manual_seed(16)
+    theta, W, lam, keep = _step_case(gen)
+    want_theta, want_W = theta.clone(), W.clone()
+    want = hier_prox_features_(want_theta, want_W, lam.clone(), 10.0, keep.clone())
+    step = hier_prox_features_step(theta, W, lam, 10.0, keep)
+    keep.zero_()
+    lam.fill_(100.0)
+    torch.testing.assert_close(step(), want, rtol=0, atol=0)
+    torch.testing.assert_close(theta, want_theta, rtol=0, atol=0)
 
 
 def test_the_per_step_prox_elsewhere_is_the_in_place_prox(monkeypatch):
