@@ -25,7 +25,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import statistics
 import sys
@@ -37,6 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
+from _run_header import print_run_header  # noqa: E402
 
 from lassonet_cli import LassoNetSelector  # noqa: E402
 from lassonet_cli import model as model_module  # noqa: E402
@@ -203,10 +203,8 @@ def main(argv: list[str] | None = None) -> int:
                              "round with the median overhead is reported (default 3)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"date: {dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"nproc: {os.cpu_count()}   torch threads: {args.threads}   "
-          f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"command: {' '.join([sys.executable, *sys.argv])}")
+    print_run_header()
+    print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
     header = (f"{'dataset':15s} {'seed':>4s} {'wall_s':>7s} {'steps':>6s} {'bare_ms':>8s} "
               f"{'overhead':>8s} {'(rounds)':>11s}   {'bare_ms(torch.optim)':>20s} "
