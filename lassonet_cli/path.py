@@ -759,8 +759,7 @@ class _Trainer:
         the loss of the training rows at the current weights is finite (computed here, since
         a fit reports the mean over its last epoch's steps, taken before each step).  Returns
         when the training loss is not finite either: then training diverged."""
-        columns = self.model.alive_columns(keep, self.data.step_rows)
-        batches, _ = self.data.view(columns)
+        columns, batches, _ = self._view(keep)
         self.model.eval()
         with torch.no_grad():
             losses = [self.task.loss(self.model(xb, columns), yb) for xb, yb in batches()]
@@ -797,12 +796,12 @@ class _Trainer:
         """
         model, task, y_val = self.model, self.task, self.data.y_val
         has_dropout, params = self.has_dropout, self.params
-        columns = model.alive_columns(keep, self.data.step_rows)
-        batches, X_val = self.data.view(columns)
+        columns, batches, X_val = self._view(keep)
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
         prox = model.prox_step(step_lam, M, keep) if lam > 0 or keep is not None else None
         best, since_best, epoch, first = math.inf, 0, 0, None
         train_loss = torch.zeros((), device=X_val.device)
+
         def validate() -> tuple[torch.Tensor, torch.Tensor]:
             """(loss, outputs) of the validation rows at the current weights."""
             with torch.no_grad():
@@ -893,11 +892,17 @@ class _Trainer:
         values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
         return epoch, values[0], values[1], values[2]
 
+    def _view(self, keep: torch.Tensor | None) -> tuple:
+        """(columns, batches, X_val) for the features ``keep`` leaves in: the input columns a
+        forward reads (``model.alive_columns`` for this data's step rows) and ``_Data.view``'s
+        epoch batches and validation inputs restricted to them."""
+        columns = self.model.alive_columns(keep, self.data.step_rows)
+        return (columns, *self.data.view(columns))
+
     def validation_score(self, keep: torch.Tensor | None) -> float:
         """The validation score at the current weights (what ``fit`` with this ``keep``
         reports when it ends here)."""
-        columns = self.model.alive_columns(keep, self.data.step_rows)
-        _, X_val = self.data.view(columns)
+        columns, _, X_val = self._view(keep)
         with torch.no_grad():
             out = self.model(X_val, columns)
         return float(self.task.score(out, self.data.y_val))

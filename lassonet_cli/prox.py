@@ -69,6 +69,11 @@ __all__ = [
 ]
 
 
+def _check_M(M: float) -> None:
+    if not (M >= 0 and M < float("inf")):
+        raise ValueError(f"M must be finite and >= 0, got {M}")
+
+
 def soft_threshold(x: torch.Tensor, lam: float | torch.Tensor) -> torch.Tensor:
     """Prox of ``lam * ||x||_1``: ``sign(x) * max(|x| - lam, 0)``, elementwise.
 
@@ -103,8 +108,7 @@ def hier_prox(
     W : (n, q) tensor
         The exact minimiser of eq. 4.1 for every row.
     """
-    if not (M >= 0 and M < float("inf")):
-        raise ValueError(f"M must be finite and >= 0, got {M}")
+    _check_M(M)
     n, q = u.shape
     lam_t = torch.as_tensor(lam, dtype=v.dtype, device=v.device).expand(n)
     v_norm = _norm(v, dim=1)  # (n,)
@@ -227,8 +231,7 @@ def hier_prox_features_(
     -------
     (d,) tensor: ||theta_j||_2 after the prox (0 = the feature is out)
     """
-    if not (M >= 0 and M < float("inf")):
-        raise ValueError(f"M must be finite and >= 0, got {M}")
+    _check_M(M)
     if _in_cpu_memory(theta, W):
         cpu = _hier_prox_features_numpy if _compiled is None else _hier_prox_features_compiled
         return cpu(theta, W, lam, M, keep)
@@ -312,8 +315,7 @@ class _CompiledStep:
             lam_t = _per_feature(lam, d, torch.float64)  # the kernel reads penalties in float64
         else:
             lam0 = float(lam)
-        keep_t = None if keep is None else _per_feature(keep, d, theta.dtype).clone()
-        lam_t = None if lam_t is None else lam_t.clone()
+        keep_t = None if keep is None else _per_feature(keep, d, theta.dtype)
         self.held = (lam_t, keep_t)  # the memory the kernel reads
         self.where = self._where()
         self.args = (
@@ -352,19 +354,19 @@ def hier_prox_features_step(
     and each call costs the kernel and one small allocation: on the small tables the checks
     cost as much as the kernel itself.  Elsewhere each call is ``hier_prox_features_``'s.
     """
-    if not (M >= 0 and M < float("inf")):
-        raise ValueError(f"M must be finite and >= 0, got {M}")
+    _check_M(M)
     if _compiled is not None and _in_cpu_memory(theta, W):
         return _CompiledStep(theta, W, lam, M, keep)
     return functools.partial(hier_prox_features_, theta, W, lam, M, keep)
 
 
 def _per_feature(values: torch.Tensor, d: int, dtype: torch.dtype) -> torch.Tensor:
-    """``values`` (a penalty or keep mask, one entry or d) as a contiguous (d,) CPU tensor."""
-    values = values.detach().to(device="cpu", dtype=dtype).reshape(-1)
+    """``values`` (a penalty or keep mask, one entry or d) copied into a new contiguous (d,)
+    CPU tensor of ``dtype`` (never the caller's memory, which the caller could change)."""
+    values = values.detach().reshape(-1)
     if values.numel() not in (1, d):
         raise ValueError(f"expected 1 or {d} values, got {values.numel()}")
-    return values.expand(d).contiguous()
+    return torch.empty(d, dtype=dtype).copy_(values.expand(d))
 
 
 @torch.no_grad()
