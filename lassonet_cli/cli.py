@@ -321,15 +321,21 @@ KOpt = Annotated[
 ]
 RuleOpt = Annotated[
     Rule | None,
-    typer.Option(help="How to choose the path point: best validation score, or 1se (the "
-                 "sparsest point within one standard error of the best mean cross-validated "
-                 "score; needs --cv). Default: 1se with --cv, else best."),
+    typer.Option(help="How to choose the path point: best validation score (the mean over "
+                 "folds when cross-validated), or 1se (the sparsest point within one standard "
+                 "error of the best mean cross-validated score; needs --cv). Default: 1se with "
+                 "--cv, else best (also where a small table is cross-validated by default)."),
 ]
 Cv = Annotated[
     int | None,
-    typer.Option("--cv", help="Cross-validate the path with this many folds (stratified for "
-                 "classes, on the event for cox) on one common lambda grid; val_score "
-                 "becomes the mean over folds and val_score_se its standard error."),
+    typer.Option("--cv", help="Score the path points by cross-validation with this many folds "
+                 "(stratified for classes, on the event for cox) on one common lambda grid: "
+                 "val_score becomes the mean over folds and val_score_se its standard error; "
+                 "the ranking still comes from the path on the training rows. 0: one "
+                 "validation split. Default: select cross-validates a table of fewer than "
+                 f"{defaults.CV_BELOW_ROWS} rows with {defaults.AUTO_CV_FOLDS} folds (its "
+                 "validation split is too small to choose by); path uses one validation split.",
+                 show_default=False),
 ]
 
 
@@ -430,7 +436,7 @@ def _selector(
     task: Task, backbone: str, M: float | None, dropout: float, lambda_start: str,
     path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
-    rule: str = "best", k: int | None = None, cv: int | None = None, relax: bool = True,
+    rule: str = "best", k: int | None = None, cv: int | str | None = None, relax: bool = True,
     ties: Ties = Ties.efron, image_shape: str | None = None,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
@@ -448,19 +454,25 @@ def _selector(
 
 
 def _choice_note(estimator, k: int | None) -> str:
-    """One stderr line: which path point was chosen and why."""
-    point, path = estimator.chosen_point_, estimator.path_
+    """One stderr line: which path point was chosen, why, and how it scored."""
+    point, path, folds = estimator.chosen_point_, estimator.path_, estimator.cv_folds_
     among = f"among the points with the most features <= {k}, " if k is not None else ""
-    if estimator.cv is None:
+    if folds is None:
         why = f"{among}the best validation score"
         score = f"validation {path.score_name} {point.val_score:.4f}"
     else:
         if estimator.rule == "1se":
-            why = (f"{among}the sparsest point whose mean {estimator.cv}-fold score is within "
+            why = (f"{among}the sparsest point whose mean {folds}-fold score is within "
                    "one standard error of the best")
         else:
-            why = f"{among}the best mean {estimator.cv}-fold score"
-        score = f"cv {path.score_name} {point.val_score:.4f} +- {point.val_score_se:.4f}"
+            why = f"{among}the best mean {folds}-fold score"
+        score = f"cv {path.score_name} {point.val_score:.4f} ± {point.val_score_se:.4f}"
+        if estimator.cv == "auto":
+            rows = sum(len(part) for part in estimator.split_)
+            score += (f" ({folds} folds: the table has {rows} rows, fewer than "
+                      f"{defaults.CV_BELOW_ROWS}; --cv 0 for one validation split)")
+        else:
+            score += f" ({folds} folds)"
     units = "feature(s)" if estimator.units_.of_column is not None else "filter(s)"
     return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
             f"{point.k} {units}, lambda {point.lambda_:.4g}, {score}")
@@ -504,13 +516,15 @@ def _separator(sep: str | None) -> str | None:
 def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
                    threads: int | None, missing: Missing, categorical: str | None,
                    max_levels: int, sep: str | None, encoding: str,
-                   time: str | None = None, event: str | None = None, estimator=None):
+                   time: str | None = None, event: str | None = None, estimator=None,
+                   constant: str = "set_aside"):
     """Read the table, resolve the columns, check them; set the threads.
 
     ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
     by the caller once every check has passed, so a failing run prints only its error line.
     ``estimator``: the selector to be fitted; its ``check_columns`` (images for a conv
-    backbone) runs here, and with an image shape constant columns are kept.
+    backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
+    what ``data.check_table`` does with constant columns otherwise.
     """
     from .data import check_table, read_table, select_columns
 
@@ -520,7 +534,7 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
     forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
     images = estimator is not None and estimator.image_shape is not None
     prepared = check_table(df, selection, task, missing.value, forced, max_levels,
-                           keep_constant=images)
+                           constant="keep" if images else constant)
     if estimator is not None:
         estimator.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
                                 prepared.gappy)
@@ -596,8 +610,8 @@ def select(
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     estimator = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
-        optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k, cv=cv,
-        relax=relax, ties=ties, image_shape=image_shape,
+        optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k,
+        cv="auto" if cv is None else cv, relax=relax, ties=ties, image_shape=image_shape,
     )
     filters_format = _filters_format(filters_out, estimator)
     from .data import resolve_task
@@ -616,7 +630,7 @@ def select(
     for message in prepared.notes:
         reporter.note(message)
 
-    on_point = reporter.start(prepared.X.shape[1])
+    on_point = reporter.start(prepared.X.shape[1] - len(prepared.constant))
     try:
         estimator.fit(prepared.X, prepared.target, on_point=on_point)
     finally:
@@ -760,8 +774,9 @@ def path_command(
     template = _selector(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device,
-        rule=rule.value if rule else ("1se" if cv else "best"), cv=cv, relax=relax,
-        ties=ties,
+        rule=rule.value if rule else ("1se" if cv else "best"),
+        # the table does not depend on the chosen point: no cross-validation unless asked for
+        cv=cv or None, relax=relax, ties=ties,
     )
     from .data import resolve_task
 
@@ -773,7 +788,7 @@ def path_command(
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event)
+                              encoding, time, event, constant="drop")
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
@@ -896,7 +911,7 @@ def inspect(
         f"inputs          {header['n_inputs']} column(s), {header['n_outputs']} output(s)",
         f"lambda          {header['lambda']:.6g} (path point {point['index']})",
         f"M               {header['M']:g}",
-        f"validation      {point['score_name']} {point['val_score']:.4f}",
+        f"validation      {point['score_name']} {point['val_score']:.4f}{_cv_detail(point)}",
         f"parameters      {n_parameters}",
         f"written by      lassonet {header['package_version']} "
         f"(format {header['format_version']})",
@@ -908,6 +923,10 @@ def inspect(
                         "x width)")
         lines.append(f"filters alive   {len(header['selected'])} of {total} conv1 filter(s):")
     else:
+        aside = header.get("set_aside") or {}
+        if aside:
+            lines.append(f"set aside       {len(aside)} constant column(s), ranked last with "
+                         "importance 0")
         lines.append(f"selected        {len(header['selected'])} of {header['n_inputs']} "
                      "column(s):")
     importances = header["importances"]
@@ -917,6 +936,14 @@ def inspect(
             value = importances[name]
             lines.append(f"  {name:<30} {'inf' if value is None else format(value, '.6g')}")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _cv_detail(point: dict) -> str:
+    """' ± se (mean over K folds)' for a cross-validated score, else nothing."""
+    folds = point.get("cv_folds")
+    if not folds:
+        return ""
+    return f" ± {point['val_score_se']:.4f} (mean over {folds} folds)"
 
 
 def _task_detail(task: dict) -> str:

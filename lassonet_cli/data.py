@@ -501,7 +501,9 @@ class Prepared:
     """A checked table ready for training.
 
     ``y``: the target column (regression, classification), the (time, event) columns as float
-    and 0/1 (cox), or None (reconstruction: the targets are the features).
+    and 0/1 (cox), or None (reconstruction: the targets are the features).  ``constant``:
+    feature columns kept in ``X`` that carry nothing (``constant_columns``); the estimator sets
+    them aside and ranks them last.
     """
 
     X: pd.DataFrame
@@ -510,6 +512,7 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     categorical: list[str] = field(default_factory=list)
     gappy: list[str] = field(default_factory=list)
+    constant: list[str] = field(default_factory=list)
 
     @property
     def target(self) -> np.ndarray | None:
@@ -641,15 +644,22 @@ def check_table(
     missing: str = "error",
     categorical: list[str] | None = None,
     max_levels: int = MAX_LEVELS,
-    keep_constant: bool = False,
+    constant: str = "set_aside",
 ) -> Prepared:
     """Check the chosen columns and infer the task; raise DataError on anything unusable.
 
     ``missing='impute'``: gaps (and infinite numbers) in feature columns are filled at encoding
     time; ``'error'`` refuses them.  Rows whose target is missing are dropped with a note.
-    Constant feature columns are dropped with a note, unless ``keep_constant`` (the pixels of
-    an image, where every column has its place).
+
+    Constant feature columns (``constant_columns``) get a note, and ``constant`` says what
+    becomes of them: ``'set_aside'`` keeps them in ``X`` and lists them in
+    ``Prepared.constant``, for the estimator to rank them last with importance 0 (``select``:
+    one ranking row per input column); ``'drop'`` leaves them out of ``X`` (``path``, which
+    evaluates usable columns); ``'keep'`` uses them like any column, without a note (the pixels
+    of an image, where every column has its place).
     """
+    if constant not in ("set_aside", "drop", "keep"):
+        raise ValueError(f"constant must be set_aside, drop or keep, got {constant!r}")
     if missing not in ("error", "impute"):
         raise DataError(f"--missing must be error or impute, got {missing!r}")
     if len(df) == 0:
@@ -734,22 +744,59 @@ def check_table(
             "nothing to predict"
         )
 
-    levels = X.nunique()
-    constant = [c for c in sel.features if levels[c] <= 1 and c not in gappy]
-    if constant and not keep_constant:
-        notes.append(f"dropped {len(constant)} constant column(s): {', '.join(constant[:10])}"
-                     + (" ..." if len(constant) > 10 else ""))
-        X = X.drop(columns=constant)
-        if X.shape[1] == 0:
+    flat = [] if constant == "keep" else constant_columns(X, cats)
+    if flat:
+        shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
+        if constant == "drop":
+            notes.append(f"dropped {len(flat)} constant column(s): {shown}")
+            X = X.drop(columns=flat)
+        else:
+            notes.append(f"set aside {len(flat)} constant column(s), ranked last with "
+                         f"importance 0: {shown}")
+        if len(flat) == len(sel.features):
             raise DataError("every feature column is constant: there is nothing to select")
         if task == "reconstruction":
-            check_reconstruction([], [], X.shape[1])
+            check_reconstruction([], [], len(sel.features) - len(flat))
+    gappy = [c for c in gappy if c not in flat]
     if gappy:
         notes.append(f"imputed gaps in {len(gappy)} column(s) with training medians (most "
                      "frequent level for categories), each with a missing-indicator")
     return Prepared(X=X, y=y, task=task, notes=notes,
-                    categorical=[c for c in cats if c in X.columns],
-                    gappy=[c for c in gappy if c in X.columns])
+                    categorical=[c for c in cats if c in X.columns and c not in flat],
+                    gappy=gappy, constant=flat if constant == "set_aside" else [])
+
+
+def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:
+    """The columns of ``X`` that carry nothing: one value in every row, or a gap in every row
+    (a gap is a missing or, in a numeric column, an infinite value), in table order.
+
+    A column with one value and some gaps is not constant: under ``--missing impute`` its
+    missing-indicator varies.  ``categorical``: the columns compared as levels (numeric
+    columns are compared as numbers, in row chunks, without copying the table).
+    """
+    forced = set(categorical or [])
+    levels = [c for c in X.columns if c in forced or is_categorical(X[c])]
+    numeric = [c for c in X.columns if c not in set(levels)]
+    flat = set()
+    for name in levels:
+        gaps = int(X[name].isna().sum())
+        if gaps == len(X) or (gaps == 0 and X[name].nunique() <= 1):
+            flat.add(name)
+    if numeric:
+        low, high = np.full(len(numeric), np.inf), np.full(len(numeric), -np.inf)
+        gaps = np.zeros(len(numeric), dtype=np.int64)
+        part = X[numeric]
+        for rows in row_chunks(len(X), len(numeric)):
+            values = part.iloc[rows].to_numpy(dtype=np.float64)
+            finite = np.isfinite(values)
+            gaps += (~finite).sum(axis=0)
+            low = np.minimum(low, np.where(finite, values, np.inf).min(axis=0, initial=np.inf))
+            high = np.maximum(high, np.where(finite, values, -np.inf).max(axis=0,
+                                                                          initial=-np.inf))
+        one_value = (gaps == 0) & (low == high)
+        flat.update(c for c, empty, same in zip(numeric, gaps == len(X), one_value, strict=True)
+                    if empty or same)
+    return [c for c in X.columns if c in flat]
 
 
 def _is_nested(series: pd.Series) -> bool:

@@ -37,6 +37,16 @@ RELAX = True
 # the relaxed models chained through the regrouped exits ended in a one-filter model at test
 # accuracy 0.943 against 0.986 (benchmarks/conv_coil20.py, RESULTS.md).
 CONV_EXIT_WINDOW = 1.0
+# Choosing a path point by one validation split needs enough validation rows: with the default
+# 10% split, a table of fewer than 500 rows has fewer than 50, on which an accuracy near 0.5 has
+# a standard error of sqrt(0.25 / 50) = 0.07 or more, larger than the differences between the
+# points it chooses among.  Below this many rows `select` cross-validates the choice by default
+# (every row is scored once), unless --cv says otherwise.
+CV_BELOW_ROWS = 500
+AUTO_CV_FOLDS = 5
+# Fewest held-out rows per fold when the folds are automatic: a tiny table gets fewer folds,
+# and none (one validation split) below 2 * CV_MIN_FOLD_ROWS rows.
+CV_MIN_FOLD_ROWS = 5
 
 
 def default_M(selects_filters: bool) -> float:
@@ -52,3 +62,12 @@ def exit_window(selects_filters: bool) -> float | None:
 def relax_patience(selects_filters: bool) -> int:
     """Epochs without a better validation loss before a relaxed fit stops."""
     return CONV_RELAX_PATIENCE if selects_filters else RELAX_PATIENCE
+
+
+def auto_cv_folds(n_rows: int) -> int | None:
+    """Folds for choosing the path point on ``n_rows`` rows when none are given (None: one
+    validation split)."""
+    if n_rows >= CV_BELOW_ROWS:
+        return None
+    folds = min(AUTO_CV_FOLDS, n_rows // CV_MIN_FOLD_ROWS)
+    return folds if folds >= 2 else None

@@ -14,10 +14,20 @@ columns of X the pixels in row-major order selects conv1's filters instead of co
 units are ``filter_00``, ``filter_01``, ...; ``ranking_`` and ``feature_importances_`` are then
 per filter, ``unit_support_`` says which filters are alive, and ``get_support()`` is true for
 every pixel (each one feeds every filter).
+
+Columns that carry nothing (``data.constant_columns``: one value, or a gap, in every row) are
+set aside before training: they stay in ``feature_names_in_``, rank last in ``ranking_`` (in
+table order) with importance 0, are never selected, and ``set_aside_`` names them with the
+reason.  Image pixels are never set aside.
+
+Choosing the path point: with ``cv='auto'`` (the default) a table of fewer than
+``defaults.CV_BELOW_ROWS`` rows is cross-validated with ``defaults.auto_cv_folds`` folds, whose
+validation split would be too small to choose by; ``cv_folds_`` says how many were used.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +37,16 @@ import torch
 
 from . import defaults
 from .backbones import BackboneSpec, check_image_columns, parse_image_shape
-from .data import MAX_LEVELS, Encoder, fit_encoder, is_categorical, split_task_rows, task_target
+from .data import (
+    MAX_LEVELS,
+    Encoder,
+    check_reconstruction,
+    constant_columns,
+    fit_encoder,
+    is_categorical,
+    split_task_rows,
+    task_target,
+)
 from .errors import ConfigError, DataError, ModelFileError
 from .model import LassoNet, build_model
 from .path import (
@@ -60,8 +79,13 @@ class LassoNetSelector:
     relax : deliver each path point's model trained without penalty on its own features
         (the relaxed model, see ``path._Relaxer``); False keeps the penalised models
     val_fraction : share of the rows held out for early stopping and the validation score
-    rule : 'best' (the point with the best validation score)
+    rule : 'best' (the point with the best validation score, or mean cross-validated score), or
+        '1se' (the sparsest point within one standard error of the best; needs ``cv=K``)
     k : if given, choose the point with the most features <= k
+    cv : how the point is scored: K (>= 2) folds of cross-validation; None or 0, the one
+        validation split; 'auto' (the default), ``defaults.auto_cv_folds``: 5 folds when X has
+        fewer than ``defaults.CV_BELOW_ROWS`` rows, else the validation split.  The ranking
+        comes from the path on the training rows either way.
     seed : seeds initialisation, the validation split and minibatch order
     device : 'cpu', 'cuda', 'mps' or 'auto'
     ties : 'efron' or 'breslow', how the Cox partial likelihood treats tied event times
@@ -86,7 +110,7 @@ class LassoNetSelector:
         val_fraction: float = 0.1,
         rule: str = "best",
         k: int | None = None,
-        cv: int | None = None,
+        cv: int | str | None = "auto",
         missing: str = "error",
         categorical: list[str] | None = None,
         groups: dict[str, str] | None = None,
@@ -173,11 +197,10 @@ class LassoNetSelector:
             raise ConfigError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
         if self.k is not None and self.k < 1:
             raise ConfigError(f"--k must be at least 1, got {self.k}")
-        if self.cv is not None and self.cv < 2:
-            raise ConfigError(f"--cv needs at least 2 folds, got {self.cv}")
+        folds = self._given_folds()
         if self.rule not in ("best", "1se"):
             raise ConfigError(f"unknown rule {self.rule!r}: use best or 1se")
-        if self.rule == "1se" and self.cv is None:
+        if self.rule == "1se" and folds is None:
             raise ConfigError("the 1se rule needs cross-validation: add --cv K")
         if self.missing not in ("error", "impute"):
             raise ConfigError(f"--missing must be error or impute, got {self.missing!r}")
@@ -196,6 +219,26 @@ class LassoNetSelector:
             raise ConfigError(f"--image-shape is only for a conv backbone (--backbone "
                               f"conv:C1,C2), not {spec}")
         return config, spec, _device(self.device)
+
+    def _given_folds(self) -> int | None:
+        """``cv`` as a fold count: K, or None for the validation split and for 'auto' (which
+        depends on the rows, ``cv_folds``).  Raises ConfigError for anything else."""
+        cv = self.cv
+        if isinstance(cv, str) and cv == "auto":
+            return None
+        if cv is None or (_is_int(cv) and cv == 0):
+            return None
+        if not _is_int(cv) or cv < 2:
+            raise ConfigError(f"--cv needs at least 2 folds, or 0 for one validation split; "
+                              f"got {cv!r}")
+        return int(cv)
+
+    def cv_folds(self, n_rows: int) -> int | None:
+        """The folds that score the path points of a fit on ``n_rows`` rows (None: the one
+        validation split)."""
+        if isinstance(self.cv, str) and self.cv == "auto":
+            return defaults.auto_cv_folds(n_rows)
+        return self._given_folds()
 
     def _image_shape(self) -> tuple[int, int, int] | None:
         if self.image_shape is None or isinstance(self.image_shape, str):
@@ -244,23 +287,35 @@ class LassoNetSelector:
         """
         config, spec, device = self.validate()
         task_name, frame, target = task_target(self.task, _as_frame(X), y, self.categorical)
+        inputs = list(frame.columns)
+        forced = set(self.categorical or [])
+        cats = [c for c in inputs if c in forced or is_categorical(frame[c])]
+        many = [c for c in cats if frame[c].nunique() > self.max_levels]
+        if many:
+            raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
+                            "drop the column(s)")
+        gappy = [c for c in inputs if _has_gaps(frame[c])]
+        self.check_columns(inputs, task_name, cats, gappy)
+        if gappy and self.missing == "error":
+            raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
+                            "use missing='impute'")
+        image_shape = self._image_shape()
+        # pixels keep their place in the image even when constant
+        aside = {} if image_shape else {c: "constant" for c in constant_columns(frame, cats)}
+        if aside:
+            if len(aside) == len(inputs):
+                raise DataError("every feature column is constant: there is nothing to select")
+            frame = frame.drop(columns=list(aside))
+            cats = [c for c in cats if c not in aside]
+            gappy = [c for c in gappy if c not in aside]
+            if task_name == "reconstruction":  # the constant columns are no targets either
+                check_reconstruction([], [], frame.shape[1])
+                target = frame.to_numpy(dtype=np.float64)
         task = make_task(task_name, ties=self.ties, columns=list(frame.columns))
 
         rng = np.random.default_rng(self.seed)
         train_idx, val_idx = split_task_rows(task, target, self.val_fraction, rng,
                                              "--val-fraction")
-        forced = set(self.categorical or [])
-        cats = [c for c in frame.columns if c in forced or is_categorical(frame[c])]
-        many = [c for c in cats if frame[c].nunique() > self.max_levels]
-        if many:
-            raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
-                            "drop the column(s)")
-        gappy = [c for c in frame.columns if _has_gaps(frame[c])]
-        self.check_columns(list(frame.columns), task_name, cats, gappy)
-        if gappy and self.missing == "error":
-            raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
-                            "use missing='impute'")
-        image_shape = self._image_shape()
         encoder = fit_encoder(frame, cats, gappy, rows=train_idx,
                               channels=image_shape[0] if image_shape else None)
         task.fit(target[train_idx])
@@ -293,7 +348,8 @@ class LassoNetSelector:
             if on_point is not None:
                 on_point(point, net)
 
-        if self.cv is None:
+        folds = self.cv_folds(len(target))
+        if folds is None:
             keeper = StateKeeper(units.names, self.rule, self.k)
 
             def callback(point: PathPoint, net: LassoNet) -> None:
@@ -304,7 +360,7 @@ class LassoNetSelector:
             self.cv_scores_ = None
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
-            self.cv_scores_ = self._cross_validate(target, task, run_path)
+            self.cv_scores_ = self._cross_validate(target, task, run_path, folds)
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
@@ -334,45 +390,64 @@ class LassoNetSelector:
         self.chosen_ = keeper.index
         self.chosen_point_ = self.path_.points[keeper.index]
         self.units_ = units
+        self.cv_folds_ = folds
         self.unit_support_ = self.chosen_point_.active
-        self.feature_names_in_ = np.asarray(encoder.columns, dtype=object)
-        self.n_features_in_ = len(encoder.columns)
+        self.feature_names_in_ = np.asarray(inputs, dtype=object)
+        self.n_features_in_ = len(inputs)
+        self.set_aside_ = aside
         lambdas = elimination_lambdas(self.path_)
         if units.of_column is None:  # filters: every column feeds every filter
-            self.support_ = np.ones(len(encoder.columns), dtype=bool)
+            self.support_ = np.ones(len(inputs), dtype=bool)
             self.feature_importances_ = lambdas
             self.ranking_ = np.asarray([units.names[j] for j in ranking(self.path_)],
                                        dtype=object)
             return self
         owner = np.asarray(units.of_column)
-        self.support_ = self.unit_support_[owner]
-        self.feature_importances_ = lambdas[owner]
-        # columns in the order of their units' ranking (columns of one group in table order)
+        # columns in the order of their units' ranking (columns of one group in table order),
+        # then the columns set aside, in table order
         position = np.empty(units.n, dtype=np.int64)
         position[ranking(self.path_)] = np.arange(units.n)
         order = sorted(range(len(owner)), key=lambda j: (position[owner[j]], j))
-        self.ranking_ = np.asarray([encoder.columns[j] for j in order], dtype=object)
+        self.ranking_ = np.asarray([encoder.columns[j] for j in order] + list(aside),
+                                   dtype=object)
+        used = {name: j for j, name in enumerate(encoder.columns)}
+        at = [used.get(name) for name in inputs]
+        self.support_ = np.asarray([j is not None and bool(self.unit_support_[owner[j]])
+                                    for j in at], dtype=bool)
+        self.feature_importances_ = np.asarray(
+            [0.0 if j is None else lambdas[owner[j]] for j in at], dtype=np.float64
+        )
         return self
 
-    def _cross_validate(self, target, task, run_path) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, standard error) over ``cv`` folds of the held-out score at every path point.
+    def _cross_validate(self, target, task, run_path, folds: int) -> tuple[
+        np.ndarray, np.ndarray
+    ]:
+        """(mean, standard error) over ``folds`` folds of the held-out score at every point.
 
         Each fold trains a path on the other folds along the lambdas of the full path (one
-        common grid) and scores the held-out fold; past the end of a fold's path the score of
-        its last point is carried.
+        common grid), continued by the path multiplier until no unit is left (at most to
+        ``_CV_TAIL_FACTOR`` times the last lambda), and scores the held-out fold.  A point of the
+        full path with k units takes, in each fold, the score of the fold's point with the most
+        units <= k, the nearest in lambda among those.  Matching by lambda alone misleads near
+        the sparse end: a fold, trained on fewer rows, loses its units at other lambdas, and the
+        full path's empty model took the score of a fold's one-unit model at the same lambda
+        (and, as the sparser of two equal scores, was chosen).
         """
-        lambdas = [p.lambda_ for p in self.path_.points[1:]]
+        points = self.path_.points
+        lambdas = [p.lambda_ for p in points[1:]]
+        if lambdas:
+            steps = math.ceil(math.log(_CV_TAIL_FACTOR) / math.log(self.path_multiplier))
+            lambdas += [lambdas[-1] * self.path_multiplier ** j for j in range(1, steps + 1)]
         strata = task.strata(target)
-        folds = _folds(target if strata is None else strata, self.cv, strata is not None,
-                       self.seed)
-        scores = np.empty((self.cv, len(self.path_.points)))
-        for f, held in enumerate(folds):
+        held_out = _folds(target if strata is None else strata, folds, strata is not None,
+                          self.seed)
+        scores = np.empty((folds, len(points)))
+        for f, held in enumerate(held_out):
             rows = np.setdiff1d(np.arange(len(target)), held)
             fold_path, _ = run_path(rows, held, None, lambdas)
-            values = [p.val_score for p in fold_path.points]
-            scores[f] = values + [values[-1]] * (scores.shape[1] - len(values))
+            scores[f] = _matched_scores(points, fold_path.points)
         mean = scores.mean(axis=0)
-        se = scores.std(axis=0, ddof=1) / np.sqrt(self.cv)
+        se = scores.std(axis=0, ddof=1) / np.sqrt(folds)
         return mean, se
 
     def save(self, path: str) -> None:
@@ -413,9 +488,10 @@ class LassoNetSelector:
             model = build_model(spec, d, c, float(header["dropout"]),
                                 sel.units_.layout(sel.encoder_), sel._image_shape())
             model.load_state_dict(tensors, strict=True)
+            inputs, sel.set_aside_ = _input_columns(header, columns)
             importances = header["importances"]
             # importances, selection and ranking are over the units: columns, or filters
-            unit_columns = columns if sel.units_.of_column is not None else sel.units_.names
+            unit_columns = inputs if sel.units_.of_column is not None else sel.units_.names
             sel.feature_importances_ = np.asarray(
                 [np.inf if importances[n] is None else importances[n] for n in unit_columns]
             )
@@ -423,9 +499,9 @@ class LassoNetSelector:
             selected = set(header["selected"])
             if sel.units_.of_column is None:
                 sel.unit_support_ = np.asarray([n in selected for n in sel.units_.names])
-                sel.support_ = np.ones(len(columns), dtype=bool)
+                sel.support_ = np.ones(len(inputs), dtype=bool)
             else:
-                sel.support_ = np.asarray([n in selected for n in columns])
+                sel.support_ = np.asarray([n in selected for n in inputs])
             point = header["point"]
             header_fields = (header["lambda"], header["n_inputs"], header["package_version"],
                              point["index"], point["k"], point["val_score"], point["score_name"])
@@ -438,8 +514,8 @@ class LassoNetSelector:
         sel.model_ = model
         sel.header_ = header
         sel.path_ = None
-        sel.feature_names_in_ = np.asarray(columns, dtype=object)
-        sel.n_features_in_ = len(columns)
+        sel.feature_names_in_ = np.asarray(inputs, dtype=object)
+        sel.n_features_in_ = len(inputs)
         return sel
 
     def get_support(self, indices: bool = False) -> np.ndarray:
@@ -447,14 +523,18 @@ class LassoNetSelector:
         return np.flatnonzero(self.support_) if indices else self.support_
 
     def transform(self, X) -> np.ndarray | pd.DataFrame:
-        """Keep the selected columns of X."""
+        """Keep the selected columns of X (a DataFrame by name, an array by position among the
+        ``n_features_in_`` columns fitted on)."""
         mask = self.get_support()
         if isinstance(X, pd.DataFrame):
-            return X[[c for c, keep in zip(self.encoder_.columns, mask, strict=True) if keep]]
-        return np.asarray(X)[:, mask]
+            return X[[c for c, keep in zip(self.feature_names_in_, mask, strict=True) if keep]]
+        values = np.asarray(X)
+        _check_width(values, self.n_features_in_)
+        return values[:, mask]
 
     def _outputs(self, X) -> torch.Tensor:
-        frame = _as_frame(X, list(self.encoder_.columns))
+        # an array has the columns fitted on, set-aside ones included; the encoder reads its own
+        frame = _as_frame(X, list(self.feature_names_in_))
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
         with torch.no_grad():
@@ -485,7 +565,8 @@ class LassoNetSelector:
         return pd.DataFrame(path_records(self.path_))
 
     def ranking_table(self) -> pd.DataFrame:
-        """The ranked-features table (SPEC 3.1): rank, feature, importance, selected.
+        """The ranked-features table (SPEC 3.1): rank, feature, importance, selected, and group
+        where groups are used; one row per input column, the set-aside ones last.
 
         With a conv backbone the rows are conv1's filters (``filter_00``, ...), not columns.
         """
@@ -497,11 +578,15 @@ class LassoNetSelector:
                 "importance": self.feature_importances_[order],
                 "selected": self.unit_support_[order],
             })
-        columns = list(self.encoder_.columns)
-        order = [columns.index(name) for name in self.ranking_]
+        position = {name: j for j, name in enumerate(self.feature_names_in_)}
+        order = [position[name] for name in self.ranking_]
         extra = {}
         if self.groups:
-            extra["group"] = [self.units_.names[self.units_.of_column[j]] for j in order]
+            unit = dict(zip(self.encoder_.columns, self.units_.of_column, strict=True))
+            extra["group"] = [
+                self.units_.names[unit[name]] if name in unit else self.groups.get(name, name)
+                for name in self.ranking_
+            ]
         return pd.DataFrame(
             {
                 "rank": np.arange(1, len(order) + 1),
@@ -518,6 +603,33 @@ _PARAMS = (
     "patience", "optimizer", "lr", "batch_size", "relax", "val_fraction", "rule", "k", "cv",
     "missing", "categorical", "groups", "max_levels", "seed", "device", "ties", "image_shape",
 )
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _input_columns(header: dict, columns: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The columns a model file was fitted on, and those set aside ({column: reason}).
+
+    Files written before columns were set aside name only the model's columns (``encoder``).
+    """
+    inputs = header.get("input_columns", columns)
+    aside = header.get("set_aside") or {}
+    if not (isinstance(inputs, list) and isinstance(aside, dict)
+            and all(isinstance(c, str) for c in [*inputs, *aside, *aside.values()])):
+        raise ValueError("input_columns or set_aside has the wrong type")
+    if len(set(inputs)) != len(inputs) or set(inputs) != set(columns) | set(aside) \
+            or set(columns) & set(aside):
+        raise ValueError("input_columns disagree with the encoder's columns and set_aside")
+    return inputs, {c: aside[c] for c in inputs if c in aside}
+
+
+def _check_width(values: np.ndarray, n_columns: int) -> None:
+    if values.ndim != 2 or values.shape[1] != n_columns:
+        shape = "x".join(str(v) for v in values.shape)
+        raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
+                        "column(s): pass rows of those columns (a DataFrame may have more)")
 
 
 def _has_gaps(series: pd.Series) -> bool:
@@ -578,6 +690,27 @@ class Units:
         )
 
 
+# How far past the full path's last lambda a fold's path may go to reach its own empty model
+# (it ends as soon as no unit is left; one that has not by then gives its sparsest point's score
+# to the sparser points of the full path).
+_CV_TAIL_FACTOR = 100.0
+
+
+def _matched_scores(points: list[PathPoint], fold_points: list[PathPoint]) -> np.ndarray:
+    """(len(points),) for every path point, the validation score of the fold point with the most
+    units <= its k (nearest in lambda among those; the fold's sparsest if none has so few)."""
+    ks = np.asarray([p.k for p in fold_points])
+    lambdas = np.asarray([p.lambda_ for p in fold_points])
+    values = np.asarray([p.val_score for p in fold_points], dtype=np.float64)
+    out = np.empty(len(points))
+    for i, point in enumerate(points):
+        fits = ks <= point.k
+        top = ks[fits].max() if fits.any() else ks.min()
+        same = np.flatnonzero(ks == top)
+        out[i] = values[same[np.argmin(np.abs(lambdas[same] - point.lambda_))]]
+    return out
+
+
 class _Reached(Exception):
     """Stops a path run once the wanted point has been copied."""
 
@@ -603,6 +736,8 @@ def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
         values = np.asarray(X)
         if values.ndim != 2:
             raise ConfigError("X must be two-dimensional (rows x features)")
+        if columns is not None:
+            _check_width(values, len(columns))
         names = columns if columns is not None else [f"x{i}" for i in range(values.shape[1])]
         frame = pd.DataFrame(values, columns=names)
     return frame

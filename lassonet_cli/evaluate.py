@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
-from .data import split_task_rows, task_target
+from .data import constant_columns, split_task_rows, task_target
 from .errors import ConfigError
 from .model import LassoNet
 from .path import PathConfig, PathPoint, StateKeeper, train_dense
@@ -117,7 +117,9 @@ def accuracy_vs_k(
     make_selector : returns an unfitted ``LassoNetSelector`` with the user's options
     frame, target : all rows, ``target`` as ``LassoNetSelector.fit`` takes it (None for
         reconstruction); ``test_fraction`` of them (stratified for classification, on the
-        event for cox) are held out and used only for the scores in the table
+        event for cox) are held out and used only for the scores in the table.  Columns
+        constant in the training rows (``data.constant_columns``) are left out: k counts the
+        others
     k_grid : see ``parse_k_grid``
     random_repeats : random k-sets refitted per k
     """
@@ -130,6 +132,12 @@ def accuracy_vs_k(
         make_task(task_name, columns=list(frame.columns)), raw, test_fraction, rng,
         "--test-fraction",
     )
+    # the columns the selector would set aside (constant in the training rows) are no candidates
+    flat = constant_columns(frame.iloc[train_rows], selector.categorical)
+    if flat:
+        frame = frame.drop(columns=flat)
+        if task_name == "reconstruction":  # nor targets
+            raw = frame.to_numpy(dtype=np.float64)
     d = frame.shape[1]
     grid = parse_k_grid(k_grid, d)
     keepers = {k: StateKeeper(list(frame.columns), "best", k) for k in grid}

@@ -10,18 +10,27 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
                     {"name": "regression", "mean": m, "scale": s}, {"name": "cox", "ties":
                     "efron" | "breslow", "n_train": n}, or {"name": "reconstruction",
                     "columns": [...], "mean": [...], "scale": [...]}
-    encoder         {"columns": [...], "mean": [...], "scale": [...]}  (input order)
+    encoder         {"columns": [...], "mean": [...], "scale": [...]}  (input order): the
+                    columns the model reads
+    input_columns   every feature column the model was fitted on, in table order: the
+                    encoder's columns and those set aside (absent in older files: the encoder's)
+    set_aside       {column: reason} of the columns left out of the model (reason "constant"),
+                    ranked last with importance 0 (absent in older files: none)
     backbone        e.g. "mlp:100" or "conv:16,32:k3"; dropout; n_inputs; n_outputs
     image_shape     [C, H, W] for a conv backbone (the columns are the pixels), else absent/null
     lambda, M       the chosen path point's penalty and the hierarchy multiplier
     selected        names of the columns the model uses; for a conv backbone, of the alive
                     filters (every column is read)
-    importances     {unit: elimination lambda}, units being columns, or filters ("filter_00",
-                    ...) for a conv backbone; ranking: their names, most important first
+    importances     {unit: elimination lambda}, units being the input columns (0 for those set
+                    aside), or filters ("filter_00", ...) for a conv backbone; ranking: their
+                    names, most important first
     groups          {column: group} for user-given groups, or null
-    point           {"index", "k", "val_score", "score_name"}
+    point           {"index", "k", "val_score", "score_name"}, and "cv_folds" (null: one
+                    validation split) with "val_score_se" when val_score is a mean over folds
 
-Nothing is ever unpickled: tensors are read by safetensors, the header by ``json``.
+input_columns, set_aside and point's cv_folds and val_score_se were added within format version
+1 as optional fields: files without them load as before, and readers that predate them ignore
+them.  Nothing is ever unpickled: tensors are read by safetensors, the header by ``json``.
 """
 
 from __future__ import annotations
@@ -59,7 +68,8 @@ def model_header(estimator) -> dict:
     """The JSON header describing a fitted estimator."""
     point = estimator.chosen_point_
     columns = list(estimator.encoder_.columns)
-    units, chosen = columns, estimator.get_support()
+    inputs = list(estimator.feature_names_in_)
+    units, chosen = inputs, estimator.get_support()
     shape = estimator._image_shape()
     if estimator.units_.of_column is None:  # conv1's filters
         units, chosen = estimator.units_.names, estimator.unit_support_
@@ -69,6 +79,8 @@ def model_header(estimator) -> dict:
         "package_version": __version__,
         "task": estimator.task_.to_dict(),
         "encoder": estimator.encoder_.to_dict(),
+        "input_columns": inputs,
+        "set_aside": dict(estimator.set_aside_),
         "backbone": str(estimator.backbone_spec_),
         "dropout": float(estimator.dropout),
         "n_inputs": len(columns),
@@ -88,6 +100,8 @@ def model_header(estimator) -> dict:
             "k": int(point.k),
             "val_score": float(point.val_score),
             "score_name": estimator.path_.score_name,
+            "cv_folds": estimator.cv_folds_,
+            **({"val_score_se": float(point.val_score_se)} if estimator.cv_folds_ else {}),
         },
     }
 

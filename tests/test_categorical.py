@@ -30,7 +30,8 @@ from lassonet_cli.data import ColumnCode, fit_encoder
 from lassonet_cli.errors import DataError
 
 MICE = Path(__file__).resolve().parent / "data" / "mice_protein_slice.csv"
-FAST = ["--max-epochs", "20", "--patience", "3", "--threads", "1"]
+# --cv 0: these small tables would be cross-validated by default, which no test here is about
+FAST = ["--max-epochs", "20", "--patience", "3", "--threads", "1", "--cv", "0"]
 
 
 
@@ -148,7 +149,7 @@ def test_text_bool_category_and_forced_columns_are_one_hot_in_the_model_file(mix
 def test_without_categorical_an_integer_column_stays_numeric(mixed, tmp_path):
     model = tmp_path / "m.safetensors"
     result = invoke("select", mixed["data"], "-t", "label", "--features", "grade,color",
-                    "--max-epochs", "5", "--patience", "2", "--threads", "1",
+                    "--max-epochs", "5", "--patience", "2", "--threads", "1", "--cv", "0",
                     "--model-out", model, "-q")
     assert result.exit_code == 0, result.stderr
     codes = codes_by_name(header_of(model))
@@ -187,7 +188,7 @@ def test_group_weights_are_zero_together_along_the_path():
                 assert alive.all(), (point.lambda_, unit)
         seen.append(point.k)
 
-    sel = LassoNetSelector(task="regression", max_epochs=20, patience=3, seed=0)
+    sel = LassoNetSelector(task="regression", max_epochs=20, patience=3, seed=0, cv=0)
     sel.fit(X, y, on_point=check)
     assert sel.encoder_.input_names == ["color=a", "color=b", "color=c", "color=d", "u",
                                         "flag=False", "flag=True", "v"]
@@ -207,7 +208,7 @@ def test_too_many_levels_names_the_column_and_suggests_exclude(tmp_path):
     assert "few" not in line
     # within the limit it runs
     ok = invoke("select", data, "-t", "y", "--max-levels", "8", "--max-epochs", "3",
-                "--patience", "1", "--threads", "1", "-q")
+                "--patience", "1", "--threads", "1", "--cv", "0", "-q")
     assert ok.exit_code == 0, ok.stderr
     assert sorted(pd.read_csv(io.StringIO(ok.stdout))["feature"]) == ["code", "few", "x"]
 
@@ -338,7 +339,7 @@ def test_infinite_values_alone_are_gaps_under_impute(tmp_path):
     df.to_csv(data, index=False)
     assert_clean_error(invoke("select", data, "-t", "y"), "infinite", "b", "--missing impute")
     result = invoke("select", data, "-t", "y", "--missing", "impute", "--max-epochs", "5",
-                    "--patience", "2", "--threads", "1", "--model-out", model)
+                    "--patience", "2", "--threads", "1", "--cv", "0", "--model-out", model)
     assert result.exit_code == 0, result.stderr
     assert not pd.read_csv(io.StringIO(result.stdout)).isna().any().any()
     codes = codes_by_name(header_of(model))
@@ -375,7 +376,7 @@ def api_frame(n: int = 80, seed: int = 4) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_api_impute_fits_and_predicts_with_text_and_gaps():
     X, y = api_frame()
-    sel = LassoNetSelector(missing="impute", max_epochs=20, patience=3, seed=0).fit(X, y)
+    sel = LassoNetSelector(missing="impute", max_epochs=20, patience=3, seed=0, cv=0).fit(X, y)
     codes = {c.name: c for c in sel.encoder_.codes}
     assert codes["kind"].kind == "categorical" and codes["kind"].indicator
     assert codes["x"].kind == "numeric" and codes["x"].indicator
@@ -393,9 +394,9 @@ def test_api_impute_fits_and_predicts_with_text_and_gaps():
 def test_api_missing_error_raises_data_error():
     X, y = api_frame()
     with pytest.raises(DataError, match="kind"):
-        LassoNetSelector(max_epochs=5, patience=2).fit(X, y)
+        LassoNetSelector(max_epochs=5, patience=2, cv=0).fit(X, y)
     with pytest.raises(DataError, match="impute"):
-        LassoNetSelector(missing="error", max_epochs=5, patience=2).fit(X, y)
+        LassoNetSelector(missing="error", max_epochs=5, patience=2, cv=0).fit(X, y)
 
 
 def test_api_category_and_bool_columns_are_categorical():
@@ -405,7 +406,7 @@ def test_api_category_and_bool_columns_are_categorical():
                       "b": rng.random(n) < 0.5, "g": rng.integers(0, 3, n),
                       "x": rng.standard_normal(n)})
     y = X["x"].to_numpy() + (X["c"] == "hi").to_numpy()
-    sel = LassoNetSelector(task="regression", categorical=["g"], max_epochs=5, patience=2)
+    sel = LassoNetSelector(task="regression", categorical=["g"], max_epochs=5, patience=2, cv=0)
     sel.fit(X, y)
     kinds = {c.name: c.kind for c in sel.encoder_.codes}
     assert kinds == {"c": "categorical", "b": "categorical", "g": "categorical",
@@ -471,7 +472,7 @@ def test_predict_forced_numeric_column_without_gaps_uses_its_levels(tmp_path):
     data, model, new = tmp_path / "t.csv", tmp_path / "m.safetensors", tmp_path / "new.csv"
     df.to_csv(data, index=False)
     result = invoke("select", data, "-t", "y", "--categorical", "g", "--missing", "impute",
-                    "--max-epochs", "5", "--patience", "2", "--threads", "1",
+                    "--max-epochs", "5", "--patience", "2", "--threads", "1", "--cv", "0",
                     "--model-out", model, "-q")
     assert result.exit_code == 0, result.stderr
     pd.DataFrame({"g": [1, 2, 3], "x": [0.0, 0.0, 0.0]}).to_csv(new, index=False)

@@ -118,7 +118,8 @@ def test_text_labels_are_classification_and_k_limits_the_selection(tmp_path):
 def test_output_formats(tmp_path):
     small = tmp_path / "small.csv"
     pd.read_csv(TOY).head(300)[["x1", "x3", "x7", "y"]].to_csv(small, index=False)
-    common = ["select", small, "-t", "y", "--max-epochs", "5", "--patience", "2", "-q"]
+    common = ["select", small, "-t", "y", "--max-epochs", "5", "--patience", "2", "--cv", "0",
+              "-q"]
     as_json = invoke(*common, "--format", "json")
     assert as_json.exit_code == 0, as_json.stderr
     assert pd.read_json(io.StringIO(as_json.stdout))["feature"].tolist()[0] in {"x1", "x3", "x7"}
@@ -185,7 +186,7 @@ def test_missing_values_name_columns_and_counts(tables):
 
 def test_missing_values_are_imputed_on_request(tables):
     result = invoke("select", tables["gaps"], "-t", "target", "--missing", "impute",
-                    "--max-epochs", "5", "--patience", "2", "--threads", "1")
+                    "--max-epochs", "5", "--patience", "2", "--threads", "1", "--cv", "0")
     assert result.exit_code == 0, result.stderr
     assert "imputed gaps in 2 column(s)" in result.stderr
     ranking = pd.read_csv(io.StringIO(result.stdout))
@@ -195,7 +196,7 @@ def test_missing_values_are_imputed_on_request(tables):
 
 def test_text_feature_is_one_hot_encoded_as_one_column(tables):
     result = invoke("select", tables["text"], "-t", "target", "--max-epochs", "5",
-                    "--patience", "2", "--threads", "1")
+                    "--patience", "2", "--threads", "1", "--cv", "0")
     assert result.exit_code == 0, result.stderr
     ranking = pd.read_csv(io.StringIO(result.stdout))
     assert sorted(ranking["feature"]) == ["a", "b", "c"]  # b once, not b=u / b=v
@@ -207,7 +208,7 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
     data = tmp_path / "no_target.csv"
     df.to_csv(data, index=False)
     result = invoke("select", data, "-t", "target", "--max-epochs", "5", "--patience", "2",
-                    "--threads", "1")
+                    "--threads", "1", "--cv", "0")
     assert result.exit_code == 0, result.stderr
     assert "dropped 4 row(s) whose target 'target' is missing" in result.stderr
     df["target"] = np.nan
@@ -276,7 +277,7 @@ def test_reader_closing_early_ends_quietly(tmp_path):
     wide.to_csv(path, index=False)
     proc = subprocess.Popen(
         [LASSONET, "select", str(path), "-t", "y", "--backbone", "linear", "--max-epochs", "2",
-         "--patience", "1", "--path-multiplier", "1.5", "-q"],
+         "--patience", "1", "--path-multiplier", "1.5", "--cv", "0", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     first = proc.stdout.readline()
@@ -380,3 +381,124 @@ def test_accuracy_vs_k_table_and_plot(signal_table, tmp_path):
 ])
 def test_path_command_bad_options(signal_table, args, fragment):
     assert_clean_error(invoke("path", signal_table, "-t", "label", *args), fragment)
+
+
+# --- few rows: the point is chosen by cross-validation; constant columns are ranked last --------
+
+
+SMALL = ["--backbone", "mlp:8", "--max-epochs", "20", "--patience", "3", "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def small_table(tmp_path_factory):
+    """60 rows: a and b decide the label; k (a number) and flat (a text) are constant."""
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame(rng.standard_normal((60, 3)), columns=["a", "noise", "b"])
+    df.insert(1, "k", 7)
+    df["flat"] = "same"
+    df.insert(0, "id", [f"r{i}" for i in range(60)])
+    df["label"] = np.where(df["a"] - df["b"] > 0, "yes", "no")
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_runs(small_table, tmp_path_factory):
+    """select on the small table by default (cross-validated) and with --cv 0."""
+    out = tmp_path_factory.mktemp("small_runs")
+    runs = {}
+    for name, extra in (("auto", []), ("split", ["--cv", "0"])):
+        ranking, path = out / f"{name}_rank.csv", out / f"{name}_path.csv"
+        result = invoke("select", small_table, "-t", "label", "--id", "id", *SMALL, *extra,
+                        "-o", ranking, "--path-out", path)
+        assert result.exit_code == 0, result.stderr
+        runs[name] = (pd.read_csv(ranking), pd.read_csv(path, keep_default_na=False), result)
+    return runs
+
+
+def test_small_table_chooses_the_point_by_cross_validation(small_runs):
+    _, path, result = small_runs["auto"]
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("chose path point") and "(the best mean 5-fold score)" in line
+    assert "cv accuracy " in line and " ± " in line
+    assert line.endswith("(5 folds: the table has 60 rows, fewer than 500; --cv 0 for one "
+                         "validation split)")
+    assert (path["val_score_se"] >= 0).all() and path["val_score"].between(0, 1).all()
+
+
+def test_cv_0_chooses_on_one_validation_split(small_runs):
+    _, path, result = small_runs["split"]
+    line = result.stderr.strip().splitlines()[-1]
+    assert "(the best validation score)" in line and "validation accuracy" in line
+    assert "±" not in line and "fold" not in line
+    assert "val_score_se" not in path.columns
+
+
+def test_cross_validation_leaves_the_ranking_as_it_was(small_runs):
+    """The ranking comes from the path on the training rows; only the chosen point may move."""
+    auto, split = small_runs["auto"][0], small_runs["split"][0]
+    columns = ["rank", "feature", "importance"]
+    pd.testing.assert_frame_equal(auto[columns], split[columns])
+
+
+def test_constant_columns_are_ranked_last_with_importance_zero(small_runs):
+    for ranking, _, result in small_runs.values():
+        # one row per input feature column (the text column once), the constant ones last
+        assert ranking["feature"].tolist()[3:] == ["k", "flat"]
+        assert sorted(ranking["feature"][:3]) == ["a", "b", "noise"]
+        assert ranking["rank"].tolist() == [1, 2, 3, 4, 5]
+        assert ranking["importance"].tolist()[3:] == [0.0, 0.0]
+        assert (ranking["importance"][:3] > 0).all()
+        assert not ranking["selected"][3:].any() and ranking["selected"].any()
+        assert ("set aside 2 constant column(s), ranked last with importance 0: k, flat"
+                in result.stderr.splitlines())
+
+
+def test_a_table_of_enough_rows_is_not_cross_validated(tmp_path):
+    from lassonet_cli.defaults import CV_BELOW_ROWS
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(rng.standard_normal((CV_BELOW_ROWS, 2)), columns=["a", "b"])
+    df["y"] = df["a"] + 0.1 * rng.standard_normal(CV_BELOW_ROWS)
+    data = tmp_path / "enough.csv"
+    df.to_csv(data, index=False)
+    result = invoke("select", data, "-t", "y", "--backbone", "linear", "--max-epochs", "2",
+                    "--path-multiplier", "2", "--threads", "1", "--path-out", tmp_path / "p.csv")
+    assert result.exit_code == 0, result.stderr
+    assert "(the best validation score)" in result.stderr and "fold" not in result.stderr
+    assert "val_score_se" not in pd.read_csv(tmp_path / "p.csv").columns
+
+
+def test_path_command_leaves_constant_columns_out(small_table, tmp_path):
+    """path evaluates usable columns: k counts them, and stderr says which were dropped."""
+    result = invoke("path", small_table, "-t", "label", "--id", "id", *SMALL,
+                    "--random-repeats", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "dropped 2 constant column(s): k, flat" in result.stderr
+    assert "fold" not in result.stderr  # no cross-validation unless --cv K
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert table["k"].tolist() == [1, 2, 3]
+    assert set(table["features"].iloc[-1].split(";")) == {"a", "b", "noise"}
+
+
+def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_table):
+    """The selector sets aside what is constant in the rows it is fitted on; the evaluation's
+    candidates (top-k, random k-sets) are the columns it can use."""
+    from lassonet_cli.data import split_task_rows
+    from lassonet_cli.estimator import LassoNetSelector
+    from lassonet_cli.evaluate import accuracy_vs_k
+    from lassonet_cli.tasks import make_task
+
+    df = pd.read_csv(small_table).drop(columns=["id", "k", "flat"])
+    y = df.pop("label").to_numpy()
+    _, test_rows = split_task_rows(make_task("classification"), y, 0.2,
+                                   np.random.default_rng([0, 1]), "--test-fraction")
+    df["rare"] = 0.0
+    df.loc[test_rows[:2], "rare"] = 1.0  # varies only among the test rows
+    table, selector = accuracy_vs_k(
+        lambda: LassoNetSelector(backbone="mlp:8", max_epochs=5, seed=0, cv=0),
+        df, y, "classification", None, 0.2, 1, 0)
+    assert table["k"].tolist() == [1, 2, 3]
+    assert "rare" not in ";".join(table["features"])
+    assert selector.set_aside_ == {}

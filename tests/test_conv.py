@@ -218,7 +218,8 @@ def test_filters_that_see_nothing_are_ranked_last():
 
 def test_selector_ranks_filters_and_round_trips(tmp_path):
     X, y = bars(120)
-    sel = LassoNetSelector(backbone="conv:4,3", image_shape=(1, 8, 8), seed=0).fit(X, y)
+    sel = LassoNetSelector(backbone="conv:4,3", image_shape=(1, 8, 8), seed=0,
+                           cv=0).fit(X, y)
     names = ["filter_00", "filter_01", "filter_02", "filter_03"]
     table = sel.ranking_table()
     assert sorted(table["feature"]) == names
@@ -242,7 +243,7 @@ def test_images_are_standardised_per_channel_and_constant_pixels_kept():
     X, y = bars(60)
     X[:, 0] = 0.0  # a constant pixel: still an input, with the channel's statistics
     sel = LassoNetSelector(backbone="conv:2,2", image_shape="1x8x8", max_epochs=1,
-                           lambda_start=1.0, path_multiplier=10.0).fit(X, y)
+                           lambda_start=1.0, path_multiplier=10.0, cv=0).fit(X, y)
     assert len(sel.encoder_.columns) == 64
     assert np.unique(sel.encoder_.mean).size == 1 and np.unique(sel.encoder_.scale).size == 1
 

@@ -21,7 +21,7 @@ def trained(tmp_path_factory):
     files = {name: out / name for name in ("ranking.csv", "path.csv", "model.safetensors",
                                            "filters.png")}
     result = invoke("select", BARS, "--target", "shape", "--id", "id", *CONV, "--threads", 1,
-                    "-o", files["ranking.csv"], "--path-out", files["path.csv"],
+                    "--cv", 0, "-o", files["ranking.csv"], "--path-out", files["path.csv"],
                     "--model-out", files["model.safetensors"],
                     "--filters-out", files["filters.png"])
     assert result.exit_code == 0, result.stderr

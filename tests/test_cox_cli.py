@@ -20,9 +20,10 @@ from lassonet_cli.estimator import LassoNetSelector
 from lassonet_cli.modelfile import read_model
 
 WHAS = Path(__file__).parent / "data" / "whas500.csv"
+# --cv 0: small tables are cross-validated by default; the tests here are not about that
 FAST = ["--max-epochs", "20", "--patience", "3", "--backbone", "mlp:16", "--seed", "0",
-        "--threads", "1"]
-FAST_KW = {"max_epochs": 20, "patience": 3, "backbone": "mlp:16", "seed": 0}
+        "--threads", "1", "--cv", "0"]
+FAST_KW = {"max_epochs": 20, "patience": 3, "backbone": "mlp:16", "seed": 0, "cv": 0}
 SURV = ["--task", "cox", "--time", "time", "--event", "event"]
 
 

@@ -28,6 +28,7 @@ from lassonet_cli.data import (
     Selection,
     check_features,
     check_table,
+    constant_columns,
     fit_encoder,
     infer_task,
     read_table,
@@ -674,6 +675,15 @@ def test_impute_keeps_gappy_columns_and_notes_them():
     assert any("imputed gaps in 4 column(s)" in n for n in prep.notes)
 
 
+def test_impute_sets_aside_a_column_with_a_gap_in_every_row():
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "empty": [np.nan] * 4,
+                       "y": [0.1, 0.2, 0.3, 0.4]})
+    prep = check_table(df, Selection("y", ["a", "empty"]), "regression", missing="impute")
+    assert prep.constant == ["empty"] and prep.gappy == ["a"]
+    assert any("imputed gaps in 1 column(s)" in n for n in prep.notes)
+    assert any(n.startswith("set aside 1 constant column(s)") for n in prep.notes)
+
+
 def test_unknown_missing_mode_is_error():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [0.1, 0.2, 0.9]})
     with pytest.raises(DataError) as e:
@@ -750,23 +760,62 @@ def test_constant_target_message_shows_plain_value():
     assert "3.0" in msg
 
 
-def test_constant_features_are_dropped_with_a_note():
-    df = pd.DataFrame(
-        {
-            "k1": [5.0, 5.0, 5.0, 5.0],
-            "a": [1.0, 2.0, 3.0, 4.0],
-            "k2": [0, 0, 0, 0],
-            "b": [4.0, 1.0, 3.0, 2.0],
-            "y": [0.1, 0.7, 0.2, 0.9],
-        }
-    )
-    prep = prepare(df, task="regression")
-    assert list(prep.X.columns) == ["a", "b"]
-    pd.testing.assert_frame_equal(prep.X, df[["a", "b"]])
-    dropped = [n for n in prep.notes if "constant" in n]
-    assert len(dropped) == 1
-    assert "2" in dropped[0] and "k1" in dropped[0] and "k2" in dropped[0]
-    assert "a," not in dropped[0] and not dropped[0].endswith(" b")
+CONSTANTS = pd.DataFrame(
+    {
+        "k1": [5.0, 5.0, 5.0, 5.0],
+        "a": [1.0, 2.0, 3.0, 4.0],
+        "k2": [0, 0, 0, 0],
+        "b": [4.0, 1.0, 3.0, 2.0],
+        "y": [0.1, 0.7, 0.2, 0.9],
+    }
+)
+
+
+def test_constant_features_are_set_aside_with_a_note():
+    """select keeps them in X for the estimator, which ranks them last (SPEC 3.1)."""
+    prep = prepare(CONSTANTS, task="regression")
+    pd.testing.assert_frame_equal(prep.X, CONSTANTS[["k1", "a", "k2", "b"]])
+    assert prep.constant == ["k1", "k2"]
+    noted = [n for n in prep.notes if "constant" in n]
+    assert noted == ["set aside 2 constant column(s), ranked last with importance 0: k1, k2"]
+
+
+def test_constant_features_are_dropped_for_path_and_kept_for_images():
+    features = ["k1", "a", "k2", "b"]
+    dropped = check_table(CONSTANTS, Selection("y", features), "regression", constant="drop")
+    pd.testing.assert_frame_equal(dropped.X, CONSTANTS[["a", "b"]])
+    assert [n for n in dropped.notes if "constant" in n] == [
+        "dropped 2 constant column(s): k1, k2"]
+    kept = check_table(CONSTANTS, Selection("y", features), "regression", constant="keep")
+    assert list(kept.X.columns) == features and kept.constant == [] and kept.notes == []
+
+
+def test_long_list_of_constant_columns_is_cut_in_the_note():
+    df = pd.DataFrame({f"k{i:02d}": [1.0] * 4 for i in range(12)}).assign(
+        a=[1.0, 2.0, 3.0, 4.0], y=[0.1, 0.7, 0.2, 0.9])
+    (note,) = [n for n in prepare(df, task="regression").notes if "constant" in n]
+    assert note.startswith("set aside 12 constant column(s)")
+    assert note.endswith("k08, k09 ...") and "k10" not in note
+
+
+def test_constant_columns_are_one_value_or_a_gap_in_every_row():
+    df = pd.DataFrame({
+        "one": [2.5] * 4,
+        "ints": [7, 7, 7, 7],
+        "empty": [np.nan] * 4,
+        "inf": [np.inf, -np.inf, np.nan, np.inf],  # infinite values are gaps
+        "gappy": [1.0, 1.0, np.nan, 1.0],  # one value and a gap: the indicator varies
+        "text": ["u"] * 4,
+        "no_text": [None] * 4,
+        "text_gap": ["u", None, "u", "u"],
+        "flag": [True] * 4,
+        "coded": [3, 3, 3, 3],  # forced categorical
+        "varies": [1.0, 2.0, 1.0, 1.0],
+        "levels": ["u", "v", "u", "u"],
+        "big": [1e308, 1e308, 1e308, -1e308],
+    })
+    assert constant_columns(df, ["coded"]) == ["one", "ints", "empty", "inf", "text",
+                                               "no_text", "flag", "coded"]
 
 
 def test_no_note_when_nothing_constant_and_task_given():
@@ -776,10 +825,11 @@ def test_no_note_when_nothing_constant_and_task_given():
     assert prep.task == "regression"
 
 
-def test_all_constant_features_is_error():
+@pytest.mark.parametrize("mode", ["set_aside", "drop"])
+def test_all_constant_features_is_error(mode):
     df = pd.DataFrame({"k1": [1.0, 1.0, 1.0], "k2": [2, 2, 2], "y": [0.1, 0.5, 0.9]})
     with pytest.raises(DataError) as e:
-        prepare(df)
+        check_table(df, Selection("y", ["k1", "k2"]), constant=mode)
     assert "constant" in one_line(e)
 
 

@@ -11,9 +11,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from lassonet_cli import LassoNetSelector
-from lassonet_cli.errors import ConfigError
+from lassonet_cli.errors import ConfigError, DataError
 
-FAST = dict(max_epochs=20, patience=3, seed=0)
+# --cv 0: small tables are cross-validated by default; the tests here are not about that
+FAST = dict(max_epochs=20, patience=3, seed=0, cv=0)
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # (conftest.py)
 
 
 def signal(n: int = 240, seed: int = 0):
@@ -141,3 +144,136 @@ def test_exit_window_depends_on_the_backbone():
     assert LassoNetSelector()._config().exit_window is None  # one path step
     conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
     assert conv._config().exit_window == defaults.CONV_EXIT_WINDOW == 1.0
+
+
+# --- columns set aside: every input column has a place in the ranking (SPEC 3.1) -------------
+
+
+def constant_table(n: int = 60, seed: int = 0):
+    """x0 and x1 decide the label; k (a number), flat (a text) and gone (empty) carry nothing."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.standard_normal((n, 3)), columns=["x0", "z", "x1"])
+    X.insert(1, "k", 3.0)
+    X["flat"] = "same"
+    X["gone"] = np.nan
+    y = np.where(X["x0"] + X["x1"] > 0, "up", "down")
+    return X, y
+
+
+def test_constant_columns_are_ranked_last_with_importance_zero():
+    X, y = constant_table()
+    options = dict(backbone="mlp:8", missing="impute", **FAST)
+    sel = LassoNetSelector(**options).fit(X, y)
+    assert list(sel.feature_names_in_) == ["x0", "k", "z", "x1", "flat", "gone"]
+    assert sel.n_features_in_ == 6
+    assert sel.set_aside_ == {"k": "constant", "flat": "constant", "gone": "constant"}
+    assert list(sel.encoder_.columns) == ["x0", "z", "x1"]
+    assert sorted(sel.ranking_[:3]) == ["x0", "x1", "z"]
+    assert list(sel.ranking_[3:]) == ["k", "flat", "gone"]  # after the used ones, table order
+    assert sel.feature_importances_.shape == sel.get_support().shape == (6,)
+    aside = [1, 4, 5]
+    assert sel.feature_importances_[aside].tolist() == [0.0, 0.0, 0.0]
+    assert (sel.feature_importances_[[0, 2, 3]] > 0).all()
+    assert not sel.get_support()[aside].any() and sel.get_support().any()
+    table = sel.ranking_table()
+    assert table["feature"].tolist() == list(sel.ranking_)
+    assert table["importance"].tolist()[3:] == [0.0] * 3 and not table["selected"][3:].any()
+
+    # the columns set aside change nothing: the same fit as without them
+    alone = LassoNetSelector(**options).fit(X[["x0", "z", "x1"]], y)
+    assert list(sel.ranking_[:3]) == list(alone.ranking_)
+    np.testing.assert_array_equal(sel.feature_importances_[[0, 2, 3]],
+                                  alone.feature_importances_)
+    predicted = alone.predict(X)
+    np.testing.assert_array_equal(sel.predict(X), predicted)
+
+
+def test_transform_and_predict_take_the_columns_fitted_on():
+    X, y = constant_table()
+    X = X.drop(columns="gone")
+    sel = LassoNetSelector(backbone="mlp:8", **FAST).fit(X, y)
+    mask = sel.get_support()
+    assert list(sel.transform(X).columns) == list(X.columns[mask])
+    values = X.to_numpy()
+    np.testing.assert_array_equal(sel.transform(values), values[:, mask])
+    predicted = sel.predict(X)
+    np.testing.assert_array_equal(sel.predict(values), predicted)  # arrays: by position
+    # a table needs only the columns the model reads
+    np.testing.assert_array_equal(sel.predict(X.drop(columns=["k", "flat"])), predicted)
+    with pytest.raises(DataError, match="5 column"):
+        sel.predict(values[:, :4])
+    with pytest.raises(DataError, match="5 column"):
+        sel.transform(values[:, :4])
+
+
+def test_all_constant_columns_is_an_error():
+    X = pd.DataFrame({"k": [1.0] * 20, "t": ["a"] * 20})
+    with pytest.raises(DataError, match="every feature column is constant"):
+        LassoNetSelector(**FAST).fit(X, np.arange(20) % 2)
+
+
+# --- choosing the point on few rows: cross-validation by default ------------------------------
+
+
+def test_folds_by_default_depend_on_the_rows():
+    from lassonet_cli import defaults
+
+    sel = LassoNetSelector()
+    assert sel.cv == "auto" and sel.get_params()["cv"] == "auto"
+    assert clone(sel).cv == "auto" and clone(sel).set_params(cv=0).cv == 0
+    below = defaults.CV_BELOW_ROWS
+    assert sel.cv_folds(below - 1) == defaults.AUTO_CV_FOLDS == 5
+    assert sel.cv_folds(below) is None and sel.cv_folds(10 * below) is None
+    # fewer folds on tiny tables (each held-out fold keeps 5 rows), none below 10 rows
+    assert [sel.cv_folds(n) for n in (25, 24, 12, 10, 9)] == [5, 4, 2, 2, None]
+    assert LassoNetSelector(cv=0).cv_folds(60) is None
+    assert LassoNetSelector(cv=None).cv_folds(60) is None
+    assert LassoNetSelector(cv=np.int64(3)).cv_folds(10 * below) == 3
+    for bad in (1, -2, 2.5, True, "always"):
+        with pytest.raises(ConfigError, match="--cv"):
+            LassoNetSelector(cv=bad).validate()
+    # the 1se rule needs folds that do not depend on the rows
+    with pytest.raises(ConfigError, match="--cv K"):
+        LassoNetSelector(rule="1se").validate()
+
+
+def test_a_small_table_chooses_its_point_by_cross_validation():
+    X, y = signal(60)
+    options = dict(backbone="mlp:8", max_epochs=20, patience=3, seed=0)
+    auto = LassoNetSelector(**options).fit(X, y)
+    split = LassoNetSelector(**options, cv=0).fit(X, y)
+    assert auto.cv_folds_ == 5 and split.cv_folds_ is None
+    table = auto.path_table()
+    assert "val_score_se" in table and "val_score_se" not in split.path_table()
+    assert (table["val_score_se"] >= 0).all()
+    # the best mean cross-validated score (the rule stays 'best')
+    assert auto.chosen_point_.val_score == table["val_score"].max()
+    # the ranking comes from the path on the training rows either way
+    assert list(auto.ranking_) == list(split.ranking_)
+    np.testing.assert_array_equal(auto.feature_importances_, split.feature_importances_)
+
+
+def test_a_class_with_fewer_rows_than_folds_is_still_cross_validated():
+    X, y = signal(60)
+    y = y.astype(object)
+    y[:2] = "rare"  # two rows, five folds: three folds hold none of them
+    sel = LassoNetSelector(backbone="mlp:8", max_epochs=5, patience=2, seed=0).fit(X, y)
+    assert sel.cv_folds_ == 5 and "rare" in sel.classes_
+    assert np.isfinite(sel.path_table()["val_score_se"]).all()
+
+
+def test_cross_validated_scores_match_folds_by_the_number_of_features():
+    """Each point is scored by the fold models with as many features (at most), not by those
+    at the same lambda: a fold that keeps one feature longer must not lend its score to the
+    empty model (which, as the sparser of two equal scores, was chosen)."""
+    from lassonet_cli.estimator import _matched_scores
+    from lassonet_cli.path import PathPoint
+
+    def point(lam, k, score):
+        return PathPoint(lambda_=lam, k=k, train_loss=0.0, val_loss=0.0, val_score=score,
+                         epochs=0, eliminated=(), norms=np.arange(3) < k)
+
+    full = [point(0.0, 3, 0.5), point(1.0, 2, 0.6), point(2.0, 1, 0.7), point(3.0, 0, 0.0)]
+    fold = [point(0.0, 3, 0.8), point(1.0, 3, 0.85), point(2.0, 1, 0.9), point(3.0, 1, 0.95),
+            point(4.0, 0, 0.1)]
+    np.testing.assert_array_equal(_matched_scores(full, fold), [0.8, 0.9, 0.9, 0.1])

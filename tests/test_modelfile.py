@@ -27,9 +27,10 @@ from lassonet_cli.estimator import LassoNetSelector
 from lassonet_cli.modelfile import FORMAT_VERSION, read_model
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4"]
-# one thread: fast on a busy machine, and the CLI and in-process fits run under the same count
-FAST = ["--max-epochs", "20", "--patience", "3", "--seed", "0", "--threads", "1"]
-FAST_KW = {"max_epochs": 20, "patience": 3, "seed": 0}
+# one thread: fast on a busy machine, and the CLI and in-process fits run under the same count;
+# --cv 0: the 200-row tables would be cross-validated by default, which these tests are not about
+FAST = ["--max-epochs", "20", "--patience", "3", "--seed", "0", "--threads", "1", "--cv", "0"]
+FAST_KW = {"max_epochs": 20, "patience": 3, "seed": 0, "cv": 0}
 CLASSES = ["cat", "dog", "eel"]
 
 
@@ -543,6 +544,94 @@ def test_inspect_text_summary(trained, kind):
     assert sorted(listed) == sorted(header["selected"])
     n = len(header["selected"])
     assert f"{n} of {len(FEATURES)}" in text
+
+
+# --- columns set aside, cross-validated points, files from before either ------------------------
+
+
+@pytest.fixture(scope="module")
+def with_constants(trained):
+    """The regression table with a constant number (k) and a constant text (flat) added, and
+    the same select run on it (--k 2, one validation split)."""
+    out = trained["dir"]
+    table = pd.read_csv(trained["reg"])
+    table.insert(3, "k", 1.5)
+    table["flat"] = "same"
+    data = out / "reg_constants.csv"
+    table.to_csv(data, index=False)
+    model = out / "reg_constants.safetensors"
+    result = invoke("select", data, "-t", "y", "--id", "id", "--k", "2", *FAST,
+                    "--model-out", model, "-o", out / "reg_constants_rank.csv")
+    assert result.exit_code == 0, result.stderr
+    return data, model
+
+
+def test_columns_set_aside_are_recorded_and_not_needed_to_predict(trained, with_constants):
+    data, model = with_constants
+    header = _inspect_json(model)
+    inputs = ["f0", "f1", "k", "f2", "f3", "f4", "flat"]
+    assert header["input_columns"] == inputs
+    assert header["set_aside"] == {"k": "constant", "flat": "constant"}
+    assert header["encoder"]["columns"] == FEATURES and header["n_inputs"] == len(FEATURES)
+    assert header["ranking"][-2:] == ["k", "flat"]
+    assert header["importances"]["k"] == header["importances"]["flat"] == 0.0
+    assert not {"k", "flat"} & set(header["selected"])
+    ranking = read_csv_exact(trained["dir"] / "reg_constants_rank.csv")
+    assert ranking["feature"].tolist() == header["ranking"]
+    # the model is the one trained without those columns, and predicts without them
+    baseline = _predict(trained["reg_model"], trained["reg"])
+    pd.testing.assert_frame_equal(_predict(model, trained["reg"]), baseline, check_exact=True)
+    pd.testing.assert_frame_equal(_predict(model, data), baseline, check_exact=True)
+    loaded = LassoNetSelector.load(str(model))
+    assert list(loaded.feature_names_in_) == inputs and loaded.n_features_in_ == 7
+    assert loaded.set_aside_ == {"k": "constant", "flat": "constant"}
+    assert list(loaded.get_support()) == [c in header["selected"] for c in inputs]
+    assert loaded.feature_importances_[[2, 6]].tolist() == [0.0, 0.0]
+    text = invoke("inspect", model).stdout
+    assert "set aside       2 constant column(s), ranked last with importance 0" in text
+    assert f"of {len(FEATURES)} column(s)" in text
+
+
+def test_a_file_without_the_newer_fields_loads_as_before(trained, tmp_path):
+    """Files written before columns were set aside and points cross-validated by default lack
+    input_columns, set_aside and the point's cv_folds; they load and predict unchanged."""
+    def strip(meta):
+        for key in ("input_columns", "set_aside"):
+            meta.pop(key)
+        meta["point"].pop("cv_folds")
+
+    old = rewrite(trained["reg_model"], tmp_path / "old.safetensors", strip)
+    baseline = _predict(trained["reg_model"], trained["reg"])
+    pd.testing.assert_frame_equal(_predict(old, trained["reg"]), baseline, check_exact=True)
+    loaded = LassoNetSelector.load(str(old))
+    assert list(loaded.feature_names_in_) == FEATURES and loaded.set_aside_ == {}
+    assert invoke("inspect", old).exit_code == 0
+
+
+@pytest.mark.parametrize("edit", [
+    lambda meta: meta["set_aside"].update(ghost="constant"),  # not an input column
+    lambda meta: meta["input_columns"].remove("k"),
+    lambda meta: meta.update(set_aside={"f0": "constant"}),  # also read by the model
+    lambda meta: meta.update(input_columns="f0"),
+])
+def test_set_aside_columns_that_disagree_are_inconsistent(with_constants, tmp_path, edit):
+    data, model = with_constants
+    path = rewrite(model, tmp_path / "m.safetensors", edit)
+    assert_clean_error(invoke("predict", path, data), "inconsistent")
+
+
+def test_a_cross_validated_point_is_recorded_with_its_folds(trained, tmp_path):
+    model = tmp_path / "cv.safetensors"
+    result = invoke("select", trained["reg"], "-t", "y", "--id", "id", "--k", "2", "--cv", "2",
+                    "--rule", "best", "--backbone", "mlp:8", "--max-epochs", "5",
+                    "--threads", "1", "--model-out", model, "-q")
+    assert result.exit_code == 0, result.stderr
+    point = _inspect_json(model)["point"]
+    assert point["cv_folds"] == 2 and point["val_score_se"] >= 0
+    text = invoke("inspect", model).stdout
+    assert (f"validation      r2 {point['val_score']:.4f} ± {point['val_score_se']:.4f} "
+            "(mean over 2 folds)") in text
+    assert _inspect_json(trained["reg_model"])["point"]["cv_folds"] is None
 
 
 # --- 7. deterministic saving; failing early ----------------------------------------------------

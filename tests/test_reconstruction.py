@@ -19,9 +19,10 @@ from lassonet_cli.estimator import LassoNetSelector
 from lassonet_cli.modelfile import read_model
 from lassonet_cli.tasks import Reconstruction, task_from_dict
 
+# --cv 0: small tables are cross-validated by default; the tests here are not about that
 FAST = ["--max-epochs", "20", "--patience", "3", "--backbone", "mlp:8", "--seed", "0",
-        "--threads", "1"]
-FAST_KW = {"max_epochs": 20, "patience": 3, "backbone": "mlp:8", "seed": 0}
+        "--threads", "1", "--cv", "0"]
+FAST_KW = {"max_epochs": 20, "patience": 3, "backbone": "mlp:8", "seed": 0, "cv": 0}
 
 
 def latent_table(n: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -111,6 +112,20 @@ def test_estimator_k_and_transform(fitted):
     assert sel.get_support().sum() <= 2
     assert list(sel.transform(X).columns) == [c for c, s in zip(X.columns, sel.get_support(),
                                                                   strict=True) if s]
+
+
+def test_a_constant_column_is_set_aside_as_feature_and_as_target():
+    X = latent_table()
+    X.insert(2, "flat", 4.0)
+    sel = LassoNetSelector(task="reconstruction", **FAST_KW).fit(X)
+    assert sel.set_aside_ == {"flat": "constant"} and sel.ranking_[-1] == "flat"
+    assert sel.feature_importances_[2] == 0.0 and not sel.get_support()[2]
+    assert sel.n_features_in_ == X.shape[1]
+    assert sel.task_.columns == [c for c in X.columns if c != "flat"]
+    assert list(sel.predict_table(X).columns) == [f"{c}_hat" for c in sel.task_.columns]
+    # the same reconstruction as without the column
+    alone = LassoNetSelector(task="reconstruction", **FAST_KW).fit(X.drop(columns="flat"))
+    np.testing.assert_array_equal(sel.predict(X), alone.predict(X))
 
 
 def test_estimator_refuses_what_it_cannot_reconstruct():
