@@ -34,41 +34,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import os
 import platform
 import shlex
 import sys
 import time
-import warnings
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_selection import (
-    f_classif,
-    f_regression,
-    mutual_info_classif,
-    mutual_info_regression,
-)
-from sklearn.linear_model import LogisticRegression, lasso_path
-from sklearn.svm import l1_min_c
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_reference as cr  # noqa: E402  (the split, the budgets and the common refit)
-
-from lassonet_cli import LassoNetSelector  # noqa: E402
+from _harness import RANKERS, render_table, run_rankers, timed  # noqa: E402
 
 TARGET = "target"
 BACKBONE = cr.BACKBONE
 BUDGETS = (("10%", 0.10), ("25%", 0.25), ("50%", 0.50))
-L1_GRID = 40  # points on the L1 path
-L1_SPAN = 1e4  # the logistic C grid spans [l1_min_c, l1_min_c * L1_SPAN]
 DATASET_TASKS = {
     "breast_cancer": "classification",
     "digits": "classification",
@@ -102,159 +87,6 @@ def budgets(d: int) -> dict[str, int]:
     return {label: ks[label] for label, _ in BUDGETS}
 
 
-def order_by(scores: np.ndarray) -> np.ndarray:
-    """Feature indices by decreasing score (NaN last), ties by column order.
-
-    Parameters
-    ----------
-    scores : (d,) scores, higher is better
-
-    Returns
-    -------
-    numpy.ndarray
-        (d,) column indices
-    """
-    scores = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
-    return np.argsort(-scores, kind="stable")
-
-
-def rank_lassonet(split: cr.Split, seed: int) -> np.ndarray:
-    """LassoNet ranking: ``LassoNetSelector(backbone="mlp:100", seed=seed).ranking_``.
-
-    Parameters
-    ----------
-    split : Split
-    seed : the selector's seed
-
-    Returns
-    -------
-    numpy.ndarray
-        (d,) column indices, best first
-    """
-    selector = LassoNetSelector(task=split.task, backbone=BACKBONE, seed=seed)
-    selector.fit(split.train_raw, split.y_train)
-    position = {name: j for j, name in enumerate(split.columns)}
-    ranked = [position[str(name)] for name in selector.ranking_]
-    missing = [j for j in range(split.d) if j not in set(ranked)]
-    return np.asarray(ranked + missing, dtype=np.int64)
-
-
-def rank_anova(split: cr.Split, seed: int) -> np.ndarray:
-    """ANOVA F ranking (``f_classif`` / ``f_regression``) on standardised features.
-
-    Parameters
-    ----------
-    split : Split
-    seed : unused (deterministic)
-
-    Returns
-    -------
-    numpy.ndarray
-        (d,) column indices, best first
-    """
-    score = f_classif if split.task == "classification" else f_regression
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # constant columns: F is NaN
-        warnings.simplefilter("ignore", UserWarning)
-        F, _ = score(split.Z_train, split.y_train)
-    return order_by(F)
-
-
-def rank_mutual_info(split: cr.Split, seed: int) -> np.ndarray:
-    """Mutual-information ranking (``mutual_info_classif`` / ``mutual_info_regression``).
-
-    Parameters
-    ----------
-    split : Split
-    seed : ``random_state``
-
-    Returns
-    -------
-    numpy.ndarray
-        (d,) column indices, best first
-    """
-    score = mutual_info_classif if split.task == "classification" else mutual_info_regression
-    return order_by(score(split.Z_train, split.y_train, random_state=seed))
-
-
-def rank_random_forest(split: cr.Split, seed: int) -> np.ndarray:
-    """Random-forest impurity importance (300 trees, ``random_state=seed``, ``n_jobs=2``).
-
-    Parameters
-    ----------
-    split : Split
-    seed : ``random_state``
-
-    Returns
-    -------
-    numpy.ndarray
-        (d,) column indices, best first
-    """
-    cls = RandomForestClassifier if split.task == "classification" else RandomForestRegressor
-    forest = cls(n_estimators=300, random_state=seed, n_jobs=2)
-    forest.fit(split.Z_train, split.y_train)
-    return order_by(forest.feature_importances_)
-
-
-def rank_l1_path(split: cr.Split, seed: int) -> np.ndarray:
-    """Order of entry on an L1 path over standardised features; ties by final |coef|.
-
-    Regression uses ``lasso_path`` (alphas from the largest down, the target centred and
-    scaled); classification fits one-vs-rest L1 logistic regressions (``liblinear``) on a log
-    grid of C from ``l1_min_c`` up to ``L1_SPAN`` times it, warm-started along the grid.
-
-    Parameters
-    ----------
-    split : Split
-    seed : ``random_state`` of the logistic solver
-
-    Returns
-    -------
-    numpy.ndarray
-        (d,) column indices, best first
-    """
-    X = split.Z_train.astype(np.float64)
-    if split.task == "regression":
-        y = split.y_train.astype(np.float64)
-        y = (y - y.mean()) / y.std()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            _, coefs, _ = lasso_path(X, y, alphas=L1_GRID, eps=1e-4)
-        path = np.abs(coefs)  # (d, n_alphas), alphas decreasing
-    else:
-        classes = np.unique(split.y_train)
-        targets = [split.y_train == c for c in classes] if len(classes) > 2 else [
-            split.y_train == classes[1]]
-        c0 = min(l1_min_c(X, t, loss="log") for t in targets)
-        grid = c0 * np.logspace(0, math.log10(L1_SPAN), L1_GRID)
-        columns = np.zeros((len(targets), X.shape[1], L1_GRID))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            for i, t in enumerate(targets):  # one vs rest, each along the C grid
-                model = LogisticRegression(
-                    l1_ratio=1.0, solver="liblinear", tol=1e-4, max_iter=1000,
-                    warm_start=True, random_state=seed,
-                )
-                for j, C in enumerate(grid):
-                    model.set_params(C=C)
-                    model.fit(X, t)
-                    columns[i, :, j] = np.abs(model.coef_[0])
-        path = columns.sum(axis=0)  # (d, n_C), C increasing
-    active = path > 0
-    entry = np.where(active.any(axis=1), active.argmax(axis=1), path.shape[1])
-    final = path[:, -1]
-    return np.lexsort((-final, entry)).astype(np.int64)  # by entry, then by -|coef|
-
-
-RANKERS: dict[str, Callable[[cr.Split, int], np.ndarray]] = {
-    "lassonet": rank_lassonet,
-    "anova_f": rank_anova,
-    "mutual_info": rank_mutual_info,
-    "random_forest": rank_random_forest,
-    "l1_path": rank_l1_path,
-}
-
-
 def run_dataset(name: str, seeds: list[int], rankers: list[str]) -> pd.DataFrame:
     """Fit every ranker and refit its top-k for every seed; the mean over seeds.
 
@@ -273,20 +105,13 @@ def run_dataset(name: str, seeds: list[int], rankers: list[str]) -> pd.DataFrame
     for seed in seeds:
         split = load_split(name, seed)
         ks = budgets(split.d)
+        fitters = {r: partial(timed, RANKERS[r]) for r in rankers}
         refit = cr.Refitter(split, seed)
-        for ranker in rankers:
-            start = time.perf_counter()
-            order = RANKERS[ranker](split, seed)
-            elapsed = time.perf_counter() - start
-            row = records[ranker]
-            row.setdefault("fit_s", []).append(elapsed)
-            for label, k in ks.items():
-                row.setdefault(f"refit@{label}", []).append(refit.score(list(order[:k])))
-            print(
-                f"  [{name} seed {seed}] {ranker}: fit {elapsed:.1f}s, "
-                + ", ".join(f"k={k}: {row[f'refit@{lab}'][-1]:.4f}" for lab, k in ks.items()),
-                file=sys.stderr, flush=True,
-            )
+        for run in run_rankers(split, seed, fitters, ks, {"mlp": refit.score}):
+            row = records[run.ranker]
+            row.setdefault("fit_s", []).append(run.fit_s)
+            for label, score in run.scores["mlp"].items():
+                row.setdefault(f"refit@{label}", []).append(score)
     columns = [f"refit@{label}" for label, _ in BUDGETS] + ["fit_s"]
     table = pd.DataFrame(
         {r: {c: float(np.mean(records[r][c])) for c in columns} for r in rankers}
@@ -318,15 +143,7 @@ def format_table(table: pd.DataFrame, score_name: str, ks: dict[str, int]) -> st
             cells.append(f"{values[column]:.4f}" + ("*" if best else " "))
         cells.append(f"{values['fit_s']:.2f}")
         rows.append(cells)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = [
-        "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in
-                  enumerate(zip(headers, widths, strict=True))),
-        "  ".join("-" * w for w in widths),
-    ]
-    for cells in rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
-                               enumerate(zip(cells, widths, strict=True))))
+    lines = render_table(headers, rows)
     lines.append(f"(test {score_name}; * = best per column; fit_s = ranker fitting time)")
     return "\n".join(lines)
 

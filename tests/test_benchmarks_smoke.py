@@ -1,0 +1,118 @@
+"""The benchmark scripts run and report what they claim (``benchmarks/wide.py --quick``).
+
+The benchmarks are imported from ``benchmarks/`` (the scripts put that folder on ``sys.path``
+for their own imports too).  Only synthetic tables: no ``../shared`` data, no reference venv.
+"""
+
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("sklearn")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import wide  # noqa: E402
+
+RANKERS = ["anova_f", "l1_path", "random"]
+SEEDS = [0, 1]
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """``wide.py --quick`` on the linear regression table, run twice on one cache folder."""
+    folder = tmp_path_factory.mktemp("wide")
+    argv = ["--quick", "--tables", "linear_r", "--rankers", *RANKERS, "--threads", "1",
+            "--cache-dir", str(folder / "cache")]
+    results = []
+    for run in ("first", "second"):
+        out = folder / f"{run}.json"
+        assert wide.main([*argv, "--json-out", str(out)]) == 0
+        results.append(json.loads(out.read_text(encoding="utf-8")))
+    return results
+
+
+def test_budgets_are_counts_and_shares_below_d_each_once():
+    assert list(wide.budgets(300).items()) == [
+        ("5", 5), ("10", 10), ("25", 25), ("10%", 30), ("50", 50), ("25%", 75), ("100", 100),
+        ("50%", 150)]
+    assert wide.budgets(100) == {"5": 5, "10": 10, "25": 25, "50": 50}  # 10% = 10, ...
+    assert list(wide.budgets(8).items()) == [("10%", 1), ("25%", 2), ("50%", 4), ("5", 5)]
+
+
+def test_synthetic_tables_are_drawn_from_the_seed_with_informative_columns_spread():
+    for name in wide.SYNTHETIC_TABLES:
+        a, b = wide.synthetic_table(name, 60, 500), wide.synthetic_table(name, 60, 500)
+        pd.testing.assert_frame_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.y, b.y)
+        assert a.informative == b.informative
+        assert len(set(a.informative)) == wide.SYNTHETIC_TABLES[name][1] <= 10
+        assert sorted(a.informative) != list(range(len(a.informative)))  # not the first ones
+    other = wide.synthetic_table("linear_c", 60, 500, seed=1)
+    assert other.informative != wide.synthetic_table("linear_c", 60, 500).informative
+
+
+def test_every_ranker_scores_every_k_with_every_learner(quick):
+    first, _ = quick
+    ks = first["tables"]["linear_r"]["ks"]
+    assert list(ks.values()) == [5, 10, 25, 50]
+    assert first["failures"] == []
+    assert sorted((r["ranker"], r["seed"]) for r in first["runs"]) == sorted(
+        (r, s) for r in RANKERS for s in SEEDS)
+    for run in first["runs"]:
+        assert set(run["scores"]) == set(wide.LEARNERS)
+        for by_k in run["scores"].values():
+            assert set(by_k) == set(ks)
+            assert all(math.isfinite(v) for v in by_k.values())
+
+
+def test_summary_is_the_mean_of_the_raw_scores_and_ranks_average_to_the_middle(quick):
+    first, _ = quick
+    stats = first["summary"]["tables"]["linear_r"]["rankers"]
+    for ranker in RANKERS:
+        runs = [r for r in first["runs"] if r["ranker"] == ranker]
+        per_seed = [np.mean([v for by_k in r["scores"].values() for v in by_k.values()])
+                    for r in runs]
+        assert stats[ranker]["mean"] == pytest.approx(np.mean(per_seed), abs=1e-12)
+        assert stats[ranker]["sd"] == pytest.approx(statistics.stdev(per_seed), abs=1e-12)
+    # ranks 1..R in every seed x learner x k cell, so the rankers' mean ranks average (R+1)/2
+    R = len(RANKERS)
+    assert sum(s["mean_rank"] for s in stats.values()) == pytest.approx(R * (R + 1) / 2)
+    assert all(1 <= s["mean_rank"] <= R for s in stats.values())
+    assert first["summary"]["mean_rank"]["synthetic"]["anova_f"] == stats["anova_f"]["mean_rank"]
+
+
+def test_a_linear_ranker_finds_the_informative_columns_of_the_linear_table(quick):
+    first, _ = quick
+    stats = first["summary"]["tables"]["linear_r"]["rankers"]
+    assert stats["anova_f"]["hits10"] >= 5  # of 10 informative columns, in 100
+    assert stats["anova_f"]["hits10"] >= stats["random"]["hits10"] + 3
+    assert stats["anova_f"]["mean"] > stats["random"]["mean"]
+
+
+def test_a_second_run_takes_rankings_and_scores_from_the_cache(quick):
+    first, second = quick
+    assert all(r["cached"] for r in second["runs"])
+    assert not any(r["cached"] for r in first["runs"])
+    key = lambda r: (r["ranker"], r["seed"])  # noqa: E731
+    for a, b in zip(sorted(first["runs"], key=key), sorted(second["runs"], key=key),
+                    strict=True):
+        assert a["scores"] == b["scores"]
+        assert a["top"] == b["top"]
+        assert a["fit_s"] == b["fit_s"]  # the time measured when the ranking was made
+
+
+def test_a_wrong_entry_count_in_ours_ranking_is_reported():
+    table = wide.synthetic_table("linear_c", 20, 30)
+    summary = {"rankers": {}, "ours_minus_reference": None}
+    good = {("linear_c", 0): {"entries": 30, "distinct_known": 30, "columns": 30}}
+    bad = {("linear_c", 0): {"entries": 30, "distinct_known": 29, "columns": 30}}
+    lines = wide.format_table(table, {"5": 5}, [0], summary, good, [])
+    assert "ours' ranking_: 30 entries, one per column, in each of 1 seed(s)" in lines
+    lines = wide.format_table(table, {"5": 5}, [0], summary, bad, [])
+    assert any("WRONG ENTRY COUNT" in line and "29 distinct" in line for line in lines)
