@@ -235,7 +235,7 @@ def run_ours(split: Split, seed: int, ks: dict[str, int]) -> dict:
         path_k (label -> score and features of the chosen point).
     """
     keeper = BudgetKeeper(ks)
-    selector = LassoNetSelector(task=split.task, backbone=BACKBONE, seed=seed)
+    selector = LassoNetSelector(task=split.task, backbone=BACKBONE, seed=seed, cv=0)
     start = time.perf_counter()
     selector.fit(split.train_raw, split.y_train, on_point=keeper)
     wall = time.perf_counter() - start
