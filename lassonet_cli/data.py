@@ -776,7 +776,8 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
     """
     forced = set(categorical or [])
     levels = [c for c in X.columns if c in forced or is_categorical(X[c])]
-    numeric = [c for c in X.columns if c not in set(levels)]
+    compared_as_levels = set(levels)
+    numeric = [c for c in X.columns if c not in compared_as_levels]
     flat = set()
     for name in levels:
         gaps = int(X[name].isna().sum())
