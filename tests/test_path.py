@@ -26,6 +26,7 @@ from lassonet_cli.path import (
     _Stepper,
     _Trainer,
     choose_point,
+    dense_optimizer,
     elimination_lambdas,
     lassonet_path,
     path_records,
@@ -796,3 +797,36 @@ def test_a_fit_that_restores_its_best_epoch_reports_that_epochs_validation(n_val
     assert val_score == pytest.approx(float(task.score(out, y_val)), rel=1e-6)
     assert val_loss == pytest.approx(min(seen), rel=1e-6)
     assert seen.index(min(seen)) < len(seen) - 1  # the setup: the best epoch is not the last
+
+
+# --- the dense fit on a wide table --------------------------------------------------------------
+
+
+def test_dense_optimizer_is_sgd_only_where_units_outnumber_rows():
+    assert dense_optimizer(PathConfig(), n_units=500, n_rows=60) == "sgd"
+    assert dense_optimizer(PathConfig(), n_units=60, n_rows=60) == "adam"
+    assert dense_optimizer(PathConfig(), n_units=10, n_rows=1000) == "adam"
+    assert dense_optimizer(PathConfig(dense_optimizer="adam"), 500, 60) == "adam"
+    with pytest.raises(ConfigError):
+        PathConfig(dense_optimizer="lbfgs").validate()
+
+
+@pytest.mark.parametrize("optimizer, in_span", [("sgd", True), ("adam", False)])
+def test_sgd_dense_fit_keeps_the_skip_weights_in_the_span_of_the_rows(optimizer, in_span):
+    """With more columns than rows, the skip gradient X^T (dL/d out) lies in the row space of
+    X, so SGD moves theta only within it (the minimum-norm direction), while Adam's
+    per-weight scaling leaves it (what ordered arcene's mass exits by spikes, see
+    ``dense_optimizer``)."""
+    torch.manual_seed(0)
+    n, d = 12, 40
+    X, y = torch.randn(n, d), torch.randn(n, 1)
+    model = LassoNet(d, 1, BackboneSpec.parse("mlp:8").build(d, 1))
+    initial = model.skip.weight.detach().clone()
+    config = PathConfig(dense_optimizer=optimizer, dense_max_epochs=50).resolved(n)
+    data = _Data(X, y, X[:4], y[:4], config, torch.Generator().manual_seed(0))
+    _Trainer(model, Regression().fit(y.numpy().ravel()), data, config).dense(optimizer)
+    theta = (model.skip.weight.detach() - initial).double().ravel()  # what training added
+    rows = torch.linalg.qr(X.double().T).Q  # (d, n) orthonormal basis of the row space
+    outside = theta - rows @ (rows.T @ theta)
+    share = float(outside.norm() / theta.norm())
+    assert (share < 1e-4) == in_span, share  # (float32 rounding leaves about 1e-6)
