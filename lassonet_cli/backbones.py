@@ -67,12 +67,13 @@ class BackboneSpec:
             if len(channels) == 2 and kernel % 2 == 1:
                 return cls("conv", channels, kernel)
             raise ConfigError(
-                f"invalid backbone {text!r}: use 'conv:C1,C2' (the channels of the two conv "
-                "layers) with an optional odd kernel size, e.g. --backbone conv:16,32:k5"
+                lambda s: f"invalid backbone {text!r}: use 'conv:C1,C2' (the channels of the two "
+                "conv layers) with an optional odd kernel size, e.g. "
+                f"{s('backbone', 'conv:16,32:k5')}"
             )
         raise ConfigError(
-            f"invalid backbone {text!r}: use 'linear', 'mlp:H1,H2,...' with positive hidden "
-            "sizes, e.g. --backbone mlp:100, or 'conv:C1,C2[:kK]'"
+            lambda s: f"invalid backbone {text!r}: use 'linear', 'mlp:H1,H2,...' with positive "
+            f"hidden sizes, e.g. {s('backbone', 'mlp:100')}, or 'conv:C1,C2[:kK]'"
         )
 
     def __str__(self) -> str:
@@ -99,7 +100,8 @@ class BackboneSpec:
             return LinearBackbone(n_outputs)
         if self.kind == "conv":
             if image_shape is None:
-                raise ConfigError("a conv backbone needs the image shape: add --image-shape CxHxW")
+                raise ConfigError(lambda s: "a conv backbone needs the image shape: add "
+                                  f"{s('image_shape', 'CxHxW')}")
             check_image_columns(image_shape, n_inputs)
             return ConvBackbone(image_shape, self.hidden, self.kernel, n_outputs, dropout)
         return MLPBackbone(n_inputs, self.hidden, n_outputs, dropout)
@@ -123,8 +125,8 @@ def parse_image_shape(text: str) -> tuple[int, int, int]:
         shape = ()
     if len(shape) != 3 or not all(v > 0 for v in shape):
         raise ConfigError(
-            f"invalid image shape {text!r}: use CxHxW with positive integers (channels x "
-            "height x width), e.g. --image-shape 1x32x32"
+            lambda s: f"invalid image shape {text!r}: use CxHxW with positive integers (channels "
+            f"x height x width), e.g. {s('image_shape', '1x32x32')}"
         )
     return shape
 
@@ -134,9 +136,9 @@ def check_image_columns(image_shape: tuple[int, int, int], n_columns: int) -> No
     C, H, W = image_shape
     if C * H * W != n_columns:
         raise ConfigError(
-            f"--image-shape {C}x{H}x{W} needs {C * H * W} feature columns (the pixels in "
-            f"row-major order), but the table has {n_columns}; select the pixel columns with "
-            "--features or --exclude"
+            lambda s: f"{s('image_shape', f'{C}x{H}x{W}')} needs {C * H * W} feature columns "
+            f"(the pixels in row-major order), but the table has {n_columns}; select the pixel "
+            "columns" + (" with --features or --exclude" if s.cli else "")
         )
 
 

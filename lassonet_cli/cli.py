@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, defaults
-from .errors import LassoNetError
+from .errors import CLI, LassoNetError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -44,7 +44,7 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     except LassoNetError as e:
         if debug:
             traceback.print_exc()
-        _print_error(str(e))
+        _print_error(e.spelled(CLI))
         return EXIT_USAGE
     except (KeyboardInterrupt, typer.Abort):
         _print_error("interrupted")

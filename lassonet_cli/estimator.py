@@ -187,37 +187,44 @@ class LassoNetSelector:
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
         """Check every parameter (before any data are read); raise ConfigError."""
         if self.task != "auto" and self.task not in TASKS:
-            raise ConfigError(f"unknown task {self.task!r}: use auto or one of {', '.join(TASKS)}")
+            raise ConfigError(lambda s: f"unknown {s('task')} {self.task!r}: use auto or one of "
+                                        f"{', '.join(TASKS)}")
+        if not (_is_int(self.seed) and 0 <= self.seed <= defaults.MAX_SEED):
+            raise ConfigError(lambda s: f"{s('seed')} must be an integer from 0 to "
+                                        f"{defaults.MAX_SEED}, got {self.seed!r}")
         config = self._config()
         config.validate()
         spec = BackboneSpec.parse(self.backbone)
         if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(lambda s: f"{s('dropout')} must be in [0, 1), got {self.dropout}")
         if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+            raise ConfigError(lambda s: f"{s('val_fraction')} must be between 0 and 1, got "
+                                        f"{self.val_fraction}")
         if self.k is not None and self.k < 1:
-            raise ConfigError(f"--k must be at least 1, got {self.k}")
+            raise ConfigError(lambda s: f"{s('k')} must be at least 1, got {self.k}")
         folds = self._given_folds()
         if self.rule not in ("best", "1se"):
             raise ConfigError(f"unknown rule {self.rule!r}: use best or 1se")
         if self.rule == "1se" and folds is None:
-            raise ConfigError("the 1se rule needs cross-validation: add --cv K")
+            raise ConfigError(lambda s: f"the 1se rule needs cross-validation: add {s('cv', 'K')}")
         if self.missing not in ("error", "impute"):
-            raise ConfigError(f"--missing must be error or impute, got {self.missing!r}")
+            raise ConfigError(lambda s: f"{s('missing')} must be error or impute, got "
+                                        f"{self.missing!r}")
         if self.ties not in TIES:
-            raise ConfigError(f"--ties must be efron or breslow, got {self.ties!r}")
+            raise ConfigError(lambda s: f"{s('ties')} must be efron or breslow, got {self.ties!r}")
         shape = self._image_shape()
         if spec.selects_filters:
             if shape is None:
-                raise ConfigError(f"--backbone {spec} needs the image shape: add --image-shape "
-                                  "CxHxW (e.g. 1x32x32 for 32 x 32 greyscale pixels)")
+                raise ConfigError(lambda s: f"{s('backbone', str(spec))} needs the image shape: "
+                                  f"add {s('image_shape', 'CxHxW')} (e.g. 1x32x32 for 32 x 32 "
+                                  "greyscale pixels)")
             if self.groups:
-                raise ConfigError("--groups cannot be combined with a conv backbone: its units "
-                                  "are conv1's filters")
+                raise ConfigError(lambda s: f"{s('groups')} cannot be combined with a conv "
+                                  "backbone: its units are conv1's filters")
             self._check_image_task(self.task)
         elif shape is not None:
-            raise ConfigError(f"--image-shape is only for a conv backbone (--backbone "
-                              f"conv:C1,C2), not {spec}")
+            raise ConfigError(lambda s: f"{s('image_shape')} is only for a conv backbone "
+                              f"({s('backbone', 'conv:C1,C2')}), not {spec}")
         return config, spec, _device(self.device)
 
     def _given_folds(self) -> int | None:
@@ -229,8 +236,8 @@ class LassoNetSelector:
         if cv is None or (_is_int(cv) and cv == 0):
             return None
         if not _is_int(cv) or cv < 2:
-            raise ConfigError(f"--cv needs at least 2 folds, or 0 for one validation split; "
-                              f"got {cv!r}")
+            raise ConfigError(lambda s: f"{s('cv')} needs at least 2 folds, or 0 for one "
+                              f"validation split; got {cv!r}")
         return int(cv)
 
     def cv_folds(self, n_rows: int) -> int | None:
@@ -248,8 +255,8 @@ class LassoNetSelector:
     @staticmethod
     def _check_image_task(task: str) -> None:
         if task in ("cox", "reconstruction"):
-            raise ConfigError(f"a conv backbone supports classification and regression, not "
-                              f"--task {task}")
+            raise ConfigError(lambda s: f"a conv backbone supports classification and "
+                              f"regression, not {s('task', task)}")
 
     def check_columns(self, columns: list[str], task: str, categorical: list[str],
                       gappy: list[str]) -> None:
@@ -263,8 +270,9 @@ class LassoNetSelector:
             return
         self._check_image_task(task)
         if categorical:
-            raise DataError(f"a conv backbone reads numeric pixels; categorical column(s) "
-                            f"{', '.join(categorical[:5])}: drop them with --exclude")
+            raise DataError(lambda s: f"a conv backbone reads numeric pixels; categorical "
+                            f"column(s) {', '.join(categorical[:5])}: drop them"
+                            + (" with --exclude" if s.cli else ""))
         if gappy:
             raise DataError(f"a conv backbone needs every pixel; column(s) "
                             f"{', '.join(gappy[:5])} have gaps or infinite values")
@@ -297,8 +305,8 @@ class LassoNetSelector:
         gappy = [c for c in inputs if _has_gaps(frame[c])]
         self.check_columns(inputs, task_name, cats, gappy)
         if gappy and self.missing == "error":
-            raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
-                            "use missing='impute'")
+            raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
+                            f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
         image_shape = self._image_shape()
         # pixels keep their place in the image even when constant
         aside = {} if image_shape else {c: "constant" for c in constant_columns(frame, cats)}
@@ -315,7 +323,7 @@ class LassoNetSelector:
 
         rng = np.random.default_rng(self.seed)
         train_idx, val_idx = split_task_rows(task, target, self.val_fraction, rng,
-                                             "--val-fraction")
+                                             "val_fraction")
         encoder = fit_encoder(frame, cats, gappy, rows=train_idx,
                               channels=image_shape[0] if image_shape else None)
         task.fit(target[train_idx])
@@ -719,7 +727,8 @@ def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]
     """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
     rng = np.random.default_rng([seed, 2])
     if len(y) < k:
-        raise ConfigError(f"--cv {k} needs at least {k} rows, the data have {len(y)}")
+        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
+                          f"{len(y)}")
     if stratify:
         _, codes = np.unique(y, return_inverse=True)
         order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
@@ -751,11 +760,13 @@ def _device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
+        raise ConfigError(lambda s: f"{s('device', 'cuda')}: no CUDA device is available; use "
+                          f"{s('device', 'cpu')}")
     if name == "mps" and not (
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):
-        raise ConfigError("--device mps: no MPS device is available; use --device cpu")
+        raise ConfigError(lambda s: f"{s('device', 'mps')}: no MPS device is available; use "
+                          f"{s('device', 'cpu')}")
     if name not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown --device {name!r}: use auto, cpu, cuda or mps")
+        raise ConfigError(lambda s: f"unknown {s('device')} {name!r}: use auto, cpu, cuda or mps")
     return torch.device(name)

@@ -221,7 +221,12 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
     [("--backbone", "mlp:abc", "backbone"), ("--M", "-1", "--M"),
      ("--path-multiplier", "0.9", "--path-multiplier"), ("--lambda-start", "soon", "auto"),
      ("--val-fraction", "1.5", "--val-fraction"), ("--rule", "1se", "cross-validation"),
-     ("--task", "ranking", "ranking"), ("--k", "0", "--k"), ("--format", "xml", "xml")],
+     ("--task", "ranking", "ranking"), ("--k", "0", "--k"), ("--format", "xml", "xml"),
+     # issue 16, defects 6 and 7: seeds numpy and torch cannot take, and non-finite numbers
+     ("--seed", "-1", "--seed"), ("--seed", "99999999999999999999", "--seed"),
+     ("--path-multiplier", "inf", "--path-multiplier"),
+     ("--path-multiplier", "nan", "--path-multiplier"),
+     ("--lambda-start", "inf", "--lambda-start"), ("--lr", "inf", "--lr")],
 )
 def test_bad_options(tables, option, value, fragment):
     assert_clean_error(invoke("select", tables["good"], "-t", "target", option, value), fragment)
