@@ -892,13 +892,13 @@ def inspect(
     debug: Debug = False,
 ) -> None:
     import json
+    import math
 
-    from .estimator import LassoNetSelector
+    from .modelfile import read_header
 
-    # loading rebuilds the network, so a header that disagrees with its weights is refused
-    selector = LassoNetSelector.load(model)
-    header = selector.header_
-    n_parameters = sum(p.numel() for p in selector.model_.parameters())
+    # the header alone, checked against the tensors' shapes: no torch, no weights read
+    header, shapes = read_header(model)
+    n_parameters = sum(math.prod(shape) for shape in shapes.values())
     if json_output:
         sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")
         return

@@ -469,13 +469,12 @@ class LassoNetSelector:
         """A predictor from a model file; ``path_`` is not stored, so it is None."""
         from .modelfile import read_model
 
+        # the header's fields, and their agreement with the tensors' shapes, are checked
+        # before anything is built (``modelfile.check_header``)
         header, tensors = read_model(path)
         try:
             columns = list(header["encoder"]["columns"])
             shape = header.get("image_shape")
-            if shape is not None and not (isinstance(shape, list)
-                                          and all(isinstance(v, int) for v in shape)):
-                raise ValueError("image_shape is not a list of integers")
             sel = cls(
                 task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
                 dropout=header["dropout"], image_shape=tuple(shape) if shape else None,
@@ -510,11 +509,6 @@ class LassoNetSelector:
                 sel.support_ = np.ones(len(inputs), dtype=bool)
             else:
                 sel.support_ = np.asarray([n in selected for n in inputs])
-            point = header["point"]
-            header_fields = (header["lambda"], header["n_inputs"], header["package_version"],
-                             point["index"], point["k"], point["val_score"], point["score_name"])
-            if not all(isinstance(v, int | float | str) for v in header_fields):
-                raise TypeError("a header field has the wrong type")
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
             message = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ModelFileError(f"{path}: inconsistent model file ({message})") from None
