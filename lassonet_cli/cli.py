@@ -440,9 +440,9 @@ def _selector(
     ties: Ties = Ties.efron, image_shape: str | None = None,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
-    from .estimator import LassoNetSelector
+    from .estimator import Selector
 
-    estimator = LassoNetSelector(
+    estimator = Selector(
         task=task.value, backbone=backbone, M=M, dropout=dropout,
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
@@ -850,13 +850,13 @@ def predict(
     import pandas as pd
 
     from .data import check_features, read_table
-    from .estimator import LassoNetSelector
+    from .estimator import Selector
     from .io import check_writable, output_format, write_table
 
     out_format = output_format(output, format.value if format else None)
     check_writable(output)
     _setup_torch(threads, 0)
-    selector = LassoNetSelector.load(model)
+    selector = Selector.load(model)
     df = read_table(data, input_format.value if input_format else None, _separator(sep),
                     encoding)
     columns = list(selector.encoder_.columns)

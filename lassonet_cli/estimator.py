@@ -1,8 +1,17 @@
-"""The Python API: a scikit-learn style estimator over the path driver.
+"""The estimator over the path driver: ``Selector`` fits, predicts, selects, saves and loads.
 
     >>> from lassonet_cli import LassoNetSelector
     >>> sel = LassoNetSelector(task="regression", seed=0).fit(X, y)
     >>> sel.ranking_[:5], sel.get_support()
+
+``lassonet_cli.LassoNetSelector`` (``sklearn_api``) is the Python API: this ``Selector`` with
+scikit-learn's estimator protocol (parameters, cloning, pipelines, ``set_output``, its input
+checks) where scikit-learn is installed.  The command line uses ``Selector`` itself, so it never
+imports scikit-learn.
+
+Columns: a DataFrame is read by column name when the selector was fitted on a DataFrame
+(``feature_names_in_``, extra columns ignored), anything else by position among the
+``n_features_in_`` columns fitted on (``input_columns_`` names them: X's names, or x0, x1, ...).
 
 Survival: ``LassoNetSelector(task="cox").fit(X, y)`` with y of shape (n, 2) holding (time, event)
 per row (see ``data.task_target`` for the accepted forms); ``predict`` gives risk scores.
@@ -65,7 +74,7 @@ from .prox import GroupLayout
 from .tasks import TASKS, TIES, make_task, task_from_dict
 
 
-class LassoNetSelector:
+class Selector:
     """LassoNet feature selection and prediction.
 
     Parameters
@@ -145,16 +154,18 @@ class LassoNetSelector:
         self.ties = ties
         self.image_shape = image_shape
 
-    # scikit-learn's clone() and grid search use these
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in _PARAMS}
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
 
-    def set_params(self, **params) -> LassoNetSelector:
-        for name, value in params.items():
-            if name not in _PARAMS:
-                raise ValueError(f"unknown parameter {name!r}")
-            setattr(self, name, value)
-        return self
+    def _check_fitted(self) -> None:
+        """Raise unless fitted (``sklearn_api`` raises scikit-learn's NotFittedError)."""
+        if not self.__sklearn_is_fitted__():
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet: call fit first")
+
+    def _checked(self, X, reset: bool):
+        """X as ``fit`` (``reset``) or a fitted selector's methods read it; ``sklearn_api``
+        adds scikit-learn's checks of arrays here."""
+        return X
 
     @property
     def resolved_M(self) -> float:
@@ -283,7 +294,7 @@ class LassoNetSelector:
         X,
         y=None,
         on_point: Callable[[PathPoint, LassoNet], None] | None = None,
-    ) -> LassoNetSelector:
+    ) -> Selector:
         """Train the path on (X, y) and keep the chosen model.
 
         Parameters
@@ -294,6 +305,8 @@ class LassoNetSelector:
         on_point : optional progress callback, called after every path point
         """
         config, spec, device = self.validate()
+        X = self._checked(X, reset=True)
+        named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
         task_name, frame, target = task_target(self.task, _as_frame(X), y, self.categorical)
         inputs = list(frame.columns)
         forced = set(self.categorical or [])
@@ -400,7 +413,11 @@ class LassoNetSelector:
         self.units_ = units
         self.cv_folds_ = folds
         self.unit_support_ = self.chosen_point_.active
-        self.feature_names_in_ = np.asarray(inputs, dtype=object)
+        self.input_columns_ = np.asarray(inputs, dtype=object)
+        if named:
+            self.feature_names_in_ = self.input_columns_
+        elif hasattr(self, "feature_names_in_"):  # from an earlier fit on a DataFrame
+            del self.feature_names_in_
         self.n_features_in_ = len(inputs)
         self.set_aside_ = aside
         lambdas = elimination_lambdas(self.path_)
@@ -465,7 +482,7 @@ class LassoNetSelector:
         save_model(path, self)
 
     @classmethod
-    def load(cls, path: str) -> LassoNetSelector:
+    def load(cls, path: str) -> Selector:
         """A predictor from a model file; ``path_`` is not stored, so it is None."""
         from .modelfile import read_model
 
@@ -516,51 +533,100 @@ class LassoNetSelector:
         sel.model_ = model
         sel.header_ = header
         sel.path_ = None
-        sel.feature_names_in_ = np.asarray(inputs, dtype=object)
+        sel.input_columns_ = sel.feature_names_in_ = np.asarray(inputs, dtype=object)
         sel.n_features_in_ = len(inputs)
         return sel
 
     def get_support(self, indices: bool = False) -> np.ndarray:
         """Mask (or indices) of the features used by the chosen model."""
+        self._check_fitted()
         return np.flatnonzero(self.support_) if indices else self.support_
 
     def transform(self, X) -> np.ndarray | pd.DataFrame:
-        """Keep the selected columns of X (a DataFrame by name, an array by position among the
-        ``n_features_in_`` columns fitted on)."""
+        """Keep the selected columns of X: a DataFrame by name if fitted on one, else by
+        position among the ``n_features_in_`` columns fitted on."""
+        self._check_fitted()
+        X = self._checked(X, reset=False)
         mask = self.get_support()
         if isinstance(X, pd.DataFrame):
-            return X[[c for c, keep in zip(self.feature_names_in_, mask, strict=True) if keep]]
+            if hasattr(self, "feature_names_in_"):
+                names = self.feature_names_in_
+                return X[[c for c, keep in zip(names, mask, strict=True) if keep]]
+            _check_width(X, self.n_features_in_)
+            return X.iloc[:, np.flatnonzero(mask)]
         values = np.asarray(X)
         _check_width(values, self.n_features_in_)
         return values[:, mask]
 
-    def _outputs(self, X) -> torch.Tensor:
-        # an array has the columns fitted on, set-aside ones included; the encoder reads its own
-        frame = _as_frame(X, list(self.feature_names_in_))
+    def _frame(self, X) -> pd.DataFrame:
+        """X as a DataFrame of the columns fitted on: a DataFrame as it is when fitted on one
+        (the encoder picks its columns by name), anything else by position."""
+        self._check_fitted()
+        X = self._checked(X, reset=False)
+        if isinstance(X, pd.DataFrame):
+            if hasattr(self, "feature_names_in_"):
+                return X
+            _check_width(X, self.n_features_in_)
+            return X.set_axis(list(self.input_columns_), axis=1)
+        return _as_frame(X, list(self.input_columns_))
+
+    def _outputs(self, frame: pd.DataFrame) -> torch.Tensor:
+        """(n, c) outputs of the chosen model for ``_frame``'s rows."""
+        gappy = [c.name for c in self.encoder_.codes
+                 if c.kind == "numeric" and c.fill is None and not _all_numbers(frame[c.name])]
+        if gappy:  # fitted without imputation: nothing to put in the gaps
+            raise DataError(f"missing values (NaN or inf) or text in numeric column(s) "
+                            f"{', '.join(gappy[:5])}, which the model was fitted without")
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
         with torch.no_grad():
             return self.model_(features)
 
     def predict(self, X) -> np.ndarray:
-        """Predictions of the chosen model: (n,) labels or values, (n,) risk scores (cox, higher
-        = earlier event), or (n, p) reconstructed features (reconstruction)."""
-        return self.task_.decode(self._outputs(X))
+        """Predictions of the chosen model: (n,) labels (of the training labels' dtype) or
+        values, (n,) risk scores (cox, higher = earlier event), or (n, p) reconstructed features
+        (reconstruction)."""
+        frame = self._frame(X)
+        return self.task_.decode(self._outputs(frame))
 
     def predict_table(self, X) -> pd.DataFrame:
         """The predict command's columns: ``prediction`` (label, value or risk score) and
         ``proba_<label>`` per class, or ``<column>_hat`` per feature for reconstruction."""
-        columns = self.task_.prediction_columns(self._outputs(X))
+        frame = self._frame(X)
+        columns = self.task_.prediction_columns(self._outputs(frame))
         return pd.DataFrame(columns, index=range(len(next(iter(columns.values())))))
 
     def predict_proba(self, X) -> np.ndarray:
+        """(n, classes) class probabilities, columns in the order of ``classes_``."""
+        self._check_fitted()
         if self.task_.name != "classification":
             raise AttributeError("predict_proba is only defined for classification")
-        return self.task_.proba(self._outputs(X))
+        return self.task_.proba(self._outputs(self._frame(X)))
+
+    def score(self, X, y=None) -> float:
+        """The chosen model's score on (X, y), the one the path chose by (``path_.score_name``):
+        accuracy (classification; a label not seen in training counts as wrong), R^2
+        (regression), Harrell's C-index (cox; y as ``fit`` takes it) or R^2 pooled over the
+        reconstructed columns (reconstruction, which takes no y)."""
+        frame = self._frame(X)
+        name = self.task_.name
+        if name == "reconstruction":
+            if y is not None:
+                raise ConfigError("task='reconstruction' scores the reconstruction of X: call "
+                                  "score(X) without y")
+            target = frame[list(self.task_.columns)].to_numpy(dtype=np.float64)
+        else:
+            _, frame, target = task_target(name, frame, y, self.categorical)
+        if name == "classification":
+            return float(np.mean(self.predict(frame) == target))
+        out = self._outputs(frame)
+        return float(self.task_.score(out, self.task_.encode(target).to(out.device)))
 
     @property
     def classes_(self) -> np.ndarray:
-        return np.asarray(self.task_.classes, dtype=object)
+        """The class labels, in the order of ``predict_proba``'s columns, as a numpy array of
+        the training labels' dtype."""
+        return self.task_.labels
 
     def path_table(self) -> pd.DataFrame:
         """The path table (SPEC 3.2), one row per path point."""
@@ -580,7 +646,7 @@ class LassoNetSelector:
                 "importance": self.feature_importances_[order],
                 "selected": self.unit_support_[order],
             })
-        position = {name: j for j, name in enumerate(self.feature_names_in_)}
+        position = {name: j for j, name in enumerate(self.input_columns_)}
         order = [position[name] for name in self.ranking_]
         extra = {}
         if self.groups:
@@ -598,13 +664,6 @@ class LassoNetSelector:
                 **extra,
             }
         )
-
-
-_PARAMS = (
-    "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
-    "patience", "optimizer", "lr", "batch_size", "relax", "val_fraction", "rule", "k", "cv",
-    "missing", "categorical", "groups", "max_levels", "seed", "device", "ties", "image_shape",
-)
 
 
 def _is_int(value) -> bool:
@@ -627,11 +686,17 @@ def _input_columns(header: dict, columns: list[str]) -> tuple[list[str], dict[st
     return inputs, {c: aside[c] for c in inputs if c in aside}
 
 
-def _check_width(values: np.ndarray, n_columns: int) -> None:
+def _check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
     if values.ndim != 2 or values.shape[1] != n_columns:
         shape = "x".join(str(v) for v in values.shape)
         raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
                         "column(s): pass rows of those columns (a DataFrame may have more)")
+
+
+def _all_numbers(series: pd.Series) -> bool:
+    """Whether every value is a finite number (or text that reads as one)."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.isfinite(values).all())
 
 
 def _has_gaps(series: pd.Series) -> bool:
@@ -733,16 +798,29 @@ def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]
 
 
 def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
+    """X as a DataFrame: a DataFrame as it is; an array with ``columns`` (checked against its
+    width), by default x0, x1, ...  Columns of an object array that hold only numbers are
+    numeric; sparse matrices, complex numbers and empty tables are refused."""
     if isinstance(X, pd.DataFrame):
         frame = X
     else:
+        if type(X).__module__.startswith("scipy.sparse"):
+            raise TypeError("X is a sparse matrix; LassoNet reads dense input: pass X.toarray() "
+                            "or a DataFrame")
         values = np.asarray(X)
         if values.ndim != 2:
             raise ConfigError("X must be two-dimensional (rows x features)")
+        if np.iscomplexobj(values):
+            raise DataError("X holds complex numbers: LassoNet reads real ones")
         if columns is not None:
             _check_width(values, len(columns))
         names = columns if columns is not None else [f"x{i}" for i in range(values.shape[1])]
         frame = pd.DataFrame(values, columns=names)
+        if values.dtype == object:  # a number in an object array is a number, not a level
+            frame = frame.infer_objects()
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError(f"X has {frame.shape[0]} row(s) and {frame.shape[1]} column(s): "
+                        "LassoNet needs at least one of each")
     return frame
 
 

@@ -114,8 +114,8 @@ def accuracy_vs_k(
 
     Parameters
     ----------
-    make_selector : returns an unfitted ``LassoNetSelector`` with the user's options
-    frame, target : all rows, ``target`` as ``LassoNetSelector.fit`` takes it (None for
+    make_selector : returns an unfitted ``estimator.Selector`` with the user's options
+    frame, target : all rows, ``target`` as ``Selector.fit`` takes it (None for
         reconstruction); ``test_fraction`` of them (stratified for classification, on the
         event for cox) are held out and used only for the scores in the table.  Columns
         constant in the training rows (``data.constant_columns``) are left out: k counts the

@@ -56,7 +56,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 def save_model(path: str, estimator) -> None:
-    """Write a fitted ``LassoNetSelector`` to ``path`` atomically."""
+    """Write a fitted ``estimator.Selector`` to ``path`` atomically."""
     from safetensors.torch import save
 
     from .io import atomic_output
@@ -75,7 +75,7 @@ def model_header(estimator) -> dict:
     """The JSON header describing a fitted estimator."""
     point = estimator.chosen_point_
     columns = list(estimator.encoder_.columns)
-    inputs = list(estimator.feature_names_in_)
+    inputs = list(estimator.input_columns_)
     units, chosen = inputs, estimator.get_support()
     shape = estimator._image_shape()
     if estimator.units_.of_column is None:  # conv1's filters
@@ -263,7 +263,7 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
     """ModelFileError unless the lassonet header is well formed (the fields ``inspect`` shows
     and those ``tensor_shapes`` needs) and names exactly the tensors ``shapes`` of the file.
 
-    ``estimator.LassoNetSelector.load`` checks the rest (the encoder's codes, the fitted task's
+    ``estimator.Selector.load`` checks the rest (the encoder's codes, the fitted task's
     statistics) when it rebuilds the model.
     """
 

@@ -491,7 +491,7 @@ def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_t
     """The selector sets aside what is constant in the rows it is fitted on; the evaluation's
     candidates (top-k, random k-sets) are the columns it can use."""
     from lassonet_cli.data import split_task_rows
-    from lassonet_cli.estimator import LassoNetSelector
+    from lassonet_cli.estimator import Selector
     from lassonet_cli.evaluate import accuracy_vs_k
     from lassonet_cli.tasks import make_task
 
@@ -502,7 +502,7 @@ def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_t
     df["rare"] = 0.0
     df.loc[test_rows[:2], "rare"] = 1.0  # varies only among the test rows
     table, selector = accuracy_vs_k(
-        lambda: LassoNetSelector(backbone="mlp:8", max_epochs=5, seed=0, cv=0),
+        lambda: Selector(backbone="mlp:8", max_epochs=5, seed=0, cv=0),
         df, y, "classification", None, 0.2, 1, 0)
     assert table["k"].tolist() == [1, 2, 3]
     assert "rare" not in ";".join(table["features"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
@@ -236,7 +237,9 @@ def test_selector_ranks_filters_and_round_trips(tmp_path):
     assert loaded.header_["image_shape"] == [1, 8, 8]
     assert list(loaded.ranking_) == list(sel.ranking_)
     np.testing.assert_array_equal(loaded.unit_support_, sel.unit_support_)
-    np.testing.assert_array_equal(loaded.predict_proba(X), sel.predict_proba(X))
+    # a loaded model names its columns (x0, x1, ... for an array fit) and reads tables by name
+    table = pd.DataFrame(X, columns=loaded.feature_names_in_)
+    np.testing.assert_array_equal(loaded.predict_proba(table), sel.predict_proba(X))
 
 
 def test_images_are_standardised_per_channel_and_constant_pixels_kept():

@@ -23,7 +23,7 @@ from clitools import assert_clean_error, invoke
 
 from lassonet_cli import __version__
 from lassonet_cli.errors import ModelFileError
-from lassonet_cli.estimator import LassoNetSelector
+from lassonet_cli.estimator import Selector
 from lassonet_cli.modelfile import FORMAT_VERSION, read_model
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4"]
@@ -95,11 +95,11 @@ def _train(out: pathlib.Path) -> dict:
     # the same fits in process
     torch.set_num_threads(1)
     reg = pd.read_csv(paths["reg"])
-    runs["reg_fit"] = LassoNetSelector(task="regression", k=2, **FAST_KW).fit(
+    runs["reg_fit"] = Selector(task="regression", k=2, **FAST_KW).fit(
         reg[FEATURES], reg["y"].to_numpy()
     )
     cls = pd.read_csv(paths["cls"])
-    runs["cls_fit"] = LassoNetSelector(task="classification", **FAST_KW).fit(
+    runs["cls_fit"] = Selector(task="classification", **FAST_KW).fit(
         cls[FEATURES], cls["label"].to_numpy()
     )
     return runs
@@ -161,7 +161,7 @@ def test_save_load_round_trip(trained, tmp_path, kind):
     fit = trained[f"{kind}_fit"]
     path = tmp_path / "m.safetensors"
     fit.save(str(path))
-    loaded = LassoNetSelector.load(str(path))
+    loaded = Selector.load(str(path))
     data = pd.read_csv(trained[kind])[FEATURES]
     assert np.array_equal(loaded.predict(data), fit.predict(data))
     assert list(loaded.ranking_) == list(fit.ranking_)
@@ -305,7 +305,7 @@ def test_pickle_renamed_to_safetensors_is_refused_without_running_it(trained, tm
     assert_clean_error(invoke("inspect", evil), "not a lassonet model file")
     assert_clean_error(invoke("inspect", evil, "--json"), "not a lassonet model file")
     with pytest.raises(ModelFileError):
-        LassoNetSelector.load(str(evil))
+        Selector.load(str(evil))
     assert not marker.exists()
 
 
@@ -443,7 +443,7 @@ def test_header_and_tensors_that_disagree_are_inconsistent(trained, tmp_path):
     data.to_csv(with_ghost, index=False)
     assert_clean_error(invoke("predict", path, with_ghost), "inconsistent")
     with pytest.raises(ModelFileError, match="inconsistent"):
-        LassoNetSelector.load(str(path))
+        Selector.load(str(path))
 
     # a classification header that lists one class more than the output layer has
     more = rewrite(trained["cls_model"], tmp_path / "classes.safetensors",
@@ -497,7 +497,7 @@ def test_a_tampered_header_is_refused_before_anything_is_built(trained, tmp_path
 
     monkeypatch.setattr("lassonet_cli.estimator.build_model", no_build)
     with pytest.raises(ModelFileError, match="inconsistent"):
-        LassoNetSelector.load(str(path))
+        Selector.load(str(path))
 
 
 def rewrite_tensors(src: pathlib.Path, dst: pathlib.Path, edit) -> pathlib.Path:
@@ -579,7 +579,7 @@ def test_inspect_does_not_import_torch(trained, extra):
 def test_inspect_counts_the_model_parameters(trained):
     text = invoke("inspect", trained["reg_model"]).stdout
     line = next(line for line in text.splitlines() if line.startswith("parameters"))
-    model = LassoNetSelector.load(str(trained["reg_model"])).model_
+    model = Selector.load(str(trained["reg_model"])).model_
     assert int(line.split()[1]) == sum(p.numel() for p in model.parameters())
 
 
@@ -699,7 +699,7 @@ def test_columns_set_aside_are_recorded_and_not_needed_to_predict(trained, with_
     baseline = _predict(trained["reg_model"], trained["reg"])
     pd.testing.assert_frame_equal(_predict(model, trained["reg"]), baseline, check_exact=True)
     pd.testing.assert_frame_equal(_predict(model, data), baseline, check_exact=True)
-    loaded = LassoNetSelector.load(str(model))
+    loaded = Selector.load(str(model))
     assert list(loaded.feature_names_in_) == inputs and loaded.n_features_in_ == 7
     assert loaded.set_aside_ == {"k": "constant", "flat": "constant"}
     assert list(loaded.get_support()) == [c in header["selected"] for c in inputs]
@@ -720,7 +720,7 @@ def test_a_file_without_the_newer_fields_loads_as_before(trained, tmp_path):
     old = rewrite(trained["reg_model"], tmp_path / "old.safetensors", strip)
     baseline = _predict(trained["reg_model"], trained["reg"])
     pd.testing.assert_frame_equal(_predict(old, trained["reg"]), baseline, check_exact=True)
-    loaded = LassoNetSelector.load(str(old))
+    loaded = Selector.load(str(old))
     assert list(loaded.feature_names_in_) == FEATURES and loaded.set_aside_ == {}
     assert invoke("inspect", old).exit_code == 0
 
@@ -769,7 +769,7 @@ def test_model_out_into_missing_directory_fails_before_training(trained, tmp_pat
         calls.append(1)
         raise AssertionError("fit must not run")
 
-    monkeypatch.setattr(LassoNetSelector, "fit", no_fit)
+    monkeypatch.setattr(Selector, "fit", no_fit)
     before = sorted(tmp_path.iterdir())
     target = tmp_path / "missing" / "m.safetensors"
     ranking = tmp_path / "rank.csv"
@@ -782,7 +782,7 @@ def test_model_out_into_missing_directory_fails_before_training(trained, tmp_pat
 
 
 def test_model_out_onto_a_directory_fails_before_training(trained, tmp_path, monkeypatch):
-    monkeypatch.setattr(LassoNetSelector, "fit",
+    monkeypatch.setattr(Selector, "fit",
                         lambda *a, **k: (_ for _ in ()).throw(AssertionError("fit ran")))
     result = invoke("select", trained["reg"], "-t", "y", *FAST, "--model-out", tmp_path)
     assert_clean_error(result, "directory")
