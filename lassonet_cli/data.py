@@ -528,20 +528,22 @@ def survival_target(time, event, time_name: str = "time",
     observed, 0 / false = censored); no gaps in either; at least one event.
     """
     time, event = pd.Series(np.asarray(time)), pd.Series(np.asarray(event))
-    for series, name, option in ((time, time_name, "--time"), (event, event_name, "--event")):
+    for series, name, option in ((time, time_name, "time"), (event, event_name, "event")):
         gaps = int(series.isna().sum())
         if gaps:
-            raise DataError(f"the {option} column {name!r} has {gaps} missing value(s): Cox needs "
-                            "a time and an event for every row; fill or drop those rows")
+            raise DataError(lambda s, option=option, name=name, gaps=gaps: (
+                f"the {s(option)} column {name!r} has {gaps} missing value(s): Cox needs a time "
+                "and an event for every row; fill or drop those rows"))
     if not pd.api.types.is_numeric_dtype(time) or pd.api.types.is_bool_dtype(time):
-        raise DataError(f"the --time column {time_name!r} is not numeric (e.g. "
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} is not numeric (e.g. "
                         f"{_plain(time.iloc[0])!r}): it must hold follow-up times")
     times = time.to_numpy(dtype=np.float64)
     if not np.isfinite(times).all():
-        raise DataError(f"the --time column {time_name!r} has infinite values")
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} has infinite values")
     if (times < 0).any():
-        raise DataError(f"the --time column {time_name!r} has {int((times < 0).sum())} negative "
-                        f"value(s) (smallest {times.min():g}): times must be >= 0")
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} has "
+                        f"{int((times < 0).sum())} negative value(s) (smallest "
+                        f"{times.min():g}): times must be >= 0")
     if pd.api.types.is_bool_dtype(event):
         events = event.to_numpy(dtype=np.float64)
     else:
@@ -550,28 +552,29 @@ def survival_target(time, event, time_name: str = "time",
         if values is None or not np.isin(values, (0.0, 1.0)).all():
             odd = event[~event.isin([0, 1])] if numeric else event
             shown = ", ".join(repr(_plain(v)) for v in pd.unique(odd)[:3])
-            raise DataError(f"the --event column {event_name!r} must be 0/1 or true/false "
-                            f"(1 = event observed, 0 = censored); it has {shown}")
+            raise DataError(lambda s: f"the {s('event')} column {event_name!r} must be 0/1 or "
+                            f"true/false (1 = event observed, 0 = censored); it has {shown}")
         events = values
     if not events.any():
-        raise DataError(f"the --event column {event_name!r} has no events (all 0): Cox needs at "
-                        "least one observed event")
+        raise DataError(lambda s: f"the {s('event')} column {event_name!r} has no events (all "
+                        "0): Cox needs at least one observed event")
     return np.column_stack([times, events])
 
 
 def check_reconstruction(categorical: list[str], gappy: list[str], n_columns: int) -> None:
     """Reconstruction needs numeric feature columns without gaps, at least two of them."""
     if categorical:
-        raise DataError(f"--task reconstruction needs numeric feature columns; "
+        raise DataError(lambda s: f"{s('task', 'reconstruction')} needs numeric feature columns; "
                         f"{', '.join(categorical[:5])} {'is' if len(categorical) == 1 else 'are'} "
-                        "categorical: leave them out with --exclude")
+                        "categorical: leave them out" + (" with --exclude" if s.cli else ""))
     if gappy:
-        raise DataError(f"--task reconstruction cannot reconstruct missing or infinite values, "
-                        f"found in {', '.join(gappy[:5])}: fill them or leave the columns out "
-                        "with --exclude")
+        raise DataError(lambda s: f"{s('task', 'reconstruction')} cannot reconstruct missing or "
+                        f"infinite values, found in {', '.join(gappy[:5])}: fill them or leave "
+                        "the columns out" + (" with --exclude" if s.cli else ""))
     if n_columns < 2:
-        raise DataError(f"--task reconstruction needs at least 2 non-constant feature columns "
-                        f"(each is reconstructed from the others); found {n_columns}")
+        raise DataError(lambda s: f"{s('task', 'reconstruction')} needs at least 2 non-constant "
+                        f"feature columns (each is reconstructed from the others); found "
+                        f"{n_columns}")
 
 
 def task_target(

@@ -150,6 +150,17 @@ def test_errors_while_fitting_name_parameters_too():
     with pytest.raises(ValueError, match="^cv=20 needs at least 20 rows") as caught:
         LassoNetSelector(**{**FAST, "cv": 20}).fit(X, y)
     assert "--" not in str(caught.value)
+    # the tasks' checks of the data name no flag either
+    X, _ = signal(40)
+    times = np.column_stack([np.arange(40.0) - 1, np.ones(40)])
+    text = pd.DataFrame(X).assign(word=["a", "b"] * 20)
+    for task, X_bad, y_bad, fragment in [
+        ("cox", X, times, "the time column 'time' has 1 negative value"),
+        ("reconstruction", text, None, "task=reconstruction needs numeric feature columns"),
+    ]:
+        with pytest.raises(ValueError, match=fragment) as caught:
+            LassoNetSelector(task=task, **FAST).fit(X_bad, y_bad)
+        assert "--" not in str(caught.value), caught.value
 
 
 def test_default_M_depends_on_the_backbone():
