@@ -3,6 +3,7 @@ defects of issue 16 one by one (labels' dtype, input errors, names out, set_outp
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -25,6 +26,8 @@ FAST = dict(backbone="mlp:8", max_epochs=20, patience=3, seed=0, cv=0)
 pytestmark = pytest.mark.usefixtures("one_thread")  # (conftest.py)
 
 
+# the one check scikit-learn skips here is run by test_the_array_api_check_passes
+@pytest.mark.filterwarnings("ignore:Skipping check check_array_api_input")
 def test_scikit_learn_estimator_checks_pass():
     # no check is expected to fail: a check that cannot apply would be listed here with its
     # reason (expected_failed_checks), never skipped
@@ -32,6 +35,24 @@ def test_scikit_learn_estimator_checks_pass():
     failed = {r["check_name"]: repr(r["exception"]) for r in results if r["status"] == "failed"}
     assert failed == {}
     assert len([r for r in results if r["status"] == "passed"]) >= 45
+    # scikit-learn skips this one unless SCIPY_ARRAY_API=1 was set before scipy was imported;
+    # test_the_array_api_check_passes runs it where it is
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert skipped <= {"check_array_api_input"}
+
+
+def test_the_array_api_check_passes():
+    program = (
+        "import torch\n"
+        "torch.set_num_threads(1)\n"
+        "from sklearn.utils.estimator_checks import check_array_api_input\n"
+        "from lassonet_cli import LassoNetSelector\n"
+        f"check_array_api_input('LassoNetSelector', LassoNetSelector(**{TINY!r}),\n"
+        "                      array_namespace='numpy', expect_only_array_outputs=False)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "SCIPY_ARRAY_API": "1"})
+    assert result.returncode == 0, result.stderr
 
 
 def signal(n: int = 120, seed: int = 0):
