@@ -444,8 +444,13 @@ class Encoder:
         out = np.empty((len(df), len(self.mean)), dtype=np.float32)
         largest = np.finfo(np.float32).max
         for rows in row_chunks(len(df), len(self.mean)):
+            raw = self.raw(df.iloc[rows])[0]
             with np.errstate(over="ignore"):  # beyond float64 is beyond float32: clipped
-                z = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
+                z = (raw - self.mean) / self.scale
+                # -1e308 - 1e308 overflows though its standardised value need not: scale first
+                lost = np.isinf(z) & np.isfinite(raw)
+                if lost.any():
+                    z[lost] = (raw / self.scale - self.mean / self.scale)[lost]
             out[rows] = np.clip(z, -largest, largest, out=z)
         return out
 
@@ -612,6 +617,10 @@ def task_target(
         X, target = X[known].reset_index(drop=True), target[known]
     if task == "auto":
         task = infer_task(pd.Series(target))
+    if task == "regression" and np.issubdtype(target.dtype, np.number):
+        values = target.astype(np.float64)
+        if np.isfinite(values).all():
+            check_target_spread(values, "the target y")
     return task, X, target
 
 
@@ -708,10 +717,21 @@ def check_table(
     gaps = {c: int(n) for c, n in X.isna().sum().items()}
     numeric = [c for c in sel.features if kinds[c] == "numeric"]
     inf_counts = np.zeros(len(numeric), dtype=np.int64)
+    largest = np.zeros(len(numeric))
     numeric_part = X[numeric]
     for rows in row_chunks(len(X), len(numeric)):
-        inf_counts += np.isinf(numeric_part.iloc[rows].to_numpy(dtype=np.float64)).sum(axis=0)
+        values = numeric_part.iloc[rows].to_numpy(dtype=np.float64)
+        inf_counts += np.isinf(values).sum(axis=0)
+        finite = np.where(np.isfinite(values), np.abs(values), 0.0)
+        largest = np.maximum(largest, finite.max(axis=0, initial=0.0))
     infinite = {c: int(n) for c, n in zip(numeric, inf_counts, strict=True)}
+    for name in (c for c, big in zip(numeric, largest, strict=True) if big > FLOAT32_MAX):
+        big = swamped(X[name].to_numpy(dtype=np.float64))
+        if big is not None:
+            notes.append(f"column {name!r}: a few values as large as {big:.3g} make the middle "
+                         "half of its values one number once standardised, so it can hardly "
+                         "be selected; if they stand for missing values, read them as gaps "
+                         "with --na-values")
     if task == "reconstruction":
         check_reconstruction(cats, [c for c in sel.features if gaps[c] or infinite.get(c, 0)],
                              len(sel.features))
@@ -735,6 +755,7 @@ def check_table(
             raise DataError(f"--task regression needs a numeric target; {sel.target!r} is not")
         if not np.isfinite(y.to_numpy(dtype=np.float64)).all():
             raise DataError(f"the target column {sel.target!r} has infinite values")
+        check_target_spread(y.to_numpy(dtype=np.float64), f"the target column {sel.target!r}")
     if len(X) == 1:  # say so before "the target is constant", which would mislead
         raise DataError(f"a single row{' with a target' if y is not None else ''} is too few: "
                         f"training and validation need at least {MIN_ROWS} rows")
@@ -798,6 +819,44 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
         flat.update(c for c, empty, same in zip(numeric, gaps == len(X), one_value, strict=True)
                     if empty or same)
     return [c for c in X.columns if c in flat]
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def swamped(values: np.ndarray) -> float | None:
+    """The largest magnitude of ``values`` if standardising them (as the model's float32
+    inputs) makes the middle half one number though they differ, else None.
+
+    That happens when a few values are extreme beside the rest (1e308 among values near 1): the
+    mean and spread are theirs, and the other values all land on the mean.  ``values``: (n,)
+    float64; gaps are ignored.  Computed on values / max|values|, so nothing overflows.
+    """
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return None
+    low, high = np.partition(values, (len(values) // 4, 3 * len(values) // 4))[
+        [len(values) // 4, 3 * len(values) // 4]]
+    big = float(np.abs(values).max())
+    if low == high or big == 0:
+        return None
+    scaled = values / big
+    centre, spread = scaled.mean(), scaled.std()
+    if not spread > 0:
+        return None
+    z_low, z_high = (np.float32((v / big - centre) / spread) for v in (low, high))
+    return big if z_low == z_high else None
+
+
+def check_target_spread(values: np.ndarray, what: str) -> None:
+    """A regression target (finite float64 values) whose spread is that of a few extreme
+    values cannot be learnt: standardised, every other target is the same number."""
+    big = swamped(values)
+    if big is not None:
+        raise DataError(f"{what} has a few values as large as {big:.3g} that swamp the rest: "
+                        "standardised, the middle half of the targets become one number and "
+                        "nothing can be learnt; fix or drop those rows (missing-value codes "
+                        "can be read as gaps with --na-values)")
 
 
 def _is_nested(series: pd.Series) -> bool:
@@ -876,13 +935,18 @@ def fit_encoder(
     scale = std.copy()
     scale[constant] = 1.0
     if channels is not None:
-        # pooled over each channel's pixels (every column has the same rows)
+        # pooled over each channel's pixels (every column has the same rows); a channel whose
+        # statistics reach 1e150 is pooled in units of its largest, so that squares of values
+        # near 1e300 do not overflow (other channels: unit 1, the same arithmetic as ever)
         width = len(mean) // channels
-        pixel_mean, pixel_var = mean.reshape(channels, width), (std**2).reshape(channels, width)
+        pixel_mean, pixel_std = mean.reshape(channels, width), std.reshape(channels, width)
+        unit = np.maximum(np.abs(pixel_mean), pixel_std).max(axis=1, keepdims=True)
+        unit[~(unit > 1e150)] = 1.0
+        pixel_mean, pixel_std = pixel_mean / unit, pixel_std / unit
         channel_mean = pixel_mean.mean(axis=1)
-        channel_var = (pixel_var + pixel_mean**2).mean(axis=1) - channel_mean**2
-        mean = np.repeat(channel_mean, width)
-        scale = np.repeat(np.sqrt(np.maximum(channel_var, 0.0)), width)
+        channel_var = (pixel_std**2 + pixel_mean**2).mean(axis=1) - channel_mean**2
+        mean = np.repeat(channel_mean * unit[:, 0], width)
+        scale = np.repeat(np.sqrt(np.maximum(channel_var, 0.0)) * unit[:, 0], width)
         scale[~(scale > 0)] = 1.0
     encoder.mean, encoder.scale = mean, scale
     return encoder
@@ -922,12 +986,13 @@ def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tupl
         squares += ((values / magnitude - centre) ** 2).sum(axis=0)
     mean = centre * magnitude
     std = np.sqrt(squares / len(rows)) * magnitude
-    return mean, std, high - low == 0
+    return mean, std, high == low
 
 
 def read_groups(path: str, features: list[str]) -> dict[str, str]:
     """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}."""
-    table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None)
+    table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None,
+                       what="groups")
     if not {"feature", "group"} <= set(table.columns):
         raise DataError(f"{path}: a groups file needs the columns feature,group "
                         f"(found {', '.join(table.columns[:5])})")
