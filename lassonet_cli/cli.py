@@ -484,9 +484,16 @@ def _choice_note(estimator, k: int | None) -> str:
                       f"{defaults.CV_BELOW_ROWS}; --cv 0 for one validation split)")
         else:
             score += f" ({folds} folds)"
-    units = "feature(s)" if estimator.units_.of_column is not None else "filter(s)"
+    of_column = estimator.units_.of_column
+    if of_column is None:
+        units = f"{point.k} filter(s)"
+    elif estimator.units_.n < len(of_column):  # user groups: k counts groups
+        n = int(estimator.support_.sum())
+        units = f"{point.k} group(s) ({n} feature{'' if n == 1 else 's'})"
+    else:
+        units = f"{point.k} feature(s)"
     return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
-            f"{point.k} {units}, lambda {point.lambda_:.4g}, {score}")
+            f"{units}, lambda {point.lambda_:.4g}, {score}")
 
 
 SMALL_TABLE_CELLS = 1 << 22

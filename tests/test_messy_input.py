@@ -342,3 +342,14 @@ def test_missing_groups_file_is_called_the_groups_file(tmp_path):
                                      tmp_path / "nope.csv", *FAST), "groups file", "nope.csv")
     assert "input file" not in line
 
+
+def test_choice_note_counts_the_columns_of_the_groups_in(tmp_path):
+    df = good_frame()
+    path = tmp_path / "good.csv"
+    df.to_csv(path, index=False)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("feature,group\na,ab\nb,ab\n")
+    result = invoke("select", path, "-t", "y", "--groups", groups, "--k", "1", *FAST)
+    assert result.exit_code == 0, result.stderr
+    (note,) = [line for line in result.stderr.splitlines() if line.startswith("chose")]
+    assert "1 group(s) (2 features)" in note, note
