@@ -217,6 +217,17 @@ Sep = Annotated[
                  "for .tsv; for .csv the one of these that occurs most in the header line."),
 ]
 Encoding = Annotated[str, typer.Option(help="Text encoding of the input (e.g. latin-1).")]
+NaValues = Annotated[
+    str | None,
+    typer.Option("--na-values", help="Comma list of cell values that mean 'missing', besides "
+                 "empty cells and NA, NaN, null, ... (e.g. --na-values '?,-999'). A numeric "
+                 "column with a few other text cells is an error that names them."),
+]
+DecimalMark = Annotated[
+    str,
+    typer.Option("--decimal", help="Decimal mark of numbers in text input: '.' or ',' (then "
+                 "the fields are usually separated by ';')."),
+]
 InputFormatOpt = Annotated[
     InputFormat | None,
     typer.Option("--input-format", help="Override the format guessed from the file name."),
@@ -473,9 +484,16 @@ def _choice_note(estimator, k: int | None) -> str:
                       f"{defaults.CV_BELOW_ROWS}; --cv 0 for one validation split)")
         else:
             score += f" ({folds} folds)"
-    units = "feature(s)" if estimator.units_.of_column is not None else "filter(s)"
+    of_column = estimator.units_.of_column
+    if of_column is None:
+        units = f"{point.k} filter(s)"
+    elif estimator.units_.n < len(of_column):  # user groups: k counts groups
+        n = int(estimator.support_.sum())
+        units = f"{point.k} group(s) ({n} feature{'' if n == 1 else 's'})"
+    else:
+        units = f"{point.k} feature(s)"
     return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
-            f"{point.k} {units}, lambda {point.lambda_:.4g}, {score}")
+            f"{units}, lambda {point.lambda_:.4g}, {score}")
 
 
 SMALL_TABLE_CELLS = 1 << 22
@@ -513,11 +531,34 @@ def _separator(sep: str | None) -> str | None:
     return value
 
 
+def _na_values(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [v.strip() for v in text.split(",") if v.strip()] or None
+
+
+def _decimal(mark: str) -> str:
+    if mark not in (".", ","):
+        raise typer.BadParameter(f"{mark!r} is not a decimal mark: use '.' or ','",
+                                 param_hint="--decimal")
+    return mark
+
+
+def _read(data, input_format, sep: str | None, encoding: str, na_values: str | None,
+          decimal: str):
+    """The input table, read with the text options (``--sep``, ``--na-values``, ...)."""
+    from .data import read_table
+
+    return read_table(data, input_format.value if input_format else None, _separator(sep),
+                      encoding, na_values=_na_values(na_values), decimal=_decimal(decimal))
+
+
 def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
                    threads: int | None, missing: Missing, categorical: str | None,
                    max_levels: int, sep: str | None, encoding: str,
                    time: str | None = None, event: str | None = None, estimator=None,
-                   constant: str = "set_aside"):
+                   constant: str = "set_aside", na_values: str | None = None,
+                   decimal: str = "."):
     """Read the table, resolve the columns, check them; set the threads.
 
     ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
@@ -526,10 +567,9 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
     backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
     what ``data.check_table`` does with constant columns otherwise.
     """
-    from .data import check_table, read_table, select_columns
+    from .data import check_table, select_columns
 
-    df = read_table(data, input_format.value if input_format else None, _separator(sep),
-                    encoding)
+    df = _read(data, input_format, sep, encoding, na_values, decimal)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
     forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
     images = estimator is not None and estimator.image_shape is not None
@@ -567,6 +607,8 @@ def select(
     input_format: InputFormatOpt = None,
     sep: Sep = None,
     encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
@@ -620,7 +662,8 @@ def select(
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, estimator)
+                              encoding, time, event, estimator, na_values=na_values,
+                              decimal=decimal)
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
@@ -718,6 +761,8 @@ def path_command(
     input_format: InputFormatOpt = None,
     sep: Sep = None,
     encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
@@ -788,7 +833,8 @@ def path_command(
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, constant="drop")
+                              encoding, time, event, constant="drop", na_values=na_values,
+                              decimal=decimal)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
@@ -842,6 +888,8 @@ def predict(
     input_format: InputFormatOpt = None,
     sep: Sep = None,
     encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
     threads: Threads = None,
     debug: Debug = False,
     output: Output = None,
@@ -849,7 +897,7 @@ def predict(
 ) -> None:
     import pandas as pd
 
-    from .data import check_features, read_table
+    from .data import check_features
     from .estimator import Selector
     from .io import check_writable, output_format, write_table
 
@@ -857,8 +905,7 @@ def predict(
     check_writable(output)
     _setup_torch(threads, 0)
     selector = Selector.load(model)
-    df = read_table(data, input_format.value if input_format else None, _separator(sep),
-                    encoding)
+    df = _read(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
     kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []

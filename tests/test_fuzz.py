@@ -1,15 +1,21 @@
 """Malformed and odd tables: every run ends with exit 0 or 2, never a traceback or a NaN.
 
 Hypothesis builds small tables (random column types, gaps, empty strings, huge and tiny numbers,
-infinities, separators), writes them as text, and runs `lassonet select` on them with fast
-options.  Whatever the table, the run must either succeed with a clean, NaN-free ranking and path
-table, or fail with exit 2 and one `error:` line, and leave no partial output file.
+infinities, separators, numeric columns with a few stray text cells, values near 1e308), writes
+them as text or as Parquet (with decimal, date, timestamp and duration columns), and runs
+`lassonet select` on them with fast options.  Whatever the table, the run must either succeed
+with a clean, NaN-free ranking (one row per feature column) and path table, or fail with exit 2
+and one `error:` line, and leave no partial output file.
 """
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -26,6 +32,23 @@ NUMBERS = st.one_of(
 TEXT = st.one_of(st.sampled_from(["", "a", "b", "NA", "null", "1,5", '"q"', " ", "ß", "x;y"]),
                  st.text(alphabet="abc,;\t\"' \n", max_size=4))
 CELL = st.one_of(NUMBERS, TEXT, st.booleans(), st.none())
+HUGE = st.sampled_from([1e308, -1e308, 1.7976931348623157e308, 1e300, -1e300])
+STRAY = st.sampled_from(["?", "unknown", "-", "1,5", "x", "--", " "])
+
+
+def with_strays(draw, values: list, cells) -> list:
+    """``values`` with a few cells (at least one if there are any) replaced by ``cells``."""
+    if not values:
+        return values
+    values = list(values)
+    for row in draw(st.lists(st.integers(0, len(values) - 1), min_size=1, max_size=3)):
+        values[row] = draw(cells)
+    return values
+
+
+def normal_floats(draw, n_rows: int) -> list[float]:
+    return draw(st.lists(st.floats(-10, 10, allow_nan=False), min_size=n_rows,
+                         max_size=n_rows))
 
 
 @st.composite
@@ -34,9 +57,14 @@ def tables(draw):
     n_cols = draw(st.integers(1, 4))
     columns = {}
     for j in range(n_cols):
-        kind = draw(st.sampled_from(["float", "int", "text", "bool", "mixed"]))
+        kind = draw(st.sampled_from(["float", "int", "text", "bool", "mixed", "stray",
+                                     "huge"]))
         if kind == "float":
             values = draw(st.lists(NUMBERS, min_size=n_rows, max_size=n_rows))
+        elif kind == "stray":  # numbers with a stray "?" or "unknown" cell
+            values = with_strays(draw, normal_floats(draw, n_rows), STRAY)
+        elif kind == "huge":  # ordinary numbers with a few near the top of float64
+            values = with_strays(draw, normal_floats(draw, n_rows), HUGE)
         elif kind == "int":
             values = draw(st.lists(st.integers(-5, 5), min_size=n_rows, max_size=n_rows))
         elif kind == "text":
@@ -46,9 +74,14 @@ def tables(draw):
         else:
             values = draw(st.lists(CELL, min_size=n_rows, max_size=n_rows))
         columns[f"c{j}"] = values
-    target_kind = draw(st.sampled_from(["float", "labels", "mixed", "constant"]))
+    target_kind = draw(st.sampled_from(["float", "labels", "mixed", "constant", "stray",
+                                        "huge"]))
     if target_kind == "float":
         target = draw(st.lists(NUMBERS, min_size=n_rows, max_size=n_rows))
+    elif target_kind == "stray":
+        target = with_strays(draw, normal_floats(draw, n_rows), STRAY)
+    elif target_kind == "huge":
+        target = with_strays(draw, normal_floats(draw, n_rows), HUGE)
     elif target_kind == "labels":
         target = draw(st.lists(st.sampled_from(["u", "v", "w"]), min_size=n_rows,
                                max_size=n_rows))
@@ -68,6 +101,70 @@ def test_odd_tables_end_cleanly(tmp_path, table_and_sep, missing):
     df, sep = table_and_sep
     data = tmp_path / "table.csv"
     data.write_text(df.to_csv(index=False, sep=sep))
+    assert_ends_cleanly(tmp_path, data, [c for c in df.columns if c != "target"], missing)
+
+
+PARQUET_TYPES = {  # Arrow type, values (gaps are added to half the columns)
+    "float": (pa.float64(), st.one_of(st.floats(-10, 10), HUGE)),
+    "decimal": (pa.decimal128(9, 3),
+                st.decimals(-1000, 1000, places=3, allow_nan=False, allow_infinity=False)),
+    "timestamp": (pa.timestamp("us"),
+                  st.datetimes(datetime.datetime(1900, 1, 1), datetime.datetime(2100, 1, 1))),
+    "date": (pa.date32(), st.dates()),
+    "duration": (pa.duration("s"), st.integers(0, 10**8).map(
+        lambda s: datetime.timedelta(seconds=s))),
+    "text": (pa.string(), st.sampled_from(["1", "2.5", "?", "a"])),
+}
+
+
+@st.composite
+def parquet_tables(draw):
+    """A Parquet table of typed columns: floats (some near 1e308), decimals, dates, times,
+    durations and text; the target is a float or a decimal column."""
+    n_rows = draw(st.one_of(st.integers(0, 4), st.integers(5, 25)))  # too few, enough
+    # numbers twice as often as each other type, so that some tables can be trained on
+    often = ["float", "float", "decimal", "decimal", "timestamp", "date", "duration", "text"]
+    kinds = [draw(st.sampled_from(often)) for _ in range(draw(st.integers(1, 3)))]
+    kinds.append(draw(st.sampled_from(["float", "decimal"])))
+    arrays = []
+    for kind in kinds:
+        type_, cells = PARQUET_TYPES[kind]
+        if draw(st.booleans()):
+            cells = st.one_of(cells, st.none())
+        arrays.append(pa.array(draw(st.lists(cells, min_size=n_rows, max_size=n_rows)),
+                               type=type_))
+    names = [f"c{j}" for j in range(len(kinds) - 1)] + ["target"]
+    return pa.table(arrays, names=names)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(parquet_tables(), st.sampled_from(["error", "impute"]))
+def test_typed_parquet_tables_end_cleanly(tmp_path, table, missing):
+    data = tmp_path / "table.parquet"
+    pq.write_table(table, data)
+    features = [c for c in table.column_names if c != "target"]
+    assert_ends_cleanly(tmp_path, data, features, missing)
+    kinds = {str(table.schema.field(c).type).split("[")[0].split("(")[0] for c in features}
+    event(f"feature types {', '.join(sorted(kinds))}")
+
+
+def test_fuzz_strategies_make_what_they_say():
+    """The strategies above make the cases they are meant to cover (a stray text cell in a
+    numeric column, a target near 1e308, decimal and timestamp features): ``find`` raises
+    NoSuchExample when a strategy cannot make its case."""
+    from hypothesis import find
+
+    find(tables(), lambda t: any(isinstance(v, str) and v in ("?", "unknown")
+                                 for c in t[0].columns for v in t[0][c]))
+    find(tables(), lambda t: any(isinstance(v, float) and abs(v) >= 1e300
+                                 for v in t[0]["target"]))
+    find(parquet_tables(), lambda t: {"decimal128(9, 3)", "timestamp[us]"}
+         <= {str(f.type) for f in t.schema if f.name != "target"})
+
+
+def assert_ends_cleanly(tmp_path, data, features: list[str], missing: str) -> None:
+    """`lassonet select DATA` ends with exit 0 and clean outputs, or exit 2 and one line."""
     out = tmp_path / "out" / "ranking.csv"
     path_out = tmp_path / "out" / "path.csv"
     out.parent.mkdir(exist_ok=True)
@@ -91,8 +188,7 @@ def test_odd_tables_end_cleanly(tmp_path, table_and_sep, missing):
     assert not ranking.isna().any().any()
     numeric = path[["lambda", "k", "train_loss", "val_loss", "val_score", "epochs"]]
     assert np.isfinite(numeric.to_numpy(dtype=float)).all()
-    features = [c for c in df.columns if c != "target"]
-    assert set(ranking["feature"]) <= set(features)
+    assert sorted(ranking["feature"]) == sorted(features)  # one row per column
     assert sorted(p.name for p in out.parent.iterdir()) == ["path.csv", "ranking.csv"]
 
 
