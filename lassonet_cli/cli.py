@@ -27,19 +27,30 @@ def _print_error(message: str) -> None:
     sys.stderr.flush()
 
 
+def _usage_message(e: typer.TyperException) -> str:
+    """click's message for a bad option value, without the "Value error, " that typer's
+    pydantic validation puts before the reason."""
+    return e.format_message().replace(": Value error, ", ": ", 1)
+
+
 def _run(main, args, debug: bool, **kwargs) -> int:
     """Run click's ``main`` and map every outcome to an exit status and at most one line."""
     try:
         result = main(args=args, standalone_mode=False, **kwargs)
         if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code
             _print_error("interrupted")
+            return result
+        # text written with print() is still buffered: a full disk shows here, not at exit
+        from .io import write_stdout
+
+        write_stdout(b"")
         return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as e:
         return e.exit_code
     except typer.TyperException as e:  # click's usage errors, bad parameters, missing files
         ctx = getattr(e, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _print_error(f"{e.format_message()}{hint}")
+        _print_error(f"{_usage_message(e)}{hint}")
         return EXIT_USAGE
     except LassoNetError as e:
         if debug:
@@ -51,8 +62,9 @@ def _run(main, args, debug: bool, **kwargs) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader (e.g. `head`) has gone: end quietly, without a second error at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        from .io import detach_stdout
+
+        detach_stdout()
         return EXIT_OK
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if debug:
@@ -301,15 +313,22 @@ Progress = Annotated[
 ]
 Debug = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 Output = Annotated[
-    str | None, typer.Option("--output", "-o", help="Write the table here instead of stdout.")
+    str | None,
+    typer.Option("--output", "-o", help="Write the table here instead of stdout: a file "
+                 "(replaced when complete; through a symbolic link, the link's target), or a "
+                 "FIFO or device such as /dev/stdout (written through)."),
 ]
 Format = Annotated[
     OutputFormat | None,
-    typer.Option("--format", help="Output format (default: from -o's extension, else csv)."),
+    typer.Option("--format", help="Output format (default: from -o's extension: .csv, .tsv, "
+                 ".json, .jsonl, .ndjson, .parquet, .pq, .txt for table, each optionally + "
+                 ".gz; csv for stdout and a name without an extension; another extension is "
+                 "refused unless --format is given)."),
 ]
 PathOut = Annotated[
     str | None,
-    typer.Option(help="Also write the path table (one row per lambda) to this file."),
+    typer.Option(help="Also write the path table (one row per lambda) to this file, in the "
+                 "format its extension names (as -o's)."),
 ]
 ModelOut = Annotated[
     str | None,
@@ -604,8 +623,9 @@ def select(
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    path_format = output_format(path_out, None) if path_out else None
-    for destination in (output, path_out, model_out, filters_out):
+    path_format = output_format(path_out, None, override=None) if path_out else None
+    check_writable(output, out_format)
+    for destination in (path_out, model_out, filters_out):
         check_writable(destination)
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     estimator = _selector(
@@ -758,8 +778,8 @@ def path_command(
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    for destination in (output, plot):
-        check_writable(destination)
+    check_writable(output, out_format)
+    check_writable(plot)
     plot_format = None
     if plot:
         plot_format = FilePath(plot).suffix.lower()
@@ -854,14 +874,15 @@ def predict(
     from .io import check_writable, output_format, write_table
 
     out_format = output_format(output, format.value if format else None)
-    check_writable(output)
+    check_writable(output, out_format)
     _setup_torch(threads, 0)
     selector = LassoNetSelector.load(model)
     df = read_table(data, input_format.value if input_format else None, _separator(sep),
                     encoding)
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
-    kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+    # a column named twice is kept once (as --features and --exclude take their lists)
+    kept = list(dict.fromkeys(c.strip() for c in keep.split(",") if c.strip())) if keep else []
     absent = [c for c in kept if c not in df.columns]
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
