@@ -180,6 +180,8 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
             fd = os.open(where, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(buffer.getvalue())
+        except BrokenPipeError:
+            pass  # the reader has gone, as in `-o /dev/stdout | head`: end quietly
         except OSError as e:
             raise _failure(repr(path), e) from None
         return

@@ -389,6 +389,25 @@ def test_full_stdout_is_one_line_and_exit_2(good):
     assert done.stderr.decode() == "error: no space left writing stdout\n"
 
 
+def test_reader_closing_early_on_an_open_stdout_ends_quietly(tmp_path):
+    """`-o /dev/stdout | head -1` with a ranking larger than the pipe buffer: exit 0.  The
+    test names stdout /proc/self/fd/1, which a writer that renames cannot destroy."""
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.standard_normal((30, 3000)),
+                        columns=[f"feature_with_a_long_name_{i:05d}" for i in range(3000)])
+    wide["y"] = rng.standard_normal(30)
+    data = tmp_path / "wide.csv"
+    wide.to_csv(data, index=False)
+    proc = subprocess.Popen([LASSONET, "select", str(data), "-t", "y", *FAST, "--max-epochs",
+                             "2", "-o", "/proc/self/fd/1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=300)
+    assert first == b"rank,feature,importance,selected\n"
+    assert (proc.returncode, stderr) == (0, b"")
+
+
 def test_parquet_to_a_terminal_fails_before_training(good):
     import pty
 
