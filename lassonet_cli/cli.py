@@ -7,7 +7,9 @@ Heavy libraries (torch, pandas) are imported inside the commands so ``--help`` s
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import traceback
 from enum import Enum
@@ -20,11 +22,65 @@ from . import __version__, defaults
 from .errors import CLI, LassoNetError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + 15  # what a shell reports for a process ended by SIGTERM
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
+    clean-ups run: the progress display gives the cursor back, temporary files go."""
+
+
+_HOLD = {"depth": 0, "pending": None}  # see _signals_held
+
+
+def _on_signal(signum, frame) -> None:
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM _Terminated, unless held back."""
+    if _HOLD["depth"]:
+        _HOLD["pending"] = _HOLD["pending"] or signum
+        return
+    if signum == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise _Terminated
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM back until the block is done (rich's display, interrupted while
+    it starts or stops, can neither be stopped nor give the cursor back), then act on them."""
+    _HOLD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HOLD["depth"] -= 1
+    pending, _HOLD["pending"] = _HOLD["pending"], None
+    if pending is not None and not _HOLD["depth"]:
+        _on_signal(pending, None)
+
+
+def _handle_signals() -> dict:
+    """Install ``_on_signal`` (in the main thread; Ctrl-C only where Python's own handler is,
+    not where the shell ignores it); returns the handlers to put back."""
+    previous = {}
+    for signum, usual in ((signal.SIGINT, signal.default_int_handler),
+                          (signal.SIGTERM, signal.SIG_DFL)):
+        try:
+            if signal.getsignal(signum) is usual:
+                previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            break
+    return previous
 
 
 def _print_error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()
+
+
+def _usage_message(e: typer.TyperException) -> str:
+    """click's message for a bad option value, without the "Value error, " that typer's
+    pydantic validation puts before the reason."""
+    return e.format_message().replace(": Value error, ", ": ", 1)
 
 
 def _run(main, args, debug: bool, **kwargs) -> int:
@@ -33,13 +89,18 @@ def _run(main, args, debug: bool, **kwargs) -> int:
         result = main(args=args, standalone_mode=False, **kwargs)
         if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code
             _print_error("interrupted")
+            return result
+        # text written with print() is still buffered: a full disk shows here, not at exit
+        from .io import write_stdout
+
+        write_stdout(b"")
         return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as e:
         return e.exit_code
     except typer.TyperException as e:  # click's usage errors, bad parameters, missing files
         ctx = getattr(e, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _print_error(f"{e.format_message()}{hint}")
+        _print_error(f"{_usage_message(e)}{hint}")
         return EXIT_USAGE
     except LassoNetError as e:
         if debug:
@@ -49,10 +110,14 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     except (KeyboardInterrupt, typer.Abort):
         _print_error("interrupted")
         return EXIT_INTERRUPTED
+    except _Terminated:
+        _print_error("terminated")
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # the reader (e.g. `head`) has gone: end quietly, without a second error at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        from .io import detach_stdout
+
+        detach_stdout()
         return EXIT_OK
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if debug:
@@ -73,10 +138,16 @@ class _Group(TyperGroup):
         # waiting passively costs little alone.  Read when torch loads, so set before that.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         argv = list(sys.argv[1:] if args is None else args)
-        code = _run(
-            super().main, argv, "--debug" in argv, prog_name=prog_name,
-            complete_var=complete_var, **extra,
-        )
+        previous = _handle_signals()
+        try:
+            code = _run(
+                super().main, argv, "--debug" in argv, prog_name=prog_name,
+                complete_var=complete_var, **extra,
+            )
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            _HOLD["pending"] = None
         sys.exit(code)
 
 
@@ -308,19 +379,28 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but er
 Progress = Annotated[
     bool | None,
     typer.Option("--progress/--no-progress",
-                 help="Show a progress display on stderr (default: when stderr is a terminal)."),
+                 help="Show progress on stderr (default: when stderr is a terminal): a bar on "
+                 "an interactive terminal, else (a file, a pipe, TERM=dumb) a plain line per "
+                 "stage and at most one a second."),
 ]
 Debug = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 Output = Annotated[
-    str | None, typer.Option("--output", "-o", help="Write the table here instead of stdout.")
+    str | None,
+    typer.Option("--output", "-o", help="Write the table here instead of stdout: a file "
+                 "(replaced when complete; through a symbolic link, the link's target), or a "
+                 "FIFO or device such as /dev/stdout (written through)."),
 ]
 Format = Annotated[
     OutputFormat | None,
-    typer.Option("--format", help="Output format (default: from -o's extension, else csv)."),
+    typer.Option("--format", help="Output format (default: from -o's extension: .csv, .tsv, "
+                 ".json, .jsonl, .ndjson, .parquet, .pq, .txt for table, each optionally + "
+                 ".gz; csv for stdout and a name without an extension; another extension is "
+                 "refused unless --format is given)."),
 ]
 PathOut = Annotated[
     str | None,
-    typer.Option(help="Also write the path table (one row per lambda) to this file."),
+    typer.Option(help="Also write the path table (one row per lambda) to this file, in the "
+                 "format its extension names (as -o's)."),
 ]
 ModelOut = Annotated[
     str | None,
@@ -367,59 +447,106 @@ def root(
 
 
 class _Reporter:
-    """Notes and progress on stderr; silent under --quiet."""
+    """Notes and progress on stderr; silent under --quiet.
+
+    The progress display is a rich bar where stderr is an interactive terminal, else (stderr
+    to a file, ``TERM=dumb``, with ``--progress``) plain lines, at most one a second but one
+    for every new stage.  Stages: the path on the training rows, each cross-validation fold,
+    the rerun to the chosen point, the refits of ``lassonet path``.
+    """
+
+    LINE_INTERVAL = 1.0  # seconds between two plain progress lines of one stage
 
     def __init__(self, quiet: bool, progress: bool | None):
         self.quiet = quiet
         self.show_progress = (not quiet) and (
             progress if progress is not None else sys.stderr.isatty()
         )
-        self._progress = None
+        self._bar = None  # (rich Progress, its task) on a terminal
+        self._started = None  # time.monotonic() at start; None: no display
+        self._stage = None
+        self._last_line = 0.0
+        self._units = 0
 
     def note(self, message: str) -> None:
         if not self.quiet:
             sys.stderr.write(f"{message}\n")
             sys.stderr.flush()
 
-    def start(self, total: int):
+    def start(self, units: int) -> None:
+        """Begin the display; ``units``: the features (or groups) a path run eliminates."""
         if not self.show_progress:
-            return None
+            return
+        import time
+
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
 
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._progress.start()
-        task = self._progress.add_task("path", total=total, status="dense model")
-
-        def on_point(point, model) -> None:
-            status = (
-                f"point {point_count[0]}  lambda {point.lambda_:.3g}  k {point.k}  "
-                f"val {point.val_score:.3f}"
+        console = Console(stderr=True)
+        if console.is_interactive:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
             )
-            point_count[0] += 1
-            self._progress.update(task, completed=total - point.k, status=status)
 
-        point_count = [0]
+            progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            self._bar = progress, progress.add_task("", total=units, status="")
+            with _signals_held():  # hides the cursor; stop() shows it again
+                progress.start()
+        self._started, self._units = time.monotonic(), units
+
+    def _show(self, stage: str, done: int, total: int, status: str) -> None:
+        import time
+
+        now = time.monotonic()
+        new_stage, self._stage = stage != self._stage, stage
+        if self._bar is not None:
+            progress, task = self._bar
+            if new_stage:  # a new bar, with its own time estimate
+                progress.reset(task, total=total, completed=done, description=stage,
+                               status=status)
+            else:
+                progress.update(task, total=total, completed=done, status=status)
+        elif new_stage or now - self._last_line >= self.LINE_INTERVAL:
+            self._last_line = now
+            sys.stderr.write(f"{stage}: {status} [{now - self._started:.0f} s]\n")
+            sys.stderr.flush()
+
+    def run(self, stage: str):
+        """``on_run`` of ``LassoNetSelector.fit``: the display of one path run's points."""
+        if self._started is None:
+            return None
+        units, count = self._units, [0]
+        self._show(stage, 0, units, "dense model")
+
+        def on_point(point) -> None:
+            self._show(stage, units - point.k, units,
+                       f"point {count[0]}  lambda {point.lambda_:.3g}  k {point.k}  "
+                       f"val {point.val_score:.3f}")
+            count[0] += 1
+
         return on_point
 
+    def refit(self, done: int, total: int) -> None:
+        """``on_refit`` of ``evaluate.accuracy_vs_k``."""
+        if self._started is not None:
+            self._show("refits", done, total, f"{done} of {total} models")
+
     def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        if self._bar is not None:
+            with _signals_held():
+                self._bar[0].stop()
+        self._bar = self._started = self._stage = None
 
 
 def _setup_torch(threads: int | None, seed: int) -> None:
@@ -646,8 +773,9 @@ def select(
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    path_format = output_format(path_out, None) if path_out else None
-    for destination in (output, path_out, model_out, filters_out):
+    path_format = output_format(path_out, None, override=None) if path_out else None
+    check_writable(output, out_format)
+    for destination in (path_out, model_out, filters_out):
         check_writable(destination)
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     estimator = _selector(
@@ -673,9 +801,9 @@ def select(
     for message in prepared.notes:
         reporter.note(message)
 
-    on_point = reporter.start(prepared.X.shape[1] - len(prepared.constant))
     try:
-        estimator.fit(prepared.X, prepared.target, on_point=on_point)
+        reporter.start(prepared.X.shape[1] - len(prepared.constant))
+        estimator.fit(prepared.X, prepared.target, on_run=reporter.run)
     finally:
         reporter.stop()
 
@@ -803,8 +931,8 @@ def path_command(
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    for destination in (output, plot):
-        check_writable(destination)
+    check_writable(output, out_format)
+    check_writable(plot)
     plot_format = None
     if plot:
         plot_format = FilePath(plot).suffix.lower()
@@ -845,11 +973,11 @@ def path_command(
     for message in prepared.notes:
         reporter.note(message)
 
-    on_point = reporter.start(prepared.X.shape[1])
     try:
+        reporter.start(prepared.X.shape[1])
         table, selector = accuracy_vs_k(
             lambda: template, prepared.X, prepared.target, prepared.task, k_grid,
-            test_fraction, random_repeats, seed, on_point=on_point,
+            test_fraction, random_repeats, seed, on_run=reporter.run, on_refit=reporter.refit,
         )
     finally:
         reporter.stop()
@@ -902,13 +1030,14 @@ def predict(
     from .io import check_writable, output_format, write_table
 
     out_format = output_format(output, format.value if format else None)
-    check_writable(output)
+    check_writable(output, out_format)
     _setup_torch(threads, 0)
     selector = Selector.load(model)
     df = _read(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
-    kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+    # a column named twice is kept once (as --features and --exclude take their lists)
+    kept = list(dict.fromkeys(c.strip() for c in keep.split(",") if c.strip())) if keep else []
     absent = [c for c in kept if c not in df.columns]
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",

@@ -294,6 +294,7 @@ class Selector:
         X,
         y=None,
         on_point: Callable[[PathPoint, LassoNet], None] | None = None,
+        on_run: Callable[[str], Callable[[PathPoint], None] | None] | None = None,
     ) -> Selector:
         """Train the path on (X, y) and keep the chosen model.
 
@@ -302,7 +303,12 @@ class Selector:
         X : (n, d) numeric array or DataFrame
         y : (n,) targets (class labels of any type, or numbers); for task='cox' (n, 2) of
             (time, event), event 1 = observed and 0 = censored; None for task='reconstruction'
-        on_point : optional progress callback, called after every path point
+        on_point : optional callback, called after every point of the path on the training
+            rows (the path ``path_`` holds)
+        on_run : optional progress display, called as each run of the path starts with its
+            name ('path'; with cross-validation 'cv fold 1/K', ..., then 'chosen point', the
+            path again up to the chosen point); the callback it returns, if any, is called
+            after every point of that run
         """
         config, spec, device = self.validate()
         X = self._checked(X, reset=True)
@@ -365,7 +371,20 @@ class Selector:
             )
             return path, net
 
+        def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
+            """A path callback that shows the points of ``run`` through ``on_run``."""
+            shown = on_run(run) if on_run is not None else None
+
+            def show(point: PathPoint, net: LassoNet) -> None:
+                if shown is not None:
+                    shown(point)
+
+            return show
+
+        show_path = display("path")
+
         def progress(point: PathPoint, net: LassoNet) -> None:
+            show_path(point, net)
             if on_point is not None:
                 on_point(point, net)
 
@@ -381,14 +400,16 @@ class Selector:
             self.cv_scores_ = None
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
-            self.cv_scores_ = self._cross_validate(target, task, run_path, folds)
+            self.cv_scores_ = self._cross_validate(target, task, run_path, folds, display)
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
             keeper = StateKeeper(units.names, self.rule, self.k)
             target_index = choose_point(self.path_, self.rule, self.k)
+            show_rerun = display("chosen point")
 
             def keep_chosen(point: PathPoint, net: LassoNet) -> None:
+                show_rerun(point, net)
                 if len(keeper.prefix.points) == target_index:
                     keeper.index, keeper.state = target_index, state_copy(net)
                     raise _Reached
@@ -444,7 +465,7 @@ class Selector:
         )
         return self
 
-    def _cross_validate(self, target, task, run_path, folds: int) -> tuple[
+    def _cross_validate(self, target, task, run_path, folds: int, display) -> tuple[
         np.ndarray, np.ndarray
     ]:
         """(mean, standard error) over ``folds`` folds of the held-out score at every point.
@@ -456,7 +477,8 @@ class Selector:
         units <= k, the nearest in lambda among those.  Matching by lambda alone misleads near
         the sparse end: a fold, trained on fewer rows, loses its units at other lambdas, and the
         full path's empty model took the score of a fold's one-unit model at the same lambda
-        (and, as the sparser of two equal scores, was chosen).
+        (and, as the sparser of two equal scores, was chosen).  ``display(name)`` gives the
+        callback that shows the points of fold ``name`` ('cv fold 2/K').
         """
         points = self.path_.points
         lambdas = [p.lambda_ for p in points[1:]]
@@ -469,7 +491,7 @@ class Selector:
         scores = np.empty((folds, len(points)))
         for f, held in enumerate(held_out):
             rows = np.setdiff1d(np.arange(len(target)), held)
-            fold_path, _ = run_path(rows, held, None, lambdas)
+            fold_path, _ = run_path(rows, held, display(f"cv fold {f + 1}/{folds}"), lambdas)
             scores[f] = _matched_scores(points, fold_path.points)
         mean = scores.mean(axis=0)
         se = scores.std(axis=0, ddof=1) / np.sqrt(folds)

@@ -203,3 +203,126 @@ def test_fuzz_reader_accepts_what_pandas_wrote(tmp_path):
         back = read_table(str(path))
         assert list(back.columns) == ["a", "b c", "target"], sep
         assert back["a"].tolist() == [1.5, 2.5] and back["b c"].tolist() == ["x;y", "z"]
+
+
+# --- odd output paths ---------------------------------------------------------------------------
+
+# what the output name is: each ends as a written file, one error line, or a refusal, and
+# nothing else in the directory changes (no temporary file left, no link or FIFO replaced)
+PLACES = ["new", "existing", "link_to_existing", "dangling_link", "link_to_dir", "link_loop",
+          "missing_dir", "is_dir", "under_a_file", "fifo", "dev_null", "proc"]
+
+
+@st.composite
+def output_places(draw):
+    place = draw(st.sampled_from(PLACES))
+    name = draw(st.sampled_from(["out", "out.csv", "out.tsv", "out.json", "out.csv.gz",
+                                 "out.parquet", "out.xlsx", "out.txt", ".hidden.csv"]))
+    fmt = draw(st.sampled_from([None, None, "csv", "jsonl"]))
+    return place, name, fmt
+
+
+def _make_place(root, place: str, name: str) -> str:
+    """Build ``place`` under ``root``; returns the path to give the writer."""
+    import os
+
+    target = root / name
+    if place == "existing":
+        target.write_text("old\n")
+    elif place == "link_to_existing":
+        (root / "real").write_text("old\n")
+        target.symlink_to("real")
+    elif place == "dangling_link":
+        target.symlink_to("real")
+    elif place == "link_to_dir":
+        (root / "real").mkdir()
+        target.symlink_to("real")
+    elif place == "link_loop":
+        target.symlink_to(name)
+    elif place == "missing_dir":
+        return str(root / "missing" / name)
+    elif place == "is_dir":
+        target.mkdir()
+    elif place == "under_a_file":
+        (root / "file").write_text("x\n")
+        return str(root / "file" / name)
+    elif place == "fifo":
+        os.mkfifo(target)
+    elif place == "dev_null":
+        return "/dev/null"
+    elif place == "proc":
+        return f"/proc/{name}"
+    return str(target)
+
+
+def _state(root) -> dict:
+    """Each entry of ``root``: its kind, a link's target, a file's bytes."""
+    import os
+    import stat
+
+    state = {}
+    for entry in sorted(os.listdir(root)):
+        path = os.path.join(root, entry)
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            state[entry] = ("link", os.readlink(path))
+        elif stat.S_ISFIFO(info.st_mode):
+            state[entry] = ("fifo", None)
+        elif stat.S_ISDIR(info.st_mode):
+            state[entry] = ("dir", None)
+        else:
+            with open(path, "rb") as handle:
+                state[entry] = ("file", handle.read())
+    return state
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(output_places())
+def test_odd_output_paths_write_or_refuse_cleanly(tmp_path_factory, monkeypatch, case):
+    import os
+    import stat
+
+    from lassonet_cli.errors import DataError
+    from lassonet_cli.io import check_writable, output_format, write_table
+
+    place, name, fmt = case
+    root = tmp_path_factory.mktemp("out")
+    path = _make_place(root, place, name)
+    before = _state(root)
+    real_replace = os.replace
+
+    def guarded(src, dst, *args, **kwargs):  # never rename over a device, even as root
+        assert not str(dst).startswith("/dev/"), dst
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", guarded)
+    reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK) if place == "fifo" else None
+    df = pd.DataFrame({"feature": ["a", "b"], "importance": [1.5, 0.25]})
+    try:
+        try:
+            kind = output_format(path, fmt)
+            check_writable(path, kind)
+            write_table(df, path, fmt)
+        except DataError as e:
+            event(f"{place}: refused")
+            assert str(e).strip() and "\n" not in str(e)
+            assert _state(root) == before  # nothing written, replaced or left behind
+            return
+        event(f"{place}: written")
+        after = _state(root)
+        # links stay links (to the same target), FIFOs stay FIFOs, no temporary file is left
+        assert {k: v for k, v in after.items() if v[0] in ("link", "fifo")} == {
+            k: v for k, v in before.items() if v[0] in ("link", "fifo")}
+        assert not [entry for entry in after if entry.endswith(".tmp")]
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+        if place in ("new", "existing", "link_to_existing", "dangling_link"):
+            written = os.path.realpath(path)
+            assert os.path.isfile(written) and os.path.getsize(written) > 0
+            if kind == "csv" and not name.endswith(".gz"):
+                assert pd.read_csv(written).equals(df)
+        else:
+            assert place in ("fifo", "dev_null"), place  # nothing else may succeed
+    finally:
+        if reader is not None:
+            os.close(reader)
