@@ -22,7 +22,7 @@ from clitools import assert_clean_error, invoke
 
 from lassonet_cli import io as lio
 from lassonet_cli.errors import DataError
-from lassonet_cli.estimator import LassoNetSelector
+from lassonet_cli.estimator import Selector
 from lassonet_cli.io import atomic_output, check_writable, write_table
 
 LASSONET = str(Path(sys.executable).parent / "lassonet")
@@ -256,7 +256,7 @@ def no_training(monkeypatch):
     def fit(*args, **kwargs):
         raise AssertionError("training started before the outputs were checked")
 
-    monkeypatch.setattr(LassoNetSelector, "fit", fit)
+    monkeypatch.setattr(Selector, "fit", fit)
 
 
 @pytest.mark.parametrize("option", ["-o", "--path-out", "--model-out"])
