@@ -5,9 +5,9 @@ __all__ = ["LassoNetSelector", "__version__"]
 
 
 def __getattr__(name: str):
-    # imported lazily so that `lassonet --help` does not pay for torch
+    # imported lazily so that `lassonet --help` does not pay for torch (nor scikit-learn)
     if name == "LassoNetSelector":
-        from .estimator import LassoNetSelector
+        from .sklearn_api import LassoNetSelector
 
         return LassoNetSelector
     raise AttributeError(name)

@@ -23,121 +23,37 @@ kind of network it is.
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
+from .backbone_spec import (  # noqa: F401 (BackboneSpec and the image shape, re-exported)
+    DEFAULT_KERNEL,
+    HEAD_GRID,
+    BackboneSpec,
+    check_image_columns,
+    head_grid,
+    parse_image_shape,
+)
 from .errors import ConfigError
 
-DEFAULT_KERNEL = 3
-# conv2's output is pooled to at most HEAD_GRID x HEAD_GRID cells before the linear head
-HEAD_GRID = 4
 
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    """A parsed ``--backbone`` value: ``linear``, ``mlp:H1,H2,...`` or ``conv:C1,C2[:kK]``.
-
-    ``hidden`` holds the hidden sizes (mlp) or the channels of the two conv layers (conv);
-    ``kernel`` is the conv layers' kernel size (0 for the others).
-    """
-
-    kind: str
-    hidden: tuple[int, ...] = ()
-    kernel: int = 0
-
-    @classmethod
-    def parse(cls, text: str) -> BackboneSpec:
-        text = text.strip().lower()
-        if text == "linear":
-            return cls("linear")
-        if text == "mlp":
-            return cls("mlp", (100,))
-        if text.startswith("mlp:"):
-            hidden = _positive_ints(text[4:])
-            if hidden:
-                return cls("mlp", hidden)
-        if text.startswith("conv:"):
-            match = re.fullmatch(r"([^:]*)(?::k(\d+))?", text[5:])
-            channels = _positive_ints(match.group(1)) if match else ()
-            kernel = int(match.group(2)) if match and match.group(2) else DEFAULT_KERNEL
-            if len(channels) == 2 and kernel % 2 == 1:
-                return cls("conv", channels, kernel)
-            raise ConfigError(
-                f"invalid backbone {text!r}: use 'conv:C1,C2' (the channels of the two conv "
-                "layers) with an optional odd kernel size, e.g. --backbone conv:16,32:k5"
-            )
-        raise ConfigError(
-            f"invalid backbone {text!r}: use 'linear', 'mlp:H1,H2,...' with positive hidden "
-            "sizes, e.g. --backbone mlp:100, or 'conv:C1,C2[:kK]'"
-        )
-
-    def __str__(self) -> str:
-        if self.kind == "linear":
-            return "linear"
-        if self.kind == "conv":
-            return f"conv:{self.hidden[0]},{self.hidden[1]}:k{self.kernel}"
-        return "mlp:" + ",".join(str(h) for h in self.hidden)
-
-    @property
-    def selects_filters(self) -> bool:
-        """True when the selected units are conv1's filters rather than input columns."""
-        return self.kind == "conv"
-
-    def build(
-        self,
-        n_inputs: int,
-        n_outputs: int,
-        dropout: float = 0.0,
-        image_shape: tuple[int, int, int] | None = None,
-    ) -> nn.Module:
-        """The backbone network; a conv backbone needs ``image_shape`` (C, H, W)."""
-        if self.kind == "linear":
-            return LinearBackbone(n_outputs)
-        if self.kind == "conv":
-            if image_shape is None:
-                raise ConfigError("a conv backbone needs the image shape: add --image-shape CxHxW")
-            check_image_columns(image_shape, n_inputs)
-            return ConvBackbone(image_shape, self.hidden, self.kernel, n_outputs, dropout)
-        return MLPBackbone(n_inputs, self.hidden, n_outputs, dropout)
-
-
-def _positive_ints(text: str) -> tuple[int, ...]:
-    """``'16,32'`` -> (16, 32); () unless every part is a positive integer."""
-    try:
-        values = tuple(int(p) for p in text.split(","))
-    except ValueError:
-        return ()
-    return values if all(v > 0 for v in values) else ()
-
-
-def parse_image_shape(text: str) -> tuple[int, int, int]:
-    """``'1x32x32'`` -> (1, 32, 32): channels, height, width of the images."""
-    parts = text.strip().lower().split("x")
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if len(shape) != 3 or not all(v > 0 for v in shape):
-        raise ConfigError(
-            f"invalid image shape {text!r}: use CxHxW with positive integers (channels x "
-            "height x width), e.g. --image-shape 1x32x32"
-        )
-    return shape
-
-
-def check_image_columns(image_shape: tuple[int, int, int], n_columns: int) -> None:
-    """ConfigError unless C * H * W equals the number of feature columns."""
-    C, H, W = image_shape
-    if C * H * W != n_columns:
-        raise ConfigError(
-            f"--image-shape {C}x{H}x{W} needs {C * H * W} feature columns (the pixels in "
-            f"row-major order), but the table has {n_columns}; select the pixel columns with "
-            "--features or --exclude"
-        )
+def build_backbone(
+    spec: BackboneSpec,
+    n_inputs: int,
+    n_outputs: int,
+    dropout: float = 0.0,
+    image_shape: tuple[int, int, int] | None = None,
+) -> nn.Module:
+    """The backbone network ``spec`` names; a conv backbone needs ``image_shape`` (C, H, W)."""
+    if spec.kind == "linear":
+        return LinearBackbone(n_outputs)
+    if spec.kind == "conv":
+        if image_shape is None:
+            raise ConfigError(lambda s: "a conv backbone needs the image shape: add "
+                              f"{s('image_shape', 'CxHxW')}")
+        check_image_columns(image_shape, n_inputs)
+        return ConvBackbone(image_shape, spec.hidden, spec.kernel, n_outputs, dropout)
+    return MLPBackbone(n_inputs, spec.hidden, n_outputs, dropout)
 
 
 class LinearBackbone(nn.Module):
@@ -210,7 +126,7 @@ class ConvBackbone(nn.Module):
         self.conv1 = nn.Conv2d(C, C1, kernel, padding="same")
         self.pool1 = nn.MaxPool2d((min(2, H), min(2, W)), ceil_mode=True)
         self.constrained_layer = nn.Conv2d(C1, C2, kernel, padding="same")
-        grid = (min(HEAD_GRID, math.ceil(H / 2)), min(HEAD_GRID, math.ceil(W / 2)))
+        grid = head_grid(H, W)
         layers: list[nn.Module] = [nn.ReLU(), nn.AdaptiveMaxPool2d(grid), nn.Flatten()]
         if dropout > 0:
             layers.append(nn.Dropout(dropout))

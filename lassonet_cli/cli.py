@@ -7,7 +7,9 @@ Heavy libraries (torch, pandas) are imported inside the commands so ``--help`` s
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import traceback
 from enum import Enum
@@ -17,14 +19,68 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, defaults
-from .errors import LassoNetError
+from .errors import CLI, LassoNetError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 128 + 15  # what a shell reports for a process ended by SIGTERM
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
+    clean-ups run: the progress display gives the cursor back, temporary files go."""
+
+
+_HOLD = {"depth": 0, "pending": None}  # see _signals_held
+
+
+def _on_signal(signum, frame) -> None:
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM _Terminated, unless held back."""
+    if _HOLD["depth"]:
+        _HOLD["pending"] = _HOLD["pending"] or signum
+        return
+    if signum == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise _Terminated
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM back until the block is done (rich's display, interrupted while
+    it starts or stops, can neither be stopped nor give the cursor back), then act on them."""
+    _HOLD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HOLD["depth"] -= 1
+    pending, _HOLD["pending"] = _HOLD["pending"], None
+    if pending is not None and not _HOLD["depth"]:
+        _on_signal(pending, None)
+
+
+def _handle_signals() -> dict:
+    """Install ``_on_signal`` (in the main thread; Ctrl-C only where Python's own handler is,
+    not where the shell ignores it); returns the handlers to put back."""
+    previous = {}
+    for signum, usual in ((signal.SIGINT, signal.default_int_handler),
+                          (signal.SIGTERM, signal.SIG_DFL)):
+        try:
+            if signal.getsignal(signum) is usual:
+                previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            break
+    return previous
 
 
 def _print_error(message: str) -> None:
     sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()
+
+
+def _usage_message(e: typer.TyperException) -> str:
+    """click's message for a bad option value, without the "Value error, " that typer's
+    pydantic validation puts before the reason."""
+    return e.format_message().replace(": Value error, ", ": ", 1)
 
 
 def _run(main, args, debug: bool, **kwargs) -> int:
@@ -33,26 +89,35 @@ def _run(main, args, debug: bool, **kwargs) -> int:
         result = main(args=args, standalone_mode=False, **kwargs)
         if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C into this exit code
             _print_error("interrupted")
+            return result
+        # text written with print() is still buffered: a full disk shows here, not at exit
+        from .io import write_stdout
+
+        write_stdout(b"")
         return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as e:
         return e.exit_code
     except typer.TyperException as e:  # click's usage errors, bad parameters, missing files
         ctx = getattr(e, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        _print_error(f"{e.format_message()}{hint}")
+        _print_error(f"{_usage_message(e)}{hint}")
         return EXIT_USAGE
     except LassoNetError as e:
         if debug:
             traceback.print_exc()
-        _print_error(str(e))
+        _print_error(e.spelled(CLI))
         return EXIT_USAGE
     except (KeyboardInterrupt, typer.Abort):
         _print_error("interrupted")
         return EXIT_INTERRUPTED
+    except _Terminated:
+        _print_error("terminated")
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # the reader (e.g. `head`) has gone: end quietly, without a second error at exit
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        from .io import detach_stdout
+
+        detach_stdout()
         return EXIT_OK
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if debug:
@@ -73,10 +138,16 @@ class _Group(TyperGroup):
         # waiting passively costs little alone.  Read when torch loads, so set before that.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         argv = list(sys.argv[1:] if args is None else args)
-        code = _run(
-            super().main, argv, "--debug" in argv, prog_name=prog_name,
-            complete_var=complete_var, **extra,
-        )
+        previous = _handle_signals()
+        try:
+            code = _run(
+                super().main, argv, "--debug" in argv, prog_name=prog_name,
+                complete_var=complete_var, **extra,
+            )
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            _HOLD["pending"] = None
         sys.exit(code)
 
 
@@ -217,6 +288,17 @@ Sep = Annotated[
                  "for .tsv; for .csv the one of these that occurs most in the header line."),
 ]
 Encoding = Annotated[str, typer.Option(help="Text encoding of the input (e.g. latin-1).")]
+NaValues = Annotated[
+    str | None,
+    typer.Option("--na-values", help="Comma list of cell values that mean 'missing', besides "
+                 "empty cells and NA, NaN, null, ... (e.g. --na-values '?,-999'). A numeric "
+                 "column with a few other text cells is an error that names them."),
+]
+DecimalMark = Annotated[
+    str,
+    typer.Option("--decimal", help="Decimal mark of numbers in text input: '.' or ',' (then "
+                 "the fields are usually separated by ';')."),
+]
 InputFormatOpt = Annotated[
     InputFormat | None,
     typer.Option("--input-format", help="Override the format guessed from the file name."),
@@ -297,19 +379,28 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but er
 Progress = Annotated[
     bool | None,
     typer.Option("--progress/--no-progress",
-                 help="Show a progress display on stderr (default: when stderr is a terminal)."),
+                 help="Show progress on stderr (default: when stderr is a terminal): a bar on "
+                 "an interactive terminal, else (a file, a pipe, TERM=dumb) a plain line per "
+                 "stage and at most one a second."),
 ]
 Debug = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 Output = Annotated[
-    str | None, typer.Option("--output", "-o", help="Write the table here instead of stdout.")
+    str | None,
+    typer.Option("--output", "-o", help="Write the table here instead of stdout: a file "
+                 "(replaced when complete; through a symbolic link, the link's target), or a "
+                 "FIFO or device such as /dev/stdout (written through)."),
 ]
 Format = Annotated[
     OutputFormat | None,
-    typer.Option("--format", help="Output format (default: from -o's extension, else csv)."),
+    typer.Option("--format", help="Output format (default: from -o's extension: .csv, .tsv, "
+                 ".json, .jsonl, .ndjson, .parquet, .pq, .txt for table, each optionally + "
+                 ".gz; csv for stdout and a name without an extension; another extension is "
+                 "refused unless --format is given)."),
 ]
 PathOut = Annotated[
     str | None,
-    typer.Option(help="Also write the path table (one row per lambda) to this file."),
+    typer.Option(help="Also write the path table (one row per lambda) to this file, in the "
+                 "format its extension names (as -o's)."),
 ]
 ModelOut = Annotated[
     str | None,
@@ -356,59 +447,106 @@ def root(
 
 
 class _Reporter:
-    """Notes and progress on stderr; silent under --quiet."""
+    """Notes and progress on stderr; silent under --quiet.
+
+    The progress display is a rich bar where stderr is an interactive terminal, else (stderr
+    to a file, ``TERM=dumb``, with ``--progress``) plain lines, at most one a second but one
+    for every new stage.  Stages: the path on the training rows, each cross-validation fold,
+    the rerun to the chosen point, the refits of ``lassonet path``.
+    """
+
+    LINE_INTERVAL = 1.0  # seconds between two plain progress lines of one stage
 
     def __init__(self, quiet: bool, progress: bool | None):
         self.quiet = quiet
         self.show_progress = (not quiet) and (
             progress if progress is not None else sys.stderr.isatty()
         )
-        self._progress = None
+        self._bar = None  # (rich Progress, its task) on a terminal
+        self._started = None  # time.monotonic() at start; None: no display
+        self._stage = None
+        self._last_line = 0.0
+        self._units = 0
 
     def note(self, message: str) -> None:
         if not self.quiet:
             sys.stderr.write(f"{message}\n")
             sys.stderr.flush()
 
-    def start(self, total: int):
+    def start(self, units: int) -> None:
+        """Begin the display; ``units``: the features (or groups) a path run eliminates."""
         if not self.show_progress:
-            return None
+            return
+        import time
+
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
 
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._progress.start()
-        task = self._progress.add_task("path", total=total, status="dense model")
-
-        def on_point(point, model) -> None:
-            status = (
-                f"point {point_count[0]}  lambda {point.lambda_:.3g}  k {point.k}  "
-                f"val {point.val_score:.3f}"
+        console = Console(stderr=True)
+        if console.is_interactive:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
             )
-            point_count[0] += 1
-            self._progress.update(task, completed=total - point.k, status=status)
 
-        point_count = [0]
+            progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+            )
+            self._bar = progress, progress.add_task("", total=units, status="")
+            with _signals_held():  # hides the cursor; stop() shows it again
+                progress.start()
+        self._started, self._units = time.monotonic(), units
+
+    def _show(self, stage: str, done: int, total: int, status: str) -> None:
+        import time
+
+        now = time.monotonic()
+        new_stage, self._stage = stage != self._stage, stage
+        if self._bar is not None:
+            progress, task = self._bar
+            if new_stage:  # a new bar, with its own time estimate
+                progress.reset(task, total=total, completed=done, description=stage,
+                               status=status)
+            else:
+                progress.update(task, total=total, completed=done, status=status)
+        elif new_stage or now - self._last_line >= self.LINE_INTERVAL:
+            self._last_line = now
+            sys.stderr.write(f"{stage}: {status} [{now - self._started:.0f} s]\n")
+            sys.stderr.flush()
+
+    def run(self, stage: str):
+        """``on_run`` of ``LassoNetSelector.fit``: the display of one path run's points."""
+        if self._started is None:
+            return None
+        units, count = self._units, [0]
+        self._show(stage, 0, units, "dense model")
+
+        def on_point(point) -> None:
+            self._show(stage, units - point.k, units,
+                       f"point {count[0]}  lambda {point.lambda_:.3g}  k {point.k}  "
+                       f"val {point.val_score:.3f}")
+            count[0] += 1
+
         return on_point
 
+    def refit(self, done: int, total: int) -> None:
+        """``on_refit`` of ``evaluate.accuracy_vs_k``."""
+        if self._started is not None:
+            self._show("refits", done, total, f"{done} of {total} models")
+
     def stop(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        if self._bar is not None:
+            with _signals_held():
+                self._bar[0].stop()
+        self._bar = self._started = self._stage = None
 
 
 def _setup_torch(threads: int | None, seed: int) -> None:
@@ -440,9 +578,9 @@ def _selector(
     ties: Ties = Ties.efron, image_shape: str | None = None,
 ):
     """An unfitted, validated estimator from the common options (before any data are read)."""
-    from .estimator import LassoNetSelector
+    from .estimator import Selector
 
-    estimator = LassoNetSelector(
+    estimator = Selector(
         task=task.value, backbone=backbone, M=M, dropout=dropout,
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
@@ -473,9 +611,16 @@ def _choice_note(estimator, k: int | None) -> str:
                       f"{defaults.CV_BELOW_ROWS}; --cv 0 for one validation split)")
         else:
             score += f" ({folds} folds)"
-    units = "feature(s)" if estimator.units_.of_column is not None else "filter(s)"
+    of_column = estimator.units_.of_column
+    if of_column is None:
+        units = f"{point.k} filter(s)"
+    elif estimator.units_.n < len(of_column):  # user groups: k counts groups
+        n = int(estimator.support_.sum())
+        units = f"{point.k} group(s) ({n} feature{'' if n == 1 else 's'})"
+    else:
+        units = f"{point.k} feature(s)"
     return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
-            f"{point.k} {units}, lambda {point.lambda_:.4g}, {score}")
+            f"{units}, lambda {point.lambda_:.4g}, {score}")
 
 
 SMALL_TABLE_CELLS = 1 << 22
@@ -513,11 +658,34 @@ def _separator(sep: str | None) -> str | None:
     return value
 
 
+def _na_values(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [v.strip() for v in text.split(",") if v.strip()] or None
+
+
+def _decimal(mark: str) -> str:
+    if mark not in (".", ","):
+        raise typer.BadParameter(f"{mark!r} is not a decimal mark: use '.' or ','",
+                                 param_hint="--decimal")
+    return mark
+
+
+def _read(data, input_format, sep: str | None, encoding: str, na_values: str | None,
+          decimal: str):
+    """The input table, read with the text options (``--sep``, ``--na-values``, ...)."""
+    from .data import read_table
+
+    return read_table(data, input_format.value if input_format else None, _separator(sep),
+                      encoding, na_values=_na_values(na_values), decimal=_decimal(decimal))
+
+
 def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
                    threads: int | None, missing: Missing, categorical: str | None,
                    max_levels: int, sep: str | None, encoding: str,
                    time: str | None = None, event: str | None = None, estimator=None,
-                   constant: str = "set_aside"):
+                   constant: str = "set_aside", na_values: str | None = None,
+                   decimal: str = "."):
     """Read the table, resolve the columns, check them; set the threads.
 
     ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
@@ -526,10 +694,9 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
     backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
     what ``data.check_table`` does with constant columns otherwise.
     """
-    from .data import check_table, read_table, select_columns
+    from .data import check_table, select_columns
 
-    df = read_table(data, input_format.value if input_format else None, _separator(sep),
-                    encoding)
+    df = _read(data, input_format, sep, encoding, na_values, decimal)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
     forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
     images = estimator is not None and estimator.image_shape is not None
@@ -567,6 +734,8 @@ def select(
     input_format: InputFormatOpt = None,
     sep: Sep = None,
     encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
@@ -604,8 +773,9 @@ def select(
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    path_format = output_format(path_out, None) if path_out else None
-    for destination in (output, path_out, model_out, filters_out):
+    path_format = output_format(path_out, None, override=None) if path_out else None
+    check_writable(output, out_format)
+    for destination in (path_out, model_out, filters_out):
         check_writable(destination)
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     estimator = _selector(
@@ -620,7 +790,8 @@ def select(
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, estimator)
+                              encoding, time, event, estimator, na_values=na_values,
+                              decimal=decimal)
     estimator.task = prepared.task
     estimator.missing, estimator.categorical = missing.value, prepared.categorical
     estimator.groups = _user_groups(groups, prepared)
@@ -630,9 +801,9 @@ def select(
     for message in prepared.notes:
         reporter.note(message)
 
-    on_point = reporter.start(prepared.X.shape[1] - len(prepared.constant))
     try:
-        estimator.fit(prepared.X, prepared.target, on_point=on_point)
+        reporter.start(prepared.X.shape[1] - len(prepared.constant))
+        estimator.fit(prepared.X, prepared.target, on_run=reporter.run)
     finally:
         reporter.stop()
 
@@ -718,6 +889,8 @@ def path_command(
     input_format: InputFormatOpt = None,
     sep: Sep = None,
     encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
     missing: MissingOpt = Missing.error,
     categorical: Categorical = None,
     max_levels: MaxLevels = 50,
@@ -758,8 +931,8 @@ def path_command(
 
     reporter = _Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    for destination in (output, plot):
-        check_writable(destination)
+    check_writable(output, out_format)
+    check_writable(plot)
     plot_format = None
     if plot:
         plot_format = FilePath(plot).suffix.lower()
@@ -788,7 +961,8 @@ def path_command(
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, constant="drop")
+                              encoding, time, event, constant="drop", na_values=na_values,
+                              decimal=decimal)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     template.task = prepared.task
     template.missing, template.categorical = missing.value, prepared.categorical
@@ -799,11 +973,11 @@ def path_command(
     for message in prepared.notes:
         reporter.note(message)
 
-    on_point = reporter.start(prepared.X.shape[1])
     try:
+        reporter.start(prepared.X.shape[1])
         table, selector = accuracy_vs_k(
             lambda: template, prepared.X, prepared.target, prepared.task, k_grid,
-            test_fraction, random_repeats, seed, on_point=on_point,
+            test_fraction, random_repeats, seed, on_run=reporter.run, on_refit=reporter.refit,
         )
     finally:
         reporter.stop()
@@ -842,6 +1016,8 @@ def predict(
     input_format: InputFormatOpt = None,
     sep: Sep = None,
     encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
     threads: Threads = None,
     debug: Debug = False,
     output: Output = None,
@@ -849,19 +1025,19 @@ def predict(
 ) -> None:
     import pandas as pd
 
-    from .data import check_features, read_table
-    from .estimator import LassoNetSelector
+    from .data import check_features
+    from .estimator import Selector
     from .io import check_writable, output_format, write_table
 
     out_format = output_format(output, format.value if format else None)
-    check_writable(output)
+    check_writable(output, out_format)
     _setup_torch(threads, 0)
-    selector = LassoNetSelector.load(model)
-    df = read_table(data, input_format.value if input_format else None, _separator(sep),
-                    encoding)
+    selector = Selector.load(model)
+    df = _read(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
-    kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+    # a column named twice is kept once (as --features and --exclude take their lists)
+    kept = list(dict.fromkeys(c.strip() for c in keep.split(",") if c.strip())) if keep else []
     absent = [c for c in kept if c not in df.columns]
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
@@ -892,13 +1068,13 @@ def inspect(
     debug: Debug = False,
 ) -> None:
     import json
+    import math
 
-    from .estimator import LassoNetSelector
+    from .modelfile import read_header
 
-    # loading rebuilds the network, so a header that disagrees with its weights is refused
-    selector = LassoNetSelector.load(model)
-    header = selector.header_
-    n_parameters = sum(p.numel() for p in selector.model_.parameters())
+    # the header alone, checked against the tensors' shapes: no torch, no weights read
+    header, shapes = read_header(model)
+    n_parameters = sum(math.prod(shape) for shape in shapes.values())
     if json_output:
         sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")
         return

@@ -68,25 +68,37 @@ def row_chunks(n_rows: int, n_columns: int) -> Iterator[slice]:
 
 
 def read_table(
-    path: str, fmt: str | None = None, sep: str | None = None, encoding: str = "utf-8"
+    path: str,
+    fmt: str | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    na_values: list[str] | None = None,
+    decimal: str = ".",
+    what: str = "input",
 ) -> pd.DataFrame:
     """Read a CSV, TSV (optionally gzipped) or Parquet table from a path or ``-`` (stdin).
 
     ``sep``: the field separator of text tables; by default tab for .tsv, and for .csv the one
     of ``, ; tab |`` that occurs most often in the header line.  ``encoding``: of text tables
-    (a UTF-8 byte-order mark is always skipped).
+    (a UTF-8 byte-order mark is always skipped).  ``na_values``: cells that mean "missing"
+    besides the empty cell and pandas' usual NA, NaN, null, ... (in Parquet, text cells equal
+    to one of them).  ``decimal``: the decimal mark of numbers in text tables.  ``what``: the
+    file's role in messages ("input", "groups").  Parquet bytes on stdin are recognised by
+    their magic number; decimal Parquet columns are read as float64.
     """
     kind = input_format(path, fmt)
     if path == "-":
         raw = sys.stdin.buffer.read()
         source: object = io.BytesIO(raw)
         compression = "gzip" if raw[:2] == b"\x1f\x8b" else None
+        if fmt is None and raw[:4] == PARQUET_MAGIC:
+            kind = "parquet"
     else:
         p = Path(path)
         if not p.exists():
-            raise DataError(f"input file {path!r} does not exist")
+            raise DataError(f"{what} file {path!r} does not exist")
         if p.is_dir():
-            raise DataError(f"input {path!r} is a directory, not a table")
+            raise DataError(f"{what} file {path!r} is a directory, not a table")
         source = p
         compression = "infer"
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
@@ -95,18 +107,25 @@ def read_table(
         if kind == "parquet":
             import pyarrow.parquet as pq
 
-            df = _read_parquet(pq.ParquetFile(source), path)
+            df = _read_parquet(pq.ParquetFile(source), path, na_values)
         else:
             if sep is None:
                 sep = "\t" if kind == "tsv" else _sniff_separator(source, compression,
                                                                   text_encoding)
+            if decimal == sep:
+                raise DataError(f"{path}: --decimal {decimal!r} is also the field separator: "
+                                "name another separator with --sep (e.g. --sep ';')")
             df = pd.read_csv(source, sep=sep, compression=compression,
-                             encoding=text_encoding)
+                             encoding=text_encoding, na_values=na_values or None,
+                             decimal=decimal)
     except DataError:
         raise
     except LookupError:
         raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as e:
+        if _starts_with(source, PARQUET_MAGIC):
+            raise DataError(f"{path}: this is a Parquet file, not {kind} text: read it with "
+                            "--input-format parquet") from None
         raise DataError(
             f"{path}: the file is not valid {'UTF-8' if utf8 else encoding} text ({e.reason}); "
             "name its encoding with --encoding, e.g. --encoding latin-1"
@@ -127,18 +146,61 @@ def read_table(
     names = [str(c) for c in df.columns]
     if kind != "parquet":
         names = _raw_header(source, sep, compression, text_encoding) or names
+        if len(names) == 1:
+            _check_separator(path, names[0], sep)
+    _check_named(path, names)
     _check_unique(path, names)
     df.columns = [str(c) for c in df.columns]
     return df
 
 
-def _read_parquet(file, path: str) -> pd.DataFrame:
+PARQUET_MAGIC = b"PAR1"
+
+
+def _starts_with(source, magic: bytes) -> bool:
+    if isinstance(source, io.BytesIO):
+        return source.getvalue()[: len(magic)] == magic
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def _check_separator(path: str, header: str, sep: str) -> None:
+    """A one-column text table whose header holds another separator was split with the wrong
+    one (``--sep x`` on a comma table): say so, rather than miss every column later."""
+    others = [s for s in SEPARATORS if s != sep and s in header]
+    if not others:
+        return  # a table of one column (``select_columns`` hints if a name is then missing)
+    best = max(others, key=header.count)
+    shown = "tab" if best == "\t" else repr(best)
+    raise DataError(f"{path}: the separator {sep!r} finds only one column in the header "
+                    f"{header!r}; it looks separated by {shown}: use --sep {shown}")
+
+
+def _check_named(path: str, names: list[str]) -> None:
+    """Every column has a name: a blank one is usually a row index written with the table
+    (pandas' ``to_csv`` without ``index=False``) or a separator at the end of each line."""
+    blank = [i for i, name in enumerate(names, start=1) if not str(name).strip()]
+    if blank:
+        where = ("a trailing separator on each line?" if blank == [len(names)]
+                 else "a row index written with the table?")
+        raise DataError(f"{path}: column {blank[0]} has no name in the header ({where}): "
+                        "name it in the header, or remove the column")
+
+
+def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.DataFrame:
     """A Parquet file as a DataFrame, read a few columns at a time.
 
     Reading the whole table and converting it holds the decoded Arrow table, the reader's
     buffers and the frame at once: about 3.5 times the data for a tall float table.  Reading
     groups of columns of about ``CHUNK_CELLS`` cells, each converted into its own blocks and
     released before the next, keeps that near 2 times.
+
+    Decimal columns become float64 (pandas would hold them as Python objects, taken for text);
+    text cells equal to one of ``na_values`` become missing, and a text column whose other
+    cells are all numbers then becomes float64, as it would in a CSV.
     """
     schema = file.schema_arrow
     _check_unique(path, schema.names)
@@ -149,10 +211,36 @@ def _read_parquet(file, path: str) -> pd.DataFrame:
     per_read = max(1, CHUNK_CELLS // max(1, file.metadata.num_rows))
     frames = []
     for start in range(0, max(len(names), 1), per_read):
-        table = file.read(columns=names[start : start + per_read])
+        table = _decimals_as_floats(file.read(columns=names[start : start + per_read]))
         frames.append(table.to_pandas(split_blocks=True, self_destruct=True))
         del table
-    return frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    if na_values:
+        for name in df.columns:
+            if is_categorical(df[name]) and not pd.api.types.is_bool_dtype(df[name]):
+                df[name] = _text_without(df[name], set(na_values))
+    return df
+
+
+def _decimals_as_floats(table):
+    import pyarrow as pa
+
+    for i, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
+    return table
+
+
+def _text_without(series: pd.Series, na_values: set[str]) -> pd.Series:
+    """``series`` with the cells in ``na_values`` missing; float64 if the rest are numbers."""
+    hits = series.astype(object).isin(na_values).to_numpy()
+    if not hits.any():
+        return series
+    kept = series.astype(object).where(~hits, None)
+    numbers = pd.to_numeric(kept, errors="coerce")
+    if numbers.notna().sum() == kept.notna().sum():
+        return numbers.astype(np.float64)
+    return kept
 
 
 def _sniff_separator(source, compression, encoding: str) -> str:
@@ -297,6 +385,10 @@ def select_columns(
     for name, what in ((target, "target"), (time, "--time"), (event, "--event"),
                        (id_column, "--id")):
         if name is not None and name not in columns:
+            if len(columns) == 1:  # a text table read with the wrong separator, most likely
+                raise DataError(f"{what} column {name!r} is not in the table, which has only "
+                                f"one column {columns[0]!r}: name the field separator with "
+                                "--sep (e.g. --sep ' ')")
             raise _unknown_column(name, columns, what)
     if time is not None and time == event:
         raise DataError(f"--time and --event name the same column {time!r}")
@@ -444,8 +536,13 @@ class Encoder:
         out = np.empty((len(df), len(self.mean)), dtype=np.float32)
         largest = np.finfo(np.float32).max
         for rows in row_chunks(len(df), len(self.mean)):
+            raw = self.raw(df.iloc[rows])[0]
             with np.errstate(over="ignore"):  # beyond float64 is beyond float32: clipped
-                z = (self.raw(df.iloc[rows])[0] - self.mean) / self.scale
+                z = (raw - self.mean) / self.scale
+                # -1e308 - 1e308 overflows though its standardised value need not: scale first
+                lost = np.isinf(z) & np.isfinite(raw)
+                if lost.any():
+                    z[lost] = (raw / self.scale - self.mean / self.scale)[lost]
             out[rows] = np.clip(z, -largest, largest, out=z)
         return out
 
@@ -528,20 +625,22 @@ def survival_target(time, event, time_name: str = "time",
     observed, 0 / false = censored); no gaps in either; at least one event.
     """
     time, event = pd.Series(np.asarray(time)), pd.Series(np.asarray(event))
-    for series, name, option in ((time, time_name, "--time"), (event, event_name, "--event")):
+    for series, name, option in ((time, time_name, "time"), (event, event_name, "event")):
         gaps = int(series.isna().sum())
         if gaps:
-            raise DataError(f"the {option} column {name!r} has {gaps} missing value(s): Cox needs "
-                            "a time and an event for every row; fill or drop those rows")
+            raise DataError(lambda s, option=option, name=name, gaps=gaps: (
+                f"the {s(option)} column {name!r} has {gaps} missing value(s): Cox needs a time "
+                "and an event for every row; fill or drop those rows"))
     if not pd.api.types.is_numeric_dtype(time) or pd.api.types.is_bool_dtype(time):
-        raise DataError(f"the --time column {time_name!r} is not numeric (e.g. "
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} is not numeric (e.g. "
                         f"{_plain(time.iloc[0])!r}): it must hold follow-up times")
     times = time.to_numpy(dtype=np.float64)
     if not np.isfinite(times).all():
-        raise DataError(f"the --time column {time_name!r} has infinite values")
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} has infinite values")
     if (times < 0).any():
-        raise DataError(f"the --time column {time_name!r} has {int((times < 0).sum())} negative "
-                        f"value(s) (smallest {times.min():g}): times must be >= 0")
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} has "
+                        f"{int((times < 0).sum())} negative value(s) (smallest "
+                        f"{times.min():g}): times must be >= 0")
     if pd.api.types.is_bool_dtype(event):
         events = event.to_numpy(dtype=np.float64)
     else:
@@ -550,28 +649,29 @@ def survival_target(time, event, time_name: str = "time",
         if values is None or not np.isin(values, (0.0, 1.0)).all():
             odd = event[~event.isin([0, 1])] if numeric else event
             shown = ", ".join(repr(_plain(v)) for v in pd.unique(odd)[:3])
-            raise DataError(f"the --event column {event_name!r} must be 0/1 or true/false "
-                            f"(1 = event observed, 0 = censored); it has {shown}")
+            raise DataError(lambda s: f"the {s('event')} column {event_name!r} must be 0/1 or "
+                            f"true/false (1 = event observed, 0 = censored); it has {shown}")
         events = values
     if not events.any():
-        raise DataError(f"the --event column {event_name!r} has no events (all 0): Cox needs at "
-                        "least one observed event")
+        raise DataError(lambda s: f"the {s('event')} column {event_name!r} has no events (all "
+                        "0): Cox needs at least one observed event")
     return np.column_stack([times, events])
 
 
 def check_reconstruction(categorical: list[str], gappy: list[str], n_columns: int) -> None:
     """Reconstruction needs numeric feature columns without gaps, at least two of them."""
     if categorical:
-        raise DataError(f"--task reconstruction needs numeric feature columns; "
+        raise DataError(lambda s: f"{s('task', 'reconstruction')} needs numeric feature columns; "
                         f"{', '.join(categorical[:5])} {'is' if len(categorical) == 1 else 'are'} "
-                        "categorical: leave them out with --exclude")
+                        "categorical: leave them out" + (" with --exclude" if s.cli else ""))
     if gappy:
-        raise DataError(f"--task reconstruction cannot reconstruct missing or infinite values, "
-                        f"found in {', '.join(gappy[:5])}: fill them or leave the columns out "
-                        "with --exclude")
+        raise DataError(lambda s: f"{s('task', 'reconstruction')} cannot reconstruct missing or "
+                        f"infinite values, found in {', '.join(gappy[:5])}: fill them or leave "
+                        "the columns out" + (" with --exclude" if s.cli else ""))
     if n_columns < 2:
-        raise DataError(f"--task reconstruction needs at least 2 non-constant feature columns "
-                        f"(each is reconstructed from the others); found {n_columns}")
+        raise DataError(lambda s: f"{s('task', 'reconstruction')} needs at least 2 non-constant "
+                        f"feature columns (each is reconstructed from the others); found "
+                        f"{n_columns}")
 
 
 def task_target(
@@ -612,6 +712,10 @@ def task_target(
         X, target = X[known].reset_index(drop=True), target[known]
     if task == "auto":
         task = infer_task(pd.Series(target))
+    if task == "regression" and np.issubdtype(target.dtype, np.number):
+        values = target.astype(np.float64)
+        if np.isfinite(values).all():
+            check_target_spread(values, "the target y")
     return task, X, target
 
 
@@ -692,6 +796,15 @@ def check_table(
     if unknown:
         raise DataError(f"--categorical names column(s) that are not features: "
                         f"{', '.join(sorted(unknown))}")
+    features = set(sel.features)
+    for name, dtype in zip(df.columns, df.dtypes, strict=True):
+        if name in features and dtype.kind not in "iufb":  # numbers, booleans: as they are
+            check_column_kind(df[name], f"column {name!r}", forced=name in forced,
+                              levels=f"--categorical {name} if it is categories",
+                              exclude=name)
+    if sel.target is not None and task in ("auto", "regression"):
+        check_column_kind(df[sel.target], f"the target column {sel.target!r}",
+                          levels="--task classification if it holds class labels")
     kinds = {c: "categorical" if c in forced or is_categorical(X[c]) else "numeric"
              for c in sel.features}
     cats = [c for c in sel.features if kinds[c] == "categorical"]
@@ -708,10 +821,21 @@ def check_table(
     gaps = {c: int(n) for c, n in X.isna().sum().items()}
     numeric = [c for c in sel.features if kinds[c] == "numeric"]
     inf_counts = np.zeros(len(numeric), dtype=np.int64)
+    largest = np.zeros(len(numeric))
     numeric_part = X[numeric]
     for rows in row_chunks(len(X), len(numeric)):
-        inf_counts += np.isinf(numeric_part.iloc[rows].to_numpy(dtype=np.float64)).sum(axis=0)
+        values = numeric_part.iloc[rows].to_numpy(dtype=np.float64)
+        inf_counts += np.isinf(values).sum(axis=0)
+        finite = np.where(np.isfinite(values), np.abs(values), 0.0)
+        largest = np.maximum(largest, finite.max(axis=0, initial=0.0))
     infinite = {c: int(n) for c, n in zip(numeric, inf_counts, strict=True)}
+    for name in (c for c, big in zip(numeric, largest, strict=True) if big > FLOAT32_MAX):
+        big = swamped(X[name].to_numpy(dtype=np.float64))
+        if big is not None:
+            notes.append(f"column {name!r}: a few values as large as {big:.3g} make the middle "
+                         "half of its values one number once standardised, so it can hardly "
+                         "be selected; if they stand for missing values, read them as gaps "
+                         "with --na-values")
     if task == "reconstruction":
         check_reconstruction(cats, [c for c in sel.features if gaps[c] or infinite.get(c, 0)],
                              len(sel.features))
@@ -735,6 +859,7 @@ def check_table(
             raise DataError(f"--task regression needs a numeric target; {sel.target!r} is not")
         if not np.isfinite(y.to_numpy(dtype=np.float64)).all():
             raise DataError(f"the target column {sel.target!r} has infinite values")
+        check_target_spread(y.to_numpy(dtype=np.float64), f"the target column {sel.target!r}")
     if len(X) == 1:  # say so before "the target is constant", which would mislead
         raise DataError(f"a single row{' with a target' if y is not None else ''} is too few: "
                         f"training and validation need at least {MIN_ROWS} rows")
@@ -800,6 +925,125 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
     return [c for c in X.columns if c in flat]
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def swamped(values: np.ndarray) -> float | None:
+    """The largest magnitude of ``values`` if standardising them (as the model's float32
+    inputs) makes the middle half one number though they differ, else None.
+
+    That happens when a few values are extreme beside the rest (1e308 among values near 1): the
+    mean and spread are theirs, and the other values all land on the mean.  ``values``: (n,)
+    float64; gaps are ignored.  Computed on values / max|values|, so nothing overflows.
+    """
+    values = values[np.isfinite(values)]
+    if len(values) < 2:
+        return None
+    low, high = np.partition(values, (len(values) // 4, 3 * len(values) // 4))[
+        [len(values) // 4, 3 * len(values) // 4]]
+    big = float(np.abs(values).max())
+    if low == high or big == 0:
+        return None
+    scaled = values / big
+    centre, spread = scaled.mean(), scaled.std()
+    if not spread > 0:
+        return None
+    z_low, z_high = (np.float32((v / big - centre) / spread) for v in (low, high))
+    return big if z_low == z_high else None
+
+
+def check_target_spread(values: np.ndarray, what: str) -> None:
+    """A regression target (finite float64 values) whose spread is that of a few extreme
+    values cannot be learnt: standardised, every other target is the same number."""
+    big = swamped(values)
+    if big is not None:
+        raise DataError(f"{what} has a few values as large as {big:.3g} that swamp the rest: "
+                        "standardised, the middle half of the targets become one number and "
+                        "nothing can be learnt; fix or drop those rows (missing-value codes "
+                        "can be read as gaps with --na-values)")
+
+
+def check_column_kind(series: pd.Series, what: str, forced: bool = False,
+                      levels: str | None = None, exclude: str | None = None) -> None:
+    """Refuse a column that would be misread: dates, times and durations (neither numbers nor
+    categories), and text that is mostly numbers (a stray '?' or '-', or a decimal comma),
+    which one-hot encoding would turn into one level per number.
+
+    ``what``: the column in messages; ``forced``: the column was named in ``--categorical``, so
+    its text is levels by choice; ``levels``: how to keep mostly-numeric text as levels;
+    ``exclude``: the column's name, for a hint to leave it out (features only).
+    """
+    leave_out = f", or leave it out with --exclude {exclude}" if exclude is not None else ""
+    kind = _time_kind(series)
+    if kind is not None:
+        dtype = "" if series.dtype.kind == "O" else f" ({series.dtype})"
+        raise DataError(f"{what} holds {kind}{dtype}, which are neither numbers nor "
+                        f"categories: convert it to numbers first (e.g. days since a start "
+                        f"date, or seconds){leave_out}")
+    if forced or not is_categorical(series) or pd.api.types.is_bool_dtype(series) \
+            or isinstance(series.dtype, pd.CategoricalDtype):
+        return
+    counts = series.dropna().astype(str).value_counts(sort=False)
+    if not len(counts):
+        return
+    cells = pd.Series(counts.index, dtype=object)
+    number = pd.to_numeric(cells, errors="coerce").notna().to_numpy()
+    total = int(counts.sum())
+    n_numbers = int(counts.to_numpy()[number].sum())
+    comma = cells.str.contains(",", regex=False).to_numpy() & pd.to_numeric(
+        cells.str.replace(",", ".", regex=False), errors="coerce").notna().to_numpy()
+    n_comma = int(counts.to_numpy()[comma & ~number].sum())
+    if n_comma and 2 * (n_numbers + n_comma) > total:
+        example = cells[comma & ~number].iloc[0]
+        raise DataError(f"{what} holds numbers with a decimal comma ({example!r}, row "
+                        f"{_first_row(series, example)}): read the table with --decimal ,")
+    n_text = total - n_numbers
+    if not n_text or 2 * n_numbers <= total:
+        return
+    text = [v for v in _in_order(series, set(cells[~number]))]
+    shown = ", ".join(f"{v!r} (row {_first_row(series, v)})" for v in text[:3])
+    more = ", ..." if len(text) > 3 else ""
+    # values that --na-values can name as they are (it splits at commas and strips spaces)
+    nameable = all(v == v.strip() and v.isprintable() and not set(v) & set(",'") for v in text)
+    hints = [f"--na-values '{','.join(text)}'" if len(text) <= 5 else "--na-values"]
+    hints = [f"use {hints[0]} if {'they mean' if n_text > 1 else 'it means'} missing"] \
+        if nameable else []
+    hints += [f"{'' if hints else 'use '}{levels}"] if levels else []
+    raise DataError(f"{what}: {n_numbers} numbers and {n_text} text "
+                    f"cell{'s' if n_text > 1 else ''} {shown}{more}; "
+                    f"{', '.join([*hints, 'or fix the table'] if hints else ['fix the table'])}")
+
+
+def _time_kind(series: pd.Series) -> str | None:
+    import datetime
+
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        return "dates or times"
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return "durations"
+    if dtype.kind == "O":
+        values = series.dropna()
+        first = values.iloc[0] if len(values) else None
+        if isinstance(first, datetime.timedelta):
+            return "durations"
+        if isinstance(first, datetime.date | datetime.time):
+            return "dates or times"
+    return None
+
+
+def _in_order(series: pd.Series, wanted: set[str]) -> list[str]:
+    """The values of ``wanted`` (as text) in the order they first occur in ``series``."""
+    text = series.dropna().astype(str)
+    return list(pd.unique(text[text.isin(wanted)]))
+
+
+def _first_row(series: pd.Series, value: str) -> int:
+    """The 1-based row (after the header) where ``value`` first occurs, as text."""
+    text = series.astype(str).where(series.notna())
+    return int(np.flatnonzero((text == value).to_numpy())[0]) + 1
+
+
 def _is_nested(series: pd.Series) -> bool:
     values = series.dropna()
     return len(values) > 0 and isinstance(values.iloc[0], list | tuple | dict | np.ndarray)
@@ -822,6 +1066,8 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
         series = df[code.name]
         if code.kind == "numeric":
             if is_categorical(series) and not series.isna().all():
+                # a stray '?' or a decimal comma: say which cells, as at training
+                check_column_kind(series, f"column {code.name!r}")
                 problems.append(f"{code.name} (not numeric)")
                 continue
             values = series.to_numpy(dtype=np.float64)
@@ -876,13 +1122,18 @@ def fit_encoder(
     scale = std.copy()
     scale[constant] = 1.0
     if channels is not None:
-        # pooled over each channel's pixels (every column has the same rows)
+        # pooled over each channel's pixels (every column has the same rows); a channel whose
+        # statistics reach 1e150 is pooled in units of its largest, so that squares of values
+        # near 1e300 do not overflow (other channels: unit 1, the same arithmetic as ever)
         width = len(mean) // channels
-        pixel_mean, pixel_var = mean.reshape(channels, width), (std**2).reshape(channels, width)
+        pixel_mean, pixel_std = mean.reshape(channels, width), std.reshape(channels, width)
+        unit = np.maximum(np.abs(pixel_mean), pixel_std).max(axis=1, keepdims=True)
+        unit[~(unit > 1e150)] = 1.0
+        pixel_mean, pixel_std = pixel_mean / unit, pixel_std / unit
         channel_mean = pixel_mean.mean(axis=1)
-        channel_var = (pixel_var + pixel_mean**2).mean(axis=1) - channel_mean**2
-        mean = np.repeat(channel_mean, width)
-        scale = np.repeat(np.sqrt(np.maximum(channel_var, 0.0)), width)
+        channel_var = (pixel_std**2 + pixel_mean**2).mean(axis=1) - channel_mean**2
+        mean = np.repeat(channel_mean * unit[:, 0], width)
+        scale = np.repeat(np.sqrt(np.maximum(channel_var, 0.0)) * unit[:, 0], width)
         scale[~(scale > 0)] = 1.0
     encoder.mean, encoder.scale = mean, scale
     return encoder
@@ -922,12 +1173,13 @@ def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tupl
         squares += ((values / magnitude - centre) ** 2).sum(axis=0)
     mean = centre * magnitude
     std = np.sqrt(squares / len(rows)) * magnitude
-    return mean, std, high - low == 0
+    return mean, std, high == low
 
 
 def read_groups(path: str, features: list[str]) -> dict[str, str]:
     """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}."""
-    table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None)
+    table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None,
+                       what="groups")
     if not {"feature", "group"} <= set(table.columns):
         raise DataError(f"{path}: a groups file needs the columns feature,group "
                         f"(found {', '.join(table.columns[:5])})")

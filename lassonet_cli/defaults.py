@@ -48,6 +48,11 @@ AUTO_CV_FOLDS = 5
 # and none (one validation split) below 2 * CV_MIN_FOLD_ROWS rows.
 CV_MIN_FOLD_ROWS = 5
 
+# Largest --seed: numpy's generators take no negative seed and torch none beyond 2**64 - 1, and
+# `lassonet path` seeds its refits with seed + 1 + r; 2**32 - 1 is scikit-learn's and numpy's
+# legacy bound, far below both limits.
+MAX_SEED = 2**32 - 1
+
 
 def default_M(selects_filters: bool) -> float:
     """The hierarchy multiplier used when none is given."""

@@ -1,8 +1,17 @@
-"""The Python API: a scikit-learn style estimator over the path driver.
+"""The estimator over the path driver: ``Selector`` fits, predicts, selects, saves and loads.
 
     >>> from lassonet_cli import LassoNetSelector
     >>> sel = LassoNetSelector(task="regression", seed=0).fit(X, y)
     >>> sel.ranking_[:5], sel.get_support()
+
+``lassonet_cli.LassoNetSelector`` (``sklearn_api``) is the Python API: this ``Selector`` with
+scikit-learn's estimator protocol (parameters, cloning, pipelines, ``set_output``, its input
+checks) where scikit-learn is installed.  The command line uses ``Selector`` itself, so it never
+imports scikit-learn.
+
+Columns: a DataFrame is read by column name when the selector was fitted on a DataFrame
+(``feature_names_in_``, extra columns ignored), anything else by position among the
+``n_features_in_`` columns fitted on (``input_columns_`` names them: X's names, or x0, x1, ...).
 
 Survival: ``LassoNetSelector(task="cox").fit(X, y)`` with y of shape (n, 2) holding (time, event)
 per row (see ``data.task_target`` for the accepted forms); ``predict`` gives risk scores.
@@ -65,7 +74,7 @@ from .prox import GroupLayout
 from .tasks import TASKS, TIES, make_task, task_from_dict
 
 
-class LassoNetSelector:
+class Selector:
     """LassoNet feature selection and prediction.
 
     Parameters
@@ -145,16 +154,18 @@ class LassoNetSelector:
         self.ties = ties
         self.image_shape = image_shape
 
-    # scikit-learn's clone() and grid search use these
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in _PARAMS}
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
 
-    def set_params(self, **params) -> LassoNetSelector:
-        for name, value in params.items():
-            if name not in _PARAMS:
-                raise ValueError(f"unknown parameter {name!r}")
-            setattr(self, name, value)
-        return self
+    def _check_fitted(self) -> None:
+        """Raise unless fitted (``sklearn_api`` raises scikit-learn's NotFittedError)."""
+        if not self.__sklearn_is_fitted__():
+            raise ConfigError(f"this {type(self).__name__} is not fitted yet: call fit first")
+
+    def _checked(self, X, reset: bool):
+        """X as ``fit`` (``reset``) or a fitted selector's methods read it; ``sklearn_api``
+        adds scikit-learn's checks of arrays here."""
+        return X
 
     @property
     def resolved_M(self) -> float:
@@ -187,37 +198,44 @@ class LassoNetSelector:
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
         """Check every parameter (before any data are read); raise ConfigError."""
         if self.task != "auto" and self.task not in TASKS:
-            raise ConfigError(f"unknown task {self.task!r}: use auto or one of {', '.join(TASKS)}")
+            raise ConfigError(lambda s: f"unknown {s('task')} {self.task!r}: use auto or one of "
+                                        f"{', '.join(TASKS)}")
+        if not (_is_int(self.seed) and 0 <= self.seed <= defaults.MAX_SEED):
+            raise ConfigError(lambda s: f"{s('seed')} must be an integer from 0 to "
+                                        f"{defaults.MAX_SEED}, got {self.seed!r}")
         config = self._config()
         config.validate()
         spec = BackboneSpec.parse(self.backbone)
         if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError(lambda s: f"{s('dropout')} must be in [0, 1), got {self.dropout}")
         if not 0 < self.val_fraction < 1:
-            raise ConfigError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+            raise ConfigError(lambda s: f"{s('val_fraction')} must be between 0 and 1, got "
+                                        f"{self.val_fraction}")
         if self.k is not None and self.k < 1:
-            raise ConfigError(f"--k must be at least 1, got {self.k}")
+            raise ConfigError(lambda s: f"{s('k')} must be at least 1, got {self.k}")
         folds = self._given_folds()
         if self.rule not in ("best", "1se"):
             raise ConfigError(f"unknown rule {self.rule!r}: use best or 1se")
         if self.rule == "1se" and folds is None:
-            raise ConfigError("the 1se rule needs cross-validation: add --cv K")
+            raise ConfigError(lambda s: f"the 1se rule needs cross-validation: add {s('cv', 'K')}")
         if self.missing not in ("error", "impute"):
-            raise ConfigError(f"--missing must be error or impute, got {self.missing!r}")
+            raise ConfigError(lambda s: f"{s('missing')} must be error or impute, got "
+                                        f"{self.missing!r}")
         if self.ties not in TIES:
-            raise ConfigError(f"--ties must be efron or breslow, got {self.ties!r}")
+            raise ConfigError(lambda s: f"{s('ties')} must be efron or breslow, got {self.ties!r}")
         shape = self._image_shape()
         if spec.selects_filters:
             if shape is None:
-                raise ConfigError(f"--backbone {spec} needs the image shape: add --image-shape "
-                                  "CxHxW (e.g. 1x32x32 for 32 x 32 greyscale pixels)")
+                raise ConfigError(lambda s: f"{s('backbone', str(spec))} needs the image shape: "
+                                  f"add {s('image_shape', 'CxHxW')} (e.g. 1x32x32 for 32 x 32 "
+                                  "greyscale pixels)")
             if self.groups:
-                raise ConfigError("--groups cannot be combined with a conv backbone: its units "
-                                  "are conv1's filters")
+                raise ConfigError(lambda s: f"{s('groups')} cannot be combined with a conv "
+                                  "backbone: its units are conv1's filters")
             self._check_image_task(self.task)
         elif shape is not None:
-            raise ConfigError(f"--image-shape is only for a conv backbone (--backbone "
-                              f"conv:C1,C2), not {spec}")
+            raise ConfigError(lambda s: f"{s('image_shape')} is only for a conv backbone "
+                              f"({s('backbone', 'conv:C1,C2')}), not {spec}")
         return config, spec, _device(self.device)
 
     def _given_folds(self) -> int | None:
@@ -229,8 +247,8 @@ class LassoNetSelector:
         if cv is None or (_is_int(cv) and cv == 0):
             return None
         if not _is_int(cv) or cv < 2:
-            raise ConfigError(f"--cv needs at least 2 folds, or 0 for one validation split; "
-                              f"got {cv!r}")
+            raise ConfigError(lambda s: f"{s('cv')} needs at least 2 folds, or 0 for one "
+                              f"validation split; got {cv!r}")
         return int(cv)
 
     def cv_folds(self, n_rows: int) -> int | None:
@@ -248,8 +266,8 @@ class LassoNetSelector:
     @staticmethod
     def _check_image_task(task: str) -> None:
         if task in ("cox", "reconstruction"):
-            raise ConfigError(f"a conv backbone supports classification and regression, not "
-                              f"--task {task}")
+            raise ConfigError(lambda s: f"a conv backbone supports classification and "
+                              f"regression, not {s('task', task)}")
 
     def check_columns(self, columns: list[str], task: str, categorical: list[str],
                       gappy: list[str]) -> None:
@@ -263,8 +281,9 @@ class LassoNetSelector:
             return
         self._check_image_task(task)
         if categorical:
-            raise DataError(f"a conv backbone reads numeric pixels; categorical column(s) "
-                            f"{', '.join(categorical[:5])}: drop them with --exclude")
+            raise DataError(lambda s: f"a conv backbone reads numeric pixels; categorical "
+                            f"column(s) {', '.join(categorical[:5])}: drop them"
+                            + (" with --exclude" if s.cli else ""))
         if gappy:
             raise DataError(f"a conv backbone needs every pixel; column(s) "
                             f"{', '.join(gappy[:5])} have gaps or infinite values")
@@ -275,7 +294,8 @@ class LassoNetSelector:
         X,
         y=None,
         on_point: Callable[[PathPoint, LassoNet], None] | None = None,
-    ) -> LassoNetSelector:
+        on_run: Callable[[str], Callable[[PathPoint], None] | None] | None = None,
+    ) -> Selector:
         """Train the path on (X, y) and keep the chosen model.
 
         Parameters
@@ -283,9 +303,16 @@ class LassoNetSelector:
         X : (n, d) numeric array or DataFrame
         y : (n,) targets (class labels of any type, or numbers); for task='cox' (n, 2) of
             (time, event), event 1 = observed and 0 = censored; None for task='reconstruction'
-        on_point : optional progress callback, called after every path point
+        on_point : optional callback, called after every point of the path on the training
+            rows (the path ``path_`` holds)
+        on_run : optional progress display, called as each run of the path starts with its
+            name ('path'; with cross-validation 'cv fold 1/K', ..., then 'chosen point', the
+            path again up to the chosen point); the callback it returns, if any, is called
+            after every point of that run
         """
         config, spec, device = self.validate()
+        X = self._checked(X, reset=True)
+        named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
         task_name, frame, target = task_target(self.task, _as_frame(X), y, self.categorical)
         inputs = list(frame.columns)
         forced = set(self.categorical or [])
@@ -297,8 +324,8 @@ class LassoNetSelector:
         gappy = [c for c in inputs if _has_gaps(frame[c])]
         self.check_columns(inputs, task_name, cats, gappy)
         if gappy and self.missing == "error":
-            raise DataError(f"missing values in column(s) {', '.join(gappy[:5])}: "
-                            "use missing='impute'")
+            raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
+                            f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
         image_shape = self._image_shape()
         # pixels keep their place in the image even when constant
         aside = {} if image_shape else {c: "constant" for c in constant_columns(frame, cats)}
@@ -315,7 +342,7 @@ class LassoNetSelector:
 
         rng = np.random.default_rng(self.seed)
         train_idx, val_idx = split_task_rows(task, target, self.val_fraction, rng,
-                                             "--val-fraction")
+                                             "val_fraction")
         encoder = fit_encoder(frame, cats, gappy, rows=train_idx,
                               channels=image_shape[0] if image_shape else None)
         task.fit(target[train_idx])
@@ -344,7 +371,20 @@ class LassoNetSelector:
             )
             return path, net
 
+        def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
+            """A path callback that shows the points of ``run`` through ``on_run``."""
+            shown = on_run(run) if on_run is not None else None
+
+            def show(point: PathPoint, net: LassoNet) -> None:
+                if shown is not None:
+                    shown(point)
+
+            return show
+
+        show_path = display("path")
+
         def progress(point: PathPoint, net: LassoNet) -> None:
+            show_path(point, net)
             if on_point is not None:
                 on_point(point, net)
 
@@ -360,14 +400,16 @@ class LassoNetSelector:
             self.cv_scores_ = None
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
-            self.cv_scores_ = self._cross_validate(target, task, run_path, folds)
+            self.cv_scores_ = self._cross_validate(target, task, run_path, folds, display)
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
             keeper = StateKeeper(units.names, self.rule, self.k)
             target_index = choose_point(self.path_, self.rule, self.k)
+            show_rerun = display("chosen point")
 
             def keep_chosen(point: PathPoint, net: LassoNet) -> None:
+                show_rerun(point, net)
                 if len(keeper.prefix.points) == target_index:
                     keeper.index, keeper.state = target_index, state_copy(net)
                     raise _Reached
@@ -392,7 +434,11 @@ class LassoNetSelector:
         self.units_ = units
         self.cv_folds_ = folds
         self.unit_support_ = self.chosen_point_.active
-        self.feature_names_in_ = np.asarray(inputs, dtype=object)
+        self.input_columns_ = np.asarray(inputs, dtype=object)
+        if named:
+            self.feature_names_in_ = self.input_columns_
+        elif hasattr(self, "feature_names_in_"):  # from an earlier fit on a DataFrame
+            del self.feature_names_in_
         self.n_features_in_ = len(inputs)
         self.set_aside_ = aside
         lambdas = elimination_lambdas(self.path_)
@@ -419,7 +465,7 @@ class LassoNetSelector:
         )
         return self
 
-    def _cross_validate(self, target, task, run_path, folds: int) -> tuple[
+    def _cross_validate(self, target, task, run_path, folds: int, display) -> tuple[
         np.ndarray, np.ndarray
     ]:
         """(mean, standard error) over ``folds`` folds of the held-out score at every point.
@@ -431,7 +477,8 @@ class LassoNetSelector:
         units <= k, the nearest in lambda among those.  Matching by lambda alone misleads near
         the sparse end: a fold, trained on fewer rows, loses its units at other lambdas, and the
         full path's empty model took the score of a fold's one-unit model at the same lambda
-        (and, as the sparser of two equal scores, was chosen).
+        (and, as the sparser of two equal scores, was chosen).  ``display(name)`` gives the
+        callback that shows the points of fold ``name`` ('cv fold 2/K').
         """
         points = self.path_.points
         lambdas = [p.lambda_ for p in points[1:]]
@@ -444,7 +491,7 @@ class LassoNetSelector:
         scores = np.empty((folds, len(points)))
         for f, held in enumerate(held_out):
             rows = np.setdiff1d(np.arange(len(target)), held)
-            fold_path, _ = run_path(rows, held, None, lambdas)
+            fold_path, _ = run_path(rows, held, display(f"cv fold {f + 1}/{folds}"), lambdas)
             scores[f] = _matched_scores(points, fold_path.points)
         mean = scores.mean(axis=0)
         se = scores.std(axis=0, ddof=1) / np.sqrt(folds)
@@ -457,17 +504,16 @@ class LassoNetSelector:
         save_model(path, self)
 
     @classmethod
-    def load(cls, path: str) -> LassoNetSelector:
+    def load(cls, path: str) -> Selector:
         """A predictor from a model file; ``path_`` is not stored, so it is None."""
         from .modelfile import read_model
 
+        # the header's fields, and their agreement with the tensors' shapes, are checked
+        # before anything is built (``modelfile.check_header``)
         header, tensors = read_model(path)
         try:
             columns = list(header["encoder"]["columns"])
             shape = header.get("image_shape")
-            if shape is not None and not (isinstance(shape, list)
-                                          and all(isinstance(v, int) for v in shape)):
-                raise ValueError("image_shape is not a list of integers")
             sel = cls(
                 task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
                 dropout=header["dropout"], image_shape=tuple(shape) if shape else None,
@@ -502,11 +548,6 @@ class LassoNetSelector:
                 sel.support_ = np.ones(len(inputs), dtype=bool)
             else:
                 sel.support_ = np.asarray([n in selected for n in inputs])
-            point = header["point"]
-            header_fields = (header["lambda"], header["n_inputs"], header["package_version"],
-                             point["index"], point["k"], point["val_score"], point["score_name"])
-            if not all(isinstance(v, int | float | str) for v in header_fields):
-                raise TypeError("a header field has the wrong type")
         except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
             message = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ModelFileError(f"{path}: inconsistent model file ({message})") from None
@@ -514,51 +555,100 @@ class LassoNetSelector:
         sel.model_ = model
         sel.header_ = header
         sel.path_ = None
-        sel.feature_names_in_ = np.asarray(inputs, dtype=object)
+        sel.input_columns_ = sel.feature_names_in_ = np.asarray(inputs, dtype=object)
         sel.n_features_in_ = len(inputs)
         return sel
 
     def get_support(self, indices: bool = False) -> np.ndarray:
         """Mask (or indices) of the features used by the chosen model."""
+        self._check_fitted()
         return np.flatnonzero(self.support_) if indices else self.support_
 
     def transform(self, X) -> np.ndarray | pd.DataFrame:
-        """Keep the selected columns of X (a DataFrame by name, an array by position among the
-        ``n_features_in_`` columns fitted on)."""
+        """Keep the selected columns of X: a DataFrame by name if fitted on one, else by
+        position among the ``n_features_in_`` columns fitted on."""
+        self._check_fitted()
+        X = self._checked(X, reset=False)
         mask = self.get_support()
         if isinstance(X, pd.DataFrame):
-            return X[[c for c, keep in zip(self.feature_names_in_, mask, strict=True) if keep]]
+            if hasattr(self, "feature_names_in_"):
+                names = self.feature_names_in_
+                return X[[c for c, keep in zip(names, mask, strict=True) if keep]]
+            _check_width(X, self.n_features_in_)
+            return X.iloc[:, np.flatnonzero(mask)]
         values = np.asarray(X)
         _check_width(values, self.n_features_in_)
         return values[:, mask]
 
-    def _outputs(self, X) -> torch.Tensor:
-        # an array has the columns fitted on, set-aside ones included; the encoder reads its own
-        frame = _as_frame(X, list(self.feature_names_in_))
+    def _frame(self, X) -> pd.DataFrame:
+        """X as a DataFrame of the columns fitted on: a DataFrame as it is when fitted on one
+        (the encoder picks its columns by name), anything else by position."""
+        self._check_fitted()
+        X = self._checked(X, reset=False)
+        if isinstance(X, pd.DataFrame):
+            if hasattr(self, "feature_names_in_"):
+                return X
+            _check_width(X, self.n_features_in_)
+            return X.set_axis(list(self.input_columns_), axis=1)
+        return _as_frame(X, list(self.input_columns_))
+
+    def _outputs(self, frame: pd.DataFrame) -> torch.Tensor:
+        """(n, c) outputs of the chosen model for ``_frame``'s rows."""
+        gappy = [c.name for c in self.encoder_.codes
+                 if c.kind == "numeric" and c.fill is None and not _all_numbers(frame[c.name])]
+        if gappy:  # fitted without imputation: nothing to put in the gaps
+            raise DataError(f"missing values (NaN or inf) or text in numeric column(s) "
+                            f"{', '.join(gappy[:5])}, which the model was fitted without")
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
         with torch.no_grad():
             return self.model_(features)
 
     def predict(self, X) -> np.ndarray:
-        """Predictions of the chosen model: (n,) labels or values, (n,) risk scores (cox, higher
-        = earlier event), or (n, p) reconstructed features (reconstruction)."""
-        return self.task_.decode(self._outputs(X))
+        """Predictions of the chosen model: (n,) labels (of the training labels' dtype) or
+        values, (n,) risk scores (cox, higher = earlier event), or (n, p) reconstructed features
+        (reconstruction)."""
+        frame = self._frame(X)
+        return self.task_.decode(self._outputs(frame))
 
     def predict_table(self, X) -> pd.DataFrame:
         """The predict command's columns: ``prediction`` (label, value or risk score) and
         ``proba_<label>`` per class, or ``<column>_hat`` per feature for reconstruction."""
-        columns = self.task_.prediction_columns(self._outputs(X))
+        frame = self._frame(X)
+        columns = self.task_.prediction_columns(self._outputs(frame))
         return pd.DataFrame(columns, index=range(len(next(iter(columns.values())))))
 
     def predict_proba(self, X) -> np.ndarray:
+        """(n, classes) class probabilities, columns in the order of ``classes_``."""
+        self._check_fitted()
         if self.task_.name != "classification":
             raise AttributeError("predict_proba is only defined for classification")
-        return self.task_.proba(self._outputs(X))
+        return self.task_.proba(self._outputs(self._frame(X)))
+
+    def score(self, X, y=None) -> float:
+        """The chosen model's score on (X, y), the one the path chose by (``path_.score_name``):
+        accuracy (classification; a label not seen in training counts as wrong), R^2
+        (regression), Harrell's C-index (cox; y as ``fit`` takes it) or R^2 pooled over the
+        reconstructed columns (reconstruction, which takes no y)."""
+        frame = self._frame(X)
+        name = self.task_.name
+        if name == "reconstruction":
+            if y is not None:
+                raise ConfigError("task='reconstruction' scores the reconstruction of X: call "
+                                  "score(X) without y")
+            target = frame[list(self.task_.columns)].to_numpy(dtype=np.float64)
+        else:
+            _, frame, target = task_target(name, frame, y, self.categorical)
+        if name == "classification":
+            return float(np.mean(self.predict(frame) == target))
+        out = self._outputs(frame)
+        return float(self.task_.score(out, self.task_.encode(target).to(out.device)))
 
     @property
     def classes_(self) -> np.ndarray:
-        return np.asarray(self.task_.classes, dtype=object)
+        """The class labels, in the order of ``predict_proba``'s columns, as a numpy array of
+        the training labels' dtype."""
+        return self.task_.labels
 
     def path_table(self) -> pd.DataFrame:
         """The path table (SPEC 3.2), one row per path point."""
@@ -578,7 +668,7 @@ class LassoNetSelector:
                 "importance": self.feature_importances_[order],
                 "selected": self.unit_support_[order],
             })
-        position = {name: j for j, name in enumerate(self.feature_names_in_)}
+        position = {name: j for j, name in enumerate(self.input_columns_)}
         order = [position[name] for name in self.ranking_]
         extra = {}
         if self.groups:
@@ -596,13 +686,6 @@ class LassoNetSelector:
                 **extra,
             }
         )
-
-
-_PARAMS = (
-    "task", "backbone", "M", "dropout", "lambda_start", "path_multiplier", "max_epochs",
-    "patience", "optimizer", "lr", "batch_size", "relax", "val_fraction", "rule", "k", "cv",
-    "missing", "categorical", "groups", "max_levels", "seed", "device", "ties", "image_shape",
-)
 
 
 def _is_int(value) -> bool:
@@ -625,11 +708,17 @@ def _input_columns(header: dict, columns: list[str]) -> tuple[list[str], dict[st
     return inputs, {c: aside[c] for c in inputs if c in aside}
 
 
-def _check_width(values: np.ndarray, n_columns: int) -> None:
+def _check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
     if values.ndim != 2 or values.shape[1] != n_columns:
         shape = "x".join(str(v) for v in values.shape)
         raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
                         "column(s): pass rows of those columns (a DataFrame may have more)")
+
+
+def _all_numbers(series: pd.Series) -> bool:
+    """Whether every value is a finite number (or text that reads as one)."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.isfinite(values).all())
 
 
 def _has_gaps(series: pd.Series) -> bool:
@@ -719,7 +808,8 @@ def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]
     """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
     rng = np.random.default_rng([seed, 2])
     if len(y) < k:
-        raise ConfigError(f"--cv {k} needs at least {k} rows, the data have {len(y)}")
+        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
+                          f"{len(y)}")
     if stratify:
         _, codes = np.unique(y, return_inverse=True)
         order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
@@ -730,16 +820,29 @@ def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]
 
 
 def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
+    """X as a DataFrame: a DataFrame as it is; an array with ``columns`` (checked against its
+    width), by default x0, x1, ...  Columns of an object array that hold only numbers are
+    numeric; sparse matrices, complex numbers and empty tables are refused."""
     if isinstance(X, pd.DataFrame):
         frame = X
     else:
+        if type(X).__module__.startswith("scipy.sparse"):
+            raise TypeError("X is a sparse matrix; LassoNet reads dense input: pass X.toarray() "
+                            "or a DataFrame")
         values = np.asarray(X)
         if values.ndim != 2:
             raise ConfigError("X must be two-dimensional (rows x features)")
+        if np.iscomplexobj(values):
+            raise DataError("X holds complex numbers: LassoNet reads real ones")
         if columns is not None:
             _check_width(values, len(columns))
         names = columns if columns is not None else [f"x{i}" for i in range(values.shape[1])]
         frame = pd.DataFrame(values, columns=names)
+        if values.dtype == object:  # a number in an object array is a number, not a level
+            frame = frame.infer_objects()
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError(f"X has {frame.shape[0]} row(s) and {frame.shape[1]} column(s): "
+                        "LassoNet needs at least one of each")
     return frame
 
 
@@ -751,11 +854,13 @@ def _device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available; use --device cpu")
+        raise ConfigError(lambda s: f"{s('device', 'cuda')}: no CUDA device is available; use "
+                          f"{s('device', 'cpu')}")
     if name == "mps" and not (
         getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
     ):
-        raise ConfigError("--device mps: no MPS device is available; use --device cpu")
+        raise ConfigError(lambda s: f"{s('device', 'mps')}: no MPS device is available; use "
+                          f"{s('device', 'cpu')}")
     if name not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown --device {name!r}: use auto, cpu, cuda or mps")
+        raise ConfigError(lambda s: f"unknown {s('device')} {name!r}: use auto, cpu, cuda or mps")
     return torch.device(name)

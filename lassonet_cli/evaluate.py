@@ -109,19 +109,24 @@ def accuracy_vs_k(
     random_repeats: int = 5,
     seed: int = 0,
     on_point: Callable[[PathPoint, LassoNet], None] | None = None,
+    on_run: Callable[[str], Callable[[PathPoint], None] | None] | None = None,
+    on_refit: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, object]:
     """The accuracy-vs-k table (SPEC 3.3) and the selector fitted on the training rows.
 
     Parameters
     ----------
-    make_selector : returns an unfitted ``LassoNetSelector`` with the user's options
-    frame, target : all rows, ``target`` as ``LassoNetSelector.fit`` takes it (None for
+    make_selector : returns an unfitted ``estimator.Selector`` with the user's options
+    frame, target : all rows, ``target`` as ``Selector.fit`` takes it (None for
         reconstruction); ``test_fraction`` of them (stratified for classification, on the
         event for cox) are held out and used only for the scores in the table.  Columns
         constant in the training rows (``data.constant_columns``) are left out: k counts the
         others
     k_grid : see ``parse_k_grid``
     random_repeats : random k-sets refitted per k
+    on_point, on_run : as ``LassoNetSelector.fit`` takes them
+    on_refit : optional progress display, called with (refits done, refits in all) before
+        the first refit and after each
     """
     if random_repeats < 1:
         raise ConfigError(f"--random-repeats must be at least 1, got {random_repeats}")
@@ -149,7 +154,7 @@ def accuracy_vs_k(
             on_point(point, model)
 
     fit_target = None if target is None else raw[train_rows]
-    selector.fit(frame.iloc[train_rows], fit_target, on_point=callback)
+    selector.fit(frame.iloc[train_rows], fit_target, on_point=callback, on_run=on_run)
     task, encoder, device = selector.task_, selector.encoder_, selector.device_
     features = torch.from_numpy(encoder.transform(frame)).to(device)
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)
@@ -161,6 +166,9 @@ def accuracy_vs_k(
     order = [list(encoder.columns).index(name) for name in selector.ranking_]
     model = copy.deepcopy(selector.model_)  # scores the path models; the selector keeps its own
     records = []
+    refits, done = len(grid) * (1 + random_repeats), 0
+    if on_refit is not None:
+        on_refit(0, refits)
     for k in grid:
         model.load_state_dict(keepers[k].state)
         model.eval()
@@ -168,10 +176,15 @@ def accuracy_vs_k(
             path_score = float(task.score(model(X_test), y_test))
 
         def refit(columns, refit_seed: int) -> float:
-            return refit_score(
+            nonlocal done
+            score = refit_score(
                 task, X_fit, y_fit, X_val, y_val, X_test, y_test, encoder.inputs_of(columns),
                 selector.backbone_spec_, config, refit_seed, selector.dropout,
             )
+            done += 1
+            if on_refit is not None:
+                on_refit(done, refits)
+            return score
 
         top = np.asarray(order[:k])
         random_scores = [

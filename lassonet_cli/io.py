@@ -1,21 +1,37 @@
-"""Writing tables atomically, in the format the user asked for."""
+"""Writing tables atomically, in the format the user asked for.
+
+An output path names one of three things, told apart before anything is written
+(``_destination``):
+
+- a regular file, or a name not yet taken: the data go to a temporary file beside it, renamed
+  over it once complete, so a failed or interrupted run leaves no half file and never clobbers
+  the old one.  A symbolic link is followed: its target is replaced, the link stays.
+- a FIFO, a character device (``/dev/null``, a terminal) or an open file descriptor
+  (``/dev/stdout``, ``/dev/fd/N``, what ``>(cmd)`` names): the data are written straight
+  through to it, once complete; renaming a file over it would destroy it.
+- anything else (a directory, a block device, a socket): refused.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
+import io
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, BinaryIO
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # the writers take frames; the stdout helpers that cli uses need no pandas
+    import pandas as pd
 
 OUTPUT_FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "table")
 _BY_SUFFIX = {
@@ -30,52 +46,162 @@ _BY_SUFFIX = {
 }
 
 
-def output_format(path: str | None, fmt: str | None) -> str:
-    """``--format`` if given, else from the output file's extension, else csv."""
+def output_format(path: str | None, fmt: str | None, override: str | None = "--format") -> str:
+    """``fmt`` if given, else from the output file's extension; csv for stdout and for a name
+    without an extension (``/dev/null``, a FIFO).
+
+    An extension that names no known format (``out.xlsx``) is refused rather than guessed:
+    ``override`` is the option that would set the format, named in the message (None: none).
+    """
     if fmt:
         if fmt not in OUTPUT_FORMATS:
-            raise DataError(f"unknown --format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+            raise DataError(f"unknown format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
         return fmt
-    if path and path != "-":
-        name = path[:-3] if path.lower().endswith(".gz") else path
-        return _BY_SUFFIX.get(Path(name).suffix.lower(), "csv")
-    return "csv"
+    if not path or path == "-":
+        return "csv"
+    name = path[:-3] if path.lower().endswith(".gz") else path
+    suffix = Path(name).suffix.lower()
+    if not suffix:
+        return "csv"
+    if suffix not in _BY_SUFFIX:
+        known = ", ".join(_BY_SUFFIX)
+        choose = f", or choose the format with {override}" if override else ""
+        raise DataError(f"cannot tell the format of {path!r} from its extension {suffix!r}: "
+                        f"name it {known} (optionally + .gz){choose}")
+    return _BY_SUFFIX[suffix]
 
 
-def check_writable(path: str | None) -> None:
-    """Fail before any work is done when ``path`` cannot be written (stdout always can)."""
-    if path is None or path == "-":
-        return
-    target = Path(path)
-    if target.is_dir():
+def _through_proc(path: str) -> bool:
+    """True when resolving ``path`` passes through /proc, as /dev/stdout, /dev/fd/N and
+    /proc/self/fd/N do: such a name is an open file descriptor, not an entry of a directory
+    one could put a temporary file in (and its "target" may be a file open for appending)."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        parent = os.path.realpath(os.path.dirname(current))
+        if parent == "/proc" or parent.startswith("/proc/"):
+            return True
+        current = os.path.join(parent, os.path.basename(current))
+        if not os.path.islink(current):
+            return False
+        current = os.path.normpath(os.path.join(parent, os.readlink(current)))
+    return False
+
+
+def _destination(path: str) -> tuple[str, str]:
+    """How ``path`` is written: ('file', the real path to replace atomically) or ('stream',
+    ``path``, written straight through).  Raises DataError for what cannot be written."""
+    try:
+        info = os.stat(path)  # follows links
+    except FileNotFoundError:
+        info = None
+    except OSError as e:  # a parent that is a file, a loop of links, no permission
+        raise DataError(f"cannot write {path!r}: {e.strerror}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise DataError(f"cannot write {path!r}: it is a directory")
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(f"cannot write {path!r}: directory {str(directory)!r} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise DataError(f"cannot write {path!r}: directory {str(directory)!r} is not writable")
+    if info is not None and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+        return "stream", path
+    if _through_proc(path):
+        if info is None:
+            raise DataError(f"cannot write {path!r}: no such file, and none can be created "
+                            "under /proc")
+        return "stream", path
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise DataError(f"cannot write {path!r}: it is neither a regular file, a FIFO nor a "
+                        "character device")
+    return "file", os.path.realpath(path)
+
+
+def _directory(real: str) -> str:
+    return os.path.dirname(real) or "."
+
+
+def _failure(what: str, e: OSError) -> DataError:
+    """One line for an OSError met while writing ``what`` (a quoted path, or 'stdout')."""
+    if e.errno == errno.ENOSPC:
+        return DataError(f"no space left writing {what}")
+    if e.errno == errno.EDQUOT:
+        return DataError(f"disk quota exceeded writing {what}")
+    return DataError(f"cannot write {what}: {e.strerror or e}")
+
+
+def check_writable(path: str | None, fmt: str | None = None) -> None:
+    """Fail before any work is done when ``path`` cannot be written.
+
+    stdout always can, except that parquet (``fmt``) is not written to a terminal.  For a file,
+    the directory must exist and take a new file: a temporary one is created and removed at
+    once (``os.access`` says yes to root anywhere, and to /proc).  A FIFO is not opened (that
+    waits for a reader, and closing it would end the reader's input).
+    """
+    if path is None or path == "-":
+        if fmt == "parquet" and sys.stdout is not None and sys.stdout.isatty():
+            raise DataError("refusing to write parquet to a terminal: use -o FILE.parquet")
+        return
+    kind, where = _destination(path)
+    if kind == "stream":
+        if not os.access(where, os.W_OK):
+            raise DataError(f"cannot write {path!r}: permission denied")
+        return
+    fd, probe = _temporary_beside(path, where)
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _temporary_beside(path: str, where: str) -> tuple[int, str]:
+    """A new empty file (descriptor, name) in the directory of ``where``, the real path that
+    ``path`` names; DataError if that directory is missing or takes no new file."""
+    directory = _directory(where)
+    if not os.path.isdir(directory):
+        given = _directory(path)  # name the directory as the user did, unless a link moved it
+        shown = given if os.path.realpath(given) == directory else directory
+        raise DataError(f"cannot write {path!r}: directory {shown!r} does not exist")
+    try:
+        return tempfile.mkstemp(prefix=f".{os.path.basename(where)}.", suffix=".tmp",
+                                dir=directory)
+    except OSError as e:
+        raise DataError(f"cannot write {path!r}: {e.strerror or e}") from None
 
 
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` only if the block completes.
+    """A binary file whose content reaches ``path`` only if the block completes.
 
-    The data go to a temporary file beside ``path``, renamed over it at the end; on any error
-    (or Ctrl-C) the temporary file is removed and an existing ``path`` is left untouched.
+    For a file (``_destination``) the data go to a temporary file beside the real path, renamed
+    over it at the end; on any error (or Ctrl-C) the temporary file is removed and an existing
+    file is left untouched.  For a FIFO or a device the data are gathered and written through
+    once the block completes.  An OSError while writing becomes one DataError line.
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise DataError(f"cannot write {path!r}: directory {str(directory)!r} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise DataError(f"cannot write {path!r}: {e.strerror}") from None
+    kind, where = _destination(path)
+    if kind == "stream":
+        buffer = io.BytesIO()
+        yield buffer
+        try:
+            # no O_CREAT (nothing is created), no O_TRUNC (a file behind /dev/stdout opened
+            # with >> keeps what it has)
+            fd = os.open(where, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(buffer.getvalue())
+        except BrokenPipeError:
+            pass  # the reader has gone, as in `-o /dev/stdout | head`: end quietly
+        except OSError as e:
+            raise _failure(repr(path), e) from None
+        return
+    fd, tmp = _temporary_beside(path, where)
     try:
         with os.fdopen(fd, "wb") as handle:
-            yield handle
+            try:
+                yield handle
+                handle.flush()
+            except OSError as e:
+                raise _failure(repr(path), e) from None
         os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        os.replace(tmp, where)
+    except OSError as e:  # closing (the last flush), the mode, the rename
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT) or not os.path.lexists(where):
+            raise _failure(repr(path), e) from None
+        # e.g. an immutable file, or a directory that takes no new names
+        raise DataError(f"cannot replace {path!r}: {e.strerror or e}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -99,8 +225,6 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "table":
         return (df.to_string(index=False) + "\n").encode()
     if fmt == "parquet":
-        import io
-
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
         return buf.getvalue()
@@ -121,17 +245,42 @@ def write_table(df: pd.DataFrame, path: str | None, fmt: str | None = None) -> N
     kind = output_format(path, fmt)
     data = table_bytes(df, kind)
     if path is None or path == "-":
-        if kind == "parquet" and sys.stdout.isatty():
-            raise DataError("refusing to write parquet to a terminal: use -o FILE.parquet")
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            # the reader (e.g. `head`) has gone: end quietly, with no second error at exit
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+        check_writable(path, kind)
+        write_stdout(data)
         return
     if path.lower().endswith(".gz"):
         data = gzip.compress(data, mtime=0)  # mtime 0: same input, same bytes
     with atomic_output(path) as handle:
         handle.write(data)
+
+
+def write_stdout(data: bytes) -> None:
+    """Write ``data`` to stdout and flush it (``b""``: flush what print() left buffered).
+
+    A reader that has gone (``| head``) ends it quietly; a full disk or another failure is a
+    DataError.
+    """
+    if sys.stdout is None:
+        raise DataError("cannot write stdout: it is closed")
+    try:
+        sys.stdout.flush()  # text printed before goes first
+        if data:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        detach_stdout()
+    except OSError as e:
+        detach_stdout()
+        raise _failure("stdout", e) from None
+
+
+def detach_stdout() -> None:
+    """Point stdout at /dev/null, so that what is still buffered goes nowhere at exit instead
+    of failing a second time (Python would print an 'Exception ignored' report)."""
+    try:
+        fileno = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing is left over
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)

@@ -31,17 +31,24 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
 input_columns, set_aside and point's cv_folds and val_score_se were added within format version
 1 as optional fields: files without them load as before, and readers that predate them ignore
 them.  Nothing is ever unpickled: tensors are read by safetensors, the header by ``json``.
+
+The tensors are the state dict of ``model.build_model`` for the header's backbone, sizes and image
+shape (``tensor_shapes``).  ``read_header`` checks the header against the tensors' entries in the
+safetensors header (names, shapes, byte spans) before anything is built or allocated, and
+without torch, so that ``lassonet inspect`` starts fast.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from pathlib import Path
 
 from . import __version__
-from .errors import ModelFileError
+from .backbone_spec import BackboneSpec, head_grid
+from .errors import ConfigError, ModelFileError
 
 FORMAT = "lassonet-model"
 FORMAT_VERSION = 1
@@ -49,7 +56,7 @@ _MAX_HEADER = 100 * 1024 * 1024
 
 
 def save_model(path: str, estimator) -> None:
-    """Write a fitted ``LassoNetSelector`` to ``path`` atomically."""
+    """Write a fitted ``estimator.Selector`` to ``path`` atomically."""
     from safetensors.torch import save
 
     from .io import atomic_output
@@ -68,7 +75,7 @@ def model_header(estimator) -> dict:
     """The JSON header describing a fitted estimator."""
     point = estimator.chosen_point_
     columns = list(estimator.encoder_.columns)
-    inputs = list(estimator.feature_names_in_)
+    inputs = list(estimator.input_columns_)
     units, chosen = inputs, estimator.get_support()
     shape = estimator._image_shape()
     if estimator.units_.of_column is None:  # conv1's filters
@@ -111,16 +118,12 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def read_model(path: str) -> tuple[dict, dict]:
-    """(header, tensors) of a model file; ModelFileError for anything that is not one."""
+    """(header, tensors) of a model file; ModelFileError for anything that is not one, or whose
+    header disagrees with its tensors (``read_header``, checked before the tensors are read)."""
     from safetensors.torch import load
 
-    p = Path(path)
-    if not p.exists():
-        raise ModelFileError(f"model file {path!r} does not exist")
-    if p.is_dir():
-        raise ModelFileError(f"model file {path!r} is a directory")
-    data = p.read_bytes()
-    header = _header(path, data)
+    header, _ = read_header(path)
+    data = Path(path).read_bytes()
     try:
         tensors = load(data)
     except Exception as e:  # safetensors raises its own error type for damaged files
@@ -128,20 +131,42 @@ def read_model(path: str) -> tuple[dict, dict]:
     return header, tensors
 
 
-def _header(path: str, data: bytes) -> dict:
-    not_ours = f"{path}: not a lassonet model file (write one with lassonet select --model-out)"
-    if len(data) < 8:
-        raise ModelFileError(not_ours)
-    (size,) = struct.unpack("<Q", data[:8])
-    if size > min(_MAX_HEADER, len(data) - 8):
-        raise ModelFileError(not_ours)
+def read_header(path: str) -> tuple[dict, dict[str, tuple[int, ...]]]:
+    """(header, {tensor name: shape}) of a model file, read without its tensor bytes and without
+    torch; ModelFileError unless the file is a model file whose header agrees with its tensors.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"model file {path!r} does not exist")
+    if p.is_dir():
+        raise ModelFileError(f"model file {path!r} is a directory")
+    with p.open("rb") as handle:
+        start = handle.read(8)
+        if len(start) < 8:
+            raise ModelFileError(_not_ours(path))
+        (size,) = struct.unpack("<Q", start)
+        body = os.fstat(handle.fileno()).st_size - 8 - size
+        if size > _MAX_HEADER or body < 0:
+            raise ModelFileError(_not_ours(path))
+        outer, header = _header(path, handle.read(size))
+    shapes = _tensor_layout(path, outer, body)
+    check_header(path, header, shapes)
+    return header, shapes
+
+
+def _not_ours(path: str) -> str:
+    return f"{path}: not a lassonet model file (write one with lassonet select --model-out)"
+
+
+def _header(path: str, raw: bytes) -> tuple[dict, dict]:
+    """(safetensors header, lassonet header) from the JSON bytes after the length."""
     try:
-        outer = json.loads(data[8 : 8 + size].decode("utf-8"))
+        outer = json.loads(raw.decode("utf-8"))
         header = json.loads(outer["__metadata__"]["lassonet"])
     except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise ModelFileError(not_ours) from None
+        raise ModelFileError(_not_ours(path)) from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ModelFileError(not_ours)
+        raise ModelFileError(_not_ours(path))
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(
@@ -149,4 +174,231 @@ def _header(path: str, data: bytes) -> dict:
             f"{header.get('package_version', '?')}) cannot be read by lassonet {__version__}, "
             f"which reads version {FORMAT_VERSION}; retrain the model with this version"
         )
-    return header
+    return outer, header
+
+
+# bytes per element of the safetensors dtypes a model's weights may have
+_FLOAT_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2}
+
+
+def _tensor_layout(path: str, outer: dict, body: int) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of the tensors in a safetensors header whose entries tile the ``body``
+    bytes after the header exactly (as safetensors requires); ModelFileError otherwise."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    spans = []
+    for name, entry in outer.items():
+        if name == "__metadata__":
+            continue
+        entry = entry if isinstance(entry, dict) else {}
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if not (_is_text(entry.get("dtype")) and entry["dtype"] in _FLOAT_BYTES and _is_shape(shape)
+                and isinstance(offsets, list) and len(offsets) == 2
+                and all(_is_count(v) for v in offsets)):
+            raise ModelFileError(f"{path}: damaged model file (tensor {name!r} has no valid "
+                                 "float dtype, shape and byte span)")
+        if offsets[1] - offsets[0] != math.prod(shape) * _FLOAT_BYTES[entry["dtype"]]:
+            raise ModelFileError(f"{path}: damaged model file (tensor {name!r} has "
+                                 f"{offsets[1] - offsets[0]} bytes for shape {_text(shape)})")
+        shapes[name] = tuple(shape)
+        spans.append(offsets)
+    end = 0
+    for begin, stop in sorted(spans):
+        if begin != end:
+            raise ModelFileError(f"{path}: damaged model file (the tensors' bytes overlap or "
+                                 "leave gaps)")
+        end = stop
+    if end != body:
+        raise ModelFileError(f"{path}: damaged model file (the tensors take {end} bytes, the "
+                             f"file holds {body})")
+    return shapes
+
+
+def tensor_shapes(
+    spec: BackboneSpec,
+    n_inputs: int,
+    n_outputs: int,
+    dropout: float,
+    image_shape: tuple[int, int, int] | None = None,
+) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of the state dict of ``model.build_model(spec, n_inputs, n_outputs,
+    dropout, image_shape=image_shape)``, computed without building it.
+
+    The names follow the modules: ``skip`` (``model.LassoNet``, ``model.ConvLassoNet``) and the
+    backbone's layers (``backbones``), whose ``rest`` is a ``Sequential`` of ReLU, Dropout when
+    ``dropout > 0``, and Linear per hidden layer (mlp), or of ReLU, pooling, Flatten, Dropout
+    when ``dropout > 0``, and Linear (conv).  ``tests/test_modelfile.py`` compares the two.
+    """
+    d, c = n_inputs, n_outputs
+    if spec.kind == "linear":
+        return {"skip.weight": (c, d), "backbone.bias": (c,)}
+    if spec.kind == "conv":
+        C, H, W = image_shape
+        (C1, C2), k = spec.hidden, spec.kernel
+        rows, columns = head_grid(H, W)
+        head = 4 if dropout > 0 else 3
+        return {
+            "backbone.conv1.weight": (C1, C, k, k),
+            "backbone.conv1.bias": (C1,),
+            "backbone.constrained_layer.weight": (C2, C1, k, k),
+            "backbone.constrained_layer.bias": (C2,),
+            f"backbone.rest.{head}.weight": (c, C2 * rows * columns),
+            f"backbone.rest.{head}.bias": (c,),
+            "skip.weight": (c, C1 * H * W),
+        }
+    sizes = [*spec.hidden, c]
+    shapes = {
+        "skip.weight": (c, d),
+        "backbone.input_layer.weight": (sizes[0], d),
+        "backbone.input_layer.bias": (sizes[0],),
+    }
+    step = 3 if dropout > 0 else 2
+    for i in range(len(spec.hidden)):
+        linear = f"backbone.rest.{i * step + step - 1}"
+        shapes[f"{linear}.weight"] = (sizes[i + 1], sizes[i])
+        shapes[f"{linear}.bias"] = (sizes[i + 1],)
+    return shapes
+
+
+def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) -> None:
+    """ModelFileError unless the lassonet header is well formed (the fields ``inspect`` shows
+    and those ``tensor_shapes`` needs) and names exactly the tensors ``shapes`` of the file.
+
+    ``estimator.Selector.load`` checks the rest (the encoder's codes, the fitted task's
+    statistics) when it rebuilds the model.
+    """
+
+    def bad(reason: str) -> ModelFileError:
+        return ModelFileError(f"{path}: inconsistent model file ({reason})")
+
+    absent = [key for key in _REQUIRED if key not in header]
+    if absent:
+        raise bad(f"no {', '.join(repr(k) for k in absent)} field")
+    for key, kind in _REQUIRED.items():
+        if not kind(header[key]):
+            raise bad(f"{key!r} is {_text(header[key], 40)}, not {_KIND_NAMES[kind]}")
+    point = header["point"]
+    for key, kind in _POINT.items():
+        if not kind(point.get(key)):
+            raise bad(f"point {key!r} is {_text(point.get(key), 40)}, not {_KIND_NAMES[kind]}")
+    if point.get("cv_folds") and not _is_number(point.get("val_score_se")):
+        raise bad("a cross-validated point without a numeric val_score_se")
+    importances, selected = header["importances"], header["selected"]
+    if not all(v is None or _is_number(v) for v in importances.values()):
+        raise bad("an importance is not a number")
+    if set(header["ranking"]) != set(importances) or not set(selected) <= set(importances):
+        raise bad("ranking or selected disagree with the importances")
+
+    task = header["task"]
+    try:
+        n_outputs = _task_outputs(task)
+    except ValueError as e:
+        raise bad(str(e)) from None
+    if n_outputs != header["n_outputs"]:
+        raise bad(f"the {task['name']} task has {n_outputs} output(s), n_outputs says "
+                  f"{header['n_outputs']}")
+    encoder = header["encoder"]
+    if not (_is_names(encoder.get("columns")) and _is_numbers(encoder.get("mean"))
+            and _is_numbers(encoder.get("scale"))
+            and len(encoder["mean"]) == len(encoder["scale"])):
+        raise bad("the encoder needs lists columns, mean and scale (one per model input)")
+    if len(encoder["columns"]) != header["n_inputs"]:
+        raise bad(f"{len(encoder['columns'])} encoder column(s), n_inputs says "
+                  f"{header['n_inputs']}")
+    if not 0 <= header["dropout"] < 1:
+        raise bad(f"dropout {header['dropout']} is not in [0, 1)")
+    try:
+        spec = BackboneSpec.parse(header["backbone"])
+    except ConfigError:
+        raise bad(f"backbone {_text(header['backbone'], 40)} is none that lassonet builds "
+                  "(linear, mlp:H1,H2,... or conv:C1,C2:kK)") from None
+    shape = header.get("image_shape")
+    if shape is not None:
+        if not (_is_shape(shape) and len(shape) == 3 and all(shape)):
+            raise bad(f"image_shape {_text(shape, 40)} is not three positive integers")
+        shape = tuple(shape)
+    if spec.selects_filters and shape is None:
+        raise bad(f"backbone {spec} needs the image shape, and image_shape is absent")
+    if shape is not None and not spec.selects_filters:
+        raise bad(f"image_shape is only for a conv backbone, not {spec}")
+    d = len(encoder["mean"])
+    if shape is not None and math.prod(shape) != d:
+        raise bad(f"image_shape {_text(shape)} needs {math.prod(shape)} feature columns, the "
+                  f"encoder has {d}")
+    expected = tensor_shapes(spec, d, n_outputs, header["dropout"], shape)
+    if set(expected) != set(shapes):
+        missing, extra = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
+        raise bad(f"backbone {spec} has no tensor(s) {', '.join(extra)}" if extra else
+                  f"backbone {spec} needs tensor(s) {', '.join(missing)}")
+    for name, want in expected.items():
+        if shapes[name] != want:
+            raise bad(f"tensor {name} is {_text(shapes[name])} in the file; backbone {spec} with "
+                      f"{d} input(s) and {n_outputs} output(s) needs {_text(want)}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str)
+
+
+def _is_names(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_numbers(value) -> bool:
+    return isinstance(value, list) and all(_is_number(v) for v in value)
+
+
+def _is_shape(value) -> bool:
+    return isinstance(value, list) and all(_is_count(v) for v in value)
+
+
+def _is_mapping(value) -> bool:
+    return isinstance(value, dict)
+
+
+_KIND_NAMES = {_is_number: "a number", _is_count: "a count", _is_text: "text",
+               _is_names: "a list of names", _is_mapping: "a mapping"}
+
+# the header fields every model file has, and what each holds (``check_header``)
+_REQUIRED = {
+    "package_version": _is_text, "task": _is_mapping, "encoder": _is_mapping,
+    "backbone": _is_text, "dropout": _is_number, "n_inputs": _is_count, "n_outputs": _is_count,
+    "lambda": _is_number, "M": _is_number, "selected": _is_names, "importances": _is_mapping,
+    "ranking": _is_names, "point": _is_mapping,
+}
+_POINT = {"index": _is_count, "k": _is_count, "val_score": _is_number, "score_name": _is_text}
+
+# the tasks a model file may hold (``tasks.TASKS``), and where their entry lists the network's
+# outputs (``n_outputs``): None for one output
+_TASK_OUTPUT_LIST = {"regression": None, "classification": "classes", "cox": None,
+                     "reconstruction": "columns"}
+
+
+def _task_outputs(task: dict) -> int:
+    """The network's output size for a header's task entry; ValueError with the reason for an
+    unknown task or one without its list of outputs."""
+    name = task.get("name")
+    if not (isinstance(name, str) and name in _TASK_OUTPUT_LIST):
+        raise ValueError(f"unknown task {_text(name, 40)}: a lassonet model file holds one of "
+                         f"{', '.join(_TASK_OUTPUT_LIST)}")
+    key = _TASK_OUTPUT_LIST[name]
+    if key is None:
+        return 1
+    if not isinstance(task.get(key), list):
+        raise ValueError(f"the {name} task has no list of {key}")
+    return len(task[key])
+
+
+def _text(value, limit: int = 80) -> str:
+    """A short text for a header value in a message: shapes as 3x4, others as JSON."""
+    if isinstance(value, list | tuple) and all(_is_count(v) for v in value) and value:
+        return "x".join(str(v) for v in value)
+    text = json.dumps(value) if not isinstance(value, tuple) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

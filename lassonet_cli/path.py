@@ -95,25 +95,31 @@ class PathConfig:
 
     def validate(self) -> None:
         if not (self.M >= 0 and math.isfinite(self.M)):
-            raise ConfigError(f"--M must be a finite number >= 0, got {self.M}")
-        if not self.path_multiplier > 1:
-            raise ConfigError(f"--path-multiplier must be > 1, got {self.path_multiplier}")
-        if self.lambda_start is not None and not self.lambda_start > 0:
-            raise ConfigError(f"--lambda-start must be 'auto' or > 0, got {self.lambda_start}")
+            raise ConfigError(lambda s: f"{s('M')} must be a finite number >= 0, got {self.M}")
+        if not (self.path_multiplier > 1 and math.isfinite(self.path_multiplier)):
+            raise ConfigError(lambda s: f"{s('path_multiplier')} must be a finite number > 1, "
+                                        f"got {self.path_multiplier}")
+        if self.lambda_start is not None and not (self.lambda_start > 0
+                                                  and math.isfinite(self.lambda_start)):
+            raise ConfigError(lambda s: f"{s('lambda_start')} must be 'auto' or a finite number "
+                                        f"> 0, got {self.lambda_start}")
         if (self.max_epochs is not None and self.max_epochs < 1) or self.patience < 1:
-            raise ConfigError("--max-epochs and --patience must be at least 1")
+            raise ConfigError(lambda s: f"{s('max_epochs')} and {s('patience')} must be at "
+                                        "least 1")
         relax_epochs = self.relax_max_epochs if self.relax_max_epochs is not None else 1
         if relax_epochs < 1 or self.relax_patience < 1 or not self.relax_lr > 0:
             raise ConfigError("the relaxed fit needs epochs >= 1, patience >= 1 and lr > 0")
         if self.optimizer not in ("sgd", "adam"):
-            raise ConfigError(f"--optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+            raise ConfigError(lambda s: f"{s('optimizer')} must be 'sgd' or 'adam', got "
+                                        f"{self.optimizer!r}")
         if self.dense_optimizer not in (None, "sgd", "adam"):
             raise ConfigError("the dense optimizer must be 'sgd' or 'adam', got "
                               f"{self.dense_optimizer!r}")
-        if self.lr is not None and not self.lr > 0:
-            raise ConfigError(f"--lr must be > 0, got {self.lr}")
+        if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(lambda s: f"{s('lr')} must be a finite number > 0, got {self.lr}")
         if self.batch_size is not None and self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
+            raise ConfigError(lambda s: f"{s('batch_size')} must be at least 1, got "
+                                        f"{self.batch_size}")
         if self.exit_window is not None and not self.exit_window >= 1:
             raise ConfigError(f"the exit window must be >= 1, got {self.exit_window}")
 
@@ -562,8 +568,8 @@ class _Stepper:
             self.restore(saved)
             self.lr /= 2
             self.opt = _path_optimizer(model, config.optimizer, self.lr)
-        raise TrainingError(f"training diverged at lambda {lam:.4g} even with step size "
-                            f"{self.lr:.3g}: set a smaller --lr")
+        raise TrainingError(lambda s: f"training diverged at lambda {lam:.4g} even with step "
+                            f"size {self.lr:.3g}: set a smaller {s('lr')}")
 
 
 def _largest_weight(model: LassoNet) -> float:
@@ -787,8 +793,8 @@ class _Trainer:
                 and math.isfinite(val_loss)):
             # a NaN norm would otherwise read as "eliminated" and fake the ranking
             raise TrainingError(
-                f"training diverged at lambda {lam:.4g} (train loss {train_loss:.3g}): "
-                "set a smaller --lr"
+                lambda s: f"training diverged at lambda {lam:.4g} (train loss "
+                f"{train_loss:.3g}): set a smaller {s('lr')}"
             )
         active = norms > 0
         if was_active is None:
@@ -1100,7 +1106,7 @@ def choose_point(path: Path, rule: str = "best", k: int | None = None) -> int:
     if rule == "best":
         return best
     if points[best].val_score_se is None:
-        raise ConfigError("the 1se rule needs cross-validation: add --cv K")
+        raise ConfigError(lambda s: f"the 1se rule needs cross-validation: add {s('cv', 'K')}")
     threshold = points[best].val_score - points[best].val_score_se
     within = [i for i in candidates if points[i].val_score >= threshold]
     return max(within, key=lambda i: (-points[i].k, i))

@@ -101,13 +101,17 @@ class Classification:
     """Cross-entropy over the classes seen in training; score accuracy."""
 
     classes: list = field(default_factory=list)
+    # dtype of the training labels (None after loading a model file: inferred from the classes)
+    label_dtype: np.dtype | None = field(default=None, compare=False)
     name: str = field(default="classification", init=False)
     score_name: str = field(default="accuracy", init=False)
     # the softmax cross-entropy Hessian in the logits is at most 1/2 (two equally likely classes)
     output_curvature: float = field(default=0.5, init=False)
 
     def fit(self, y: np.ndarray) -> Classification:
-        values = np.unique(np.asarray(y))
+        y = np.asarray(y)
+        values = np.unique(y)
+        self.label_dtype = y.dtype
         if len(values) < 2:
             only = values[0] if len(values) else "nothing"
             raise DataError(
@@ -119,6 +123,11 @@ class Classification:
     @property
     def n_outputs(self) -> int:
         return len(self.classes)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """(classes,) the class labels as an array of the training labels' dtype."""
+        return np.asarray(self.classes, dtype=self.label_dtype)
 
     def encode(self, y: np.ndarray) -> torch.Tensor:
         codes = {c: i for i, c in enumerate(self.classes)}
@@ -143,7 +152,7 @@ class Classification:
 
     def decode(self, out: torch.Tensor) -> np.ndarray:
         codes = out.argmax(dim=1).cpu().numpy()
-        return np.asarray(self.classes, dtype=object)[codes]
+        return self.labels[codes]
 
     def proba(self, out: torch.Tensor) -> np.ndarray:
         return torch.softmax(out.double(), dim=1).cpu().numpy()

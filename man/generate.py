@@ -44,8 +44,10 @@ MANUAL = "User Commands"
 
 _NO_HALF_FILES = (
     "Every output file is written to a temporary file beside its destination and renamed into "
-    "place only when complete: after an error or Ctrl-C no output file is left behind or "
-    "clobbered."
+    "place only when complete: after an error, Ctrl-C or SIGTERM no output file is left behind "
+    "or clobbered. A symbolic link is followed (its target is replaced, the link stays); a "
+    "FIFO or a character device (`/dev/null`, `/dev/stdout`) is written straight through once "
+    "the output is complete, never replaced. Output paths are checked before any training."
 )
 _INPUT_TABLE = (
     "The input table: CSV, TSV (`.tsv`), gzip-compressed CSV (`.csv.gz`) or Parquet "
@@ -225,7 +227,8 @@ def _exit_statuses() -> dict[int, str]:
     code = {
         name: getattr(cli, name, default)
         for name, default in (
-            ("EXIT_OK", 0), ("EXIT_INTERNAL", 1), ("EXIT_USAGE", 2), ("EXIT_INTERRUPTED", 130)
+            ("EXIT_OK", 0), ("EXIT_INTERNAL", 1), ("EXIT_USAGE", 2), ("EXIT_INTERRUPTED", 130),
+            ("EXIT_TERMINATED", 143),
         )
     }
     return {
@@ -233,10 +236,13 @@ def _exit_statuses() -> dict[int, str]:
         code["EXIT_INTERNAL"]: "Unexpected internal error (a bug): the message asks to rerun "
         "with --debug for the traceback and to report it.",
         code["EXIT_USAGE"]: "Usage error or bad input (an unknown option or column, an "
-        "unreadable file, an invalid value). One line starting with `error:` on standard "
-        "error says what is wrong; no traceback unless --debug.",
+        "unreadable file, an invalid value, an output that cannot be written: a full disk or "
+        "standard output, a file that cannot be replaced). One line starting with `error:` on "
+        "standard error says what is wrong; no traceback unless --debug.",
         code["EXIT_INTERRUPTED"]: "Interrupted (Ctrl-C); no partial output file is left "
         "behind.",
+        code["EXIT_TERMINATED"]: "Terminated (SIGTERM); no partial output file is left "
+        "behind, and a terminal gets its cursor back.",
     }
 
 

@@ -221,7 +221,12 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
     [("--backbone", "mlp:abc", "backbone"), ("--M", "-1", "--M"),
      ("--path-multiplier", "0.9", "--path-multiplier"), ("--lambda-start", "soon", "auto"),
      ("--val-fraction", "1.5", "--val-fraction"), ("--rule", "1se", "cross-validation"),
-     ("--task", "ranking", "ranking"), ("--k", "0", "--k"), ("--format", "xml", "xml")],
+     ("--task", "ranking", "ranking"), ("--k", "0", "--k"), ("--format", "xml", "xml"),
+     # issue 16, defects 6 and 7: seeds numpy and torch cannot take, and non-finite numbers
+     ("--seed", "-1", "--seed"), ("--seed", "99999999999999999999", "--seed"),
+     ("--path-multiplier", "inf", "--path-multiplier"),
+     ("--path-multiplier", "nan", "--path-multiplier"),
+     ("--lambda-start", "inf", "--lambda-start"), ("--lr", "inf", "--lr")],
 )
 def test_bad_options(tables, option, value, fragment):
     assert_clean_error(invoke("select", tables["good"], "-t", "target", option, value), fragment)
@@ -486,7 +491,7 @@ def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_t
     """The selector sets aside what is constant in the rows it is fitted on; the evaluation's
     candidates (top-k, random k-sets) are the columns it can use."""
     from lassonet_cli.data import split_task_rows
-    from lassonet_cli.estimator import LassoNetSelector
+    from lassonet_cli.estimator import Selector
     from lassonet_cli.evaluate import accuracy_vs_k
     from lassonet_cli.tasks import make_task
 
@@ -497,7 +502,7 @@ def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_t
     df["rare"] = 0.0
     df.loc[test_rows[:2], "rare"] = 1.0  # varies only among the test rows
     table, selector = accuracy_vs_k(
-        lambda: LassoNetSelector(backbone="mlp:8", max_epochs=5, seed=0, cv=0),
+        lambda: Selector(backbone="mlp:8", max_epochs=5, seed=0, cv=0),
         df, y, "classification", None, 0.2, 1, 0)
     assert table["k"].tolist() == [1, 2, 3]
     assert "rare" not in ";".join(table["features"])

@@ -14,9 +14,9 @@ import torch
 from clitools import assert_clean_error, invoke
 from sksurv.util import Surv
 
+from lassonet_cli import LassoNetSelector
 from lassonet_cli.cox import concordance_index
 from lassonet_cli.errors import ConfigError
-from lassonet_cli.estimator import LassoNetSelector
 from lassonet_cli.modelfile import read_model
 
 WHAS = Path(__file__).parent / "data" / "whas500.csv"

@@ -113,6 +113,56 @@ def test_regression_and_bad_parameters():
         LassoNetSelector().fit(X, y[:-1])
 
 
+@pytest.mark.parametrize("params, python, cli", [
+    # issue 16, defects 6 and 7: seeds numpy and torch cannot take, non-finite numbers
+    (dict(seed=-1), "seed", "--seed"), (dict(seed=2**64), "seed", "--seed"),
+    (dict(seed=1.5), "seed", "--seed"),
+    (dict(path_multiplier=float("inf")), "path_multiplier", "--path-multiplier"),
+    (dict(path_multiplier=float("nan")), "path_multiplier", "--path-multiplier"),
+    (dict(lambda_start=float("inf")), "lambda_start", "--lambda-start"),
+    (dict(lr=float("inf")), "lr", "--lr"),
+    # the Python API names parameters, the command line flags
+    (dict(val_fraction=0.0), "val_fraction", "--val-fraction"), (dict(k=0), "k", "--k"),
+    (dict(dropout=1.0), "dropout", "--dropout"), (dict(rule="1se"), "cv=K", "--cv K"),
+    (dict(missing="drop"), "missing", "--missing"), (dict(batch_size=0), "batch_size",
+                                                      "--batch-size"),
+    (dict(backbone="conv:4,3"), "image_shape=CxHxW", "--image-shape CxHxW"),
+    (dict(image_shape="1x8x8"), "image_shape", "--image-shape"),
+    (dict(backbone="mlp:x"), "backbone=mlp:100", "--backbone mlp:100"),
+    (dict(device="tpu"), "device", "--device"), (dict(cv=1), "cv", "--cv"),
+    (dict(M=-1.0), "M", "--M"), (dict(max_epochs=0), "max_epochs", "--max-epochs"),
+])
+def test_bad_parameters_are_value_errors_that_name_the_parameter(params, python, cli):
+    from lassonet_cli.errors import CLI
+
+    with pytest.raises(ValueError) as caught:
+        LassoNetSelector(**params).validate()
+    message = str(caught.value)
+    assert python in message and "--" not in message, message
+    assert cli in caught.value.spelled(CLI)
+
+
+def test_errors_while_fitting_name_parameters_too():
+    X, y = signal(3)
+    with pytest.raises(ValueError, match="too few for val_fraction 0.1"):
+        LassoNetSelector(**FAST).fit(X, y)
+    X, y = signal(8)
+    with pytest.raises(ValueError, match="^cv=20 needs at least 20 rows") as caught:
+        LassoNetSelector(**{**FAST, "cv": 20}).fit(X, y)
+    assert "--" not in str(caught.value)
+    # the tasks' checks of the data name no flag either
+    X, _ = signal(40)
+    times = np.column_stack([np.arange(40.0) - 1, np.ones(40)])
+    text = pd.DataFrame(X).assign(word=["a", "b"] * 20)
+    for task, X_bad, y_bad, fragment in [
+        ("cox", X, times, "the time column 'time' has 1 negative value"),
+        ("reconstruction", text, None, "task=reconstruction needs numeric feature columns"),
+    ]:
+        with pytest.raises(ValueError, match=fragment) as caught:
+            LassoNetSelector(task=task, **FAST).fit(X_bad, y_bad)
+        assert "--" not in str(caught.value), caught.value
+
+
 def test_default_M_depends_on_the_backbone():
     """M = 10 suits the input layer of an MLP; a conv filter's block has C2 x k x k weights,
     for which the default is 0.1.  A given M is used as it is."""
@@ -195,15 +245,19 @@ def test_transform_and_predict_take_the_columns_fitted_on():
     mask = sel.get_support()
     assert list(sel.transform(X).columns) == list(X.columns[mask])
     values = X.to_numpy()
-    np.testing.assert_array_equal(sel.transform(values), values[:, mask])
     predicted = sel.predict(X)
-    np.testing.assert_array_equal(sel.predict(values), predicted)  # arrays: by position
+    # arrays: by position (scikit-learn warns that they have no column names)
+    with pytest.warns(UserWarning, match="valid feature names"):
+        np.testing.assert_array_equal(sel.transform(values), values[:, mask])
+    with pytest.warns(UserWarning, match="valid feature names"):
+        np.testing.assert_array_equal(sel.predict(values), predicted)
     # a table needs only the columns the model reads
     np.testing.assert_array_equal(sel.predict(X.drop(columns=["k", "flat"])), predicted)
-    with pytest.raises(DataError, match="5 column"):
-        sel.predict(values[:, :4])
-    with pytest.raises(DataError, match="5 column"):
-        sel.transform(values[:, :4])
+    for method in (sel.predict, sel.transform, sel.predict_proba):
+        with pytest.warns(UserWarning, match="valid feature names"), pytest.raises(
+            ValueError, match="X has 4 features, but LassoNetSelector is expecting 5 features"
+        ):
+            method(values[:, :4])
 
 
 def test_all_constant_columns_is_an_error():
@@ -230,10 +284,10 @@ def test_folds_by_default_depend_on_the_rows():
     assert LassoNetSelector(cv=None).cv_folds(60) is None
     assert LassoNetSelector(cv=np.int64(3)).cv_folds(10 * below) == 3
     for bad in (1, -2, 2.5, True, "always"):
-        with pytest.raises(ConfigError, match="--cv"):
+        with pytest.raises(ConfigError, match="^cv needs"):
             LassoNetSelector(cv=bad).validate()
     # the 1se rule needs folds that do not depend on the rows
-    with pytest.raises(ConfigError, match="--cv K"):
+    with pytest.raises(ConfigError, match="add cv=K$"):
         LassoNetSelector(rule="1se").validate()
 
 

@@ -57,8 +57,7 @@ def listing(directory) -> list[str]:
         ("out.txt", "table"),
         ("OUT.CSV", "csv"),
         ("dir.v2/out.Parquet", "parquet"),
-        ("out.dat", "csv"),  # unknown extension: csv (SPEC 4)
-        ("out", "csv"),
+        ("out", "csv"),  # no extension (/dev/null, a FIFO): csv, as on stdout
     ],
 )
 def test_output_format_from_extension(name, fmt):
@@ -205,11 +204,25 @@ def test_explicit_format_overrides_extension_when_writing(tmp_path):
     assert [r["feature"] for r in json.loads(p.read_text())] == ["x1", "age", "größe", "pixel_7"]
 
 
-def test_unknown_extension_writes_csv(tmp_path):
-    df = ranked()
+@pytest.mark.parametrize("name", ["r.out", "r.xlsx", "r.xlsx.gz"])
+def test_unknown_extension_is_refused_and_writes_nothing(tmp_path, name):
+    with pytest.raises(DataError) as e:
+        write_table(ranked(), str(tmp_path / name))
+    msg = one_line(e)
+    assert ".csv" in msg and ".parquet" in msg and "--format" in msg
+    assert listing(tmp_path) == []
+
+
+def test_unknown_extension_is_written_in_an_explicit_format(tmp_path):
     p = tmp_path / "r.out"
-    write_table(df, str(p))
-    pd.testing.assert_frame_equal(pd.read_csv(p), df)
+    write_table(ranked(), str(p), "csv")
+    pd.testing.assert_frame_equal(pd.read_csv(p), ranked())
+
+
+def test_unknown_extension_message_names_the_override_option():
+    with pytest.raises(DataError) as e:
+        output_format("path.xlsx", None, override=None)
+    assert "--format" not in one_line(e)
 
 
 def test_write_overwrites_and_leaves_no_temporary(tmp_path):

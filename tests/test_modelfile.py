@@ -23,7 +23,7 @@ from clitools import assert_clean_error, invoke
 
 from lassonet_cli import __version__
 from lassonet_cli.errors import ModelFileError
-from lassonet_cli.estimator import LassoNetSelector
+from lassonet_cli.estimator import Selector
 from lassonet_cli.modelfile import FORMAT_VERSION, read_model
 
 FEATURES = ["f0", "f1", "f2", "f3", "f4"]
@@ -95,11 +95,11 @@ def _train(out: pathlib.Path) -> dict:
     # the same fits in process
     torch.set_num_threads(1)
     reg = pd.read_csv(paths["reg"])
-    runs["reg_fit"] = LassoNetSelector(task="regression", k=2, **FAST_KW).fit(
+    runs["reg_fit"] = Selector(task="regression", k=2, **FAST_KW).fit(
         reg[FEATURES], reg["y"].to_numpy()
     )
     cls = pd.read_csv(paths["cls"])
-    runs["cls_fit"] = LassoNetSelector(task="classification", **FAST_KW).fit(
+    runs["cls_fit"] = Selector(task="classification", **FAST_KW).fit(
         cls[FEATURES], cls["label"].to_numpy()
     )
     return runs
@@ -161,7 +161,7 @@ def test_save_load_round_trip(trained, tmp_path, kind):
     fit = trained[f"{kind}_fit"]
     path = tmp_path / "m.safetensors"
     fit.save(str(path))
-    loaded = LassoNetSelector.load(str(path))
+    loaded = Selector.load(str(path))
     data = pd.read_csv(trained[kind])[FEATURES]
     assert np.array_equal(loaded.predict(data), fit.predict(data))
     assert list(loaded.ranking_) == list(fit.ranking_)
@@ -305,7 +305,7 @@ def test_pickle_renamed_to_safetensors_is_refused_without_running_it(trained, tm
     assert_clean_error(invoke("inspect", evil), "not a lassonet model file")
     assert_clean_error(invoke("inspect", evil, "--json"), "not a lassonet model file")
     with pytest.raises(ModelFileError):
-        LassoNetSelector.load(str(evil))
+        Selector.load(str(evil))
     assert not marker.exists()
 
 
@@ -443,7 +443,7 @@ def test_header_and_tensors_that_disagree_are_inconsistent(trained, tmp_path):
     data.to_csv(with_ghost, index=False)
     assert_clean_error(invoke("predict", path, with_ghost), "inconsistent")
     with pytest.raises(ModelFileError, match="inconsistent"):
-        LassoNetSelector.load(str(path))
+        Selector.load(str(path))
 
     # a classification header that lists one class more than the output layer has
     more = rewrite(trained["cls_model"], tmp_path / "classes.safetensors",
@@ -463,7 +463,124 @@ def test_header_missing_a_field_fails_inspect_cleanly(trained, tmp_path, key):
     assert_clean_error(invoke("inspect", path), path.name)
 
 
+# issue 16, defect 15: a tampered header is refused with its reason, before any module is built
+TAMPERED = [
+    ("task_text", lambda meta: meta.update(task="banana"), "'task' is \"banana\", not a mapping"),
+    ("task_name", lambda meta: meta["task"].update(name="banana"), "unknown task \"banana\""),
+    ("huge_layer", lambda meta: meta.update(backbone="mlp:100000000000"),
+     "tensor backbone.input_layer.weight is 100x5 in the file; backbone mlp:100000000000 with "
+     "5 input(s) and 1 output(s) needs 100000000000x5"),
+    ("extra_layer", lambda meta: meta.update(backbone="mlp:100,7"),
+     "backbone mlp:100,7 needs tensor(s) backbone.rest.3.bias, backbone.rest.3.weight"),
+    ("no_backbone", lambda meta: meta.update(backbone="transformer"),
+     "backbone \"transformer\" is none that lassonet builds"),
+    ("outputs", lambda meta: meta.update(n_outputs=2),
+     "the regression task has 1 output(s), n_outputs says 2"),
+    ("dropout", lambda meta: meta.update(dropout=0.5), "backbone mlp:100 has no tensor(s)"),
+    ("image_shape", lambda meta: meta.update(image_shape=[1, 1, 5]),
+     "image_shape is only for a conv backbone, not mlp:100"),
+    ("ranking", lambda meta: meta.update(ranking="f0"), "'ranking' is \"f0\", not a list"),
+    ("point", lambda meta: meta["point"].update(k=-1), "point 'k' is -1, not a count"),
+]
+
+
+@pytest.mark.parametrize("edit, fragment", [case[1:] for case in TAMPERED],
+                         ids=[case[0] for case in TAMPERED])
+def test_a_tampered_header_is_refused_before_anything_is_built(trained, tmp_path, monkeypatch,
+                                                               edit, fragment):
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors", edit)
+    assert_clean_error(invoke("predict", path, trained["reg"]), "inconsistent", fragment)
+    assert_clean_error(invoke("inspect", path), "inconsistent", fragment)
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a module was built from a tampered header")
+
+    monkeypatch.setattr("lassonet_cli.estimator.build_model", no_build)
+    with pytest.raises(ModelFileError, match="inconsistent"):
+        Selector.load(str(path))
+
+
+def rewrite_tensors(src: pathlib.Path, dst: pathlib.Path, edit) -> pathlib.Path:
+    """Copy a model file, letting ``edit`` change the tensors' safetensors entries in place."""
+    outer, body = _split(src.read_bytes())
+    edit(outer)
+    dst.write_bytes(_join(outer, body))
+    return dst
+
+
+def test_tensor_shapes_that_disagree_with_the_header_are_refused(trained, tmp_path):
+    """The skip weight stored as (d, c) instead of (c, d): the same bytes, another shape."""
+    path = rewrite_tensors(trained["reg_model"], tmp_path / "t.safetensors",
+                           lambda outer: outer["skip.weight"].update(shape=[5, 1]))
+    fragment = "tensor skip.weight is 5x1 in the file"
+    assert_clean_error(invoke("predict", path, trained["reg"]), "inconsistent", fragment)
+    assert_clean_error(invoke("inspect", path), "inconsistent", fragment)
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda outer: outer["skip.weight"].update(shape=[1, 100000000000]),
+     "tensor 'skip.weight' has 20 bytes for shape 1x100000000000"),
+    (lambda outer: outer["skip.weight"].update(dtype="I64"), "tensor 'skip.weight' has no valid"),
+    (lambda outer: outer["skip.weight"].update(data_offsets=[4, 24]), "overlap or leave gaps"),
+])
+def test_tensor_entries_that_do_not_tile_the_file_are_damaged(trained, tmp_path, edit, fragment):
+    path = rewrite_tensors(trained["reg_model"], tmp_path / "t.safetensors", edit)
+    assert_clean_error(invoke("predict", path, trained["reg"]), "damaged", fragment)
+    assert_clean_error(invoke("inspect", path), "damaged", fragment)
+
+
+@pytest.mark.parametrize("backbone, n_inputs, n_outputs, dropout, image_shape", [
+    ("linear", 5, 1, 0.0, None), ("mlp:8", 5, 3, 0.0, None), ("mlp:8,4,2", 6, 2, 0.0, None),
+    ("mlp:8,4", 6, 2, 0.3, None), ("conv:4,3:k3", 64, 2, 0.0, (1, 8, 8)),
+    ("conv:2,5:k5", 2 * 3 * 11, 3, 0.2, (2, 3, 11)), ("conv:3,2:k1", 1, 1, 0.0, (1, 1, 1)),
+])
+def test_tensor_shapes_are_those_of_the_built_model(backbone, n_inputs, n_outputs, dropout,
+                                                    image_shape):
+    """The shapes the model file's check expects, computed without torch, are the built
+    module's state dict (oracle: ``model.build_model``)."""
+    from lassonet_cli.backbones import BackboneSpec
+    from lassonet_cli.model import build_model
+    from lassonet_cli.modelfile import tensor_shapes
+
+    spec = BackboneSpec.parse(backbone)
+    model = build_model(spec, n_inputs, n_outputs, dropout, image_shape=image_shape)
+    built = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    assert tensor_shapes(spec, n_inputs, n_outputs, dropout, image_shape) == built
+
+
 # --- 6. inspect ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_inspect_does_not_import_torch(trained, extra):
+    """inspect reads the header and the tensors' entries, not the weights: torch (two seconds to
+    import) stays out of the process (issue 16)."""
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "from lassonet_cli.cli import main\n"
+        "sys.argv = ['lassonet', *sys.argv[1:]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as e:\n"
+        "    assert e.code in (0, None), e.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, "inspect", str(trained["reg_model"]), *extra],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == invoke("inspect", trained["reg_model"], *extra).stdout
+
+
+def test_inspect_counts_the_model_parameters(trained):
+    text = invoke("inspect", trained["reg_model"]).stdout
+    line = next(line for line in text.splitlines() if line.startswith("parameters"))
+    model = Selector.load(str(trained["reg_model"])).model_
+    assert int(line.split()[1]) == sum(p.numel() for p in model.parameters())
 
 
 def _inspect_json(model) -> dict:
@@ -582,7 +699,7 @@ def test_columns_set_aside_are_recorded_and_not_needed_to_predict(trained, with_
     baseline = _predict(trained["reg_model"], trained["reg"])
     pd.testing.assert_frame_equal(_predict(model, trained["reg"]), baseline, check_exact=True)
     pd.testing.assert_frame_equal(_predict(model, data), baseline, check_exact=True)
-    loaded = LassoNetSelector.load(str(model))
+    loaded = Selector.load(str(model))
     assert list(loaded.feature_names_in_) == inputs and loaded.n_features_in_ == 7
     assert loaded.set_aside_ == {"k": "constant", "flat": "constant"}
     assert list(loaded.get_support()) == [c in header["selected"] for c in inputs]
@@ -603,7 +720,7 @@ def test_a_file_without_the_newer_fields_loads_as_before(trained, tmp_path):
     old = rewrite(trained["reg_model"], tmp_path / "old.safetensors", strip)
     baseline = _predict(trained["reg_model"], trained["reg"])
     pd.testing.assert_frame_equal(_predict(old, trained["reg"]), baseline, check_exact=True)
-    loaded = LassoNetSelector.load(str(old))
+    loaded = Selector.load(str(old))
     assert list(loaded.feature_names_in_) == FEATURES and loaded.set_aside_ == {}
     assert invoke("inspect", old).exit_code == 0
 
@@ -652,7 +769,7 @@ def test_model_out_into_missing_directory_fails_before_training(trained, tmp_pat
         calls.append(1)
         raise AssertionError("fit must not run")
 
-    monkeypatch.setattr(LassoNetSelector, "fit", no_fit)
+    monkeypatch.setattr(Selector, "fit", no_fit)
     before = sorted(tmp_path.iterdir())
     target = tmp_path / "missing" / "m.safetensors"
     ranking = tmp_path / "rank.csv"
@@ -665,7 +782,7 @@ def test_model_out_into_missing_directory_fails_before_training(trained, tmp_pat
 
 
 def test_model_out_onto_a_directory_fails_before_training(trained, tmp_path, monkeypatch):
-    monkeypatch.setattr(LassoNetSelector, "fit",
+    monkeypatch.setattr(Selector, "fit",
                         lambda *a, **k: (_ for _ in ()).throw(AssertionError("fit ran")))
     result = invoke("select", trained["reg"], "-t", "y", *FAST, "--model-out", tmp_path)
     assert_clean_error(result, "directory")

@@ -387,7 +387,7 @@ def test_divergence_is_an_error_not_a_ranking():
     """A step size far too large must stop the path, not turn NaN weights into eliminations."""
     from lassonet_cli.errors import TrainingError
 
-    with pytest.raises(TrainingError, match="--lr"):
+    with pytest.raises(TrainingError, match="set a smaller lr$"):
         run_small_path(lr=1e6, lambda_start=0.01)
 
 

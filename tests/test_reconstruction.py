@@ -14,8 +14,8 @@ import pytest
 import torch
 from clitools import assert_clean_error, invoke
 
+from lassonet_cli import LassoNetSelector
 from lassonet_cli.errors import ConfigError, DataError
-from lassonet_cli.estimator import LassoNetSelector
 from lassonet_cli.modelfile import read_model
 from lassonet_cli.tasks import Reconstruction, task_from_dict
 

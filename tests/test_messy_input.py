@@ -1,0 +1,355 @@
+"""Messy input (issue 16): numbers with stray text, extreme magnitudes, typed Parquet columns,
+Parquet on stdin, a separator that splits nothing, blank header names and groups files.
+
+Each case either reads correctly or stops with one `error:` line (exit 2) that names the column
+and says how to fix it; none trains silently on a misread table.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import io
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from clitools import assert_clean_error, invoke
+
+from lassonet_cli.data import (
+    Selection,
+    check_table,
+    fit_encoder,
+    read_table,
+    select_columns,
+)
+from lassonet_cli.errors import DataError
+
+FAST = ["--max-epochs", "15", "--patience", "3", "--threads", "1", "--cv", "0",
+        "--backbone", "linear", "--path-multiplier", "1.5"]
+
+
+def good_frame(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """y depends on b strongly, on a weakly; c is noise."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.standard_normal(n), "b": rng.standard_normal(n),
+                       "c": rng.standard_normal(n)})
+    df["y"] = 3 * df["b"] + 0.3 * df["a"] + 0.05 * rng.standard_normal(n)
+    return df
+
+
+def check(df: pd.DataFrame, target: str = "y", **options):
+    features = [c for c in df.columns if c != target]
+    return check_table(df, Selection(target=target, features=features), **options)
+
+
+# --------------------------------------------------------------------------------------------
+# numbers with stray text cells (defect 5)
+
+
+def test_question_mark_in_a_numeric_column_is_named_with_its_row(tmp_path):
+    df = good_frame().astype({"b": object})
+    df.loc[5, "b"] = "?"
+    path = tmp_path / "q.csv"
+    df.to_csv(path, index=False)
+    line = assert_clean_error(invoke("select", path, "-t", "y", *FAST),
+                              "column 'b': 59 numbers", "1 text cell", "'?'", "row 6",
+                              "--na-values")
+    assert "--max-levels" not in line
+
+
+def test_na_values_reads_the_stray_cells_as_gaps(tmp_path):
+    df = good_frame().astype({"b": object})
+    df.loc[5, "b"] = "?"
+    df.loc[9, "b"] = "-"
+    path = tmp_path / "q.csv"
+    df.to_csv(path, index=False)
+    table = read_table(str(path), na_values=["?", "-"])
+    assert table["b"].dtype == np.float64 and table["b"].isna().sum() == 2
+    # the gaps are then an ordinary missing-value error, or imputed
+    assert_clean_error(invoke("select", path, "-t", "y", "--na-values", "?,-", *FAST),
+                       "b (2 missing)", "--missing impute")
+    out = tmp_path / "ranking.csv"
+    result = invoke("select", path, "-t", "y", "--na-values", "?,-", "--missing", "impute",
+                    "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert pd.read_csv(out)["feature"].iloc[0] == "b"
+
+
+def test_several_text_cells_are_listed_first_few(tmp_path):
+    df = good_frame().astype({"a": object})
+    for row, text in ((2, "x"), (4, "missing"), (7, "x"), (11, "-"), (30, "z")):
+        df.loc[row, "a"] = text
+    line = pytest.raises(DataError, check, df).value.args[0]
+    assert "column 'a': 55 numbers and 5 text cells" in line
+    assert "'x' (row 3)" in line and "'missing' (row 5)" in line
+    assert "'z'" not in line  # only the first few are shown
+
+
+def test_mostly_numbers_target_is_named_too():
+    df = good_frame().astype({"y": object})
+    df.loc[0, "y"] = "unknown"
+    with pytest.raises(DataError, match=r"the target column 'y': 59 numbers and 1 text cell "
+                                        r"'unknown' \(row 1\).*--task classification"):
+        check(df)
+    # an explicit classification keeps the labels as they are
+    assert check(df, task="classification").task == "classification"
+
+
+def test_categorical_option_keeps_a_mostly_numeric_column_as_levels():
+    df = good_frame(n=30)
+    df["grade"] = pd.Series([1, 2, 3] * 9 + ["unknown"] * 3, dtype=object)
+    with pytest.raises(DataError, match="--categorical grade"):
+        check(df)
+    assert check(df, categorical=["grade"]).categorical == ["grade"]
+
+
+def test_a_text_column_of_words_is_still_categorical():
+    df = good_frame(n=30)
+    df["colour"] = ["red", "green", "3"] * 10  # a number among words: still levels
+    assert check(df).categorical == ["colour"]
+
+
+def test_predict_names_the_stray_cells_too(tmp_path):
+    df = good_frame()
+    data, model = tmp_path / "good.csv", tmp_path / "model.safetensors"
+    df.to_csv(data, index=False)
+    result = invoke("select", data, "-t", "y", "--model-out", model, *FAST)
+    assert result.exit_code == 0, result.stderr
+    new = df.drop(columns="y").astype({"c": object})
+    new.loc[2, "c"] = "-"
+    new.to_csv(data, index=False)
+    assert_clean_error(invoke("predict", model, data), "column 'c'", "'-' (row 3)",
+                       "--na-values '-'")
+
+
+def test_decimal_comma_table_is_detected_and_read_with_decimal(tmp_path):
+    df = good_frame()
+    path = tmp_path / "comma.csv"
+    df.to_csv(path, index=False, sep=";", decimal=",")
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "decimal comma",
+                       "--decimal ,")
+    table = read_table(str(path), decimal=",")
+    np.testing.assert_array_equal(table.to_numpy(), df.to_numpy())
+    out = tmp_path / "ranking.csv"
+    result = invoke("select", path, "-t", "y", "--decimal", ",", "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert pd.read_csv(out)["feature"].iloc[0] == "b"
+
+
+def test_decimal_same_as_separator_is_refused(tmp_path):
+    path = tmp_path / "t.csv"
+    good_frame().to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", "--decimal", ",", *FAST),
+                       "--decimal", "separator")
+
+
+# --------------------------------------------------------------------------------------------
+# typed Parquet columns (defect 5)
+
+
+def test_parquet_decimal128_columns_are_numbers(tmp_path):
+    df = good_frame()
+    table = pa.table({
+        "a": df["a"], "c": df["c"],
+        "b": pa.array([decimal.Decimal(f"{v:.6f}") for v in df["b"]], pa.decimal128(12, 6)),
+        "y": pa.array([decimal.Decimal(f"{v:.6f}") for v in df["y"]], pa.decimal128(12, 6)),
+    })
+    path = tmp_path / "decimal.parquet"
+    pq.write_table(table, path)
+    read = read_table(str(path))
+    assert read["b"].dtype == np.float64 and read["y"].dtype == np.float64
+    np.testing.assert_allclose(read["b"], df["b"], atol=1e-6)
+    out = tmp_path / "ranking.csv"
+    result = invoke("select", path, "-t", "y", "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "task: regression" in result.stderr
+    assert pd.read_csv(out)["feature"].iloc[0] == "b"
+
+
+@pytest.mark.parametrize("values, kind", [
+    ([datetime.datetime(2020, 1, 1) + datetime.timedelta(days=i) for i in range(60)],
+     "dates or times"),
+    ([datetime.date(2020, 1, 1) + datetime.timedelta(days=i) for i in range(60)],
+     "dates or times"),
+    ([datetime.timedelta(seconds=i) for i in range(60)], "durations"),
+])
+def test_parquet_date_and_duration_features_are_refused_by_name(tmp_path, values, kind):
+    df = good_frame()
+    table = pa.Table.from_pandas(df, preserve_index=False).append_column("when",
+                                                                         pa.array(values))
+    path = tmp_path / "dated.parquet"
+    pq.write_table(table, path)
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "column 'when'", kind,
+                       "--exclude when")
+    # left out, or as an ID, the column is no problem
+    out = tmp_path / "ranking.csv"
+    result = invoke("select", path, "-t", "y", "--id", "when", "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "when" not in set(pd.read_csv(out)["feature"])
+
+
+def test_datetime_target_is_refused():
+    df = good_frame()
+    df["y"] = pd.date_range("2020-01-01", periods=len(df), freq="D")
+    with pytest.raises(DataError, match="the target column 'y' holds dates or times"):
+        check(df)
+
+
+# --------------------------------------------------------------------------------------------
+# extreme magnitudes (defects 3 and 4)
+
+
+def test_huge_values_in_a_feature_standardise_without_overflow():
+    df = good_frame()
+    df.loc[0, "b"], df.loc[1, "b"] = 1e308, -1e308
+    encoder = fit_encoder(df[["a", "b", "c"]])  # RuntimeWarnings are errors under pytest
+    assert np.isfinite(encoder.mean).all() and np.isfinite(encoder.scale).all()
+    z = encoder.transform(df[["a", "b", "c"]])
+    assert np.isfinite(z).all()
+    # the exact standardisation: mean 0 over these rows, unit spread
+    b = z[:, 1].astype(np.float64)
+    assert abs(b.mean()) < 1e-6 and abs(b.std() - 1) < 1e-6
+
+
+def test_one_sided_huge_values_do_not_overflow_in_transform():
+    df = pd.DataFrame({"a": [1e308] * 9 + [-1e308], "b": np.arange(10.0)})
+    encoder = fit_encoder(df)
+    z = encoder.transform(df)
+    assert np.isfinite(z).all()
+    np.testing.assert_allclose(z[:, 0], [1 / 3] * 9 + [-3], rtol=1e-6)
+
+
+def test_images_with_huge_pixels_pool_channels_without_overflow():
+    df = pd.DataFrame({"p0": [1e308, -1e308, 0.0, 1.0], "p1": [0.0, 1.0, -1e308, 1e308]})
+    encoder = fit_encoder(df, channels=1)
+    assert np.isfinite(encoder.scale).all() and (encoder.scale > 1e307).all()
+
+
+def test_feature_swamped_by_huge_values_gets_a_note_and_runs(tmp_path):
+    df = good_frame()
+    df.loc[0, "b"], df.loc[1, "b"] = 1e308, -1e308
+    path = tmp_path / "huge.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "ranking.csv"
+    result = invoke("select", path, "-t", "y", "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "RuntimeWarning" not in result.stderr
+    notes = [line for line in result.stderr.splitlines() if "column 'b'" in line]
+    assert len(notes) == 1 and "1e+308" in notes[0] and "--na-values" in notes[0]
+    ranking = pd.read_csv(out)
+    assert not ranking.isna().any().any() and sorted(ranking["feature"]) == ["a", "b", "c"]
+
+
+def test_huge_values_on_the_scale_of_the_column_are_used():
+    """A column whose values are all near 1e300 is standardised like any other: no note."""
+    df = good_frame()
+    df["b"] = df["b"] * 1e300
+    prepared = check(df)
+    assert not [n for n in prepared.notes if "column 'b'" in n]
+
+
+def test_target_swamped_by_a_huge_value_is_an_error(tmp_path):
+    df = good_frame()
+    df.loc[3, "y"] = 1e308
+    path = tmp_path / "target.csv"
+    df.to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "the target column 'y'",
+                       "1e+308")
+
+
+def test_target_on_a_huge_scale_is_fine():
+    df = good_frame()
+    df["y"] = df["y"] * 1e300
+    assert check(df).task == "regression"
+
+
+# --------------------------------------------------------------------------------------------
+# Parquet on stdin (defect 12)
+
+
+def test_parquet_on_stdin_is_recognised_by_its_magic_bytes(monkeypatch):
+    df = good_frame(n=10)
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(buf.getvalue())))
+    read = read_table("-")
+    np.testing.assert_array_equal(read.to_numpy(), df.to_numpy())
+
+
+def test_parquet_named_as_csv_says_input_format(tmp_path):
+    path = tmp_path / "really.csv"
+    good_frame(n=10).to_parquet(path, index=False)
+    with pytest.raises(DataError, match="--input-format parquet"):
+        read_table(str(path))
+
+
+# --------------------------------------------------------------------------------------------
+# a separator that splits nothing (defect 14)
+
+
+def test_separator_that_splits_nothing_names_header_and_separator(tmp_path):
+    path = tmp_path / "good.csv"
+    good_frame(n=10).to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", "--sep", "x", *FAST),
+                       "'x'", "one column", "'a,b,c,y'", "--sep ','")
+
+
+def test_single_column_table_hints_at_the_separator():
+    df = pd.DataFrame({"a b y": ["1 2 3", "4 5 6"]})
+    with pytest.raises(DataError, match="only one column 'a b y'.*--sep"):
+        select_columns(df, "y")
+
+
+def test_a_genuine_one_column_table_reads():
+    df = read_table_text("value\n1\n2\n")
+    assert list(df.columns) == ["value"]
+
+
+def read_table_text(text: str, **options) -> pd.DataFrame:
+    raw = io.BytesIO(text.encode())
+    saved = sys.stdin
+    sys.stdin = types.SimpleNamespace(buffer=raw)
+    try:
+        return read_table("-", **options)
+    finally:
+        sys.stdin = saved
+
+
+# --------------------------------------------------------------------------------------------
+# blank header names, groups files (defect 17)
+
+
+@pytest.mark.parametrize("header, position", [(",a,y", 1), ("a, ,y", 2), ("a,y,", 3)])
+def test_blank_header_name_is_an_error(tmp_path, header, position):
+    path = tmp_path / "blank.csv"
+    path.write_text(header + "\n" + "\n".join(f"{i},{i % 3},{i}" + ("," if
+                                              header.endswith(",") else "")
+                                              for i in range(10)) + "\n")
+    with pytest.raises(DataError, match=f"column {position} has no name"):
+        read_table(str(path))
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "no name")
+
+
+def test_missing_groups_file_is_called_the_groups_file(tmp_path):
+    path = tmp_path / "good.csv"
+    good_frame().to_csv(path, index=False)
+    line = assert_clean_error(invoke("select", path, "-t", "y", "--groups",
+                                     tmp_path / "nope.csv", *FAST), "groups file", "nope.csv")
+    assert "input file" not in line
+
+
+def test_choice_note_counts_the_columns_of_the_groups_in(tmp_path):
+    df = good_frame()
+    path = tmp_path / "good.csv"
+    df.to_csv(path, index=False)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("feature,group\na,ab\nb,ab\n")
+    result = invoke("select", path, "-t", "y", "--groups", groups, "--k", "1", *FAST)
+    assert result.exit_code == 0, result.stderr
+    (note,) = [line for line in result.stderr.splitlines() if line.startswith("chose")]
+    assert "1 group(s) (2 features)" in note, note

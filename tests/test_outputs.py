@@ -1,0 +1,424 @@
+"""Where outputs go: links, FIFOs, devices, /proc, full disks and files that cannot be replaced.
+
+Every output option (-o, --path-out, --model-out, --plot) goes through ``io.atomic_output``: a
+regular file is replaced atomically (through a symbolic link, whose target is replaced), a FIFO
+or a character device is written straight through and never replaced, and whatever cannot be
+written is refused with one ``error:`` line, before training where it can be known then.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from clitools import assert_clean_error, invoke
+
+from lassonet_cli import io as lio
+from lassonet_cli.errors import DataError
+from lassonet_cli.estimator import Selector
+from lassonet_cli.io import atomic_output, check_writable, write_table
+
+LASSONET = str(Path(sys.executable).parent / "lassonet")
+FAST = ["--backbone", "linear", "--max-epochs", "3", "--patience", "1", "--path-multiplier",
+        "2", "--threads", "1", "--cv", "0", "-q"]
+
+
+def table() -> pd.DataFrame:
+    return pd.DataFrame({"feature": ["a", "b"], "importance": [1.5, 0.25]})
+
+
+def one_line(exc: pytest.ExceptionInfo) -> str:
+    assert exc.type is DataError
+    message = str(exc.value)
+    assert message.strip() and "\n" not in message, repr(message)
+    return message
+
+
+def is_char_device(path) -> bool:
+    return stat.S_ISCHR(os.stat(path).st_mode)
+
+
+@pytest.fixture(autouse=True)
+def never_replace_dev(monkeypatch):
+    """A writer that would rename a file over /dev/null or /dev/full fails the test instead of
+    destroying the device (as root, nothing else stops it)."""
+    real = os.replace
+
+    def guarded(src, dst, *args, **kwargs):
+        assert not str(dst).startswith("/dev/"), f"would replace {dst}"
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", guarded)
+
+
+@pytest.fixture
+def null_device(tmp_path):
+    """A character device of our own (like /dev/null: major 1, minor 3) in tmp_path."""
+    node = tmp_path / "null"
+    try:
+        os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD")
+    return node
+
+
+def fifo_reader(path):
+    """A FIFO at ``path`` with its read end open (not blocking): a writer need not wait, and
+    what it writes (less than the pipe's 64 KiB) can be read back once it is done."""
+    os.mkfifo(path)
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+
+def read_all(fd) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+# --- symbolic links: the target is replaced, the link stays ----------------------------------
+
+
+def test_symlink_output_replaces_its_target_and_keeps_the_link(tmp_path):
+    target, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    target.write_text("old\n")
+    link.symlink_to("real.csv")
+    write_table(table(), str(link))
+    assert link.is_symlink() and os.readlink(link) == "real.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(target), table())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
+
+
+def test_dangling_symlink_output_creates_its_target(tmp_path):
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "sub" / "new.csv")
+    write_table(table(), str(link))
+    assert link.is_symlink()
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "sub" / "new.csv"), table())
+
+
+def test_symlink_into_a_missing_directory_is_refused_before_writing(tmp_path):
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "gone" / "new.csv")
+    with pytest.raises(DataError) as e:
+        check_writable(str(link))
+    assert "does not exist" in one_line(e)
+    assert link.is_symlink() and not (tmp_path / "gone").exists()
+
+
+# --- FIFOs and character devices: written straight through, never replaced --------------------
+
+
+def test_fifo_output_is_written_through(tmp_path):
+    fifo = tmp_path / "pipe"
+    reader = fifo_reader(fifo)
+    check_writable(str(fifo))  # does not open the FIFO, which would end the reader's input
+    write_table(table(), str(fifo), "csv")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert read_all(reader) == b"feature,importance\na,1.5\nb,0.25\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+def test_character_device_output_is_written_through(null_device):
+    write_table(table(), str(null_device))
+    assert is_char_device(null_device)
+    assert [p.name for p in null_device.parent.iterdir()] == ["null"]
+
+
+def test_dev_null_stays_a_device(never_replace_dev):
+    check_writable("/dev/null")
+    write_table(table(), "/dev/null")
+    with atomic_output("/dev/null") as handle:
+        handle.write(b"model bytes")
+    assert is_char_device("/dev/null")
+
+
+def test_dev_full_is_no_space_left(never_replace_dev):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("this system has no /dev/full")
+    with pytest.raises(DataError) as e:
+        write_table(table(), "/dev/full")
+    assert one_line(e) == "no space left writing '/dev/full'"
+    assert is_char_device("/dev/full")
+
+
+def test_open_file_descriptor_is_written_through(tmp_path):
+    """/dev/fd/N (what bash's >(cmd) names) is an open file, not a name to rename over: a file
+    opened for appending keeps what it had."""
+    log = tmp_path / "log.txt"
+    log.write_text("before\n")
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        write_table(table(), f"/dev/fd/{fd}", "csv")
+    finally:
+        os.close(fd)
+    assert log.read_text() == "before\nfeature,importance\na,1.5\nb,0.25\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["log.txt"]
+
+
+# --- what cannot be written is refused, before any work where that can be known ---------------
+
+
+def test_proc_is_refused_before_writing():
+    with pytest.raises(DataError) as e:
+        check_writable("/proc/x.csv")
+    assert "/proc/x.csv" in one_line(e)
+
+
+def test_directory_that_takes_no_new_file_is_refused_before_writing(tmp_path, monkeypatch):
+    """A read-only directory (root may write anywhere, so the refusal is simulated)."""
+    def refuse(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(lio.tempfile, "mkstemp", refuse)
+    with pytest.raises(DataError) as e:
+        check_writable(str(tmp_path / "out.csv"))
+    assert "Permission denied" in one_line(e)
+
+
+def test_writability_check_leaves_no_file(tmp_path):
+    check_writable(str(tmp_path / "out.csv"))
+    check_writable(str(tmp_path / "out.parquet"), "parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", [errno.EPERM, errno.EACCES])
+def test_file_that_cannot_be_replaced_is_one_line_and_stays(tmp_path, monkeypatch, failure):
+    """An immutable file (chattr +i) or a directory that refuses the rename."""
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+
+    def refuse(src, dst):
+        raise PermissionError(failure, os.strerror(failure))
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(DataError) as e:
+        write_table(table(), str(out))
+    assert one_line(e).startswith(f"cannot replace {str(out)!r}")
+    assert out.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_disk_full_while_writing_a_file_leaves_nothing(tmp_path):
+    out = tmp_path / "out.csv"
+    with pytest.raises(DataError) as e:
+        with atomic_output(str(out)) as handle:
+            handle.write(b"half of it")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert one_line(e) == f"no space left writing {str(out)!r}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_to_a_terminal_is_refused_by_the_check(monkeypatch):
+    class Terminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with pytest.raises(DataError) as e:
+        check_writable(None, "parquet")
+    assert "terminal" in one_line(e)
+    check_writable(None, "csv")
+
+
+# --- through the command line ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.standard_normal((60, 3)), columns=["a", "b", "c"])
+    df["y"] = 2 * df["a"] + np.sin(df["b"]) + 0.1 * rng.standard_normal(60)
+    df.insert(0, "id", [f"r{i}" for i in range(60)])
+    path = tmp_path_factory.mktemp("good") / "good.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fails the test if training starts: the outputs must be refused first."""
+    def fit(*args, **kwargs):
+        raise AssertionError("training started before the outputs were checked")
+
+    monkeypatch.setattr(Selector, "fit", fit)
+
+
+@pytest.mark.parametrize("option", ["-o", "--path-out", "--model-out"])
+def test_special_outputs_of_select(good, tmp_path, never_replace_dev, option):
+    """A link, a FIFO and /dev/null given to each output option of select."""
+    name = {"-o": "ranking.csv", "--path-out": "path.csv", "--model-out": "model.st"}[option]
+    (tmp_path / "real").mkdir()
+    link = tmp_path / name
+    link.symlink_to(tmp_path / "real" / name)
+    fifo = tmp_path / "fifo"
+    reader = fifo_reader(fifo)
+    for destination in (link, fifo, "/dev/null"):
+        result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST, option,
+                        destination, *(["-o", "/dev/null"] if option != "-o" else []))
+        assert result.exit_code == 0, result.stderr
+    written = (tmp_path / "real" / name).read_bytes()
+    assert link.is_symlink() and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert is_char_device("/dev/null")
+    assert read_all(reader) == written  # the same bytes through the FIFO
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["fifo", "real", name])
+
+
+def test_special_outputs_of_path(good, tmp_path, never_replace_dev):
+    """lassonet path: the plot through a link, the table into a FIFO."""
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "plot.svg"
+    link.symlink_to(tmp_path / "real" / "plot.svg")
+    fifo = tmp_path / "fifo"
+    reader = fifo_reader(fifo)
+    result = invoke("path", good, "-t", "y", "--exclude", "id", *FAST, "--k-grid", "1,2",
+                    "--random-repeats", "2", "--plot", link, "-o", fifo)
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and (tmp_path / "real" / "plot.svg").read_bytes().startswith(b"<?xml")
+    assert read_all(reader).startswith(b"k,features,")
+
+
+def test_special_outputs_of_predict(good, tmp_path, never_replace_dev):
+    model = tmp_path / "model.st"
+    assert invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "--model-out", model,
+                  "-o", "/dev/null").exit_code == 0
+    link = tmp_path / "pred.csv"
+    link.symlink_to("real.csv")
+    result = invoke("predict", model, good, "--keep", "id", "-o", link)
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink() and len(pd.read_csv(tmp_path / "real.csv")) == 60
+    assert invoke("predict", model, good, "-o", "/dev/null").exit_code == 0
+    assert is_char_device("/dev/null")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["-o", "/proc/x.csv"], "/proc/x.csv"),
+    (["-o", "{tmp}/missing/out.csv"], "does not exist"),
+    (["--path-out", "{tmp}/missing/path.csv"], "does not exist"),
+    (["--model-out", "/proc/model.st"], "/proc/model.st"),
+    (["-o", "{tmp}/out.xlsx"], "'.xlsx'"),
+    (["--path-out", "{tmp}/path.xlsx"], "'.xlsx'"),
+    (["-o", "{tmp}"], "is a directory"),
+])
+def test_unwritable_outputs_fail_before_training(good, tmp_path, no_training, args, fragment):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    assert_clean_error(invoke("select", good, "-t", "y", *args), fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_plot_fails_before_training(good, tmp_path, monkeypatch):
+    from lassonet_cli import evaluate
+
+    def trained(*args, **kwargs):
+        raise AssertionError("training started before the outputs were checked")
+
+    monkeypatch.setattr(evaluate, "accuracy_vs_k", trained)
+    assert_clean_error(invoke("path", good, "-t", "y", "--exclude", "id", "--plot",
+                              "/proc/plot.png"), "/proc/plot.png")
+    assert_clean_error(invoke("path", good, "-t", "y", "--exclude", "id", "-o",
+                              tmp_path / "acc.xlsx"), "'.xlsx'")
+
+
+def test_unknown_extension_is_refused_unless_the_format_is_given(good, tmp_path):
+    out = tmp_path / "out.xlsx"
+    line = assert_clean_error(invoke("select", good, "-t", "y", *FAST, "-o", out), "--format")
+    assert ".csv" in line and ".parquet" in line
+    assert not out.exists()
+    result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "-o", out,
+                    "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    assert pd.read_csv(out).columns[0] == "rank"
+
+
+def test_unreplaceable_output_is_exit_2_and_stays(good, tmp_path, monkeypatch):
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+
+    def refuse(src, dst):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    assert_clean_error(invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "-o", out),
+                       "cannot replace", "Operation not permitted")
+    assert out.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_bad_format_is_one_plain_line(good):
+    line = assert_clean_error(invoke("select", good, "-t", "y", "--format", "xyz"), "'xyz'",
+                              "'csv'", "'parquet'")
+    assert "Value error" not in line
+    line = assert_clean_error(invoke("select", good, "-t", "y", "--task", "banana"), "'banana'")
+    assert "Value error" not in line
+
+
+def test_keep_names_a_column_once(good, tmp_path):
+    model, out = tmp_path / "model.st", tmp_path / "pred.csv"
+    assert invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "--model-out", model,
+                  "-o", "/dev/null").exit_code == 0
+    result = invoke("predict", model, good, "--keep", "id,y,id", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert list(pd.read_csv(out).columns) == ["id", "y", "prediction"]
+
+
+# --- as a real process: stdout full, a terminal ------------------------------------------------
+
+
+def test_full_stdout_is_one_line_and_exit_2(good):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("this system has no /dev/full")
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--exclude", "id",
+                               *FAST], stdout=full, stderr=subprocess.PIPE, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.decode() == "error: no space left writing stdout\n"
+
+
+def test_reader_closing_early_on_an_open_stdout_ends_quietly(tmp_path):
+    """`-o /dev/stdout | head -1` with a ranking larger than the pipe buffer: exit 0.  The
+    test names stdout /proc/self/fd/1, which a writer that renames cannot destroy."""
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.standard_normal((30, 3000)),
+                        columns=[f"feature_with_a_long_name_{i:05d}" for i in range(3000)])
+    wide["y"] = rng.standard_normal(30)
+    data = tmp_path / "wide.csv"
+    wide.to_csv(data, index=False)
+    proc = subprocess.Popen([LASSONET, "select", str(data), "-t", "y", *FAST, "--max-epochs",
+                             "2", "-o", "/proc/self/fd/1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, stderr = proc.communicate(timeout=300)
+    assert first == b"rank,feature,importance,selected\n"
+    assert (proc.returncode, stderr) == (0, b"")
+
+
+def test_parquet_to_a_terminal_fails_before_training(good):
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--format", "parquet"],
+                              stdout=follower, stderr=subprocess.PIPE, timeout=300)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert done.returncode == 2
+    # the notes (task, ...) come just before training: only the error line means it never began
+    assert done.stderr.decode().splitlines() == [
+        "error: refusing to write parquet to a terminal: use -o FILE.parquet"]
