@@ -621,10 +621,10 @@ def dense_optimizer(config: PathConfig, n_units: int, n_rows: int) -> str:
     columns: 0.11) and a kurtosis of 5.5, and the path's top 5 refit no better than random
     columns.  Plain gradient steps keep the weights in the span of the rows, where a column's
     weight follows its correlation with the residual (the minimum-norm interpolant for the
-    skip layer): median |correlation| 0.16 there, and 0.39 among the columns that survive
-    the first mass exit (benchmarks/wide.py, RESULTS.md).  With fewer columns than rows the
-    fit is determined by the data rather than by the optimiser, and Adam reaches it in fewer
-    epochs.
+    skip layer): median |correlation| 0.16 there, and 0.38 among the columns that survive
+    the first mass exit (benchmarks/wide_dense_fit.py, RESULTS.md).  With fewer columns than
+    rows the fit is determined by the data rather than by the optimiser, and Adam reaches it in
+    fewer epochs.
     """
     if config.dense_optimizer is not None:
         return config.dense_optimizer
