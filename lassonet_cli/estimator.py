@@ -49,6 +49,7 @@ from .backbones import BackboneSpec, check_image_columns, parse_image_shape
 from .data import (
     MAX_LEVELS,
     Encoder,
+    check_features,
     check_reconstruction,
     constant_columns,
     fit_encoder,
@@ -594,11 +595,7 @@ class Selector:
 
     def _outputs(self, frame: pd.DataFrame) -> torch.Tensor:
         """(n, c) outputs of the chosen model for ``_frame``'s rows."""
-        gappy = [c.name for c in self.encoder_.codes
-                 if c.kind == "numeric" and c.fill is None and not _all_numbers(frame[c.name])]
-        if gappy:  # fitted without imputation: nothing to put in the gaps
-            raise DataError(f"missing values (NaN or inf) or text in numeric column(s) "
-                            f"{', '.join(gappy[:5])}, which the model was fitted without")
+        check_features(frame, self.encoder_)  # no gaps where the model has nothing to fill
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
         with torch.no_grad():
@@ -713,12 +710,6 @@ def _check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
         shape = "x".join(str(v) for v in values.shape)
         raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
                         "column(s): pass rows of those columns (a DataFrame may have more)")
-
-
-def _all_numbers(series: pd.Series) -> bool:
-    """Whether every value is a finite number (or text that reads as one)."""
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-    return bool(np.isfinite(values).all())
 
 
 def _has_gaps(series: pd.Series) -> bool:

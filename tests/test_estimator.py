@@ -331,3 +331,18 @@ def test_cross_validated_scores_match_folds_by_the_number_of_features():
     fold = [point(0.0, 3, 0.8), point(1.0, 3, 0.85), point(2.0, 1, 0.9), point(3.0, 1, 0.95),
             point(4.0, 0, 0.1)]
     np.testing.assert_array_equal(_matched_scores(full, fold), [0.8, 0.9, 0.9, 0.1])
+
+
+def test_predict_refuses_a_gap_in_a_categorical_column_fitted_without_gaps():
+    """Without a fill value a missing level would be encoded as none of the levels and
+    predicted silently; the model file's `predict` refuses it, and so must the estimator."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.standard_normal(60), "c": rng.choice(["u", "v", "w"], 60)})
+    y = X["a"].to_numpy() + (X["c"] == "u").to_numpy()
+    sel = LassoNetSelector(task="regression", backbone="mlp:4", path_multiplier=1.5,
+                           max_epochs=2, cv=0, categorical=["c"]).fit(X, y)
+    gappy = X.copy()
+    gappy.loc[3, "c"] = None
+    with pytest.raises(DataError, match="c \\(1 missing"):
+        sel.predict(gappy)
+    assert len(sel.predict(X)) == 60  # the same rows without the gap predict
