@@ -90,6 +90,8 @@ def _through_proc(path: str) -> bool:
 def _destination(path: str) -> tuple[str, str]:
     """How ``path`` is written: ('file', the real path to replace atomically) or ('stream',
     ``path``, written straight through).  Raises DataError for what cannot be written."""
+    if not path:
+        raise DataError("cannot write '': the output needs a file name")
     try:
         info = os.stat(path)  # follows links
     except FileNotFoundError:
@@ -260,8 +262,10 @@ def write_stdout(data: bytes) -> None:
     A reader that has gone (``| head``) ends it quietly; a full disk or another failure is a
     DataError.
     """
-    if sys.stdout is None:
-        raise DataError("cannot write stdout: it is closed")
+    if sys.stdout is None:  # started with stdout closed (`>&-`): only writing it fails
+        if data:
+            raise DataError("cannot write stdout: it is closed")
+        return
     try:
         sys.stdout.flush()  # text printed before goes first
         if data:

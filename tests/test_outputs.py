@@ -314,6 +314,8 @@ def test_special_outputs_of_predict(good, tmp_path, never_replace_dev):
     (["-o", "{tmp}/out.xlsx"], "'.xlsx'"),
     (["--path-out", "{tmp}/path.xlsx"], "'.xlsx'"),
     (["-o", "{tmp}"], "is a directory"),
+    (["-o", ""], "needs a file name"),
+    (["--model-out", ""], "needs a file name"),
 ])
 def test_unwritable_outputs_fail_before_training(good, tmp_path, no_training, args, fragment):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
@@ -422,3 +424,14 @@ def test_parquet_to_a_terminal_fails_before_training(good):
     # the notes (task, ...) come just before training: only the error line means it never began
     assert done.stderr.decode().splitlines() == [
         "error: refusing to write parquet to a terminal: use -o FILE.parquet"]
+
+
+def test_closed_stdout_does_not_fail_a_run_that_writes_files(good, tmp_path):
+    """Started with stdout closed (`>&-`), a run whose outputs all go to files succeeds: only
+    writing stdout would fail."""
+    out = tmp_path / "ranking.csv"
+    done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--exclude", "id", *FAST,
+                           "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True, timeout=300, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 0, done.stderr
+    assert pd.read_csv(out)["feature"].tolist()
