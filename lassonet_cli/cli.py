@@ -213,7 +213,8 @@ class OutputFormat(str, Enum):
 
 # --- options, declared once ------------------------------------------------------------------
 Data = Annotated[
-    str, typer.Argument(help="Input table: .csv, .tsv, .csv.gz, .parquet, or - for stdin (CSV).")
+    str, typer.Argument(help="Input table: .csv, .tsv, .csv.gz, .parquet, or - for stdin "
+                             "(CSV, gzipped CSV or Parquet, recognised by its first bytes).")
 ]
 Target = Annotated[
     str | None,

@@ -51,8 +51,8 @@ _NO_HALF_FILES = (
 )
 _INPUT_TABLE = (
     "The input table: CSV, TSV (`.tsv`), gzip-compressed CSV (`.csv.gz`) or Parquet "
-    "(`.parquet`), guessed from the file name unless --input-format is given; `-` reads CSV "
-    "from standard input."
+    "(`.parquet`), guessed from the file name unless --input-format is given; `-` reads "
+    "standard input (CSV, gzipped CSV or Parquet, recognised by its first bytes)."
 )
 _NO_COLOR = (
     "NO_COLOR",
@@ -213,7 +213,8 @@ EXTRA: dict[str, dict[str, Any]] = {
 GENERIC: dict[str, Any] = {
     "files": [
         ("", "Input and output files are named on the command line (see OPTIONS and "
-         "ARGUMENTS); `-` as an input table reads CSV from standard input. " + _NO_HALF_FILES),
+         "ARGUMENTS); `-` as an input table reads standard input (CSV, gzipped CSV or Parquet, "
+         "recognised by its first bytes). " + _NO_HALF_FILES),
     ],
 }
 
