@@ -157,7 +157,8 @@ EXTRA: dict[str, dict[str, Any]] = {
         "files": [
             ("DATA", _INPUT_TABLE),
             ("-o FILE", "The scores, one row per k; standard output without -o."),
-            ("--plot FILE", "Score against k (log axis) as a `.png` or `.svg` image. "
+            ("--plot FILE", "Score against k (log axis) as a `.png` or `.svg` image; the name "
+             "must end in one of those, so a device such as `/dev/null` is refused. "
              + _NO_HALF_FILES),
         ],
         "environment": [_NO_COLOR],
