@@ -36,13 +36,13 @@ else:
     class LassoNetSelector(SelectorMixin, BaseEstimator, Selector):
         __doc__ = Selector.__doc__
 
-        def fit(self, X, y=None, on_point=None) -> LassoNetSelector:
+        def fit(self, X, y=None, on_point=None, on_run=None) -> LassoNetSelector:
             """Train the path on (X, y) and keep the chosen model (``Selector.fit``)."""
             if y is None and self.task != "reconstruction":  # in scikit-learn's words
                 raise ConfigError(f"task={self.task!r} needs y: {type(self).__name__} requires "
                                   "y to be passed, but the target y is None (task="
                                   "'reconstruction' needs none)")
-            return super().fit(X, y, on_point)
+            return super().fit(X, y, on_point, on_run)
 
         def transform(self, X):
             """Keep the selected columns of X (``Selector.transform``)."""

@@ -216,3 +216,12 @@ def test_without_scikit_learn_the_selector_still_fits():
         "assert sel.transform(X).shape == (120, 1) and sel.score(X, y) > 0.9\n"
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_fit_takes_the_progress_callbacks_of_selector():
+    """The scikit-learn class passes ``on_run`` through to ``Selector.fit``."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    runs = []
+    LassoNetSelector(**TINY).fit(X, X[:, 0], on_run=lambda name: runs.append(name))
+    assert runs and runs[0] == "path"
