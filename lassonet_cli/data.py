@@ -957,10 +957,11 @@ def check_target_spread(values: np.ndarray, what: str) -> None:
     values cannot be learnt: standardised, every other target is the same number."""
     big = swamped(values)
     if big is not None:
-        raise DataError(f"{what} has a few values as large as {big:.3g} that swamp the rest: "
-                        "standardised, the middle half of the targets become one number and "
-                        "nothing can be learnt; fix or drop those rows (missing-value codes "
-                        "can be read as gaps with --na-values)")
+        raise DataError(lambda s: f"{what} has a few values as large as {big:.3g} that swamp "
+                        "the rest: standardised, the middle half of the targets become one "
+                        "number and nothing can be learnt; fix or drop those rows"
+                        + (" (missing-value codes can be read as gaps with --na-values)"
+                           if s.cli else ""))
 
 
 def check_column_kind(series: pd.Series, what: str, forced: bool = False,

@@ -259,7 +259,19 @@ def test_target_swamped_by_a_huge_value_is_an_error(tmp_path):
     path = tmp_path / "target.csv"
     df.to_csv(path, index=False)
     assert_clean_error(invoke("select", path, "-t", "y", *FAST), "the target column 'y'",
-                       "1e+308")
+                       "1e+308", "--na-values")
+
+
+def test_swamped_target_in_python_names_no_flag():
+    """The Python API has no --na-values: its message must not send users to a flag."""
+    from lassonet_cli import LassoNetSelector
+
+    df = good_frame()
+    y = df.pop("y").to_numpy(dtype=float, copy=True)
+    y[3] = 1e308
+    with pytest.raises(ValueError, match="swamp") as error:
+        LassoNetSelector(task="regression").fit(df, y)
+    assert "--" not in str(error.value)
 
 
 def test_target_on_a_huge_scale_is_fine():
