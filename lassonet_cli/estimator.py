@@ -454,16 +454,15 @@ class Selector:
         # then the columns set aside, in table order
         position = np.empty(units.n, dtype=np.int64)
         position[ranking(self.path_)] = np.arange(units.n)
-        order = sorted(range(len(owner)), key=lambda j: (position[owner[j]], j))
-        self.ranking_ = np.asarray([encoder.columns[j] for j in order] + list(aside),
-                                   dtype=object)
-        used = {name: j for j, name in enumerate(encoder.columns)}
-        at = [used.get(name) for name in inputs]
-        self.support_ = np.asarray([j is not None and bool(self.unit_support_[owner[j]])
-                                    for j in at], dtype=bool)
-        self.feature_importances_ = np.asarray(
-            [0.0 if j is None else lambdas[owner[j]] for j in at], dtype=np.float64
-        )
+        order = np.lexsort((np.arange(len(owner)), position[owner]))  # stable by unit rank
+        self.ranking_ = np.concatenate([np.asarray(encoder.columns, dtype=object)[order],
+                                        np.asarray(list(aside), dtype=object)])
+        at = pd.Index(encoder.columns).get_indexer(inputs)  # -1: set aside
+        used = at >= 0
+        self.support_ = np.zeros(len(inputs), dtype=bool)
+        self.support_[used] = self.unit_support_[owner[at[used]]]
+        self.feature_importances_ = np.zeros(len(inputs), dtype=np.float64)
+        self.feature_importances_[used] = lambdas[owner[at[used]]]
         return self
 
     def _cross_validate(self, target, task, run_path, folds: int, display) -> tuple[
