@@ -163,7 +163,8 @@ def accuracy_vs_k(
         task.encode(raw[rows]).to(device) for rows in (fit_rows, val_rows, test_rows)
     )
     config = selector._config()
-    order = [list(encoder.columns).index(name) for name in selector.ranking_]
+    order = pd.Index(encoder.columns).get_indexer(selector.ranking_)
+    order = order[order >= 0].tolist()  # (-1: a column set aside, which the model does not read)
     model = copy.deepcopy(selector.model_)  # scores the path models; the selector keeps its own
     records = []
     refits, done = len(grid) * (1 + random_repeats), 0
