@@ -659,10 +659,9 @@ def _separator(sep: str | None) -> str | None:
     return value
 
 
-def _na_values(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    return [v.strip() for v in text.split(",") if v.strip()] or None
+def _names(text: str | None) -> list[str]:
+    """The entries of a comma list (--categorical, --keep, --na-values), each once, in order."""
+    return list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip())) if text else []
 
 
 def _decimal(mark: str) -> str:
@@ -678,7 +677,7 @@ def _read(data, input_format, sep: str | None, encoding: str, na_values: str | N
     from .data import read_table
 
     return read_table(data, input_format.value if input_format else None, _separator(sep),
-                      encoding, na_values=_na_values(na_values), decimal=_decimal(decimal))
+                      encoding, na_values=_names(na_values) or None, decimal=_decimal(decimal))
 
 
 def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
@@ -699,7 +698,7 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
 
     df = _read(data, input_format, sep, encoding, na_values, decimal)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
-    forced = [c.strip() for c in categorical.split(",") if c.strip()] if categorical else []
+    forced = _names(categorical)
     images = estimator is not None and estimator.image_shape is not None
     prepared = check_table(df, selection, task, missing.value, forced, max_levels,
                            constant="keep" if images else constant)
@@ -1038,7 +1037,7 @@ def predict(
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
     # a column named twice is kept once (as --features and --exclude take their lists)
-    kept = list(dict.fromkeys(c.strip() for c in keep.split(",") if c.strip())) if keep else []
+    kept = _names(keep)
     absent = [c for c in kept if c not in df.columns]
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
