@@ -954,7 +954,12 @@ def swamped(values: np.ndarray) -> float | None:
 
 def check_target_spread(values: np.ndarray, what: str) -> None:
     """A regression target (finite float64 values) whose spread is that of a few extreme
-    values cannot be learnt: standardised, every other target is the same number."""
+    values cannot be learnt: standardised, every other target is the same number.  Nor can
+    one whose range exceeds float64 (centring it would overflow)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) and finite.max() / 2 - finite.min() / 2 > np.finfo(np.float64).max / 2:
+        raise DataError(f"{what} spans {finite.min():.3g} to {finite.max():.3g}, more than a "
+                        "64-bit float holds: fix or drop the extreme rows")
     big = swamped(values)
     if big is not None:
         raise DataError(lambda s: f"{what} has a few values as large as {big:.3g} that swamp "

@@ -262,6 +262,18 @@ def test_target_swamped_by_a_huge_value_is_an_error(tmp_path):
                        "1e+308", "--na-values")
 
 
+def test_target_wider_than_float64_is_an_error(tmp_path):
+    """Found by the Parquet fuzz: -1e308 and 1.8e308 among zeros; centring such a target
+    overflowed (a numpy warning, then a diverged fit)."""
+    df = good_frame()
+    df["y"] = 0.0
+    df.loc[3, "y"], df.loc[7, "y"], df.loc[9, "y"] = -1e308, 1.7976931348623157e308, 1.5
+    path = tmp_path / "target.csv"
+    df.to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "the target column 'y'",
+                       "64-bit")
+
+
 def test_swamped_target_in_python_names_no_flag():
     """The Python API has no --na-values: its message must not send users to a flag."""
     from lassonet_cli import LassoNetSelector
