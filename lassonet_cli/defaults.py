@@ -18,6 +18,9 @@ PATH_MULTIPLIER = 1.05
 MAX_EPOCHS = 5
 MINIBATCH_EPOCHS = 1
 PATIENCE = 5  # equal to MAX_EPOCHS: a default full-batch point always trains its 5 epochs
+# A full-batch point where units left trains up to this many rounds of MAX_EPOCHS more, until a
+# round passes with no exit (path._settle, path.settle_rounds says where and why).
+SETTLE_ROUNDS = 2
 # Most epochs of one relaxed fit (early stopping on the validation loss ends most far sooner).
 RELAX_EPOCHS = 50
 MINIBATCH_RELAX_EPOCHS = 1

@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lassonet_cli import defaults
 from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.errors import ConfigError
 from lassonet_cli.model import LassoNet
@@ -31,6 +32,7 @@ from lassonet_cli.path import (
     lassonet_path,
     path_records,
     ranking,
+    settle_rounds,
     train_at_lambda,
 )
 from lassonet_cli.tasks import Classification, Regression
@@ -263,11 +265,14 @@ def test_auto_lambda_start_is_just_before_the_first_exit(small_path):
 
 
 def test_relaxation_changes_the_models_not_the_selection():
-    """The relaxed models are trained beside the path: the eliminations and lambdas are the
-    same with and without them, and at the sparse end the relaxed models validate better."""
+    """The relaxed models are trained beside the path: every unit leaves at the same lambda
+    with and without them."""
     relaxed, penalised = run_small_path(), run_small_path(relax=False)
-    assert ranking(relaxed) == ranking(penalised)
-    np.testing.assert_array_equal(elimination_lambdas(relaxed), elimination_lambdas(penalised))
+    lambdas = elimination_lambdas(relaxed)
+    np.testing.assert_array_equal(lambdas, elimination_lambdas(penalised))
+    # units leaving at one lambda are ordered by backward elimination on the model before
+    # them: the relaxed one, or the penalised one without relaxed models
+    assert [lambdas[j] for j in ranking(relaxed)] == [lambdas[j] for j in ranking(penalised)]
 
 
 def test_relaxed_models_are_not_shrunk():
@@ -613,7 +618,8 @@ def _grouped_exits(monkeypatch, **overrides) -> tuple[Path, list[tuple]]:
         return reordered(group, order)
 
     monkeypatch.setattr(path_module._ExitGroup, "reordered", spy)
-    return run_small_path(**overrides), groups
+    # (settling the exits would merge this path's nearby exit points, which these tests need)
+    return run_small_path(**{"settle_rounds": 0, **overrides}), groups
 
 
 def _exits_within_one_step(path: Path, step: float = 1.05) -> bool:
@@ -830,3 +836,62 @@ def test_sgd_dense_fit_keeps_the_skip_weights_in_the_span_of_the_rows(optimizer,
     outside = theta - rows @ (rows.T @ theta)
     share = float(outside.norm() / theta.norm())
     assert (share < 1e-4) == in_span, share  # (float32 rounding leaves about 1e-6)
+
+
+# --- settling the points where units leave ------------------------------------------------
+
+
+def test_settle_rounds_by_regime():
+    """Full-batch paths with fewer units than rows settle their exits; wide tables (the
+    collapse) and minibatch paths do not; an explicit value wins."""
+    assert defaults.SETTLE_ROUNDS > 0
+    assert settle_rounds(PathConfig(), n_units=50, n_rows=1000) == defaults.SETTLE_ROUNDS
+    assert settle_rounds(PathConfig(), n_units=2000, n_rows=100) == 0
+    assert settle_rounds(PathConfig(), n_units=50, n_rows=100_000) == 0  # minibatches
+    assert settle_rounds(PathConfig(batch_size=100), n_units=50, n_rows=1000) == 0
+    assert settle_rounds(PathConfig(settle_rounds=4), n_units=2000, n_rows=100) == 4
+    with pytest.raises(ConfigError):
+        PathConfig(settle_rounds=-1).validate()
+
+
+def _fits_per_lambda(monkeypatch, rounds: int) -> tuple[Path, list[tuple[float, int, int]]]:
+    """The small path with ``settle_rounds=rounds``; every penalised fit as (lambda, units
+    alive before, units alive after), in order."""
+    fits: list[tuple[float, int, int]] = []
+    fit = _Stepper.fit
+
+    def recorded(self, lam, keep=None, max_epochs=None, score=True):
+        before = int((self.trainer.model.unit_norms() > 0).sum())
+        result = fit(self, lam, keep, max_epochs, score)
+        fits.append((lam, before, int((self.trainer.model.unit_norms() > 0).sum())))
+        return result
+
+    monkeypatch.setattr(_Stepper, "fit", recorded)
+    return run_small_path(settle_rounds=rounds, relax=False), fits
+
+
+@pytest.mark.parametrize("rounds", [0, 3])
+def test_a_point_where_units_leave_trains_on_until_a_round_passes_without_exits(
+    monkeypatch, rounds
+):
+    path, fits = _fits_per_lambda(monkeypatch, rounds)
+    accepted = {p.lambda_ for p in path.points[1:]}
+    runs: list[list[tuple[float, int, int]]] = []  # consecutive fits at one accepted lambda
+    for fit in fits:
+        if fit[0] not in accepted:
+            continue  # the climb to the first exit, or a refined-away attempt
+        if runs and runs[-1][-1][0] == fit[0]:
+            runs[-1].append(fit)
+        else:
+            runs.append([fit])
+    settled = 0
+    for run in runs:
+        first_exits = run[0][2] < run[0][1]
+        assert len(run) <= 1 + (rounds if first_exits else 0), run
+        if len(run) > 1:
+            settled += 1
+            ended_quiet = run[-1][2] == run[-1][1]
+            assert ended_quiet or len(run) == 1 + rounds, run
+            # on only while the units change (a unit that has just left may come back)
+            assert all(f[2] != f[1] for f in run[:-1]), run
+    assert (settled > 0) == (rounds > 0)
