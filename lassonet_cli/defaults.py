@@ -19,8 +19,11 @@ MAX_EPOCHS = 5
 MINIBATCH_EPOCHS = 1
 PATIENCE = 5  # equal to MAX_EPOCHS: a default full-batch point always trains its 5 epochs
 # A full-batch point where units left trains up to this many rounds of MAX_EPOCHS more, until a
-# round passes with no exit (path._settle, path.settle_rounds says where and why).
+# round passes with no exit (path._settle, path.settle_rounds says where and why).  Measured on
+# classification and regression only (benchmarks/RESULTS.md): Cox, reconstruction and a conv
+# backbone's filters keep their paths until their own benchmarks decide (``settle_rounds``).
 SETTLE_ROUNDS = 2
+SETTLED_TASKS = ("classification", "regression", "auto")
 # Most epochs of one relaxed fit (early stopping on the validation loss ends most far sooner).
 RELAX_EPOCHS = 50
 MINIBATCH_RELAX_EPOCHS = 1
@@ -60,6 +63,11 @@ MAX_SEED = 2**32 - 1
 def default_M(selects_filters: bool) -> float:
     """The hierarchy multiplier used when none is given."""
     return CONV_M if selects_filters else M
+
+
+def settle_rounds(task: str, selects_filters: bool) -> int | None:
+    """Settle rounds of the path (None: ``path.settle_rounds`` decides by table shape)."""
+    return None if task in SETTLED_TASKS and not selects_filters else 0
 
 
 def exit_window(selects_filters: bool) -> float | None:

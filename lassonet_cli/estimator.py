@@ -194,6 +194,7 @@ class Selector:
             relax=self.relax,
             relax_patience=defaults.relax_patience(self._selects_filters),
             exit_window=defaults.exit_window(self._selects_filters),
+            settle_rounds=defaults.settle_rounds(self.task, self._selects_filters),
         )
 
     def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:

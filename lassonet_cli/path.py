@@ -24,14 +24,16 @@ path then starts at the last lambda where none had left, from the model as it wa
 
 Following the path.  Each point trains ``max_epochs`` epochs from the previous point's weights
 (default: 5 full-batch epochs, or 1 epoch of minibatches, see ``PathConfig.resolved``); lambda
-then grows by ``path_multiplier`` (default 1.05).  Where more than ``EXIT_SHARE`` of the units
-(at least one) would leave at one point, the point is retried from the previous one with the
-square root of the factor, so the path is fine exactly where units leave
-(``_allowed_exits``).  Near the sparse end (below ``SPLIT_BELOW``) units that leave at one
-point, or within one path step of each other, are ordered by backward elimination on the model
-before they left (``_backward_order``, ``_ExitGroup``) and get a point each.  Every point's
-model is then *relaxed*: trained on its own features without penalty, so its validation score
-says what those features can do (``_Relaxer``).
+then grows by ``path_multiplier`` (default 1.05).  While more than ``SPLIT_BELOW`` units are
+in, a full-batch point where units left trains on at its lambda until a round of epochs
+changes no unit (``_settle``; at most ``settle_rounds`` rounds, none on a wide table).  Where
+more than ``EXIT_SHARE`` of the units (at least one) would leave at one point, the point is
+retried from the previous one with the square root of the factor, so the path is fine exactly
+where units leave (``_allowed_exits``).  Near the sparse end (below ``SPLIT_BELOW``) units that
+leave at one point, or within one path step of each other, are ordered by backward
+elimination on the model before they left (``_backward_order``, ``_ExitGroup``) and get a point
+each.  Every point's model is then *relaxed*: trained on its own features without penalty, so
+its validation score says what those features can do (``_Relaxer``).
 
 Step size.  Along the path the optimiser is SGD with momentum at ``lr = 2 / L`` (``auto_lr``),
 and the prox shrinks by ``lr * lam / (1 - momentum)`` so that the iteration's fixed point solves
@@ -315,7 +317,7 @@ def lassonet_path(
         fit = stepper.fit(lam, keep, score=relaxer is None)
         start = stepper.start  # the state before this point (settling fits again)
         point = trainer.point(lam, fit, last.active)
-        if point.eliminated and rounds:
+        if point.eliminated and rounds and last.k > SPLIT_BELOW:
             point = _settle(stepper, trainer, point, keep, last.active, rounds,
                             score=relaxer is None)
         if (grid is None and len(point.eliminated) > _allowed_exits(last.k)
@@ -588,11 +590,16 @@ class _Stepper:
 
 def _settle(stepper: _Stepper, trainer: _Trainer, point: PathPoint, keep: torch.Tensor | None,
             was_active: np.ndarray, rounds: int, score: bool) -> PathPoint:
-    """Train on at ``point``'s lambda, ``max_epochs`` at a time, while units keep leaving.
+    """Train on at ``point``'s lambda, ``max_epochs`` at a time, while its units change.
 
     A full-batch point is a few optimiser steps, so where units leave the rest of the model
-    has not yet adapted to their loss when the path moves on; at most ``rounds`` more rounds
-    let it, and a round in which no unit leaves ends them.  The point's epochs include them.
+    has not yet adapted to their loss when the path moves on, and the units leaving later are
+    chosen by a transient; at most ``rounds`` more rounds let it adapt, and a round that
+    changes no unit ends them.  The point's epochs include them.  The path settles only while
+    more than ``SPLIT_BELOW`` units are in: below, units leaving within one path step are
+    ordered together by backward elimination on the model before them (``_ExitGroup``), and
+    settling, which moves exits apart, lost the toy table's x4 * x5 pair from its top 3
+    (refit R^2 0.78 -> 0.61, benchmarks/compare_reference.py).
     """
     lam, epochs = point.lambda_, point.epochs
     for _ in range(rounds):
@@ -669,11 +676,12 @@ def settle_rounds(config: PathConfig, n_units: int, n_rows: int) -> int:
     ``config.settle_rounds``, or by default ``defaults.SETTLE_ROUNDS`` on a full-batch path
     with fewer units than training rows and none otherwise.
 
-    On ISOLET (1,248 x 617) two rounds raised the top-10 refit over random columns from +0.12
-    to +0.16 (mean of three splits).  A minibatch epoch is already hundreds of steps.  On a
+    On ISOLET (1,560 x 617) two rounds raised the top-10 refit over random columns from +0.12
+    to +0.15 (mean of three splits).  A minibatch epoch is already hundreds of steps.  On a
     wide table the exits before the model stops interpolating its rows are its collapse to at
     most as many units as rows, and settling them lowered the refits on three of four wide
-    tables (benchmarks/RESULTS.md, "Settling the points where units leave").
+    tables (benchmarks/settle_wide.py; benchmarks/RESULTS.md, "Settling the points where
+    columns leave").
     """
     if config.settle_rounds is not None:
         return config.settle_rounds

@@ -116,3 +116,27 @@ def test_a_wrong_entry_count_in_ours_ranking_is_reported():
     assert "ours' ranking_: 30 entries, one per column, in each of 1 seed(s)" in lines
     lines = wide.format_table(table, {"5": 5}, [0], summary, bad, [])
     assert any("WRONG ENTRY COUNT" in line and "29 distinct" in line for line in lines)
+
+
+def test_settle_wide_settles_the_exits_only_in_its_second_run(monkeypatch, tmp_path, capsys):
+    """``settle_wide.py`` runs wide.py for ours twice: at the defaults, where a wide table's
+    exits are not settled, then with every point where units leave settled; the default
+    rule is back afterwards."""
+    import settle_wide
+
+    from lassonet_cli import path as path_module
+
+    default, real, calls = path_module.settle_rounds, path_module._settle, []
+
+    def counted(*args, **kwargs):
+        calls.append(path_module.settle_rounds is default)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(path_module, "_settle", counted)
+    argv = ["--quick", "--tables", "linear_r", "--seeds", "0", "--threads", "1",
+            "--cache-dir", str(tmp_path / "cache"), "--rounds", "3"]
+    assert settle_wide.main(argv) == 0
+    assert calls and not any(calls)  # settled in the second run only
+    assert path_module.settle_rounds is default
+    out = capsys.readouterr().out
+    assert out.count("\nlassonet ") == 2 * 2  # ours' row in the table and in the summary, twice

@@ -17,6 +17,7 @@ from lassonet_cli.model import LassoNet
 from lassonet_cli.optim import Adam
 from lassonet_cli.path import (
     MAX_REFINE,
+    SPLIT_BELOW,
     START_STEP,
     Path,
     PathConfig,
@@ -852,6 +853,12 @@ def test_settle_rounds_by_regime():
     assert settle_rounds(PathConfig(settle_rounds=4), n_units=2000, n_rows=100) == 4
     with pytest.raises(ConfigError):
         PathConfig(settle_rounds=-1).validate()
+    # measured on classification and regression only: the other paths stay as they were
+    for task in ("auto", "classification", "regression"):
+        assert defaults.settle_rounds(task, selects_filters=False) is None
+        assert defaults.settle_rounds(task, selects_filters=True) == 0
+    for task in ("cox", "reconstruction"):
+        assert defaults.settle_rounds(task, selects_filters=False) == 0
 
 
 def _fits_per_lambda(monkeypatch, rounds: int) -> tuple[Path, list[tuple[float, int, int]]]:
@@ -863,11 +870,25 @@ def _fits_per_lambda(monkeypatch, rounds: int) -> tuple[Path, list[tuple[float, 
     def recorded(self, lam, keep=None, max_epochs=None, score=True):
         before = int((self.trainer.model.unit_norms() > 0).sum())
         result = fit(self, lam, keep, max_epochs, score)
-        fits.append((lam, before, int((self.trainer.model.unit_norms() > 0).sum())))
+        if max_epochs is None:  # (the climb to the first exit sets its own)
+            fits.append((lam, before, int((self.trainer.model.unit_norms() > 0).sum())))
         return result
 
     monkeypatch.setattr(_Stepper, "fit", recorded)
-    return run_small_path(settle_rounds=rounds, relax=False), fits
+    # more units than SPLIT_BELOW, fewer than rows: the path settles while more than
+    # SPLIT_BELOW are in
+    rng = np.random.default_rng(0)
+    n, d = 400, SPLIT_BELOW + 40
+    X = torch.from_numpy(rng.standard_normal((n, d)).astype(np.float32))
+    labels = (X[:, 0] + X[:, 1] - X[:, 2] > 0).long().numpy()
+    task = Classification().fit(labels)
+    y = task.encode(labels)
+    torch.manual_seed(0)
+    model = LassoNet(d, 2, BackboneSpec.parse("mlp:8").build(d, 2))
+    config = PathConfig(dense_max_epochs=100, settle_rounds=rounds, relax=False)
+    path = lassonet_path(model, task, X[:320], y[:320], X[320:], y[320:],
+                         [f"x{j}" for j in range(d)], config, torch.Generator().manual_seed(0))
+    return path, fits
 
 
 @pytest.mark.parametrize("rounds", [0, 3])
@@ -879,7 +900,7 @@ def test_a_point_where_units_leave_trains_on_until_a_round_passes_without_exits(
     runs: list[list[tuple[float, int, int]]] = []  # consecutive fits at one accepted lambda
     for fit in fits:
         if fit[0] not in accepted:
-            continue  # the climb to the first exit, or a refined-away attempt
+            continue  # a refined-away attempt
         if runs and runs[-1][-1][0] == fit[0]:
             runs[-1].append(fit)
         else:
@@ -895,3 +916,5 @@ def test_a_point_where_units_leave_trains_on_until_a_round_passes_without_exits(
             # on only while the units change (a unit that has just left may come back)
             assert all(f[2] != f[1] for f in run[:-1]), run
     assert (settled > 0) == (rounds > 0)
+    # only while more than SPLIT_BELOW units are in
+    assert all(len(run) == 1 for run in runs if run[0][1] <= SPLIT_BELOW)
