@@ -598,8 +598,8 @@ def _settle(stepper: _Stepper, trainer: _Trainer, point: PathPoint, keep: torch.
     changes no unit ends them.  The point's epochs include them.  The path settles only while
     more than ``SPLIT_BELOW`` units are in: below, units leaving within one path step are
     ordered together by backward elimination on the model before them (``_ExitGroup``), and
-    settling, which moves exits apart, lost the toy table's x4 * x5 pair from its top 3
-    (refit R^2 0.78 -> 0.61, benchmarks/compare_reference.py).
+    settling, which moves exits apart, lowered the toy table's top-3 refit R^2 from 0.78 to
+    0.61 (mean of three splits, benchmarks/compare_reference.py).
     """
     lam, epochs = point.lambda_, point.epochs
     for _ in range(rounds):
