@@ -133,7 +133,9 @@ def test_settle_wide_settles_the_exits_only_in_its_second_run(monkeypatch, tmp_p
         return real(*args, **kwargs)
 
     monkeypatch.setattr(path_module, "_settle", counted)
+    # (more columns than SPLIT_BELOW: the path settles only while more than that are in)
     argv = ["--quick", "--tables", "linear_r", "--seeds", "0", "--threads", "1",
+            "--synthetic-d", str(path_module.SPLIT_BELOW + 100),
             "--cache-dir", str(tmp_path / "cache"), "--rounds", "3"]
     assert settle_wide.main(argv) == 0
     assert calls and not any(calls)  # settled in the second run only
