@@ -412,8 +412,9 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], args: argparse
     for seed in seeds:
         split = cr.make_split(table.spec, table.X, table.y, seed)
         store = SplitCache.for_split(args.cache_dir, split, seed, read=not args.no_cache)
-        refitters = {"mlp": cr.Refitter(split, seed).score,
-                     "trees": TreeRefitter(split, seed).score}
+        refitters = {name: refit for name, refit in (("mlp", cr.Refitter(split, seed).score),
+                                                     ("trees", TreeRefitter(split, seed).score))
+                     if name in args.learners}
         learners = {name: partial(store.score, name, learner_codes[name], compute=compute)
                     for name, compute in refitters.items()}
         for ranker in rankers:
@@ -642,8 +643,9 @@ def header(args: argparse.Namespace, command: str, rankers: list[str]) -> tuple[
         f"# lassonet kwargs: {json.dumps(args.lassonet_kwargs)}  backbone: {cr.BACKBONE}",
         f"# synthetic tables: n={args.synthetic_n}, d={args.synthetic_d}, "
         f"table seed {TABLE_SEED}",
-        f"# split: {1 - cr.TEST_FRACTION:.0%}/{cr.TEST_FRACTION:.0%}; learners: mlp "
-        f"(refit val {cr.REFIT_VAL_FRACTION:.0%} of train), trees ({TREES} extra trees)",
+        f"# split: {1 - cr.TEST_FRACTION:.0%}/{cr.TEST_FRACTION:.0%}; learners: "
+        + ", ".join({"mlp": f"mlp (refit val {cr.REFIT_VAL_FRACTION:.0%} of train)",
+                     "trees": f"trees ({TREES} extra trees)"}[name] for name in args.learners),
     ]
     if REFERENCE in args.rankers:
         lines.append("# reference: " + (
@@ -665,6 +667,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="splits and rankers' seeds (default: 0 1 2 3 4; --quick: 0 1)")
     parser.add_argument("--rankers", nargs="+", choices=RANKERS, default=None,
                         help="rankers (default: all; --quick: all but the reference)")
+    parser.add_argument("--learners", nargs="+", choices=LEARNERS, default=list(LEARNERS),
+                        help="learners that refit the top k (default: both; `--learners trees` "
+                             "fills the rankings' cache without the MLP refits, which every "
+                             "edit to lassonet_cli invalidates)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--synthetic-n", type=int, default=None,
                         help="rows of the synthetic tables (default 150; --quick 100)")

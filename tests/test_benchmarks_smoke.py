@@ -142,3 +142,15 @@ def test_settle_wide_settles_the_exits_only_in_its_second_run(monkeypatch, tmp_p
     assert path_module.settle_rounds is default
     out = capsys.readouterr().out
     assert out.count("\nlassonet ") == 2 * 2  # ours' row in the table and in the summary, twice
+
+
+def test_learners_trees_refits_with_extra_trees_only(tmp_path):
+    """``--learners trees`` (filling the rankings' cache without the MLP refits): every run
+    is scored by the trees alone."""
+    out = tmp_path / "trees.json"
+    argv = ["--quick", "--tables", "linear_r", "--seeds", "0", "--rankers", "anova_f", "random",
+            "--learners", "trees", "--threads", "1", "--cache-dir", str(tmp_path / "cache"),
+            "--json-out", str(out)]
+    assert wide.main(argv) == 0
+    runs = json.loads(out.read_text(encoding="utf-8"))["runs"]
+    assert len(runs) == 2 and all(set(run["scores"]) == {"trees"} for run in runs)
