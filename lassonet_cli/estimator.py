@@ -84,7 +84,7 @@ class Selector:
     backbone : 'mlp:H1,H2,...', 'linear' or 'conv:C1,C2[:kK]' (needs ``image_shape``)
     M : hierarchy multiplier; None (the default): 10, or 0.1 with a conv backbone
     dropout : dropout rate of the backbone's hidden layers
-    lambda_start : float or None ('auto', see ``path``)
+    lambda_start : float, 'auto' or None (None and 'auto': found from the data, see ``path``)
     path_multiplier, max_epochs, patience, optimizer, lr, batch_size : path options
     relax : deliver each path point's model trained without penalty on its own features
         (the relaxed model, see ``path._Relaxer``); False keeps the penalised models
@@ -169,6 +169,17 @@ class Selector:
         return X
 
     @property
+    def resolved_lambda_start(self) -> float | None:
+        """``lambda_start`` as the path takes it: None for 'auto' (or None), else the number."""
+        value = self.lambda_start
+        if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+            raise ConfigError(lambda s: f"{s('lambda_start')} must be 'auto' or a finite number "
+                                        f"> 0, got {value!r}")
+        return float(value)
+
+    @property
     def resolved_M(self) -> float:
         """The hierarchy multiplier in use: ``M``, or by default 10 (0.1 with a conv backbone,
         see ``defaults.CONV_M``)."""
@@ -184,7 +195,7 @@ class Selector:
     def _config(self) -> PathConfig:
         return PathConfig(
             M=self.resolved_M,
-            lambda_start=self.lambda_start,
+            lambda_start=self.resolved_lambda_start,
             path_multiplier=self.path_multiplier,
             max_epochs=self.max_epochs,
             patience=self.patience,

@@ -120,6 +120,8 @@ def test_regression_and_bad_parameters():
     (dict(path_multiplier=float("inf")), "path_multiplier", "--path-multiplier"),
     (dict(path_multiplier=float("nan")), "path_multiplier", "--path-multiplier"),
     (dict(lambda_start=float("inf")), "lambda_start", "--lambda-start"),
+    (dict(lambda_start="fast"), "lambda_start", "--lambda-start"),
+    (dict(lambda_start=True), "lambda_start", "--lambda-start"),
     (dict(lr=float("inf")), "lr", "--lr"),
     # the Python API names parameters, the command line flags
     (dict(val_fraction=0.0), "val_fraction", "--val-fraction"), (dict(k=0), "k", "--k"),
@@ -346,3 +348,17 @@ def test_predict_refuses_a_gap_in_a_categorical_column_fitted_without_gaps():
     with pytest.raises(DataError, match="c \\(1 missing"):
         sel.predict(gappy)
     assert len(sel.predict(X)) == 60  # the same rows without the gap predict
+
+
+def test_lambda_start_auto_is_the_default_in_python_as_on_the_command_line():
+    """Issue 17: ``lambda_start="auto"`` raised a TypeError in the Python API."""
+    X, y = signal(60)
+    default = LassoNetSelector(**FAST).fit(X, y)
+    auto = LassoNetSelector(lambda_start="auto", **FAST).fit(X, y)
+    assert auto.path_.lambda_start == default.path_.lambda_start
+    assert list(auto.ranking_) == list(default.ranking_)
+    fixed = LassoNetSelector(lambda_start=2 * default.path_.lambda_start,
+                             **FAST).fit(X, y)
+    # the first point is at the given lambda, or nearer the one before it where it was refined
+    first, given = fixed.path_.points[1].lambda_, 2 * default.path_.lambda_start
+    assert given / fixed.path_multiplier <= first <= given * (1 + 1e-9)
