@@ -458,13 +458,19 @@ def _backward_order(
                                                                        device=X.device)))
                 losses.append(task.loss(model(Xc, columns), y))
                 keep_units[unit] = True
-                torch._foreach_copy_(params, current)
+                _copy_into(params, current)
             weakest = remaining.pop(int(np.argmin(torch.stack(losses).cpu().numpy())))
             order.append(weakest)
             keep_units[weakest] = False
             model.prox_(0.0, M, model.feature_mask(torch.as_tensor(keep_units, device=X.device)))
-        torch._foreach_copy_(params, original)
+        _copy_into(params, original)
     return order + remaining
+
+
+def _copy_into(params: list[torch.Tensor], values: list[torch.Tensor]) -> None:
+    """Copy ``values`` into ``params`` in place, one by one (call under ``no_grad``)."""
+    for param, value in zip(params, values, strict=True):
+        param.copy_(value)
 
 
 def state_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -620,7 +626,7 @@ def _largest_weight(model: LassoNet) -> float:
     """
     params = [p for p in model.parameters() if p.numel()]
     with torch.no_grad():
-        largest = torch.stack(torch._foreach_norm(params, float("inf"))).max()  # max |w| each
+        largest = torch.stack([p.abs().amax() for p in params]).max()
     value = float(largest)
     return value if math.isfinite(value) else math.inf
 
@@ -997,7 +1003,7 @@ class _Trainer:
                 break
         if best_state is not None and best_state is not latest_state:
             with torch.no_grad():
-                torch._foreach_copy_(params, best_state[0])
+                _copy_into(params, best_state[0])
             evaluated = best_state[1]
         val_loss, out = evaluated if evaluated is not None else validate()
         if not score:
