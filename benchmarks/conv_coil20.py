@@ -1,4 +1,4 @@
-"""Filter selection with a conv backbone on COIL-20: the figures quoted in README.md.
+"""Filter selection with a conv backbone on COIL-20: the figures quoted in docs/images.md.
 
 ``../shared/data/coil20.parquet``: 1440 greyscale 32 x 32 images of 20 objects (72 each), the
 1024 pixel columns in row-major order, then ``target``.  20% of the rows are held out as the test
@@ -13,7 +13,7 @@ test accuracy of each is recorded while the path runs, but only the validation a
                    (default 0.02) of the best validation accuracy on the path
 
 (ties: the later point).  The path starts at ``--lambda-start`` 1.0 with ``--path-multiplier``
-1.1 and ``--M`` 0.1 (README.md, "Images"): from the saturated dense model the automatic start
+1.1 and ``--M`` 0.1 (docs/images.md): from the saturated dense model the automatic start
 estimates 2.6e-5, and climbing from there to the first exit (lambda 2.15) costs about 60 short
 fits, 4 of the 10 minutes this run may take on 2 cores.  The unconstrained network is the
 path's first point: the same ConvLassoNet trained with lambda = 0, no prox at all.  Printed:

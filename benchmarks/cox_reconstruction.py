@@ -1,4 +1,5 @@
-"""The Cox and reconstruction tasks on real data: the figures quoted in README.md.
+"""The Cox and reconstruction tasks on real data: the figures quoted in docs/survival.md and
+docs/unsupervised.md.
 
 * **Cox on hnscc** (``../shared/data/hnscc.parquet``: 451 head-and-neck cancer patients, 107
   radiomics features, overall survival).  20% of the rows are held out (stratified on the event

@@ -1,7 +1,7 @@
 """Default path options, shared by ``path.PathConfig``, the estimator and the CLI.
 
 Kept apart from ``path`` so that the CLI can show them in ``--help`` without importing torch.
-The reasons for the values are in README.md ("How the path is computed") and
+The reasons for the values are in docs/method.md ("How the path is computed") and
 ``benchmarks/RESULTS.md``.
 """
 
