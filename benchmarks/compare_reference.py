@@ -17,6 +17,9 @@ the two installations never meet.  Measured per run:
 Run ``benchmarks/setup_reference.sh`` once to create the reference venv, then::
 
     .venv/bin/python benchmarks/compare_reference.py --datasets breast_cancer --seeds 0
+
+``--tools ours`` runs our side alone and needs no reference venv; with ``--datasets
+toy_regression --seeds 0`` (``sample_data/``, no ``../shared``) that is the smoke test's run.
 """
 
 from __future__ import annotations
@@ -552,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = parse_args(argv)
     ref_python = args.ref_python
-    if not ref_python.exists():
+    # ``--tools ours`` needs no reference venv (a run without it, e.g. the smoke test)
+    if "reference" in args.tools and not ref_python.exists():
         print(
             f"error: the reference venv's python {ref_python} does not exist.\n"
             f"Create it with:  bash {HERE / 'setup_reference.sh'}\n"
@@ -560,7 +564,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    ref_versions = reference_versions(ref_python)
+    ref_versions = (reference_versions(ref_python) if "reference" in args.tools
+                    else {"torch": "-", "lassonet": "-"})
     torch.set_num_threads(args.threads)
     names = args.datasets or list(DATASETS)
 

@@ -1,11 +1,15 @@
-"""The benchmark scripts run and report what they claim (``benchmarks/wide.py --quick``).
+"""The benchmark scripts run and report what they claim, at toy size, so that they cannot rot.
 
 The benchmarks are imported from ``benchmarks/`` (the scripts put that folder on ``sys.path``
-for their own imports too).  Only synthetic tables: no ``../shared`` data, no reference venv.
+for their own imports too) and run through their ``main(argv)``.  Only ``sample_data/`` and
+synthetic tables: no ``../shared`` data, no reference venv.  ``toy_regression``
+(``sample_data/toy_regression.csv``) has y = 2*x3 - x3**2 + x1 + 0.5*x2 + 2*x4*x5 + noise:
+only x1..x5 matter.
 """
 
 import json
 import math
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -154,3 +158,49 @@ def test_learners_trees_refits_with_extra_trees_only(tmp_path):
     assert wide.main(argv) == 0
     runs = json.loads(out.read_text(encoding="utf-8"))["runs"]
     assert len(runs) == 2 and all(set(run["scores"]) == {"trees"} for run in runs)
+
+
+# --- the benchmarks on sample_data/toy_regression.csv ------------------------------------------
+
+TOY = "toy_regression"
+TOY_INFORMATIVE = {1, 2, 3, 4, 5}  # x1..x5
+
+
+def _floats(line: str) -> list[float]:
+    return [float(v) for v in re.findall(r"[-+]?\d+\.\d+(?:e[-+]?\d+)?", line)]
+
+
+def test_compare_reference_ours_alone_needs_no_reference_venv(tmp_path, capsys):
+    """``compare_reference.py --tools ours``: one row per seed, a ranking of every column
+    that puts x1..x5 first, finite scores at k <= the budget, and a summary that is the row."""
+    import compare_reference
+
+    out = tmp_path / "compare.json"
+    argv = ["--datasets", TOY, "--seeds", "0", "--tools", "ours", "--threads", "1",
+            "--ref-python", str(tmp_path / "no-such-python"), "--json-out", str(out)]
+    assert compare_reference.main(argv) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["datasets"][TOY] == {"task": "regression", "n": 2000, "d": 10,
+                                       "ks": {"50%": 5, "25%": 3, "10%": 1}}
+    (row,) = result["results"]
+    assert (row["dataset"], row["seed"], row["tool"]) == (TOY, 0, "ours")
+    assert sorted(row["ranking"]) == list(range(10))
+    assert set(row["ranking"][:5]) == TOY_INFORMATIVE
+    assert row["points"] == len(row["k_sequence"]) > 1 and row["epochs"] > 0
+    for label, k in row["ks"].items():
+        assert row["path_k"][label] <= k
+        assert -1 < row["path_scores"][label] <= 1 and -1 < row["refit_scores"][label] <= 1
+    assert row["refit_scores"]["50%"] > 0.9  # the five columns that matter, refitted
+    ours = result["summary"][TOY]["ours"]
+    assert ours["runs"] == 1 and ours["mean_refit"] == row["refit_scores"]
+    assert result["summary"][TOY]["reference"]["runs"] == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith(f"{TOY} ") for line in lines) == 1  # the one run's row
+
+
+def test_compare_reference_with_the_reference_says_its_venv_is_missing(tmp_path, capsys):
+    import compare_reference
+
+    argv = ["--datasets", TOY, "--seeds", "0", "--ref-python", str(tmp_path / "nope")]
+    assert compare_reference.main(argv) == 2
+    assert "setup_reference.sh" in capsys.readouterr().err
