@@ -28,6 +28,9 @@ fitting time; ``*`` marks the best of each column.
 Run from the project root::
 
     .venv/bin/python benchmarks/compare_rankers.py --datasets breast_cancer digits --seeds 0
+
+``--datasets toy_regression`` (``sample_data/toy_regression.csv``, no ``../shared``) is a toy
+run of a few seconds with ``--rankers anova_f l1_path``; the smoke test uses it.
 """
 
 from __future__ import annotations
@@ -60,11 +63,14 @@ DATASET_TASKS = {
     "madelon": "classification",
     "isolet_skf": "classification",
     "diabetes": "regression",
+    "toy_regression": "regression",  # sample_data/, 2000 x 10: a toy run (the smoke test)
 }
 
 
 def load_split(name: str, seed: int) -> cr.Split:
     """Read ``../shared/data/<name>.parquet`` and make the seed's 70/30 split.
+
+    ``toy_regression`` is ``compare_reference``'s ``sample_data/toy_regression.csv`` instead.
 
     The split is ``compare_reference``'s (the same rows for the datasets both benchmarks use).
 
@@ -77,7 +83,11 @@ def load_split(name: str, seed: int) -> cr.Split:
     -------
     compare_reference.Split
     """
-    spec = cr.DatasetSpec(name, f"../shared/data/{name}.parquet", TARGET, DATASET_TASKS[name])
+    if name == "toy_regression":
+        spec = cr.DATASETS[name]
+    else:
+        spec = cr.DatasetSpec(name, f"../shared/data/{name}.parquet", TARGET,
+                              DATASET_TASKS[name])
     return cr.make_split(spec, *cr.load_dataset(spec), seed)
 
 

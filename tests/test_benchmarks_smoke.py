@@ -204,3 +204,28 @@ def test_compare_reference_with_the_reference_says_its_venv_is_missing(tmp_path,
     argv = ["--datasets", TOY, "--seeds", "0", "--ref-python", str(tmp_path / "nope")]
     assert compare_reference.main(argv) == 2
     assert "setup_reference.sh" in capsys.readouterr().err
+
+
+def test_compare_rankers_scores_every_ranker_at_every_budget(capsys):
+    """``compare_rankers.py --datasets toy_regression``: one row per ranker, a score per budget
+    (10%, 25%, 50% of 10 columns: k = 1, 3, 5), the best of each column starred."""
+    import compare_rankers
+
+    rankers = ["lassonet", "anova_f", "l1_path"]
+    argv = ["--datasets", TOY, "--seeds", "0", "--rankers", *rankers, "--threads", "1"]
+    assert compare_rankers.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "refit@10% (k=1)  refit@25% (k=3)  refit@50% (k=5)" in out
+    rows = {line.split()[0]: line for line in out.splitlines()
+            if line.split() and line.split()[0] in rankers}
+    assert list(rows) == rankers
+    scores = {r: _floats(line) for r, line in rows.items()}
+    for values in scores.values():
+        assert len(values) == 4  # three scores and fit_s
+        assert all(-1 < v <= 1 for v in values[:3]) and values[3] >= 0
+    for column in range(3):
+        best = max(v[column] for v in scores.values())
+        for ranker, line in rows.items():
+            starred = line.split()[1 + column].endswith("*")
+            assert starred == math.isclose(scores[ranker][column], best, abs_tol=1e-4)
+    assert scores["lassonet"][2] > 0.9  # x1..x5 are its top five
