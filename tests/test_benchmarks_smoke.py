@@ -229,3 +229,89 @@ def test_compare_rankers_scores_every_ranker_at_every_budget(capsys):
             starred = line.split()[1 + column].endswith("*")
             assert starred == math.isclose(scores[ranker][column], best, abs_tol=1e-4)
     assert scores["lassonet"][2] > 0.9  # x1..x5 are its top five
+
+
+def test_overhead_counts_steps_and_splits_the_wall_time_into_shares(capsys):
+    """``overhead.py``: a row with the steps, the bare step and their ratio to the wall time,
+    and the phases' shares of the wall time (each in [0, 1], the rest included)."""
+    import overhead
+
+    argv = ["--datasets", TOY, "--repeats", "1", "--threads", "1"]
+    assert overhead.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith(f"{TOY} ")]
+    assert len(rows) == 2  # the timing row and the shares row
+    fields = rows[0].split()
+    seed, wall, steps, bare_ms, ratio = (int(fields[1]), float(fields[2]), int(fields[3]),
+                                         float(fields[4]), float(fields[5]))
+    assert seed == 0 and steps > 100 and wall > 0 and bare_ms > 0
+    assert ratio == pytest.approx(wall / (steps * bare_ms / 1e3), rel=0.05)
+    shares = [float(v) for v in rows[1].split()[2:]]
+    assert len(shares) == len(overhead.PhaseTimer.PHASES) + 1
+    assert all(0 <= v <= 1 for v in shares[:-1]) and sum(shares) == pytest.approx(1, abs=0.03)
+    assert any(line.startswith("median overhead: ") for line in lines)
+
+
+def test_prox_speed_times_the_three_implementations(capsys):
+    """``prox_speed.py``: a row per implementation (compiled, numpy, torch) with calls, and
+    the two ratios to the compiled kernel."""
+    import prox_speed
+
+    from lassonet_cli import prox
+
+    if prox._compiled is None:
+        pytest.fail("the compiled HIER-PROX kernel is not built (pip install -e .)")
+    assert prox_speed.main(["--datasets", TOY, "--rounds", "1", "--threads", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(TOY)]
+    rows = {line.split()[1]: line.split()[2:] for line in lines if "/compiled" not in line}
+    assert list(rows) == ["compiled", "numpy", "torch"]
+    for wall, points, calls, prox_ms, share, replay_ms in rows.values():
+        assert float(wall) > 0 and float(points) > 1 and float(calls) >= float(points)
+        assert float(prox_ms) > 0 and 0 < float(share) < 1 and float(replay_ms) > 0
+    ratios = [line for line in lines if "/compiled" in line]
+    assert [line.split()[1] for line in ratios] == ["numpy/compiled:", "torch/compiled:"]
+    assert all(len(re.findall(r"\d+\.\d+x", line)) == 2 for line in ratios)
+
+
+def test_step_parts_times_every_part(capsys):
+    """``step_parts.py``: one positive time per part, the parts its docstring lists."""
+    import step_parts
+
+    argv = ["--dataset", TOY, "--rounds", "2", "--repeats", "5", "--threads", "1"]
+    assert step_parts.main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"dataset: {TOY}, HIER-PROX compiled, 2 rounds x 5 repeats" in out
+    times = {m.group(1).strip(): float(m.group(2))
+             for m in re.finditer(r"^(\S.*?)\s+(\d+\.\d+) ms", out, re.MULTILINE)}
+    expected = ["step sgd fused", "step sgd foreach", "step adam fused", "step adam foreach",
+                "step + prox", "step + prox + validation", "validation",
+                "step with validation rows", "prox in sequence", "prox replayed"]
+    assert list(times) == expected
+    assert all(0 < v < 1e3 for v in times.values())
+
+
+def test_column_index_leaves_out_the_columns_of_each_share(capsys):
+    """``column_index.py``: per share, d - int(share * d) columns out, their multiply-adds,
+    and whether the path would restrict the step (at least MIN_SAVED_PRODUCTS saved)."""
+    import column_index
+
+    from lassonet_cli.model import MIN_SAVED_PRODUCTS
+
+    shares = [0.9, 0.5, 0.2]
+    argv = ["--datasets", TOY, "--shares", *map(str, shares), "--rounds", "1", "--repeats", "5",
+            "--threads", "1"]
+    assert column_index.main(argv) == 0
+    out = capsys.readouterr().out
+    n = re.search(rf"^{TOY}: (\d+) rows, 10 columns, step on all columns \d+\.\d+ ms", out,
+                  re.MULTILINE)
+    assert n is not None
+    rows = re.findall(r"alive (\d\.\d\d): +(\d+) columns out, +(\d+\.\d+) M .*"
+                      r"restricted step +([-+]\d+\.\d) us +\(the path restricts: (yes|no)\)",
+                      out)
+    assert [float(r[0]) for r in rows] == shares
+    width = 1 + 100  # the output and the hidden layer of mlp:100, which each column feeds
+    for share, columns_out, saved, _, restricts in rows:
+        assert int(columns_out) == 10 - int(float(share) * 10)
+        products = int(columns_out) * int(n.group(1)) * width
+        assert float(saved) == pytest.approx(products / 1e6, abs=0.006)
+        assert (restricts == "yes") == (products >= MIN_SAVED_PRODUCTS)
