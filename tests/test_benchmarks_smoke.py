@@ -315,3 +315,41 @@ def test_column_index_leaves_out_the_columns_of_each_share(capsys):
         products = int(columns_out) * int(n.group(1)) * width
         assert float(saved) == pytest.approx(products / 1e6, abs=0.006)
         assert (restricts == "yes") == (products >= MIN_SAVED_PRODUCTS)
+
+
+def test_cox_reconstruction_on_the_test_tables(tmp_path, capsys):
+    """``cox_reconstruction.py --cox-data --digits-data``: on whas500 (500 rows, 14 features)
+    and bars (120 8x8 images), C-indices and R^2 in range, the top k features, and the top
+    pixels drawn on the grid."""
+    import cox_reconstruction
+
+    data = Path(__file__).resolve().parent / "data"
+    bars = pd.read_csv(data / "bars_8x8.csv").drop(columns=["id", "shape"])
+    bars.to_csv(tmp_path / "bars.csv", index=False)
+    whas = pd.read_csv(data / "whas500.csv")
+    cox_reconstruction.main(["--threads", "1", "--cox-k", "5", "--cox-data",
+                             str(data / "whas500.csv"), "--digits-data",
+                             str(tmp_path / "bars.csv")])
+    out = capsys.readouterr().out
+    events = int(whas["event"].sum())
+    assert f"## Cox on whas500: 500 rows ({events} events), 14 features; 400 training rows, " \
+           "100 held out" in out
+    c_indices = [float(v) for v in re.findall(r"held-out C-index (\d\.\d+)", out)]
+    assert len(c_indices) == 2 and all(0.6 < c <= 1 for c in c_indices)
+    at_k = re.search(r"path model with at most 5 features \(path point \d+, (\d+) feature", out)
+    assert at_k is not None and int(at_k.group(1)) <= 5
+    top = re.search(r"^top 5 features: (.*)$", out, re.MULTILINE).group(1).split(", ")
+    assert len(set(top)) == 5 and set(top) <= set(whas.columns) - {"time", "event"}
+    assert re.search(r"^ +lambda +k +train_loss +val_loss +val_score +epochs$", out, re.MULTILINE)
+
+    assert "## Reconstruction on bars: 120 images, 64 pixels; 96 training rows, 24 held out" in out
+    pixels = re.search(r"^top 16 pixels: (.*)$", out, re.MULTILINE).group(1).split(", ")
+    assert len(set(pixels)) == 16 and set(pixels) <= set(bars.columns)
+    grid = [line.split() for line in out.splitlines() if re.fullmatch(r" {4}([.#] ){7}[.#]", line)]
+    assert len(grid) == 8
+    drawn = {f"px_{r}_{c}" for r, row in enumerate(grid) for c, v in enumerate(row) if v == "#"}
+    assert drawn == set(pixels)
+    k = re.search(r"path model at k <= 16 \(path point \d+, (\d+) pixels", out)
+    assert k is not None and int(k.group(1)) <= 16
+    r2 = [float(v) for v in re.findall(r"held-out R\^2 (-?\d\.\d+)", out)]
+    assert len(r2) == 2 and all(0 < v <= 1 for v in r2)  # bars: pixels predict the others
