@@ -24,6 +24,10 @@ within 0.03 of the unconstrained network).
 Run from the project root::
 
     nice -n 19 .venv/bin/python benchmarks/conv_coil20.py
+
+``--data FILE`` (Parquet or CSV: pixel columns, then ``target``) with ``--image-shape CxHxW``
+runs it on other images; the smoke test runs it on ``tests/data/bars_8x8.csv`` (120 8x8
+images, the bar's shape as the class) with a small backbone.
 """
 
 from __future__ import annotations
@@ -74,9 +78,12 @@ def choose(points: list, tolerance: float) -> int:
     return max(within, key=lambda i: (-points[i].k, i))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--data", default=str(DATA),
+                        help="pixel columns then target, Parquet or CSV (default: %(default)s)")
+    parser.add_argument("--image-shape", default="1x32x32",
+                        help="channels x height x width of --data's images (default 1x32x32)")
     parser.add_argument("--backbone", default="conv:16,32")
     parser.add_argument("--M", type=float, default=0.1)
     parser.add_argument("--path-multiplier", type=float, default=1.1)
@@ -84,21 +91,22 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print_run_header()
 
-    df = pd.read_parquet(args.data)
+    df = pd.read_parquet(args.data) if args.data.endswith(".parquet") else pd.read_csv(args.data)
     X, y = df.drop(columns=["target"]), df["target"].to_numpy()
     task = make_task("classification")
     train, test = split_task_rows(task, y, 0.2, np.random.default_rng(args.seed),
                                   "test fraction")
-    print(f"coil20: {len(df)} images, {X.shape[1]} pixels, {len(np.unique(y))} classes; "
+    print(f"{Path(args.data).stem}: {len(df)} images, {X.shape[1]} pixels, "
+          f"{len(np.unique(y))} classes; "
           f"{len(train)} training rows (10% of them for validation), {len(test)} test rows")
 
     recorder = Recorder()
     start = time.perf_counter()
-    sel = LassoNetSelector(backbone=args.backbone, image_shape="1x32x32", seed=args.seed,
+    sel = LassoNetSelector(backbone=args.backbone, image_shape=args.image_shape, seed=args.seed,
                            M=args.M, path_multiplier=args.path_multiplier,
                            lambda_start=None if args.lambda_start == "auto"
                            else float(args.lambda_start))

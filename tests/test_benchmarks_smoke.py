@@ -353,3 +353,43 @@ def test_cox_reconstruction_on_the_test_tables(tmp_path, capsys):
     assert k is not None and int(k.group(1)) <= 16
     r2 = [float(v) for v in re.findall(r"held-out R\^2 (-?\d\.\d+)", out)]
     assert len(r2) == 2 and all(0 < v <= 1 for v in r2)  # bars: pixels predict the others
+
+
+def test_conv_coil20_on_the_bars_images(tmp_path, capsys):
+    """``conv_coil20.py --data --image-shape``: on bars (120 8x8 images, two classes) with four
+    filters, one table row per number of alive filters, accuracies in [0, 1], and the chosen
+    point judged against the unconstrained network as the last lines say."""
+    import conv_coil20
+
+    bars = pd.read_csv(Path(__file__).resolve().parent / "data" / "bars_8x8.csv")
+    bars.drop(columns=["id"]).rename(columns={"shape": "target"}).to_csv(
+        tmp_path / "bars.csv", index=False)
+    conv_coil20.main(["--data", str(tmp_path / "bars.csv"), "--image-shape", "1x8x8",
+                      "--backbone", "conv:4,4", "--threads", "1"])
+    captured = capsys.readouterr()
+    out = captured.out
+    assert ("bars: 120 images, 64 pixels, 2 classes; 96 training rows (10% of them for "
+            "validation), 24 test rows") in out
+    fit = re.search(r"^fit: \d+ s, (\d+) path points, backbone conv:4,4:k3, M 0.1, "
+                    r"4 conv1 filters$", out, re.MULTILINE)
+    assert fit is not None
+    assert int(fit.group(1)) == len(re.findall(r"^  point \d+: ", captured.err, re.MULTILINE))
+    lines = out.splitlines()
+    first = lines.index("last path point with each number of alive filters (relaxed models):")
+    assert lines[first + 1].split() == ["point", "lambda", "alive_filters", "val_accuracy",
+                                        "test_accuracy"]
+    rows = [line.split() for line in lines[first + 2:] if re.match(r"^ +\d+ ", line)]
+    alive = [int(r[2]) for r in rows]
+    assert alive[0] == 4 and alive[-1] == 0 and alive == sorted(set(alive), reverse=True)
+    assert all(0 <= float(v) <= 1 for r in rows for v in r[3:])
+    chosen = re.search(r"point (\d+), lambda \S+, (\d) of 4 filters alive", out)
+    assert chosen is not None and int(chosen.group(2)) in alive
+    test = re.search(r"^test accuracy: chosen (\d\.\d+), unconstrained network \(lambda = 0\) "
+                     r"(\d\.\d+), difference ([-+]\d\.\d+)$", out, re.MULTILINE)
+    chosen_acc, dense_acc, diff = (float(v) for v in test.groups())
+    assert dense_acc >= 0.9  # bars: horizontal against vertical
+    assert diff == pytest.approx(dense_acc - chosen_acc, abs=2e-4)
+    fewer = "yes" if int(chosen.group(2)) < 2 else "no"
+    close = "yes" if diff <= 0.03 else "no"
+    assert (f"target: fewer than half of the filters alive: {fewer} ({chosen.group(2)} < 2); "
+            f"within 0.03 of the unconstrained network: {close}") in out
