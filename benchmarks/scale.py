@@ -18,6 +18,10 @@ many informative features are in the top 10 (for the wide table also for the oth
     .venv/bin/python benchmarks/scale.py               # both cases
     .venv/bin/python benchmarks/scale.py --case wide   # one of them
     .venv/bin/python benchmarks/scale.py --rows 100000 # a smaller tall table, for a quick look
+
+``--wide-features N`` narrows the wide table (default 20,000) and ``--threads N`` sets the
+child's threads (default 2); the smoke test runs ``--rows 1000`` and ``--wide-features 200``
+with ``--threads 1`` (the targets quoted above are for the defaults).
 """
 
 from __future__ import annotations
@@ -73,11 +77,11 @@ def wide_table(path: Path, rows: int, features: int, seed: int = 0) -> list[str]
     return [names[j] for j in informative]
 
 
-def run_select(table: Path, target: str, out: Path, extra: list[str]) -> dict:
+def run_select(table: Path, target: str, out: Path, extra: list[str], threads: int = 2) -> dict:
     """Run ``lassonet select`` in a child process; time it and read its peak memory."""
     ranking, path_table = out / "ranking.csv", out / "path.csv"
     command = [str(LASSONET), "select", str(table), "--target", target, "-o", str(ranking),
-               "--path-out", str(path_table), "--threads", "2", *extra]
+               "--path-out", str(path_table), "--threads", str(threads), *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True)
@@ -148,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None,
                         help="write the tables and outputs here instead of a temporary folder")
     parser.add_argument("--extra", default="", help="more options for lassonet select")
+    parser.add_argument("--wide-features", type=int, default=20_000,
+                        help="columns of the wide table (default 20,000)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="lassonet select --threads (default 2)")
     args = parser.parse_args(argv)
     if not LASSONET.exists():
         raise SystemExit(f"{LASSONET} not found: run from the project's venv")
@@ -164,16 +172,16 @@ def main(argv: list[str] | None = None) -> int:
             out.mkdir(exist_ok=True)
             informative = tall_table(table, args.rows, 100)
             data_gib = args.rows * 100 * 4 / 2**30
-            result = run_select(table, "y", out, extra)
+            result = run_select(table, "y", out, extra, args.threads)
             report(f"tall: {args.rows:,} rows x 100 features, minibatches", result, informative,
                    int(args.rows * 0.9), data_gib, 15 * 60, 2.5 * data_gib + 1)
         if args.case in ("wide", "both"):
             table, out = work / "wide.parquet", work / "wide"
             out.mkdir(exist_ok=True)
-            informative = wide_table(table, 200, 20_000)
-            result = run_select(table, "label", out, extra)
-            report("wide: 200 rows x 20,000 features", result, informative, 180,
-                   200 * 20_000 * 4 / 2**30, 120, None)
+            informative = wide_table(table, 200, args.wide_features)
+            result = run_select(table, "label", out, extra, args.threads)
+            report(f"wide: 200 rows x {args.wide_features:,} features", result, informative, 180,
+                   200 * args.wide_features * 4 / 2**30, 120, None)
             print(f"the other rankers of compare_rankers.py (all 200 rows): informative "
                   f"features in their top {INFORMATIVE}")
             for name, hits in baseline_hits(table, "label", informative).items():

@@ -393,3 +393,49 @@ def test_conv_coil20_on_the_bars_images(tmp_path, capsys):
     close = "yes" if diff <= 0.03 else "no"
     assert (f"target: fewer than half of the filters alive: {fewer} ({chosen.group(2)} < 2); "
             f"within 0.03 of the unconstrained network: {close}") in out
+
+
+def _scale_report(out: str, case: str) -> dict:
+    """One case's figures in ``scale.py``'s report."""
+    section = out[out.index(f"== {case}"):]
+    points = re.search(r"^path points (\d+), epochs (\d+) \(path (\d+), relaxed fits (\d+)\)$",
+                       section, re.MULTILINE)
+    wall = re.search(r"^wall time +(\d+\.\d) s", section, re.MULTILINE)
+    peak = re.search(r"^peak resident memory +(\d+\.\d+) GiB", section, re.MULTILINE)
+    hits = re.search(r"^informative features in the top 10: (\d+) of 10$", section, re.MULTILINE)
+    return {"points": int(points.group(1)), "epochs": [int(v) for v in points.groups()[1:]],
+            "wall": float(wall.group(1)), "peak": float(peak.group(1)),
+            "hits": int(hits.group(1))}
+
+
+def test_scale_tall_case_at_toy_size(capsys):
+    """``scale.py --case tall --rows 1000``: ``lassonet select`` in a child process, its wall
+    time, peak memory, epochs (path + relaxed fits) and the informative columns it finds."""
+    import scale
+
+    assert scale.main(["--case", "tall", "--rows", "1000", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "== tall: 1,000 rows x 100 features, minibatches ==" in out
+    assert "--threads 1" in out and "== wide" not in out
+    tall = _scale_report(out, "tall")
+    total, path, relaxed = tall["epochs"]
+    assert tall["points"] > 1 and total == path + relaxed > 0
+    assert tall["wall"] > 0 and 0 < tall["peak"] < 8
+    assert tall["hits"] >= 8  # 10 informative columns of 100 (10 of 10 when written)
+
+
+def test_scale_wide_case_at_toy_size(capsys):
+    """``scale.py --case wide --wide-features 200``: the same figures, and each of the other
+    rankers' informative columns in its top 10."""
+    import scale
+
+    argv = ["--case", "wide", "--wide-features", "200", "--threads", "1", "--extra", "--cv 0"]
+    assert scale.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "== wide: 200 rows x 200 features ==" in out and "== tall" not in out
+    wide = _scale_report(out, "wide")
+    assert wide["points"] > 1 and wide["epochs"][0] == sum(wide["epochs"][1:])
+    assert wide["hits"] >= 3  # of 10 in 200 columns (6 when written)
+    others = dict(re.findall(r"^  (\w+) +(\d+) of 10$", out, re.MULTILINE))
+    assert list(others) == ["anova_f", "mutual_info", "random_forest", "l1_path"]
+    assert all(0 <= int(v) <= 10 for v in others.values()) and int(others["anova_f"]) >= 3
