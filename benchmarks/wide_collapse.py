@@ -23,6 +23,10 @@ column), each column then ranked by the lambda at which it left for good.  Usage
 
     .venv/bin/python benchmarks/wide_collapse.py             # about a minute on 2 cores
     .venv/bin/python benchmarks/wide_collapse.py --reentry   # and about 2.5 minutes more
+
+``--features N`` narrows the table (default 20,000); the smoke test runs ``--features 300
+--min-exits 5`` in a few seconds (``--reentry`` there would take about 40 s more: the path
+where columns come back has thousands of points).
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ def positions(order: np.ndarray, wanted: list[int]) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-exits", type=int, default=50)
+    parser.add_argument("--features", type=int, default=20_000,
+                        help="columns of the wide table (default 20,000, scale.py's)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reentry", action="store_true",
                         help="also fit paths where eliminated columns can come back")
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     print_run_header()
     with tempfile.TemporaryDirectory(prefix="lassonet-wide-") as work:
         table = Path(work) / "wide.parquet"
-        informative_names = scale.wide_table(table, 200, 20_000)
+        informative_names = scale.wide_table(table, 200, args.features)
         frame = pd.read_parquet(table)
     y = frame.pop("label").to_numpy()
     names = list(frame.columns)

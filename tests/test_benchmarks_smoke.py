@@ -439,3 +439,27 @@ def test_scale_wide_case_at_toy_size(capsys):
     others = dict(re.findall(r"^  (\w+) +(\d+) of 10$", out, re.MULTILINE))
     assert list(others) == ["anova_f", "mutual_info", "random_forest", "l1_path"]
     assert all(0 <= int(v) <= 10 for v in others.values()) and int(others["anova_f"]) >= 3
+
+
+def test_wide_collapse_on_a_narrow_wide_table(capsys):
+    """``wide_collapse.py --features 300 --min-exits 5``: every recorded fit lost more than 5
+    columns, the informative ones among them sit at the same number of positions under both
+    orders, and the final ranks are ten distinct columns' that the top-10 count agrees with."""
+    import wide_collapse
+
+    assert wide_collapse.main(["--features", "300", "--min-exits", "5", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^fit: \d+\.\d s, \d+ points$", out, re.MULTILINE)
+    rows = re.findall(r"^ *(\d+\.\d{4}) +(\d+) +(\d+)  (\[[\d, ]*\]) +(\[[\d, ]*\]) *$", out,
+                      re.MULTILINE)
+    assert rows  # columns leave several at a time on this table too
+    for _, alive, leaving, by_norm, by_threshold in rows:
+        by_norm, by_threshold = json.loads(by_norm), json.loads(by_threshold)
+        assert 5 < int(leaving) <= int(alive) <= 300
+        assert len(by_norm) == len(by_threshold) <= min(10, int(leaving))
+        assert all(0 <= p < int(leaving) for p in by_norm + by_threshold)
+    ranks = json.loads(re.search(r"final ranks \(0 = first\): (\[.*\])$", out,
+                                 re.MULTILINE).group(1))
+    assert len(set(ranks)) == 10 and ranks == sorted(ranks) and all(0 <= r < 300 for r in ranks)
+    top = sum(r < 10 for r in ranks)
+    assert f"in the top 10: {top} of 10" in out and top >= 3
