@@ -17,6 +17,9 @@ columns.  Statistics are taken on the standardised training rows; the target is 
 code (two classes) or the value.  Usage::
 
     .venv/bin/python benchmarks/wide_dense_fit.py      # about a minute on 2 cores
+
+``--table`` also takes ``wide.py``'s synthetic tables (150 x 2000, ``--synthetic-d`` columns);
+the smoke test runs ``--table linear_c --synthetic-d 200``, without ``../shared``.
 """
 
 from __future__ import annotations
@@ -76,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default="arcene",
                         choices=[*wide.REAL_TABLES, *wide.SYNTHETIC_TABLES])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthetic-d", type=int, default=2000,
+                        help="columns of a synthetic --table (150 rows; default 2000)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print_run_header()
 
-    table = wide.load_table(args.table, 150, 2000)
+    table = wide.load_table(args.table, 150, args.synthetic_d)
     split = cr.make_split(table.spec, table.X, table.y, args.seed)
     target = (np.unique(split.y_train, return_inverse=True)[1].astype(float)
               if split.task == "classification" else split.y_train.astype(float))

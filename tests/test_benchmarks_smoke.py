@@ -463,3 +463,30 @@ def test_wide_collapse_on_a_narrow_wide_table(capsys):
     assert len(set(ranks)) == 10 and ranks == sorted(ranks) and all(0 <= r < 300 for r in ranks)
     top = sum(r < 10 for r in ranks)
     assert f"in the top 10: {top} of 10" in out and top >= 3
+
+
+def test_wide_dense_fit_on_a_synthetic_table(capsys):
+    """``wide_dense_fit.py --table linear_c --synthetic-d 200``: a row per column set with its
+    count and medians, and ANOVA F's top 20 (F is monotone in |correlation| for two classes)
+    at least as correlated with the target as any other top 20."""
+    import wide_dense_fit
+
+    argv = ["--table", "linear_c", "--synthetic-d", "200", "--threads", "1"]
+    assert wide_dense_fit.main(argv) == 0
+    out = capsys.readouterr().out
+    n = int(re.search(r"^linear_c, seed 0: (\d+) training rows x 200 columns$", out,
+                      re.MULTILINE).group(1))
+    rows = {m.group(1).strip(): (int(m.group(2)), float(m.group(3)), float(m.group(4)))
+            for m in re.finditer(r"^(\S.*?) +(\d+) +(\d\.\d\d) +(-?\d+\.\d)$", out,
+                                 re.MULTILINE)}
+    labels = [label.split(" (")[0] for label in rows]
+    assert labels == ["all", "adam: dense model, 50 largest norms",
+                      f"adam: first point with k <= {n}", "adam: ranking, top 20",
+                      "sgd: dense model, 50 largest norms", f"sgd: first point with k <= {n}",
+                      "sgd: ranking, top 20", "anova_f: top 20", "random_forest: top 20",
+                      "l1_path: top 20"]
+    counts = [count for count, _, _ in rows.values()]
+    assert counts[0] == 200 and counts[1] == counts[4] == 50 and set(counts[7:]) == {20}
+    assert all(0 <= corr <= 1 for _, corr, _ in rows.values())
+    top20 = [corr for label, (count, corr, _) in rows.items() if "top 20" in label]
+    assert rows["anova_f: top 20"][1] == max(top20) > rows["all"][1]
