@@ -2,13 +2,18 @@
 # Accuracy against k on ISOLET (issue: refit on LassoNet's top k vs random k-sets).
 # Usage: benchmarks/accuracy_vs_k.sh [OUTDIR [OPTIONS...]]   (needs ../shared/data)
 #   OPTIONS go to `lassonet path`, e.g. --max-epochs 30 --patience 30
+#   DATA=FILE replaces ../shared/data/isolet_skf.parquet (a table with a `target` column and at
+#   least 100 features); LASSONET=path/to/lassonet runs another installation (default: the
+#   project's .venv/bin/lassonet). The smoke test runs it on a small synthetic table.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+lassonet="${LASSONET:-$root/.venv/bin/lassonet}"
+data="${DATA:-$root/../shared/data/isolet_skf.parquet}"
 out="${1:-$root/benchmarks/out}"
 shift || true
 mkdir -p "$out"
-echo "# $(date -u +%Y-%m-%d) $(nproc) cores, lassonet $("$root/.venv/bin/lassonet" --version)"
-cmd=("$root/.venv/bin/lassonet" path "$root/../shared/data/isolet_skf.parquet" --target target
+echo "# $(date -u +%Y-%m-%d) $(nproc) cores, lassonet $("$lassonet" --version)"
+cmd=("$lassonet" path "$data" --target target
      --k-grid 10,25,50,100 -o "$out/isolet_accuracy_vs_k.csv" --plot "$out/isolet_accuracy_vs_k.png"
      "$@")
 echo "# ${cmd[*]}"

@@ -9,8 +9,10 @@ only x1..x5 matter.
 
 import json
 import math
+import os
 import re
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -490,3 +492,51 @@ def test_wide_dense_fit_on_a_synthetic_table(capsys):
     assert all(0 <= corr <= 1 for _, corr, _ in rows.values())
     top20 = [corr for label, (count, corr, _) in rows.items() if "top 20" in label]
     assert rows["anova_f: top 20"][1] == max(top20) > rows["all"][1]
+
+
+# --- the shell scripts, run with this installation's lassonet -----------------------------------
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+LASSONET = Path(sys.executable).with_name("lassonet")
+
+
+def _bash(script: str, *args: str, **env: str) -> str:
+    done = subprocess.run(["bash", str(BENCHMARKS / script), *args], capture_output=True,
+                          text=True, env={**os.environ, "LASSONET": str(LASSONET), **env},
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_startup_prints_the_best_time_of_each_command():
+    """``startup.sh 1``: one line per command, a time in seconds each."""
+    lines = _bash("startup.sh", "1").splitlines()
+    assert re.fullmatch(r"# \d{4}-\d\d-\d\d \d+ cores", lines[0])
+    times = [re.fullmatch(r"lassonet (--help|select --help|path --help) +(\d+\.\d{3}) s", line)
+             for line in lines[1:]]
+    assert [m.group(1) for m in times] == ["--help", "select --help", "path --help"]
+    assert all(0 < float(m.group(2)) < 60 for m in times)
+
+
+def test_accuracy_vs_k_on_a_synthetic_table(tmp_path):
+    """``DATA=... accuracy_vs_k.sh OUTDIR``: the CSV and the plot written, and a row per k of
+    the grid with scores in [0, 1], the path model at most k features, and the gap the refit
+    minus the random sets."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 110))
+    table = pd.DataFrame(X.round(4), columns=[f"f{j}" for j in range(110)])
+    table["target"] = (X[:, 0] + X[:, 1] - X[:, 2] > 0).astype(int)
+    table.to_csv(tmp_path / "toy.csv", index=False)
+    out = _bash("accuracy_vs_k.sh", str(tmp_path / "out"), "--threads", "1",
+                "--random-repeats", "2", DATA=str(tmp_path / "toy.csv"))
+    written = pd.read_csv(tmp_path / "out" / "isolet_accuracy_vs_k.csv")
+    assert list(written["k"]) == [10, 25, 50, 100]
+    assert (tmp_path / "out" / "isolet_accuracy_vs_k.png").stat().st_size > 0
+    assert re.search(r"^# wall time: \d+ s$", out, re.MULTILINE)
+    rows = [line.split() for line in out.splitlines() if re.match(r"^ +\d+ +\d\.\d{3} ", line)]
+    assert [int(r[0]) for r in rows] == [10, 25, 50, 100]
+    for k, path_score, path_k, refit, random, sd, gap in rows:
+        assert int(path_k) <= int(k)
+        assert all(0 <= float(v) <= 1 for v in (path_score, refit, random, sd))
+        assert float(gap) == pytest.approx(float(refit) - float(random), abs=2e-3)
+    assert float(rows[0][3]) > float(rows[0][4])  # the three informative columns in the top 10
