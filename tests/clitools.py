@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 from lassonet_cli.cli import app
@@ -27,3 +31,15 @@ def assert_clean_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+def write_long_named_table(folder: Path, n_columns: int = 3000) -> Path:
+    """A 30-row CSV with ``n_columns`` long-named random features and a target ``y``: its
+    ranking is larger than a pipe's buffer (the tests of readers that close early)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((30, n_columns)),
+                         columns=[f"feature_with_a_long_name_{i:05d}" for i in range(n_columns)])
+    table["y"] = rng.standard_normal(30)
+    path = folder / "wide.csv"
+    table.to_csv(path, index=False)
+    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from clitools import assert_clean_error, invoke
+from clitools import assert_clean_error, invoke, write_long_named_table
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "sample_data" / "toy_regression.csv"
@@ -274,12 +274,7 @@ def test_stdin_pipe_into_head():
 
 def test_reader_closing_early_ends_quietly(tmp_path):
     """A ranking larger than the pipe buffer, read by `head -1`: no traceback, exit 0."""
-    rng = np.random.default_rng(0)
-    wide = pd.DataFrame(rng.standard_normal((30, 3000)),
-                        columns=[f"feature_with_a_long_name_{i:05d}" for i in range(3000)])
-    wide["y"] = rng.standard_normal(30)
-    path = tmp_path / "wide.csv"
-    wide.to_csv(path, index=False)
+    path = write_long_named_table(tmp_path)
     proc = subprocess.Popen(
         [LASSONET, "select", str(path), "-t", "y", "--backbone", "linear", "--max-epochs", "2",
          "--patience", "1", "--path-multiplier", "1.5", "--cv", "0", "-q"],

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from clitools import assert_clean_error, invoke
+from clitools import assert_clean_error, invoke, write_long_named_table
 
 from lassonet_cli import io as lio
 from lassonet_cli.errors import DataError
@@ -394,12 +394,7 @@ def test_full_stdout_is_one_line_and_exit_2(good):
 def test_reader_closing_early_on_an_open_stdout_ends_quietly(tmp_path):
     """`-o /dev/stdout | head -1` with a ranking larger than the pipe buffer: exit 0.  The
     test names stdout /proc/self/fd/1, which a writer that renames cannot destroy."""
-    rng = np.random.default_rng(0)
-    wide = pd.DataFrame(rng.standard_normal((30, 3000)),
-                        columns=[f"feature_with_a_long_name_{i:05d}" for i in range(3000)])
-    wide["y"] = rng.standard_normal(30)
-    data = tmp_path / "wide.csv"
-    wide.to_csv(data, index=False)
+    data = write_long_named_table(tmp_path)
     proc = subprocess.Popen([LASSONET, "select", str(data), "-t", "y", *FAST, "--max-epochs",
                              "2", "-o", "/proc/self/fd/1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
