@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - start
     n_filters = sel.model_.n_units
     print(f"fit: {seconds:.0f} s, {len(recorder.points)} path points, backbone "
-          f"{sel.backbone_spec_}, M {args.M:g}, {n_filters} conv1 filters")
+          f"{sel.options_.backbone}, M {args.M:g}, {n_filters} conv1 filters")
 
     test_x = torch.from_numpy(sel.encoder_.transform(X.iloc[test]))
     test_y = sel.task_.encode(y[test])

@@ -127,7 +127,7 @@ def reconstruction_digits(seed: int, k: int, path: Path = DATA / "digits.parquet
     selected = encoder.inputs_of([list(encoder.columns).index(n) for n in top])
     refit = refit_score(task, all_features[fit_rows], target[fit_rows], all_features[val_rows],
                         target[val_rows], all_features[test], y_test, selected,
-                        sel.backbone_spec_, sel._config(), seed)
+                        sel.options_.backbone, sel.options_.path_config(), seed)
     print(f"the same network refitted on those {k} pixels: held-out R^2 {refit:.4f}")
 
 

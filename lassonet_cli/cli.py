@@ -571,25 +571,26 @@ def _parse_lambda_start(text: str) -> float | None:
     return value
 
 
-def _selector(
+def _options(
     task: Task, backbone: str, M: float | None, dropout: float, lambda_start: str,
     path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
-    rule: str = "best", k: int | None = None, cv: int | str | None = None, relax: bool = True,
+    missing: Missing, categorical: str | None, max_levels: int, rule: str = "best",
+    k: int | None = None, cv: int | str | None = None, relax: bool = True,
     ties: Ties = Ties.efron, image_shape: str | None = None,
 ):
-    """An unfitted, validated estimator from the common options (before any data are read)."""
-    from .estimator import Selector
+    """The checked ``options.Options`` of the flags (before any data are read)."""
+    from .options import Options
 
-    estimator = Selector(
+    return Options.check(dict(
         task=task.value, backbone=backbone, M=M, dropout=dropout,
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
-        batch_size=batch_size, val_fraction=val_fraction, rule=rule, k=k, cv=cv, seed=seed,
-        device=device.value, relax=relax, ties=ties.value, image_shape=image_shape,
-    )
-    estimator.validate()
-    return estimator
+        batch_size=batch_size, relax=relax, val_fraction=val_fraction, rule=rule, k=k, cv=cv,
+        missing=missing.value, categorical=_names(categorical), groups=None,
+        max_levels=max_levels, seed=seed, device=device.value, ties=ties.value,
+        image_shape=image_shape,
+    ))
 
 
 def _choice_note(estimator, k: int | None) -> str:
@@ -683,14 +684,14 @@ def _read(data, input_format, sep: str | None, encoding: str, na_values: str | N
 def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
                    threads: int | None, missing: Missing, categorical: str | None,
                    max_levels: int, sep: str | None, encoding: str,
-                   time: str | None = None, event: str | None = None, estimator=None,
+                   time: str | None = None, event: str | None = None, options=None,
                    constant: str = "set_aside", na_values: str | None = None,
                    decimal: str = "."):
     """Read the table, resolve the columns, check them; set the threads.
 
     ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
     by the caller once every check has passed, so a failing run prints only its error line.
-    ``estimator``: the selector to be fitted; its ``check_columns`` (images for a conv
+    ``options``: the selection's ``options.Options``; its ``check_columns`` (images for a conv
     backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
     what ``data.check_table`` does with constant columns otherwise.
     """
@@ -699,11 +700,11 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
     df = _read(data, input_format, sep, encoding, na_values, decimal)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
     forced = _names(categorical)
-    images = estimator is not None and estimator.image_shape is not None
+    images = options is not None and options.image_shape is not None
     prepared = check_table(df, selection, task, missing.value, forced, max_levels,
                            constant="keep" if images else constant)
-    if estimator is not None:
-        estimator.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
+    if options is not None:
+        options.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
                                 prepared.gappy)
     if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
         import torch
@@ -778,32 +779,32 @@ def select(
     for destination in (path_out, model_out, filters_out):
         check_writable(destination)
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
-    estimator = _selector(
+    options = _options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
-        optimizer, lr, batch_size, val_fraction, seed, device, rule=chosen_rule, k=k,
-        cv="auto" if cv is None else cv, relax=relax, ties=ties, image_shape=image_shape,
+        optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
+        rule=chosen_rule, k=k, cv="auto" if cv is None else cv, relax=relax, ties=ties,
+        image_shape=image_shape,
     )
-    filters_format = _filters_format(filters_out, estimator)
+    filters_format = _filters_format(filters_out, options)
     from .data import resolve_task
+    from .estimator import Selector
 
     task_name = resolve_task(task.value, target, time, event)
     _setup_torch(threads, seed)
     prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
                               task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, estimator, na_values=na_values,
+                              encoding, time, event, options, na_values=na_values,
                               decimal=decimal)
-    estimator.task = prepared.task
-    estimator.missing, estimator.categorical = missing.value, prepared.categorical
-    estimator.groups = _user_groups(groups, prepared)
-    estimator.max_levels = max_levels
-    estimator.validate()  # again, with the groups: a conv backbone refuses them
+    # (a conv backbone refuses groups)
+    options = options.with_table(prepared.task, prepared.categorical,
+                                 _user_groups(groups, prepared))
     _check_splits(prepared, [("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
 
     try:
         reporter.start(prepared.X.shape[1] - len(prepared.constant))
-        estimator.fit(prepared.X, prepared.target, on_run=reporter.run)
+        estimator = Selector.of(options).fit(prepared.X, prepared.target, on_run=reporter.run)
     finally:
         reporter.stop()
 
@@ -813,9 +814,8 @@ def select(
     if filters_out:
         from .plot import filters_figure
 
-        figure = filters_figure(estimator.model_.backbone.conv1.weight.detach().cpu().numpy(),
-                                estimator.unit_support_, list(estimator.units_.names),
-                                filters_format)
+        figure = filters_figure(estimator.filter_weights(), estimator.unit_support_,
+                                list(estimator.units_.names), filters_format)
     if path_out:
         write_table(estimator.path_table(), path_out, path_format)
     if model_out:
@@ -828,16 +828,15 @@ def select(
     write_table(ranking, output, out_format)
 
 
-def _filters_format(path: str | None, estimator) -> str | None:
+def _filters_format(path: str | None, options) -> str | None:
     """'png' or 'svg' for --filters-out, checked before any work (conv backbone only)."""
     if path is None:
         return None
     from pathlib import Path as FilePath
 
-    from .backbones import BackboneSpec
     from .plot import PLOT_FORMATS, require_matplotlib
 
-    if not BackboneSpec.parse(estimator.backbone).selects_filters:
+    if not options.selects_filters:
         raise typer.BadParameter("draws conv1's filters: it needs --backbone conv:C1,C2",
                                  param_hint="--filters-out")
     suffix = FilePath(path).suffix.lower()
@@ -944,14 +943,15 @@ def path_command(
         raise typer.BadParameter("lassonet path refits the top-k columns, and a conv backbone "
                                  "selects filters, not columns: use lassonet select",
                                  param_hint="--backbone")
-    template = _selector(
+    options = _options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
-        optimizer, lr, batch_size, val_fraction, seed, device,
+        optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
         rule=rule.value if rule else ("1se" if cv else "best"),
         # the table does not depend on the chosen point: no cross-validation unless asked for
         cv=cv or None, relax=relax, ties=ties,
     )
     from .data import resolve_task
+    from .estimator import Selector
 
     task_name = resolve_task(task.value, target, time, event)
     if random_repeats < 1:
@@ -964,10 +964,8 @@ def path_command(
                               encoding, time, event, constant="drop", na_values=na_values,
                               decimal=decimal)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
-    template.task = prepared.task
-    template.missing, template.categorical = missing.value, prepared.categorical
-    template.groups = _user_groups(groups, prepared)
-    template.max_levels = max_levels
+    options = options.with_table(prepared.task, prepared.categorical,
+                                 _user_groups(groups, prepared))
     _check_splits(prepared, [("--test-fraction", test_fraction),
                              ("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
@@ -976,7 +974,7 @@ def path_command(
     try:
         reporter.start(prepared.X.shape[1])
         table, selector = accuracy_vs_k(
-            lambda: template, prepared.X, prepared.target, prepared.task, k_grid,
+            lambda: Selector.of(options), prepared.X, prepared.target, prepared.task, k_grid,
             test_fraction, random_repeats, seed, on_run=reporter.run, on_refit=reporter.refit,
         )
     finally:

@@ -36,7 +36,7 @@ validation split would be too small to choose by; ``cv_folds_`` says how many we
 
 from __future__ import annotations
 
-import math
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +45,6 @@ import pandas as pd
 import torch
 
 from . import defaults
-from .backbones import BackboneSpec, check_image_columns, parse_image_shape
 from .data import (
     MAX_LEVELS,
     Encoder,
@@ -58,10 +57,11 @@ from .data import (
     task_target,
 )
 from .errors import ConfigError, DataError, ModelFileError
+from .evaluate import cross_validate
 from .model import LassoNet, build_model
+from .options import PARAMETERS, Options
 from .path import (
     Path,
-    PathConfig,
     PathPoint,
     StateKeeper,
     choose_point,
@@ -72,7 +72,7 @@ from .path import (
     state_copy,
 )
 from .prox import GroupLayout
-from .tasks import TASKS, TIES, make_task, task_from_dict
+from .tasks import make_task, task_from_dict
 
 
 class Selector:
@@ -168,139 +168,28 @@ class Selector:
         adds scikit-learn's checks of arrays here."""
         return X
 
-    @property
-    def resolved_lambda_start(self) -> float | None:
-        """``lambda_start`` as the path takes it: None for 'auto' (or None), else the number."""
-        value = self.lambda_start
-        if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-            raise ConfigError(lambda s: f"{s('lambda_start')} must be 'auto' or a finite number "
-                                        f"> 0, got {value!r}")
-        return float(value)
+    @classmethod
+    def of(cls, options: Options) -> Selector:
+        """An unfitted selector with these (checked) options as its parameters."""
+        selector = cls(**options.params())
+        selector._validated = (copy.deepcopy(selector._params()), options)
+        return selector
 
-    @property
-    def resolved_M(self) -> float:
-        """The hierarchy multiplier in use: ``M``, or by default 10 (0.1 with a conv backbone,
-        see ``defaults.CONV_M``)."""
-        if self.M is not None:
-            return self.M
-        return defaults.default_M(self._selects_filters)
+    def _params(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in PARAMETERS}
 
-    @property
-    def _selects_filters(self) -> bool:
-        """Whether the backbone's units are conv filters (its defaults differ, ``defaults``)."""
-        return BackboneSpec.parse(self.backbone).selects_filters
-
-    def _config(self) -> PathConfig:
-        return PathConfig(
-            M=self.resolved_M,
-            lambda_start=self.resolved_lambda_start,
-            path_multiplier=self.path_multiplier,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            relax=self.relax,
-            relax_patience=defaults.relax_patience(self._selects_filters),
-            exit_window=defaults.exit_window(self._selects_filters),
-            settle_rounds=defaults.settle_rounds(self.task, self._selects_filters),
-        )
-
-    def validate(self) -> tuple[PathConfig, BackboneSpec, torch.device]:
-        """Check every parameter (before any data are read); raise ConfigError."""
-        if self.task != "auto" and self.task not in TASKS:
-            raise ConfigError(lambda s: f"unknown {s('task')} {self.task!r}: use auto or one of "
-                                        f"{', '.join(TASKS)}")
-        if not (_is_int(self.seed) and 0 <= self.seed <= defaults.MAX_SEED):
-            raise ConfigError(lambda s: f"{s('seed')} must be an integer from 0 to "
-                                        f"{defaults.MAX_SEED}, got {self.seed!r}")
-        config = self._config()
-        config.validate()
-        spec = BackboneSpec.parse(self.backbone)
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(lambda s: f"{s('dropout')} must be in [0, 1), got {self.dropout}")
-        if not 0 < self.val_fraction < 1:
-            raise ConfigError(lambda s: f"{s('val_fraction')} must be between 0 and 1, got "
-                                        f"{self.val_fraction}")
-        if self.k is not None and self.k < 1:
-            raise ConfigError(lambda s: f"{s('k')} must be at least 1, got {self.k}")
-        folds = self._given_folds()
-        if self.rule not in ("best", "1se"):
-            raise ConfigError(f"unknown rule {self.rule!r}: use best or 1se")
-        if self.rule == "1se" and folds is None:
-            raise ConfigError(lambda s: f"the 1se rule needs cross-validation: add {s('cv', 'K')}")
-        if self.missing not in ("error", "impute"):
-            raise ConfigError(lambda s: f"{s('missing')} must be error or impute, got "
-                                        f"{self.missing!r}")
-        if self.ties not in TIES:
-            raise ConfigError(lambda s: f"{s('ties')} must be efron or breslow, got {self.ties!r}")
-        shape = self._image_shape()
-        if spec.selects_filters:
-            if shape is None:
-                raise ConfigError(lambda s: f"{s('backbone', str(spec))} needs the image shape: "
-                                  f"add {s('image_shape', 'CxHxW')} (e.g. 1x32x32 for 32 x 32 "
-                                  "greyscale pixels)")
-            if self.groups:
-                raise ConfigError(lambda s: f"{s('groups')} cannot be combined with a conv "
-                                  "backbone: its units are conv1's filters")
-            self._check_image_task(self.task)
-        elif shape is not None:
-            raise ConfigError(lambda s: f"{s('image_shape')} is only for a conv backbone "
-                              f"({s('backbone', 'conv:C1,C2')}), not {spec}")
-        return config, spec, _device(self.device)
-
-    def _given_folds(self) -> int | None:
-        """``cv`` as a fold count: K, or None for the validation split and for 'auto' (which
-        depends on the rows, ``cv_folds``).  Raises ConfigError for anything else."""
-        cv = self.cv
-        if isinstance(cv, str) and cv == "auto":
-            return None
-        if cv is None or (_is_int(cv) and cv == 0):
-            return None
-        if not _is_int(cv) or cv < 2:
-            raise ConfigError(lambda s: f"{s('cv')} needs at least 2 folds, or 0 for one "
-                              f"validation split; got {cv!r}")
-        return int(cv)
-
-    def cv_folds(self, n_rows: int) -> int | None:
-        """The folds that score the path points of a fit on ``n_rows`` rows (None: the one
-        validation split)."""
-        if isinstance(self.cv, str) and self.cv == "auto":
-            return defaults.auto_cv_folds(n_rows)
-        return self._given_folds()
-
-    def _image_shape(self) -> tuple[int, int, int] | None:
-        if self.image_shape is None or isinstance(self.image_shape, str):
-            return None if self.image_shape is None else parse_image_shape(self.image_shape)
-        return parse_image_shape("x".join(str(v) for v in self.image_shape))
-
-    @staticmethod
-    def _check_image_task(task: str) -> None:
-        if task in ("cox", "reconstruction"):
-            raise ConfigError(lambda s: f"a conv backbone supports classification and "
-                              f"regression, not {s('task', task)}")
-
-    def check_columns(self, columns: list[str], task: str, categorical: list[str],
-                      gappy: list[str]) -> None:
-        """Refuse feature columns a conv backbone cannot read as images (before training).
-
-        ``columns``: the feature columns; ``categorical``, ``gappy``: those to one-hot encode
-        and those with gaps.  Nothing to check for the other backbones.
-        """
-        shape = self._image_shape()
-        if shape is None:
-            return
-        self._check_image_task(task)
-        if categorical:
-            raise DataError(lambda s: f"a conv backbone reads numeric pixels; categorical "
-                            f"column(s) {', '.join(categorical[:5])}: drop them"
-                            + (" with --exclude" if s.cli else ""))
-        if gappy:
-            raise DataError(f"a conv backbone needs every pixel; column(s) "
-                            f"{', '.join(gappy[:5])} have gaps or infinite values")
-        check_image_columns(shape, len(columns))
+    def validate(self) -> Options:
+        """The parameters, checked (before any data are read); raises ConfigError.  Checked
+        once: until a parameter changes, the same options are returned."""
+        params = self._params()
+        checked = getattr(self, "_validated", None)
+        try:
+            same = checked is not None and checked[0] == params
+        except (TypeError, ValueError):  # an array among the parameters
+            same = False
+        if not same:
+            checked = self._validated = (copy.deepcopy(params), Options.check(params))
+        return checked[1]
 
     def fit(
         self,
@@ -323,23 +212,24 @@ class Selector:
             path again up to the chosen point); the callback it returns, if any, is called
             after every point of that run
         """
-        config, spec, device = self.validate()
+        options = self.validate()
+        config, spec, device = options.path_config(), options.backbone, options.device
         X = self._checked(X, reset=True)
         named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
-        task_name, frame, target = task_target(self.task, _as_frame(X), y, self.categorical)
+        task_name, frame, target = task_target(options.task, _as_frame(X), y, options.categorical)
         inputs = list(frame.columns)
-        forced = set(self.categorical or [])
+        forced = set(options.categorical)
         cats = [c for c in inputs if c in forced or is_categorical(frame[c])]
-        many = [c for c in cats if frame[c].nunique() > self.max_levels]
+        many = [c for c in cats if frame[c].nunique() > options.max_levels]
         if many:
             raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                             "drop the column(s)")
         gappy = [c for c in inputs if _has_gaps(frame[c])]
-        self.check_columns(inputs, task_name, cats, gappy)
-        if gappy and self.missing == "error":
+        options.check_columns(inputs, task_name, cats, gappy)
+        if gappy and options.missing == "error":
             raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
                             f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
-        image_shape = self._image_shape()
+        image_shape = options.image_shape
         # pixels keep their place in the image even when constant
         aside = {} if image_shape else {c: "constant" for c in constant_columns(frame, cats)}
         if aside:
@@ -351,10 +241,10 @@ class Selector:
             if task_name == "reconstruction":  # the constant columns are no targets either
                 check_reconstruction([], [], frame.shape[1])
                 target = frame.to_numpy(dtype=np.float64)
-        task = make_task(task_name, ties=self.ties, columns=list(frame.columns))
+        task = make_task(task_name, ties=options.ties, columns=list(frame.columns))
 
-        rng = np.random.default_rng(self.seed)
-        train_idx, val_idx = split_task_rows(task, target, self.val_fraction, rng,
+        rng = np.random.default_rng(options.seed)
+        train_idx, val_idx = split_task_rows(task, target, options.val_fraction, rng,
                                              "val_fraction")
         encoder = fit_encoder(frame, cats, gappy, rows=train_idx,
                               channels=image_shape[0] if image_shape else None)
@@ -364,16 +254,16 @@ class Selector:
         if spec.selects_filters:
             units = Units.filters(spec.hidden[0])
         else:
-            units = Units.of(encoder.columns, self.groups)
+            units = Units.of(encoder.columns, options.groups)
         groups = units.layout(encoder)
 
         def run_path(
             rows: np.ndarray, held: np.ndarray, callback, lambdas: list[float] | None = None
         ) -> tuple[Path, LassoNet]:
-            torch.manual_seed(self.seed)
-            net = build_model(spec, d, task.n_outputs, self.dropout, groups, image_shape)
+            torch.manual_seed(options.seed)
+            net = build_model(spec, d, task.n_outputs, options.dropout, groups, image_shape)
             net = net.to(device)
-            generator = torch.Generator().manual_seed(self.seed)
+            generator = torch.Generator().manual_seed(options.seed)
             # the training rows are read from the whole table batch by batch, not copied
             X_all = torch.from_numpy(features).to(device)
             X_held = X_all[torch.from_numpy(held).to(device)]
@@ -401,9 +291,9 @@ class Selector:
             if on_point is not None:
                 on_point(point, net)
 
-        folds = self.cv_folds(len(target))
+        folds = options.cv_folds(len(target))
         if folds is None:
-            keeper = StateKeeper(units.names, self.rule, self.k)
+            keeper = StateKeeper(units.names, options.rule, options.k)
 
             def callback(point: PathPoint, net: LassoNet) -> None:
                 keeper(point, net)
@@ -413,12 +303,13 @@ class Selector:
             self.cv_scores_ = None
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
-            self.cv_scores_ = self._cross_validate(target, task, run_path, folds, display)
+            self.cv_scores_ = cross_validate(self.path_, options, target, task, run_path, folds,
+                                             display)
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
-            keeper = StateKeeper(units.names, self.rule, self.k)
-            target_index = choose_point(self.path_, self.rule, self.k)
+            keeper = StateKeeper(units.names, options.rule, options.k)
+            target_index = choose_point(self.path_, options.rule, options.k)
             show_rerun = display("chosen point")
 
             def keep_chosen(point: PathPoint, net: LassoNet) -> None:
@@ -433,13 +324,12 @@ class Selector:
             except _Reached:
                 pass
         if keeper.state is None:
-            raise ConfigError(f"no path point has at most {self.k} features")
+            raise ConfigError(f"no path point has at most {options.k} features")
         model.load_state_dict(keeper.state)
         model.eval()
         self.model_ = model
-        self.backbone_spec_ = spec
+        self.options_ = options
         self.split_ = (train_idx, val_idx)
-        self.device_ = device
         self.encoder_: Encoder = encoder
         self.task_ = task
         self.chosen_ = keeper.index
@@ -477,38 +367,6 @@ class Selector:
         self.feature_importances_[used] = lambdas[owner[at[used]]]
         return self
 
-    def _cross_validate(self, target, task, run_path, folds: int, display) -> tuple[
-        np.ndarray, np.ndarray
-    ]:
-        """(mean, standard error) over ``folds`` folds of the held-out score at every point.
-
-        Each fold trains a path on the other folds along the lambdas of the full path (one
-        common grid), continued by the path multiplier until no unit is left (at most to
-        ``_CV_TAIL_FACTOR`` times the last lambda), and scores the held-out fold.  A point of the
-        full path with k units takes, in each fold, the score of the fold's point with the most
-        units <= k, the nearest in lambda among those.  Matching by lambda alone misleads near
-        the sparse end: a fold, trained on fewer rows, loses its units at other lambdas, and the
-        full path's empty model took the score of a fold's one-unit model at the same lambda
-        (and, as the sparser of two equal scores, was chosen).  ``display(name)`` gives the
-        callback that shows the points of fold ``name`` ('cv fold 2/K').
-        """
-        points = self.path_.points
-        lambdas = [p.lambda_ for p in points[1:]]
-        if lambdas:
-            steps = math.ceil(math.log(_CV_TAIL_FACTOR) / math.log(self.path_multiplier))
-            lambdas += [lambdas[-1] * self.path_multiplier ** j for j in range(1, steps + 1)]
-        strata = task.strata(target)
-        held_out = _folds(target if strata is None else strata, folds, strata is not None,
-                          self.seed)
-        scores = np.empty((folds, len(points)))
-        for f, held in enumerate(held_out):
-            rows = np.setdiff1d(np.arange(len(target)), held)
-            fold_path, _ = run_path(rows, held, display(f"cv fold {f + 1}/{folds}"), lambdas)
-            scores[f] = _matched_scores(points, fold_path.points)
-        mean = scores.mean(axis=0)
-        se = scores.std(axis=0, ddof=1) / np.sqrt(folds)
-        return mean, se
-
     def save(self, path: str) -> None:
         """Write the chosen model to a model file (``modelfile``)."""
         from .modelfile import save_model
@@ -535,16 +393,17 @@ class Selector:
             sel.encoder_ = Encoder.from_dict(header["encoder"])
             if sel.encoder_.columns != columns:
                 raise ValueError("encoder columns disagree")
-            spec = sel.backbone_spec_ = BackboneSpec.parse(header["backbone"])
             sel.groups = header.get("groups")
-            sel.validate()  # a conv backbone needs an image shape, the others none
+            # a conv backbone needs an image shape, the others none
+            options = sel.options_ = sel.validate()
+            spec = options.backbone
             d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
             if spec.selects_filters:
                 sel.units_ = Units.filters(spec.hidden[0])
             else:
                 sel.units_ = Units.of(columns, sel.groups)
             model = build_model(spec, d, c, float(header["dropout"]),
-                                sel.units_.layout(sel.encoder_), sel._image_shape())
+                                sel.units_.layout(sel.encoder_), options.image_shape)
             model.load_state_dict(tensors, strict=True)
             inputs, sel.set_aside_ = _input_columns(header, columns)
             importances = header["importances"]
@@ -570,6 +429,13 @@ class Selector:
         sel.input_columns_ = sel.feature_names_in_ = np.asarray(inputs, dtype=object)
         sel.n_features_in_ = len(inputs)
         return sel
+
+    def filter_weights(self) -> np.ndarray:
+        """conv1's weights (C1, C, k, k) of a fitted conv backbone, the filters selected."""
+        self._check_fitted()
+        if not self.options_.selects_filters:
+            raise ConfigError("only a conv backbone has filters")
+        return self.model_.backbone.conv1.weight.detach().cpu().numpy()
 
     def get_support(self, indices: bool = False) -> np.ndarray:
         """Mask (or indices) of the features used by the chosen model."""
@@ -696,10 +562,6 @@ class Selector:
         )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
 def _input_columns(header: dict, columns: list[str]) -> tuple[list[str], dict[str, str]]:
     """The columns a model file was fitted on, and those set aside ({column: reason}).
 
@@ -781,44 +643,8 @@ class Units:
         )
 
 
-# How far past the full path's last lambda a fold's path may go to reach its own empty model
-# (it ends as soon as no unit is left; one that has not by then gives its sparsest point's score
-# to the sparser points of the full path).
-_CV_TAIL_FACTOR = 100.0
-
-
-def _matched_scores(points: list[PathPoint], fold_points: list[PathPoint]) -> np.ndarray:
-    """(len(points),) for every path point, the validation score of the fold point with the most
-    units <= its k (nearest in lambda among those; the fold's sparsest if none has so few)."""
-    ks = np.asarray([p.k for p in fold_points])
-    lambdas = np.asarray([p.lambda_ for p in fold_points])
-    values = np.asarray([p.val_score for p in fold_points], dtype=np.float64)
-    out = np.empty(len(points))
-    for i, point in enumerate(points):
-        fits = ks <= point.k
-        top = ks[fits].max() if fits.any() else ks.min()
-        same = np.flatnonzero(ks == top)
-        out[i] = values[same[np.argmin(np.abs(lambdas[same] - point.lambda_))]]
-    return out
-
-
 class _Reached(Exception):
     """Stops a path run once the wanted point has been copied."""
-
-
-def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
-    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
-    rng = np.random.default_rng([seed, 2])
-    if len(y) < k:
-        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
-                          f"{len(y)}")
-    if stratify:
-        _, codes = np.unique(y, return_inverse=True)
-        order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
-                                for c in range(codes.max() + 1)])
-    else:
-        order = rng.permutation(len(y))
-    return [np.sort(order[f::k]) for f in range(k)]
 
 
 def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
@@ -846,23 +672,3 @@ def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
         raise DataError(f"X has {frame.shape[0]} row(s) and {frame.shape[1]} column(s): "
                         "LassoNet needs at least one of each")
     return frame
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(lambda s: f"{s('device', 'cuda')}: no CUDA device is available; use "
-                          f"{s('device', 'cpu')}")
-    if name == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise ConfigError(lambda s: f"{s('device', 'mps')}: no MPS device is available; use "
-                          f"{s('device', 'cpu')}")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ConfigError(lambda s: f"unknown {s('device')} {name!r}: use auto, cpu, cuda or mps")
-    return torch.device(name)

@@ -1,4 +1,5 @@
-"""Evaluating selections: the path model, a dense refit on the top-k features, random k-sets.
+"""Evaluating selections: the path model, a dense refit on the top-k features, random k-sets;
+cross-validation of the path points.
 
 ``accuracy_vs_k`` is the evaluation of the LassoNet seed studies (SPEC 3.3): on held-out test
 rows, for each k of a grid, the score of the path model with at most k features, of the backbone
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +21,8 @@ from .backbones import BackboneSpec
 from .data import constant_columns, split_task_rows, task_target
 from .errors import ConfigError
 from .model import LassoNet
-from .path import PathConfig, PathPoint, StateKeeper, train_dense
+from .options import Options
+from .path import Path, PathConfig, PathPoint, StateKeeper, train_dense
 from .tasks import make_task
 
 REFIT_LR = 1e-3
@@ -155,14 +158,15 @@ def accuracy_vs_k(
 
     fit_target = None if target is None else raw[train_rows]
     selector.fit(frame.iloc[train_rows], fit_target, on_point=callback, on_run=on_run)
-    task, encoder, device = selector.task_, selector.encoder_, selector.device_
+    task, encoder, device = selector.task_, selector.encoder_, selector.options_.device
     features = torch.from_numpy(encoder.transform(frame)).to(device)
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)
     X_fit, X_val, X_test = features[fit_rows], features[val_rows], features[test_rows]
     y_fit, y_val, y_test = (
         task.encode(raw[rows]).to(device) for rows in (fit_rows, val_rows, test_rows)
     )
-    config = selector._config()
+    options = selector.options_
+    config = options.path_config()
     order = pd.Index(encoder.columns).get_indexer(selector.ranking_)
     order = order[order >= 0].tolist()  # (-1: a column set aside, which the model does not read)
     model = copy.deepcopy(selector.model_)  # scores the path models; the selector keeps its own
@@ -180,7 +184,7 @@ def accuracy_vs_k(
             nonlocal done
             score = refit_score(
                 task, X_fit, y_fit, X_val, y_val, X_test, y_test, encoder.inputs_of(columns),
-                selector.backbone_spec_, config, refit_seed, selector.dropout,
+                options.backbone, config, refit_seed, options.dropout,
             )
             done += 1
             if on_refit is not None:
@@ -205,3 +209,76 @@ def accuracy_vs_k(
             }
         )
     return pd.DataFrame.from_records(records), selector
+
+
+# --- cross-validation of the path points -------------------------------------------------------
+
+# How far past the full path's last lambda a fold's path may go to reach its own empty model
+# (it ends as soon as no unit is left; one that has not by then gives its sparsest point's score
+# to the sparser points of the full path).
+_CV_TAIL_FACTOR = 100.0
+
+
+def matched_scores(points: list[PathPoint], fold_points: list[PathPoint]) -> np.ndarray:
+    """(len(points),) for every path point, the validation score of the fold point with the most
+    units <= its k (nearest in lambda among those; the fold's sparsest if none has so few)."""
+    ks = np.asarray([p.k for p in fold_points])
+    lambdas = np.asarray([p.lambda_ for p in fold_points])
+    values = np.asarray([p.val_score for p in fold_points], dtype=np.float64)
+    out = np.empty(len(points))
+    for i, point in enumerate(points):
+        fits = ks <= point.k
+        top = ks[fits].max() if fits.any() else ks.min()
+        same = np.flatnonzero(ks == top)
+        out[i] = values[same[np.argmin(np.abs(lambdas[same] - point.lambda_))]]
+    return out
+
+
+def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_path,
+                   folds: int, display) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard error) over ``folds`` folds of the held-out score at every point.
+
+    Each fold trains a path on the other folds along the lambdas of the full path (one
+    common grid), continued by the path multiplier until no unit is left (at most to
+    ``_CV_TAIL_FACTOR`` times the last lambda), and scores the held-out fold.  A point of the
+    full path with k units takes, in each fold, the score of the fold's point with the most
+    units <= k, the nearest in lambda among those.  Matching by lambda alone misleads near
+    the sparse end: a fold, trained on fewer rows, loses its units at other lambdas, and the
+    full path's empty model took the score of a fold's one-unit model at the same lambda
+    (and, as the sparser of two equal scores, was chosen).  ``display(name)`` gives the
+    callback that shows the points of fold ``name`` ('cv fold 2/K').
+
+    ``path``: the full path, trained on every row; ``run_path(rows, held, callback, lambdas)``
+    trains a path on ``rows`` along ``lambdas`` and scores its points on ``held``.
+    """
+    points = path.points
+    lambdas = [p.lambda_ for p in points[1:]]
+    if lambdas:
+        steps = math.ceil(math.log(_CV_TAIL_FACTOR) / math.log(options.path_multiplier))
+        lambdas += [lambdas[-1] * options.path_multiplier ** j for j in range(1, steps + 1)]
+    strata = task.strata(target)
+    held_out = fold_rows(target if strata is None else strata, folds, strata is not None,
+                         options.seed)
+    scores = np.empty((folds, len(points)))
+    for f, held in enumerate(held_out):
+        rows = np.setdiff1d(np.arange(len(target)), held)
+        fold_path, _ = run_path(rows, held, display(f"cv fold {f + 1}/{folds}"), lambdas)
+        scores[f] = matched_scores(points, fold_path.points)
+    mean = scores.mean(axis=0)
+    se = scores.std(axis=0, ddof=1) / np.sqrt(folds)
+    return mean, se
+
+
+def fold_rows(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
+    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
+    rng = np.random.default_rng([seed, 2])
+    if len(y) < k:
+        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
+                          f"{len(y)}")
+    if stratify:
+        _, codes = np.unique(y, return_inverse=True)
+        order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
+                                for c in range(codes.max() + 1)])
+    else:
+        order = rng.permutation(len(y))
+    return [np.sort(order[f::k]) for f in range(k)]

@@ -77,7 +77,7 @@ def model_header(estimator) -> dict:
     columns = list(estimator.encoder_.columns)
     inputs = list(estimator.input_columns_)
     units, chosen = inputs, estimator.get_support()
-    shape = estimator._image_shape()
+    shape = estimator.options_.image_shape
     if estimator.units_.of_column is None:  # conv1's filters
         units, chosen = estimator.units_.names, estimator.unit_support_
     return {
@@ -88,12 +88,12 @@ def model_header(estimator) -> dict:
         "encoder": estimator.encoder_.to_dict(),
         "input_columns": inputs,
         "set_aside": dict(estimator.set_aside_),
-        "backbone": str(estimator.backbone_spec_),
+        "backbone": str(estimator.options_.backbone),
         "dropout": float(estimator.dropout),
         "n_inputs": len(columns),
         "n_outputs": int(estimator.task_.n_outputs),
         "lambda": float(point.lambda_),
-        "M": float(estimator.resolved_M),
+        "M": float(estimator.options_.M),
         "image_shape": list(shape) if shape is not None else None,
         "selected": [c for c, keep in zip(units, chosen, strict=True) if keep],
         "importances": {

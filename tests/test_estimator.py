@@ -170,12 +170,12 @@ def test_default_M_depends_on_the_backbone():
     for which the default is 0.1.  A given M is used as it is."""
     from lassonet_cli import defaults
 
-    assert LassoNetSelector().resolved_M == defaults.M == 10
+    assert LassoNetSelector().validate().M == defaults.M == 10
     conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
-    assert conv.resolved_M == defaults.CONV_M == 0.1
+    assert conv.validate().M == defaults.CONV_M == 0.1
     assert conv.get_params()["M"] is None  # the parameter itself stays as given
-    assert LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8", M=3.0).resolved_M == 3.0
-    assert LassoNetSelector(M=0.0)._config().M == 0.0
+    assert LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8", M=3.0).validate().M == 3.0
+    assert LassoNetSelector(M=0.0).validate().path_config().M == 0.0
 
 
 def test_relaxed_fit_patience_depends_on_the_backbone():
@@ -183,9 +183,10 @@ def test_relaxed_fit_patience_depends_on_the_backbone():
     one-filter model needs the longer fits (defaults.CONV_RELAX_PATIENCE)."""
     from lassonet_cli import defaults
 
-    assert LassoNetSelector()._config().relax_patience == defaults.RELAX_PATIENCE == 3
+    config = LassoNetSelector().validate().path_config()
+    assert config.relax_patience == defaults.RELAX_PATIENCE == 3
     conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
-    assert conv._config().relax_patience == defaults.CONV_RELAX_PATIENCE == 5
+    assert conv.validate().path_config().relax_patience == defaults.CONV_RELAX_PATIENCE == 5
 
 
 def test_exit_window_depends_on_the_backbone():
@@ -193,9 +194,9 @@ def test_exit_window_depends_on_the_backbone():
     only the filters leaving at one point (defaults.CONV_EXIT_WINDOW)."""
     from lassonet_cli import defaults
 
-    assert LassoNetSelector()._config().exit_window is None  # one path step
+    assert LassoNetSelector().validate().path_config().exit_window is None  # one path step
     conv = LassoNetSelector(backbone="conv:4,3", image_shape="1x8x8")
-    assert conv._config().exit_window == defaults.CONV_EXIT_WINDOW == 1.0
+    assert conv.validate().path_config().exit_window == defaults.CONV_EXIT_WINDOW == 1.0
 
 
 # --- columns set aside: every input column has a place in the ranking (SPEC 3.1) -------------
@@ -275,16 +276,17 @@ def test_folds_by_default_depend_on_the_rows():
     from lassonet_cli import defaults
 
     sel = LassoNetSelector()
+    options = sel.validate()
     assert sel.cv == "auto" and sel.get_params()["cv"] == "auto"
     assert clone(sel).cv == "auto" and clone(sel).set_params(cv=0).cv == 0
     below = defaults.CV_BELOW_ROWS
-    assert sel.cv_folds(below - 1) == defaults.AUTO_CV_FOLDS == 5
-    assert sel.cv_folds(below) is None and sel.cv_folds(10 * below) is None
+    assert options.cv_folds(below - 1) == defaults.AUTO_CV_FOLDS == 5
+    assert options.cv_folds(below) is None and options.cv_folds(10 * below) is None
     # fewer folds on tiny tables (each held-out fold keeps 5 rows), none below 10 rows
-    assert [sel.cv_folds(n) for n in (25, 24, 12, 10, 9)] == [5, 4, 2, 2, None]
-    assert LassoNetSelector(cv=0).cv_folds(60) is None
-    assert LassoNetSelector(cv=None).cv_folds(60) is None
-    assert LassoNetSelector(cv=np.int64(3)).cv_folds(10 * below) == 3
+    assert [options.cv_folds(n) for n in (25, 24, 12, 10, 9)] == [5, 4, 2, 2, None]
+    assert LassoNetSelector(cv=0).validate().cv_folds(60) is None
+    assert LassoNetSelector(cv=None).validate().cv_folds(60) is None
+    assert LassoNetSelector(cv=np.int64(3)).validate().cv_folds(10 * below) == 3
     for bad in (1, -2, 2.5, True, "always"):
         with pytest.raises(ConfigError, match="^cv needs"):
             LassoNetSelector(cv=bad).validate()
@@ -322,7 +324,7 @@ def test_cross_validated_scores_match_folds_by_the_number_of_features():
     """Each point is scored by the fold models with as many features (at most), not by those
     at the same lambda: a fold that keeps one feature longer must not lend its score to the
     empty model (which, as the sparser of two equal scores, was chosen)."""
-    from lassonet_cli.estimator import _matched_scores
+    from lassonet_cli.evaluate import matched_scores as _matched_scores
     from lassonet_cli.path import PathPoint
 
     def point(lam, k, score):
