@@ -14,7 +14,7 @@ Columns: a DataFrame is read by column name when the selector was fitted on a Da
 ``n_features_in_`` columns fitted on (``input_columns_`` names them: X's names, or x0, x1, ...).
 
 Survival: ``LassoNetSelector(task="cox").fit(X, y)`` with y of shape (n, 2) holding (time, event)
-per row (see ``data.task_target`` for the accepted forms); ``predict`` gives risk scores.
+per row (see ``targets.task_target`` for the accepted forms); ``predict`` gives risk scores.
 Unsupervised: ``LassoNetSelector(task="reconstruction").fit(X)`` ranks the columns of X by how
 well the others can be reconstructed from them; ``predict`` gives the (n, p) reconstruction.
 
@@ -24,7 +24,7 @@ units are ``filter_00``, ``filter_01``, ...; ``ranking_`` and ``feature_importan
 per filter, ``unit_support_`` says which filters are alive, and ``get_support()`` is true for
 every pixel (each one feeds every filter).
 
-Columns that carry nothing (``data.constant_columns``: one value, or a gap, in every row) are
+Columns that carry nothing (``checks.constant_columns``: one value, or a gap, in every row) are
 set aside before training: they stay in ``feature_names_in_``, rank last in ``ranking_`` (in
 table order) with importance 0, are never selected, and ``set_aside_`` names them with the
 reason.  Image pixels are never set aside.
@@ -46,17 +46,9 @@ import torch
 
 from . import defaults
 from .backbones import BackboneSpec, check_image_columns, parse_image_shape
-from .data import (
-    MAX_LEVELS,
-    Encoder,
-    check_features,
-    check_reconstruction,
-    constant_columns,
-    fit_encoder,
-    is_categorical,
-    split_task_rows,
-    task_target,
-)
+from .checks import check_features, constant_columns
+from .columns import MAX_LEVELS, is_categorical
+from .encoding import Encoder, fit_encoder
 from .errors import ConfigError, DataError, ModelFileError
 from .model import LassoNet, build_model
 from .path import (
@@ -72,6 +64,8 @@ from .path import (
     state_copy,
 )
 from .prox import GroupLayout
+from .splits import split_task_rows
+from .targets import check_reconstruction, task_target
 from .tasks import TASKS, TIES, make_task, task_from_dict
 
 

@@ -16,10 +16,12 @@ import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
-from .data import constant_columns, split_task_rows, task_target
+from .checks import constant_columns
 from .errors import ConfigError
 from .model import LassoNet
 from .path import PathConfig, PathPoint, StateKeeper, train_dense
+from .splits import split_task_rows
+from .targets import task_target
 from .tasks import make_task
 
 REFIT_LR = 1e-3
@@ -120,7 +122,7 @@ def accuracy_vs_k(
     frame, target : all rows, ``target`` as ``Selector.fit`` takes it (None for
         reconstruction); ``test_fraction`` of them (stratified for classification, on the
         event for cox) are held out and used only for the scores in the table.  Columns
-        constant in the training rows (``data.constant_columns``) are left out: k counts the
+        constant in the training rows (``checks.constant_columns``) are left out: k counts the
         others
     k_grid : see ``parse_k_grid``
     random_repeats : random k-sets refitted per k
