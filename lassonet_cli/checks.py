@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .columns import MAX_LEVELS, Selection, is_categorical
+from .columns import MAX_LEVELS, Selection, categorical_columns, is_categorical, too_many_levels
 from .errors import DataError
 from .read import row_chunks
 from .targets import (
@@ -124,21 +124,20 @@ def check_table(
     if sel.target is not None and task in ("auto", "regression"):
         check_column_kind(df[sel.target], f"the target column {sel.target!r}",
                           levels="--task classification if it holds class labels")
-    kinds = {c: "categorical" if c in forced or is_categorical(X[c]) else "numeric"
-             for c in sel.features}
-    cats = [c for c in sel.features if kinds[c] == "categorical"]
+    cats = categorical_columns(X, categorical)
     nested = [c for c in cats if _is_nested(X[c])]
     if nested:
         raise DataError(f"column(s) holding lists or records cannot be features: "
                         f"{', '.join(nested[:5])}; drop them with --exclude")
-    many = [(c, X[c].nunique()) for c in cats if X[c].nunique() > max_levels]
+    many = too_many_levels(X, cats, max_levels)
     if many:
         listed = ", ".join(f"{c} ({n} levels)" for c, n in many)
         raise DataError(f"too many levels to one-hot encode: {listed}; drop the column with "
                         f"--exclude (e.g. an ID) or raise --max-levels (now {max_levels})")
 
     gaps = {c: int(n) for c, n in X.isna().sum().items()}
-    numeric = [c for c in sel.features if kinds[c] == "numeric"]
+    one_hot = set(cats)
+    numeric = [c for c in sel.features if c not in one_hot]
     inf_counts = np.zeros(len(numeric), dtype=np.int64)
     largest = np.zeros(len(numeric))
     numeric_part = X[numeric]
@@ -218,8 +217,7 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
     missing-indicator varies.  ``categorical``: the columns compared as levels (numeric
     columns are compared as numbers, in row chunks, without copying the table).
     """
-    forced = set(categorical or [])
-    levels = [c for c in X.columns if c in forced or is_categorical(X[c])]
+    levels = categorical_columns(X, categorical)
     compared_as_levels = set(levels)
     numeric = [c for c in X.columns if c not in compared_as_levels]
     flat = set()

@@ -1,8 +1,9 @@
 """Choosing columns and telling their kinds.
 
 Which columns of a table play which role (``--target``, ``--time``/``--event``, ``--features``,
-``--exclude``, ``--id``; ``resolve_task`` checks that they fit ``--task``), and which columns
-are categorical (``is_categorical``).
+``--exclude``, ``--id``; ``resolve_task`` checks that they fit ``--task``), and the one place
+that says which columns are categorical, which have gaps and which have too many levels to
+one-hot encode, for ``checks``, ``targets`` and the estimator alike.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import difflib
 import fnmatch
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, DataError
@@ -140,3 +142,32 @@ def is_categorical(series: pd.Series) -> bool:
         or pd.api.types.is_bool_dtype(series)
         or isinstance(series.dtype, pd.CategoricalDtype)
     )
+
+
+def categorical_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:
+    """The columns of ``X`` to one-hot encode, in table order: those named in ``categorical``
+    (``--categorical``), and text, boolean and category columns (``is_categorical``)."""
+    forced = set(categorical or [])
+    return [c for c in X.columns if c in forced or is_categorical(X[c])]
+
+
+def has_gaps(series: pd.Series) -> bool:
+    """Whether ``series`` has a missing value or, numeric and not boolean, an infinite one."""
+    if series.isna().any():
+        return True
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return bool(np.isinf(series.to_numpy(dtype=np.float64)).any())
+    return False
+
+
+def gappy_columns(X: pd.DataFrame) -> list[str]:
+    """The columns of ``X`` with gaps (``has_gaps``), in table order."""
+    return [c for c in X.columns if has_gaps(X[c])]
+
+
+def too_many_levels(X: pd.DataFrame, categorical: list[str],
+                    max_levels: int) -> list[tuple[str, int]]:
+    """(column, levels) for each of the ``categorical`` columns of ``X`` with more than
+    ``max_levels`` distinct values (a gap is no level), in the order given."""
+    counts = ((c, X[c].nunique()) for c in categorical)
+    return [(c, n) for c, n in counts if n > max_levels]

@@ -47,7 +47,7 @@ import torch
 from . import defaults
 from .backbones import BackboneSpec, check_image_columns, parse_image_shape
 from .checks import check_features, constant_columns
-from .columns import MAX_LEVELS, is_categorical
+from .columns import MAX_LEVELS, categorical_columns, gappy_columns, too_many_levels
 from .encoding import Encoder, fit_encoder
 from .errors import ConfigError, DataError, ModelFileError
 from .model import LassoNet, build_model
@@ -322,13 +322,12 @@ class Selector:
         named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
         task_name, frame, target = task_target(self.task, _as_frame(X), y, self.categorical)
         inputs = list(frame.columns)
-        forced = set(self.categorical or [])
-        cats = [c for c in inputs if c in forced or is_categorical(frame[c])]
-        many = [c for c in cats if frame[c].nunique() > self.max_levels]
+        cats = categorical_columns(frame, self.categorical)
+        many = [c for c, _ in too_many_levels(frame, cats, self.max_levels)]
         if many:
             raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                             "drop the column(s)")
-        gappy = [c for c in inputs if _has_gaps(frame[c])]
+        gappy = gappy_columns(frame)
         self.check_columns(inputs, task_name, cats, gappy)
         if gappy and self.missing == "error":
             raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
@@ -715,14 +714,6 @@ def _check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
         shape = "x".join(str(v) for v in values.shape)
         raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
                         "column(s): pass rows of those columns (a DataFrame may have more)")
-
-
-def _has_gaps(series: pd.Series) -> bool:
-    if series.isna().any():
-        return True
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return bool(np.isinf(series.to_numpy(dtype=np.float64)).any())
-    return False
 
 
 @dataclass(frozen=True)

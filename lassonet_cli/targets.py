@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .columns import is_categorical
+from .columns import categorical_columns, gappy_columns
 from .errors import ConfigError, DataError
 
 # An integer target with at most this many distinct values is taken as class labels.
@@ -109,10 +109,8 @@ def task_target(
         if y is not None:
             raise ConfigError("task='reconstruction' reconstructs X itself: call fit(X) "
                               "without y")
-        forced = set(categorical or [])
-        cats = [c for c in X.columns if c in forced or is_categorical(X[c])]
-        gappy = [] if cats else [c for c in X.columns
-                                 if X[c].isna().any() or np.isinf(X[c].to_numpy(float)).any()]
+        cats = categorical_columns(X, categorical)
+        gappy = [] if cats else gappy_columns(X)
         check_reconstruction(cats, gappy, X.shape[1])
         return task, X, X.to_numpy(dtype=np.float64)
     if y is None:
