@@ -64,7 +64,7 @@ from .path import (
     state_copy,
 )
 from .prox import GroupLayout
-from .splits import split_task_rows
+from .splits import fold_rows, split_task_rows
 from .targets import check_reconstruction, task_target
 from .tasks import TASKS, TIES, make_task, task_from_dict
 
@@ -491,8 +491,8 @@ class Selector:
             steps = math.ceil(math.log(_CV_TAIL_FACTOR) / math.log(self.path_multiplier))
             lambdas += [lambdas[-1] * self.path_multiplier ** j for j in range(1, steps + 1)]
         strata = task.strata(target)
-        held_out = _folds(target if strata is None else strata, folds, strata is not None,
-                          self.seed)
+        held_out = fold_rows(target if strata is None else strata, folds, strata is not None,
+                             self.seed)
         scores = np.empty((folds, len(points)))
         for f, held in enumerate(held_out):
             rows = np.setdiff1d(np.arange(len(target)), held)
@@ -789,21 +789,6 @@ def _matched_scores(points: list[PathPoint], fold_points: list[PathPoint]) -> np
 
 class _Reached(Exception):
     """Stops a path run once the wanted point has been copied."""
-
-
-def _folds(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
-    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
-    rng = np.random.default_rng([seed, 2])
-    if len(y) < k:
-        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
-                          f"{len(y)}")
-    if stratify:
-        _, codes = np.unique(y, return_inverse=True)
-        order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
-                                for c in range(codes.max() + 1)])
-    else:
-        order = rng.permutation(len(y))
-    return [np.sort(order[f::k]) for f in range(k)]
 
 
 def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:

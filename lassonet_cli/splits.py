@@ -1,10 +1,16 @@
-"""Splitting rows into a kept and a held-out part (validation, test), stratified by class."""
+"""Splitting rows: a held-out part (validation, test) and cross-validation folds.
+
+Both shuffle the rows the same way (``_shuffled``): stratified, the rows of each class apart,
+so that every class is dealt to every part in proportion.  They remain two splitters, because
+they cut the shuffled rows differently: ``split_rows`` takes a share of each class, at least
+one row of any class of two or more; ``fold_rows`` deals the rows out in turn.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import DataError
+from .errors import ConfigError, DataError
 
 
 def split_task_rows(
@@ -34,13 +40,12 @@ def split_rows(
         raise DataError(
             f"{n} row(s) are too few for {what} {fraction}: need at least {need} rows"
         )
+    shuffled = _shuffled(y, stratify, rng)
     if not stratify:
-        order = rng.permutation(n)
+        (order,) = shuffled
         return np.sort(order[n_out:]), np.sort(order[:n_out])
     held: list[np.ndarray] = []
-    _, codes = np.unique(y, return_inverse=True)
-    for c in range(codes.max() + 1):
-        members = rng.permutation(np.flatnonzero(codes == c))
+    for members in shuffled:
         take = int(round(len(members) * fraction))
         if len(members) >= 2:
             take = min(max(take, 1), len(members) - 1)
@@ -53,3 +58,27 @@ def split_rows(
                         "needs at least 2 rows to appear on both sides of the split")
     keep = np.setdiff1d(np.arange(n), out)
     return keep, out
+
+
+def fold_rows(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
+    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly).
+
+    The rows are shuffled by a generator of their own, ``default_rng([seed, 2])``, and dealt
+    out in turn: fold f holds the f-th, (f + k)-th, ... of them, so fold sizes differ by at
+    most one, within each class too.
+    """
+    rng = np.random.default_rng([seed, 2])
+    if len(y) < k:
+        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
+                          f"{len(y)}")
+    order = np.concatenate(_shuffled(y, stratify, rng))
+    return [np.sort(order[f::k]) for f in range(k)]
+
+
+def _shuffled(y: np.ndarray, stratify: bool, rng: np.random.Generator) -> list[np.ndarray]:
+    """The row indices of ``y`` shuffled by ``rng``: all rows as one array, or stratified one
+    array per class, in sorted class order (the order ``rng`` is drawn in)."""
+    if not stratify:
+        return [rng.permutation(len(y))]
+    _, codes = np.unique(y, return_inverse=True)
+    return [rng.permutation(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
