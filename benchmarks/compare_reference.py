@@ -47,8 +47,8 @@ import torch
 
 from lassonet_cli import LassoNetSelector
 from lassonet_cli.backbones import BackboneSpec
-from lassonet_cli.data import split_rows
 from lassonet_cli.evaluate import refit_score
+from lassonet_cli.splits import split_rows
 from lassonet_cli.tasks import make_task
 
 HERE = Path(__file__).resolve().parent

@@ -44,7 +44,7 @@ import torch
 from _run_header import print_run_header
 
 from lassonet_cli import LassoNetSelector
-from lassonet_cli.data import split_task_rows
+from lassonet_cli.splits import split_task_rows
 from lassonet_cli.tasks import make_task
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -632,7 +632,8 @@ def _check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> No
     """Fail before any note or training when the rows cannot be split as asked."""
     import numpy as np
 
-    from .data import split_task_rows, task_target
+    from .splits import split_task_rows
+    from .targets import task_target
     from .tasks import make_task
 
     _, X, y = task_target(prepared.task, prepared.X, prepared.target, prepared.categorical)
@@ -645,7 +646,7 @@ def _check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> No
 def _user_groups(path: str | None, prepared) -> dict[str, str] | None:
     if path is None:
         return None
-    from .data import read_groups
+    from .read import read_groups
 
     return read_groups(path, list(prepared.X.columns))
 
@@ -675,7 +676,7 @@ def _decimal(mark: str) -> str:
 def _read(data, input_format, sep: str | None, encoding: str, na_values: str | None,
           decimal: str):
     """The input table, read with the text options (``--sep``, ``--na-values``, ...)."""
-    from .data import read_table
+    from .read import read_table
 
     return read_table(data, input_format.value if input_format else None, _separator(sep),
                       encoding, na_values=_names(na_values) or None, decimal=_decimal(decimal))
@@ -689,13 +690,14 @@ def _read_prepared(data, input_format, target, features, exclude, id_column, tas
                    decimal: str = "."):
     """Read the table, resolve the columns, check them; set the threads.
 
-    ``task``: as ``data.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
+    ``task``: as ``columns.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
     by the caller once every check has passed, so a failing run prints only its error line.
     ``options``: the selection's ``options.Options``; its ``check_columns`` (images for a conv
     backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
-    what ``data.check_table`` does with constant columns otherwise.
+    what ``checks.check_table`` does with constant columns otherwise.
     """
-    from .data import check_table, select_columns
+    from .checks import check_table
+    from .columns import select_columns
 
     df = _read(data, input_format, sep, encoding, na_values, decimal)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
@@ -786,7 +788,7 @@ def select(
         image_shape=image_shape,
     )
     filters_format = _filters_format(filters_out, options)
-    from .data import resolve_task
+    from .columns import resolve_task
     from .estimator import Selector
 
     task_name = resolve_task(task.value, target, time, event)
@@ -950,7 +952,7 @@ def path_command(
         # the table does not depend on the chosen point: no cross-validation unless asked for
         cv=cv or None, relax=relax, ties=ties,
     )
-    from .data import resolve_task
+    from .columns import resolve_task
     from .estimator import Selector
 
     task_name = resolve_task(task.value, target, time, event)
@@ -1023,7 +1025,7 @@ def predict(
 ) -> None:
     import pandas as pd
 
-    from .data import check_features
+    from .checks import check_features
     from .estimator import Selector
     from .io import check_writable, output_format, write_table
 

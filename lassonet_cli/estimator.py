@@ -14,7 +14,7 @@ Columns: a DataFrame is read by column name when the selector was fitted on a Da
 ``n_features_in_`` columns fitted on (``input_columns_`` names them: X's names, or x0, x1, ...).
 
 Survival: ``LassoNetSelector(task="cox").fit(X, y)`` with y of shape (n, 2) holding (time, event)
-per row (see ``data.task_target`` for the accepted forms); ``predict`` gives risk scores.
+per row (see ``targets.task_target`` for the accepted forms); ``predict`` gives risk scores.
 Unsupervised: ``LassoNetSelector(task="reconstruction").fit(X)`` ranks the columns of X by how
 well the others can be reconstructed from them; ``predict`` gives the (n, p) reconstruction.
 
@@ -24,7 +24,7 @@ units are ``filter_00``, ``filter_01``, ...; ``ranking_`` and ``feature_importan
 per filter, ``unit_support_`` says which filters are alive, and ``get_support()`` is true for
 every pixel (each one feeds every filter).
 
-Columns that carry nothing (``data.constant_columns``: one value, or a gap, in every row) are
+Columns that carry nothing (``checks.constant_columns``: one value, or a gap, in every row) are
 set aside before training: they stay in ``feature_names_in_``, rank last in ``ranking_`` (in
 table order) with importance 0, are never selected, and ``set_aside_`` names them with the
 reason.  Image pixels are never set aside.
@@ -45,17 +45,9 @@ import pandas as pd
 import torch
 
 from . import defaults
-from .data import (
-    MAX_LEVELS,
-    Encoder,
-    check_features,
-    check_reconstruction,
-    constant_columns,
-    fit_encoder,
-    is_categorical,
-    split_task_rows,
-    task_target,
-)
+from .checks import check_features, constant_columns
+from .columns import MAX_LEVELS, categorical_columns, gappy_columns, too_many_levels
+from .encoding import Encoder, fit_encoder
 from .errors import ConfigError, DataError, ModelFileError
 from .evaluate import cross_validate
 from .model import LassoNet, build_model
@@ -72,6 +64,8 @@ from .path import (
     state_copy,
 )
 from .prox import GroupLayout
+from .splits import split_task_rows
+from .targets import check_reconstruction, task_target
 from .tasks import make_task, task_from_dict
 
 
@@ -218,13 +212,12 @@ class Selector:
         named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
         task_name, frame, target = task_target(options.task, _as_frame(X), y, options.categorical)
         inputs = list(frame.columns)
-        forced = set(options.categorical)
-        cats = [c for c in inputs if c in forced or is_categorical(frame[c])]
-        many = [c for c in cats if frame[c].nunique() > options.max_levels]
+        cats = categorical_columns(frame, options.categorical)
+        many = [c for c, _ in too_many_levels(frame, cats, options.max_levels)]
         if many:
             raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                             "drop the column(s)")
-        gappy = [c for c in inputs if _has_gaps(frame[c])]
+        gappy = gappy_columns(frame)
         options.check_columns(inputs, task_name, cats, gappy)
         if gappy and options.missing == "error":
             raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
@@ -583,14 +576,6 @@ def _check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
         shape = "x".join(str(v) for v in values.shape)
         raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
                         "column(s): pass rows of those columns (a DataFrame may have more)")
-
-
-def _has_gaps(series: pd.Series) -> bool:
-    if series.isna().any():
-        return True
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return bool(np.isinf(series.to_numpy(dtype=np.float64)).any())
-    return False
 
 
 @dataclass(frozen=True)

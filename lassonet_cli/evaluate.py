@@ -18,11 +18,13 @@ import pandas as pd
 import torch
 
 from .backbones import BackboneSpec
-from .data import constant_columns, split_task_rows, task_target
+from .checks import constant_columns
 from .errors import ConfigError
 from .model import LassoNet
 from .options import Options
 from .path import Path, PathConfig, PathPoint, StateKeeper, train_dense
+from .splits import fold_rows, split_task_rows
+from .targets import task_target
 from .tasks import make_task
 
 REFIT_LR = 1e-3
@@ -123,7 +125,7 @@ def accuracy_vs_k(
     frame, target : all rows, ``target`` as ``Selector.fit`` takes it (None for
         reconstruction); ``test_fraction`` of them (stratified for classification, on the
         event for cox) are held out and used only for the scores in the table.  Columns
-        constant in the training rows (``data.constant_columns``) are left out: k counts the
+        constant in the training rows (``checks.constant_columns``) are left out: k counts the
         others
     k_grid : see ``parse_k_grid``
     random_repeats : random k-sets refitted per k
@@ -267,18 +269,3 @@ def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_p
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / np.sqrt(folds)
     return mean, se
-
-
-def fold_rows(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
-    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly)."""
-    rng = np.random.default_rng([seed, 2])
-    if len(y) < k:
-        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
-                          f"{len(y)}")
-    if stratify:
-        _, codes = np.unique(y, return_inverse=True)
-        order = np.concatenate([rng.permutation(np.flatnonzero(codes == c))
-                                for c in range(codes.max() + 1)])
-    else:
-        order = rng.permutation(len(y))
-    return [np.sort(order[f::k]) for f in range(k)]

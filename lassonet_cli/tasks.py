@@ -14,7 +14,7 @@ The path driver only uses this contract; besides, every task has
 * ``strata(y)``: labels to stratify row splits by (validation, test, folds), or None;
 * ``to_dict()`` / ``task_from_dict``: the fitted task in the model file.
 
-The raw target a task is fitted on (``data.task_target``): a (n,) array of numbers or labels
+The raw target a task is fitted on (``targets.task_target``): a (n,) array of numbers or labels
 (regression, classification), a (n, 2) array of (time, event) (cox), or the (n, p) numeric
 feature matrix itself (reconstruction).
 """

@@ -26,7 +26,7 @@ import torch
 from clitools import assert_clean_error, invoke
 
 from lassonet_cli import LassoNetSelector
-from lassonet_cli.data import ColumnCode, fit_encoder
+from lassonet_cli.encoding import ColumnCode, fit_encoder
 from lassonet_cli.errors import DataError
 
 MICE = Path(__file__).resolve().parent / "data" / "mice_protein_slice.csv"

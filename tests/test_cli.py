@@ -485,9 +485,9 @@ def test_path_command_leaves_constant_columns_out(small_table, tmp_path):
 def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_table):
     """The selector sets aside what is constant in the rows it is fitted on; the evaluation's
     candidates (top-k, random k-sets) are the columns it can use."""
-    from lassonet_cli.data import split_task_rows
     from lassonet_cli.estimator import Selector
     from lassonet_cli.evaluate import accuracy_vs_k
+    from lassonet_cli.splits import split_task_rows
     from lassonet_cli.tasks import make_task
 
     df = pd.read_csv(small_table).drop(columns=["id", "k", "flat"])

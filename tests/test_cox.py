@@ -20,11 +20,10 @@ from sksurv.util import Surv
 
 from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.cox import concordance_index, cox_loss
-from lassonet_cli.data import split_task_rows
 from lassonet_cli.errors import DataError
-from lassonet_cli.evaluate import fold_rows as _folds
 from lassonet_cli.model import LassoNet
 from lassonet_cli.path import exit_thresholds
+from lassonet_cli.splits import fold_rows, split_task_rows
 from lassonet_cli.tasks import Cox, make_task, task_from_dict
 
 WHAS = Path(__file__).parent / "data" / "whas500.csv"
@@ -230,7 +229,7 @@ def test_cross_validation_folds_keep_events_in_every_fold():
     y[[3, 40, 41], 1] = 1  # three events, three folds: one event each
     strata = make_task("cox").strata(y)
     for seed in range(10):
-        folds = _folds(strata, 3, True, seed)
+        folds = fold_rows(strata, 3, True, seed)
         assert [int(y[fold, 1].sum()) for fold in folds] == [1, 1, 1]
 
 

@@ -1,4 +1,5 @@
-"""Tests for lassonet_cli.data: reading tables, choosing columns, checking, encoding, splitting.
+"""Tests for reading tables, choosing columns, checking, encoding and splitting rows (read,
+columns, targets, checks, encoding, splits).
 
 Expected values are derived independently of the implementation (the tables are written with
 pandas/pyarrow/gzip directly, statistics are computed with the ``statistics`` module, split
@@ -22,20 +23,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lassonet_cli.data import (
-    Encoder,
-    Prepared,
-    Selection,
-    check_features,
-    check_table,
-    constant_columns,
-    fit_encoder,
-    infer_task,
-    read_table,
-    select_columns,
-    split_rows,
-)
+from lassonet_cli.checks import Prepared, check_features, check_table, constant_columns
+from lassonet_cli.columns import Selection, select_columns
+from lassonet_cli.encoding import Encoder, fit_encoder
 from lassonet_cli.errors import DataError, LassoNetError
+from lassonet_cli.read import read_table
+from lassonet_cli.splits import split_rows
+from lassonet_cli.targets import infer_task
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -1144,9 +1138,9 @@ def test_split_partition_invariants(labels, fraction, stratify, seed):
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 60 cells, so that a small table takes many of them."""
-    import lassonet_cli.data as data_module
+    import lassonet_cli.read as read_module
 
-    monkeypatch.setattr(data_module, "CHUNK_CELLS", 60)
+    monkeypatch.setattr(read_module, "CHUNK_CELLS", 60)
 
 
 def test_chunked_encoder_equals_whole_table_statistics(small_chunks):

@@ -194,7 +194,7 @@ def assert_ends_cleanly(tmp_path, data, features: list[str], missing: str) -> No
 
 def test_fuzz_reader_accepts_what_pandas_wrote(tmp_path):
     """The separator sniffing reads back a table written with each separator."""
-    from lassonet_cli.data import read_table
+    from lassonet_cli.read import read_table
 
     df = pd.DataFrame({"a": [1.5, 2.5], "b c": ["x;y", "z"], "target": [0, 1]})
     for sep in (",", ";", "\t"):

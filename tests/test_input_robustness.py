@@ -13,8 +13,8 @@ from clitools import assert_clean_error
 from typer.testing import CliRunner
 
 from lassonet_cli.cli import app
-from lassonet_cli.data import read_table
 from lassonet_cli.errors import ConfigError, DataError
+from lassonet_cli.read import read_table
 
 runner = CliRunner()
 # --cv 0: small tables are cross-validated by default; the tests here are not about that

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lassonet_cli.data import read_table
 from lassonet_cli.errors import DataError
 from lassonet_cli.io import atomic_output, check_writable, output_format, write_table
+from lassonet_cli.read import read_table
 
 
 def one_line(exc: pytest.ExceptionInfo) -> str:

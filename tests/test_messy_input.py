@@ -20,14 +20,11 @@ import pyarrow.parquet as pq
 import pytest
 from clitools import assert_clean_error, invoke
 
-from lassonet_cli.data import (
-    Selection,
-    check_table,
-    fit_encoder,
-    read_table,
-    select_columns,
-)
+from lassonet_cli.checks import check_table
+from lassonet_cli.columns import Selection, select_columns
+from lassonet_cli.encoding import fit_encoder
 from lassonet_cli.errors import DataError
+from lassonet_cli.read import read_table
 
 FAST = ["--max-epochs", "15", "--patience", "3", "--threads", "1", "--cv", "0",
         "--backbone", "linear", "--path-multiplier", "1.5"]

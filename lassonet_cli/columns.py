@@ -1,0 +1,173 @@
+"""Choosing columns and telling their kinds.
+
+Which columns of a table play which role (``--target``, ``--time``/``--event``, ``--features``,
+``--exclude``, ``--id``; ``resolve_task`` checks that they fit ``--task``), and the one place
+that says which columns are categorical, which have gaps and which have too many levels to
+one-hot encode, for ``checks``, ``targets`` and the estimator alike.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, DataError
+
+# a categorical column with more levels than this is refused (``--max-levels``)
+MAX_LEVELS = 50
+
+
+def unknown_column(name: str, columns: list[str], what: str) -> DataError:
+    """The error for a column ``name`` not among ``columns``, naming the closest ones."""
+    close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return DataError(f"{what} column {name!r} is not in the table{hint}")
+
+
+def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
+    """Columns named by a comma list with shell globs, in table order."""
+    chosen: set[str] = set()
+    for pattern in (p.strip() for p in patterns.split(",")):
+        if not pattern:
+            continue
+        if pattern in columns:
+            chosen.add(pattern)
+        elif any(ch in pattern for ch in "*?["):
+            hits = fnmatch.filter(columns, pattern)
+            if not hits:
+                raise DataError(f"{what} pattern {pattern!r} matches no column")
+            chosen.update(hits)
+        else:
+            raise unknown_column(pattern, columns, what)
+    return [c for c in columns if c in chosen]
+
+
+@dataclass
+class Selection:
+    """Which columns of the table play which role.
+
+    ``target``: the column to predict (None for cox, which has ``time`` and ``event``, and for
+    reconstruction, whose targets are the features themselves).
+    """
+
+    target: str | None
+    features: list[str]
+    id: str | None = None
+    time: str | None = None
+    event: str | None = None
+
+    @property
+    def roles(self) -> list[str]:
+        """The columns that are never features: target, time, event and id."""
+        return [c for c in (self.target, self.time, self.event, self.id) if c is not None]
+
+
+def resolve_task(task: str, target: str | None, time: str | None, event: str | None) -> str:
+    """Check that ``--target``, ``--time`` and ``--event`` fit ``--task``; the task to use.
+
+    ``auto`` stays ``auto``: ``checks.check_table`` decides it (cox when ``--time`` and
+    ``--event`` are given, else from the target column).  Raises ConfigError naming the options
+    to change.
+    """
+    survival = time is not None or event is not None
+    if task == "auto" and survival and target is not None:
+        raise ConfigError("give either --target (regression, classification) or --time and "
+                          "--event (cox), not both")
+    if task == "cox" or (task == "auto" and survival):
+        if target is not None:
+            raise ConfigError("--task cox takes the columns --time and --event, not --target: "
+                              "drop --target")
+        if time is None or event is None:
+            raise ConfigError("--task cox needs both --time COL (follow-up time) and --event COL "
+                              "(1 = event observed, 0 = censored)")
+        return task
+    if task == "reconstruction":
+        given = [o for o, v in (("--target", target), ("--time", time), ("--event", event)) if v]
+        if given:
+            raise ConfigError(f"--task reconstruction reconstructs the feature columns and takes "
+                              f"no {'/'.join(given)}: drop it, or choose the columns with "
+                              "--features/--exclude")
+        return task
+    if survival:
+        raise ConfigError(f"--time and --event are for --task cox, not --task {task}: drop "
+                          "them, or use --task cox without --target")
+    if target is None:
+        raise ConfigError("missing option '--target' (or use --task reconstruction, or "
+                          "--task cox with --time and --event)")
+    return task
+
+
+def select_columns(
+    df: pd.DataFrame,
+    target: str | None,
+    features: str | None = None,
+    exclude: str | None = None,
+    id_column: str | None = None,
+    time: str | None = None,
+    event: str | None = None,
+) -> Selection:
+    """Resolve ``--target`` (or ``--time``/``--event``), ``--features``, ``--exclude`` and
+    ``--id`` against the table."""
+    columns = list(df.columns)
+    for name, what in ((target, "target"), (time, "--time"), (event, "--event"),
+                       (id_column, "--id")):
+        if name is not None and name not in columns:
+            if len(columns) == 1:  # a text table read with the wrong separator, most likely
+                raise DataError(f"{what} column {name!r} is not in the table, which has only "
+                                f"one column {columns[0]!r}: name the field separator with "
+                                "--sep (e.g. --sep ' ')")
+            raise unknown_column(name, columns, what)
+    if time is not None and time == event:
+        raise DataError(f"--time and --event name the same column {time!r}")
+    selection = Selection(target=target, features=[], id=id_column, time=time, event=event)
+    candidates = _expand(features, columns, "--features") if features else columns
+    dropped = set(_expand(exclude, columns, "--exclude")) if exclude else set()
+    roles = set(selection.roles)
+    selection.features = [c for c in candidates if c not in dropped and c not in roles]
+    if not selection.features:
+        options = "--target" if target is not None else "--time/--event" if time else ""
+        raise DataError("no feature columns are left after "
+                        + "/".join(o for o in ("--features", "--exclude", options, "--id") if o))
+    return selection
+
+
+def is_categorical(series: pd.Series) -> bool:
+    """Text, boolean and pandas ``category`` columns are categorical."""
+    return (
+        not pd.api.types.is_numeric_dtype(series)
+        or pd.api.types.is_bool_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+def categorical_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:
+    """The columns of ``X`` to one-hot encode, in table order: those named in ``categorical``
+    (``--categorical``), and text, boolean and category columns (``is_categorical``)."""
+    forced = set(categorical or [])
+    return [c for c in X.columns if c in forced or is_categorical(X[c])]
+
+
+def has_gaps(series: pd.Series) -> bool:
+    """Whether ``series`` has a missing value or, numeric and not boolean, an infinite one."""
+    if series.isna().any():
+        return True
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return bool(np.isinf(series.to_numpy(dtype=np.float64)).any())
+    return False
+
+
+def gappy_columns(X: pd.DataFrame) -> list[str]:
+    """The columns of ``X`` with gaps (``has_gaps``), in table order."""
+    return [c for c in X.columns if has_gaps(X[c])]
+
+
+def too_many_levels(X: pd.DataFrame, categorical: list[str],
+                    max_levels: int) -> list[tuple[str, int]]:
+    """(column, levels) for each of the ``categorical`` columns of ``X`` with more than
+    ``max_levels`` distinct values (a gap is no level), in the order given."""
+    counts = ((c, X[c].nunique()) for c in categorical)
+    return [(c, n) for c, n in counts if n > max_levels]

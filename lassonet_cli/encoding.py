@@ -1,0 +1,269 @@
+"""Encoding feature columns as model inputs, fitted on the training rows.
+
+A numeric column is one input, a categorical column one input per level (one-hot), each
+followed by a missing-indicator where gaps are imputed; every input is standardised with
+training statistics.  ``fit_encoder`` learns an ``Encoder`` from the training rows,
+``Encoder.transform`` applies it, at training and at predict time alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .read import row_chunks
+
+
+@dataclass
+class ColumnCode:
+    """How one input column becomes model inputs.
+
+    Attributes
+    ----------
+    name : the column
+    kind : 'numeric' (one input) or 'categorical' (one-hot: one input per level)
+    levels : the categorical levels seen in training, as text
+    fill : value put into gaps (training median, or most frequent level); None: gaps are an error
+    indicator : whether a 0/1 'missing' input follows, in the column's group
+    """
+
+    name: str
+    kind: str
+    levels: list[str] = field(default_factory=list)
+    fill: float | str | None = None
+    indicator: bool = False
+
+    @property
+    def input_names(self) -> list[str]:
+        names = [self.name] if self.kind == "numeric" else [f"{self.name}={v}" for v in self.levels]
+        return names + ([f"{self.name}:missing"] if self.indicator else [])
+
+    def raw(self, series: pd.Series) -> tuple[np.ndarray, int]:
+        """(n, inputs) unstandardised inputs, and the number of unseen levels (categorical)."""
+        if self.kind == "numeric":
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            gaps = ~np.isfinite(values)
+            if self.fill is not None:
+                values = np.where(gaps, self.fill, values)
+            columns = [values]
+            unseen = 0
+        else:
+            gaps = series.isna().to_numpy()
+            text = level_text(series)
+            if self.fill is not None:
+                text = np.where(gaps, str(self.fill), text)
+            onehot = (text[:, None] == np.asarray(self.levels, dtype=object)[None, :])
+            unseen = int((~onehot.any(axis=1) & ~gaps).sum())
+            columns = list(onehot.T.astype(np.float64))
+        if self.indicator:
+            columns.append(gaps.astype(np.float64))
+        return np.column_stack(columns), unseen
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "levels": list(self.levels),
+                "fill": self.fill, "indicator": self.indicator}
+
+
+@dataclass
+class Encoder:
+    """Training-set preprocessing of the feature columns, applied the same way at predict time.
+
+    Every input of the model is standardised with training statistics: numeric columns, the
+    one-hot levels of categorical columns and the missing-indicators alike.
+
+    Attributes
+    ----------
+    codes : one ColumnCode per input column, in model order
+    mean, scale : (inputs,) standardisation statistics from the training rows
+    """
+
+    codes: list[ColumnCode]
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def columns(self) -> list[str]:
+        """The input table's columns the model uses (one selectable unit each)."""
+        return [c.name for c in self.codes]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [name for c in self.codes for name in c.input_names]
+
+    @property
+    def unit_of_input(self) -> list[int]:
+        """For every model input, the index of the column it comes from."""
+        return [j for j, c in enumerate(self.codes) for _ in c.input_names]
+
+    def inputs_of(self, units) -> np.ndarray:
+        """Model-input indices of the given columns (by index)."""
+        owner = np.asarray(self.unit_of_input)
+        return np.flatnonzero(np.isin(owner, np.asarray(units, dtype=np.int64)))
+
+    def raw(self, df: pd.DataFrame) -> tuple[np.ndarray, int]:
+        """(n, inputs) unstandardised matrix and the count of rows with an unseen level."""
+        if all(c.kind == "numeric" and c.fill is None and not c.indicator for c in self.codes):
+            # plain numeric tables (the common, and the wide, case): one conversion, no loop
+            return df[self.columns].to_numpy(dtype=np.float64), 0
+        parts, unseen = [], np.zeros(len(df), dtype=bool)
+        for code in self.codes:
+            block, n_unseen = code.raw(df[code.name])
+            parts.append(block)
+            if n_unseen:
+                unseen |= _unseen_rows(code, df[code.name])
+        return np.column_stack(parts), int(unseen.sum())
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """(n, inputs) float32 matrix of standardised inputs (computed in row chunks, so a tall
+        table needs no float64 copy of itself).
+
+        A value beyond float32's range after standardising (1e300 in a column that was
+        constant in the training rows, so not scaled) is clipped to the largest float32, not
+        turned into inf.
+        """
+        out = np.empty((len(df), len(self.mean)), dtype=np.float32)
+        largest = np.finfo(np.float32).max
+        for rows in row_chunks(len(df), len(self.mean)):
+            raw = self.raw(df.iloc[rows])[0]
+            with np.errstate(over="ignore"):  # beyond float64 is beyond float32: clipped
+                z = (raw - self.mean) / self.scale
+                # -1e308 - 1e308 overflows though its standardised value need not: scale first
+                lost = np.isinf(z) & np.isfinite(raw)
+                if lost.any():
+                    z[lost] = (raw / self.scale - self.mean / self.scale)[lost]
+            out[rows] = np.clip(z, -largest, largest, out=z)
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "columns": self.columns,
+            "codes": [c.to_dict() for c in self.codes],
+            "mean": [float(v) for v in self.mean],
+            "scale": [float(v) for v in self.scale],
+        }
+
+    @classmethod
+    def from_dict(cls, spec: dict) -> Encoder:
+        codes = [ColumnCode(name=c["name"], kind=c["kind"], levels=list(c["levels"]),
+                            fill=c["fill"], indicator=bool(c["indicator"]))
+                 for c in spec["codes"]]
+        encoder = cls(codes, np.asarray(spec["mean"], dtype=np.float64),
+                      np.asarray(spec["scale"], dtype=np.float64))
+        if len(encoder.mean) != len(encoder.input_names) or len(encoder.scale) != len(encoder.mean):
+            raise ValueError("encoder statistics do not match its columns")
+        return encoder
+
+
+def level_text(series: pd.Series) -> np.ndarray:
+    """Category levels as text; numbers the same whether read as int or float (1 and 1.0)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        integral = finite & (values == np.round(values)) & (np.abs(values) < 2.0**62)
+        out = np.full(len(values), "", dtype=object)
+        out[integral] = values[integral].astype(np.int64).astype(str)
+        out[finite & ~integral] = values[finite & ~integral].astype(str)
+        return out
+    return series.astype(str).to_numpy()
+
+
+def _unseen_rows(code: ColumnCode, series: pd.Series) -> np.ndarray:
+    text = level_text(series)
+    return ~np.isin(text, code.levels) & ~series.isna().to_numpy()
+
+
+def fit_encoder(
+    X: pd.DataFrame,
+    categorical: list[str] | None = None,
+    gappy: list[str] | None = None,
+    rows: np.ndarray | None = None,
+    channels: int | None = None,
+) -> Encoder:
+    """Codes and standardisation statistics from the training rows.
+
+    ``categorical``: columns to one-hot encode (levels seen in these rows, sorted as text);
+    ``gappy``: columns that get a fill value (median / most frequent level) and an indicator;
+    ``rows``: the training rows of ``X`` (default all), read in chunks rather than copied;
+    ``channels``: the columns are the pixels of images with this many channels (channel-major):
+    one mean and scale per channel instead of per column, so that the pixels of one image keep
+    their relative values (a near-constant border pixel is not blown up to unit variance).
+    """
+    categorical, gappy = set(categorical or []), set(gappy or [])
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    codes = []
+    for name in X.columns:
+        if name in categorical:
+            series = X[name].iloc[rows]
+            text = pd.Series(level_text(series.dropna()), dtype=object)
+            levels = sorted(text.unique().tolist())
+            fill = None
+            if name in gappy:  # the most frequent level; ties go to the first in sorted order
+                fill = text.value_counts().sort_index().idxmax() if len(text) else ""
+            codes.append(ColumnCode(name, "categorical", levels, fill, name in gappy))
+        else:
+            fill = None
+            if name in gappy:
+                series = X[name].iloc[rows]
+                values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+                finite = values[np.isfinite(values)]
+                fill = float(np.median(finite)) if len(finite) else 0.0
+            codes.append(ColumnCode(name, "numeric", [], fill, name in gappy))
+    encoder = Encoder(codes, np.zeros(0), np.zeros(0))
+    mean, std, constant = _column_moments(encoder, X, rows)
+    scale = std.copy()
+    scale[constant] = 1.0
+    if channels is not None:
+        # pooled over each channel's pixels (every column has the same rows); a channel whose
+        # statistics reach 1e150 is pooled in units of its largest, so that squares of values
+        # near 1e300 do not overflow (other channels: unit 1, the same arithmetic as ever)
+        width = len(mean) // channels
+        pixel_mean, pixel_std = mean.reshape(channels, width), std.reshape(channels, width)
+        unit = np.maximum(np.abs(pixel_mean), pixel_std).max(axis=1, keepdims=True)
+        unit[~(unit > 1e150)] = 1.0
+        pixel_mean, pixel_std = pixel_mean / unit, pixel_std / unit
+        channel_mean = pixel_mean.mean(axis=1)
+        channel_var = (pixel_std**2 + pixel_mean**2).mean(axis=1) - channel_mean**2
+        mean = np.repeat(channel_mean * unit[:, 0], width)
+        scale = np.repeat(np.sqrt(np.maximum(channel_var, 0.0)) * unit[:, 0], width)
+        scale[~(scale > 0)] = 1.0
+    encoder.mean, encoder.scale = mean, scale
+    return encoder
+
+
+def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray
+]:
+    """Mean, standard deviation and constancy of every encoded input over ``rows``, in row
+    chunks.
+
+    Three passes (largest magnitude and range, mean, variance), each over chunks of the
+    encoded rows; values are divided by the column's largest magnitude first so that values
+    near 1e300 do not overflow.  A column is constant when its range is 0 (its std is 0 only up
+    to rounding: 1e-17 for 0.1, 0.1, 0.1).
+    """
+    width = len(encoder.input_names)
+    if not len(rows):
+        return np.zeros(width), np.ones(width), np.zeros(width, dtype=bool)
+    chunks = list(row_chunks(len(rows), width))
+
+    def blocks():
+        for part in chunks:
+            yield encoder.raw(X.iloc[rows[part]])[0]
+
+    low, high = np.full(width, np.inf), np.full(width, -np.inf)
+    for values in blocks():
+        low, high = np.minimum(low, values.min(axis=0)), np.maximum(high, values.max(axis=0))
+    magnitude = np.maximum(np.abs(low), np.abs(high))
+    magnitude[~(magnitude > 0)] = 1.0
+    total = np.zeros(width)
+    for values in blocks():
+        total += (values / magnitude).sum(axis=0)
+    centre = total / len(rows)
+    squares = np.zeros(width)
+    for values in blocks():
+        squares += ((values / magnitude - centre) ** 2).sum(axis=0)
+    mean = centre * magnitude
+    std = np.sqrt(squares / len(rows)) * magnitude
+    return mean, std, high == low

@@ -1,0 +1,309 @@
+"""Reading tables: CSV, TSV (optionally gzipped) and Parquet, from a path or stdin; the
+``--groups`` file.
+
+The format comes from ``--input-format`` or the file name, the separator of a text table from
+``--sep`` or its header line.  Everything a user can get wrong about reading the input (a
+missing file, the wrong encoding, separator or decimal mark, unnamed or repeated columns) is
+raised as ``DataError`` with a message that says what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .columns import is_categorical, unknown_column
+from .errors import DataError
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+INPUT_FORMATS = ("csv", "tsv", "parquet")
+
+
+def input_format(path: str, override: str | None) -> str:
+    """The table format from ``--input-format`` or the file name (``.gz`` is looked through)."""
+    if override:
+        if override not in INPUT_FORMATS:
+            raise DataError(
+                f"unknown --input-format {override!r}: use one of {', '.join(INPUT_FORMATS)}"
+            )
+        return override
+    if path == "-":
+        return "csv"
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    fmt = FORMATS.get(Path(name).suffix)
+    if fmt is None:
+        raise DataError(
+            f"cannot tell the format of {path!r} from its extension: name it .csv, .tsv, "
+            ".csv.gz or .parquet, or pass --input-format csv|tsv|parquet"
+        )
+    return fmt
+
+
+SEPARATORS = (",", ";", "\t", "|")
+
+
+CHUNK_CELLS = 1 << 22  # 4M cells: 32 MB of float64 per chunk of rows
+
+
+def row_chunks(n_rows: int, n_columns: int) -> Iterator[slice]:
+    """Slices of at most ``CHUNK_CELLS`` cells covering ``n_rows`` rows, for the column-wise
+    passes over a table that would otherwise make float64 copies of all of it."""
+    step = max(1, CHUNK_CELLS // max(1, n_columns))
+    return (slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step))
+
+
+def read_table(
+    path: str,
+    fmt: str | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    na_values: list[str] | None = None,
+    decimal: str = ".",
+    what: str = "input",
+) -> pd.DataFrame:
+    """Read a CSV, TSV (optionally gzipped) or Parquet table from a path or ``-`` (stdin).
+
+    ``sep``: the field separator of text tables; by default tab for .tsv, and for .csv the one
+    of ``, ; tab |`` that occurs most often in the header line.  ``encoding``: of text tables
+    (a UTF-8 byte-order mark is always skipped).  ``na_values``: cells that mean "missing"
+    besides the empty cell and pandas' usual NA, NaN, null, ... (in Parquet, text cells equal
+    to one of them).  ``decimal``: the decimal mark of numbers in text tables.  ``what``: the
+    file's role in messages ("input", "groups").  Parquet bytes on stdin are recognised by
+    their magic number; decimal Parquet columns are read as float64.
+    """
+    kind = input_format(path, fmt)
+    if path == "-":
+        raw = sys.stdin.buffer.read()
+        source: object = io.BytesIO(raw)
+        compression = "gzip" if raw[:2] == b"\x1f\x8b" else None
+        if fmt is None and raw[:4] == PARQUET_MAGIC:
+            kind = "parquet"
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise DataError(f"{what} file {path!r} does not exist")
+        if p.is_dir():
+            raise DataError(f"{what} file {path!r} is a directory, not a table")
+        source = p
+        compression = "infer"
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+    text_encoding = "utf-8-sig" if utf8 else encoding
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            df = _read_parquet(pq.ParquetFile(source), path, na_values)
+        else:
+            if sep is None:
+                sep = "\t" if kind == "tsv" else _sniff_separator(source, compression,
+                                                                  text_encoding)
+            if decimal == sep:
+                raise DataError(f"{path}: --decimal {decimal!r} is also the field separator: "
+                                "name another separator with --sep (e.g. --sep ';')")
+            df = pd.read_csv(source, sep=sep, compression=compression,
+                             encoding=text_encoding, na_values=na_values or None,
+                             decimal=decimal)
+    except DataError:
+        raise
+    except LookupError:
+        raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
+    except UnicodeDecodeError as e:
+        if _starts_with(source, PARQUET_MAGIC):
+            raise DataError(f"{path}: this is a Parquet file, not {kind} text: read it with "
+                            "--input-format parquet") from None
+        raise DataError(
+            f"{path}: the file is not valid {'UTF-8' if utf8 else encoding} text ({e.reason}); "
+            "name its encoding with --encoding, e.g. --encoding latin-1"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the table is empty") from None
+    except pd.errors.ParserError as e:
+        first = str(e).strip().splitlines()[0]
+        raise DataError(f"{path}: cannot parse as {kind}: {first}") from None
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: cannot read as {kind}: {first}") from None
+    except Exception as e:  # pyarrow raises its own error types for corrupt files
+        if type(e).__module__.startswith("pyarrow"):
+            first = str(e).strip().splitlines()[0]
+            raise DataError(f"{path}: cannot read as {kind}: {first}") from None
+        raise
+    names = [str(c) for c in df.columns]
+    if kind != "parquet":
+        names = _raw_header(source, sep, compression, text_encoding) or names
+        if len(names) == 1:
+            _check_separator(path, names[0], sep)
+    _check_named(path, names)
+    _check_unique(path, names)
+    df.columns = [str(c) for c in df.columns]
+    return df
+
+
+PARQUET_MAGIC = b"PAR1"
+
+
+def _starts_with(source, magic: bytes) -> bool:
+    if isinstance(source, io.BytesIO):
+        return source.getvalue()[: len(magic)] == magic
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def _check_separator(path: str, header: str, sep: str) -> None:
+    """A one-column text table whose header holds another separator was split with the wrong
+    one (``--sep x`` on a comma table): say so, rather than miss every column later."""
+    others = [s for s in SEPARATORS if s != sep and s in header]
+    if not others:
+        return  # a table of one column (columns.select_columns hints if a name is then missing)
+    best = max(others, key=header.count)
+    shown = "tab" if best == "\t" else repr(best)
+    raise DataError(f"{path}: the separator {sep!r} finds only one column in the header "
+                    f"{header!r}; it looks separated by {shown}: use --sep {shown}")
+
+
+def _check_named(path: str, names: list[str]) -> None:
+    """Every column has a name: a blank one is usually a row index written with the table
+    (pandas' ``to_csv`` without ``index=False``) or a separator at the end of each line."""
+    blank = [i for i, name in enumerate(names, start=1) if not str(name).strip()]
+    if blank:
+        where = ("a trailing separator on each line?" if blank == [len(names)]
+                 else "a row index written with the table?")
+        raise DataError(f"{path}: column {blank[0]} has no name in the header ({where}): "
+                        "name it in the header, or remove the column")
+
+
+def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file as a DataFrame, read a few columns at a time.
+
+    Reading the whole table and converting it holds the decoded Arrow table, the reader's
+    buffers and the frame at once: about 3.5 times the data for a tall float table.  Reading
+    groups of columns of about ``CHUNK_CELLS`` cells, each converted into its own blocks and
+    released before the next, keeps that near 2 times.
+
+    Decimal columns become float64 (pandas would hold them as Python objects, taken for text);
+    text cells equal to one of ``na_values`` become missing, and a text column whose other
+    cells are all numbers then becomes float64, as it would in a CSV.
+    """
+    schema = file.schema_arrow
+    _check_unique(path, schema.names)
+    # a pandas index saved as a column is not data (whole-table reading made it the index)
+    meta = schema.pandas_metadata or {}
+    index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    names = [n for n in schema.names if n not in index]
+    per_read = max(1, CHUNK_CELLS // max(1, file.metadata.num_rows))
+    frames = []
+    for start in range(0, max(len(names), 1), per_read):
+        table = _decimals_as_floats(file.read(columns=names[start : start + per_read]))
+        frames.append(table.to_pandas(split_blocks=True, self_destruct=True))
+        del table
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    if na_values:
+        for name in df.columns:
+            if is_categorical(df[name]) and not pd.api.types.is_bool_dtype(df[name]):
+                df[name] = _text_without(df[name], set(na_values))
+    return df
+
+
+def _decimals_as_floats(table):
+    import pyarrow as pa
+
+    for i, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.float64()))
+    return table
+
+
+def _text_without(series: pd.Series, na_values: set[str]) -> pd.Series:
+    """``series`` with the cells in ``na_values`` missing; float64 if the rest are numbers."""
+    hits = series.astype(object).isin(na_values).to_numpy()
+    if not hits.any():
+        return series
+    kept = series.astype(object).where(~hits, None)
+    numbers = pd.to_numeric(kept, errors="coerce")
+    if numbers.notna().sum() == kept.notna().sum():
+        return numbers.astype(np.float64)
+    return kept
+
+
+def _sniff_separator(source, compression, encoding: str) -> str:
+    """The separator that occurs most often in the first line (outside quotes); ',' if none."""
+    first = _first_line(source, compression, encoding)
+    counts = {sep: 0 for sep in SEPARATORS}
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] else ","
+
+
+def _first_line(source, compression, encoding: str) -> str:
+    import gzip
+
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[: 1 << 16]
+        if compression == "gzip":
+            head = gzip.decompress(source.getvalue())[: 1 << 16]
+    else:
+        opener = gzip.open if str(source).lower().endswith(".gz") else open
+        with opener(source, "rb") as handle:
+            head = handle.read(1 << 16)
+    return head.decode(encoding, errors="replace").splitlines()[0] if head else ""
+
+
+def _raw_header(source, sep: str, compression, encoding: str) -> list[str] | None:
+    """The header row as written (pandas renames repeated names to 'x.1', hiding them)."""
+    if isinstance(source, io.BytesIO):
+        source.seek(0)
+    try:
+        row = pd.read_csv(
+            source, sep=sep, compression=compression,
+            encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
+        )
+    except Exception:  # noqa: BLE001 - the full read already succeeded; this is a check only
+        return None
+    return [str(v) for v in row.iloc[0].tolist()] if len(row) else None
+
+
+def _check_unique(path: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    dups = sorted({str(n) for n in names if n in seen or seen.add(n)})
+    if dups:
+        raise DataError(f"{path}: duplicate column names: {', '.join(dups)}")
+
+
+def read_groups(path: str, features: list[str]) -> dict[str, str]:
+    """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}."""
+    table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None,
+                       what="groups")
+    if not {"feature", "group"} <= set(table.columns):
+        raise DataError(f"{path}: a groups file needs the columns feature,group "
+                        f"(found {', '.join(table.columns[:5])})")
+    table = table.dropna(subset=["feature", "group"])
+    names = table["feature"].astype(str)
+    repeated = sorted(set(names[names.duplicated()]))
+    if repeated:
+        raise DataError(f"{path}: feature(s) listed twice: {', '.join(repeated[:5])}")
+    unknown = [n for n in names if n not in features]
+    if unknown:
+        raise unknown_column(unknown[0], features, f"{path}: feature")
+    return dict(zip(names, table["group"].astype(str), strict=True))

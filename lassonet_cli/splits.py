@@ -1,0 +1,84 @@
+"""Splitting rows: a held-out part (validation, test) and cross-validation folds.
+
+Both shuffle the rows the same way (``_shuffled``): stratified, the rows of each class apart,
+so that every class is dealt to every part in proportion.  They remain two splitters, because
+they cut the shuffled rows differently: ``split_rows`` takes a share of each class, at least
+one row of any class of two or more; ``fold_rows`` deals the rows out in turn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+
+
+def split_task_rows(
+    task, target: np.ndarray, fraction: float, rng: np.random.Generator, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``split_rows`` of a task's raw target, stratified by ``task.strata`` (classes for
+    classification, the event indicator for cox, none otherwise)."""
+    strata = task.strata(target)
+    return split_rows(target if strata is None else strata, fraction, strata is not None, rng,
+                      what)
+
+
+def split_rows(
+    y: np.ndarray, fraction: float, stratify: bool, rng: np.random.Generator, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (kept, held out) with ``fraction`` of the rows held out, stratified by class.
+
+    Stratified: every class with at least two rows contributes to both parts, in proportion.
+    """
+    n = len(y)
+    if not 0 < fraction < 1:
+        raise DataError(f"{what} must be between 0 and 1 (exclusive), got {fraction}")
+    n_out = int(round(n * fraction))
+    if n_out < 1 or n - n_out < 2:
+        need = next(m for m in range(n + 1, n + 10_000)
+                    if round(m * fraction) >= 1 and m - round(m * fraction) >= 2)
+        raise DataError(
+            f"{n} row(s) are too few for {what} {fraction}: need at least {need} rows"
+        )
+    shuffled = _shuffled(y, stratify, rng)
+    if not stratify:
+        (order,) = shuffled
+        return np.sort(order[n_out:]), np.sort(order[:n_out])
+    held: list[np.ndarray] = []
+    for members in shuffled:
+        take = int(round(len(members) * fraction))
+        if len(members) >= 2:
+            take = min(max(take, 1), len(members) - 1)
+        else:
+            take = 0
+        held.append(members[:take])
+    out = np.sort(np.concatenate(held))
+    if len(out) == 0:
+        raise DataError(f"too few rows per class to hold out {what} {fraction}: a class "
+                        "needs at least 2 rows to appear on both sides of the split")
+    keep = np.setdiff1d(np.arange(n), out)
+    return keep, out
+
+
+def fold_rows(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:
+    """k disjoint held-out index sets covering every row (stratified: classes dealt evenly).
+
+    The rows are shuffled by a generator of their own, ``default_rng([seed, 2])``, and dealt
+    out in turn: fold f holds the f-th, (f + k)-th, ... of them, so fold sizes differ by at
+    most one, within each class too.
+    """
+    rng = np.random.default_rng([seed, 2])
+    if len(y) < k:
+        raise ConfigError(lambda s: f"{s('cv', str(k))} needs at least {k} rows, the data have "
+                          f"{len(y)}")
+    order = np.concatenate(_shuffled(y, stratify, rng))
+    return [np.sort(order[f::k]) for f in range(k)]
+
+
+def _shuffled(y: np.ndarray, stratify: bool, rng: np.random.Generator) -> list[np.ndarray]:
+    """The row indices of ``y`` shuffled by ``rng``: all rows as one array, or stratified one
+    array per class, in sorted class order (the order ``rng`` is drawn in)."""
+    if not stratify:
+        return [rng.permutation(len(y))]
+    _, codes = np.unique(y, return_inverse=True)
+    return [rng.permutation(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
