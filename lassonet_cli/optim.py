@@ -1,14 +1,11 @@
 """The two optimisers the path uses: SGD with heavy-ball momentum, and Adam.
 
-They perform the same updates as ``torch.optim.SGD(momentum=m)`` (no dampening, no Nesterov)
-and ``torch.optim.Adam`` (a test holds them equal), written out here because constructing a
-``torch.optim`` optimiser imports ``torch._dynamo``, which costs more than a second, as much as
-a whole small path.  On the CPU and CUDA a step is one call of torch's fused kernel
-(``torch._fused_sgd_``, ``torch._fused_adam_``, the kernels behind ``torch.optim``'s
-``fused=True``); elsewhere, or on a torch without them, one ``torch._foreach_*`` call per term.
-On the small networks of a path the step's cost is mostly per-operation overhead: with Adam's
-seven foreach calls a whole training step on breast_cancer costs 0.39-0.40 ms, with the fused
-kernel 0.32 ms (``benchmarks/step_parts.py``).
+They perform the updates of ``torch.optim.SGD(momentum=m)`` (no dampening, no Nesterov) and
+``torch.optim.Adam`` by calling torch's functional optimisers, ``torch.optim.sgd.sgd`` and
+``torch.optim.adam.adam`` (public: in those modules' ``__all__``), with ``fused=True`` on the
+CPU and CUDA, where a step is one call of torch's fused kernel.  They are not the
+``torch.optim`` classes because constructing one imports ``torch._dynamo``, which costs more
+than a second, as much as a whole small path; the functional forms do not.
 
 Both expose what the path driver needs and nothing else: ``zero_grad``, ``step``,
 ``state_dict``/``load_state_dict`` (to retry a point from a snapshot), ``lr`` and
@@ -21,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from torch.optim.adam import adam
+from torch.optim.sgd import sgd
 
 
 class _Optimizer:
@@ -63,30 +62,22 @@ class HeavyBall(_Optimizer):
 
     @torch.no_grad()
     def step(self) -> None:
-        grads = self._grads()
-        if self.fused:
-            first = self.buffers is None
-            if first and self.momentum:  # (without momentum the kernel keeps no buffers)
-                self.buffers = [torch.empty_like(g) for g in grads]
-            torch._fused_sgd_(self.params, grads, self.buffers or [], weight_decay=0.0,
-                              momentum=self.momentum, lr=self.lr, dampening=0.0,
-                              nesterov=False, maximize=False, is_first_step=first)
-            return
         if self.buffers is None:
-            self.buffers = [g.clone() for g in grads]
-        else:
-            torch._foreach_mul_(self.buffers, self.momentum)
-            torch._foreach_add_(self.buffers, grads)
-        torch._foreach_add_(self.params, self.buffers, alpha=-self.lr)
+            self.buffers = [None] * len(self.params)  # made by the first step
+        sgd(self.params, self._grads(), self.buffers, fused=self.fused or None,
+            weight_decay=0.0, momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
+            maximize=False)
 
     def state_dict(self) -> dict:
-        buffers = None if self.buffers is None else [b.clone() for b in self.buffers]
+        buffers = None if self.buffers is None else [
+            None if b is None else b.clone() for b in self.buffers]
         return {"lr": self.lr, "buffers": buffers}
 
     def load_state_dict(self, state: dict) -> None:
         self.lr = state["lr"]
         buffers = state["buffers"]
-        self.buffers = None if buffers is None else [b.clone() for b in buffers]
+        self.buffers = None if buffers is None else [
+            None if b is None else b.clone() for b in buffers]
 
 
 class Adam(_Optimizer):
@@ -108,30 +99,24 @@ class Adam(_Optimizer):
         super().__init__(params, lr)
         self.betas, self.eps = betas, eps
         self.steps = 0
+        self.counts = self._counts(0)
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
 
     @torch.no_grad()
     def step(self) -> None:
-        grads = self._grads()
         beta1, beta2 = self.betas
         self.steps += 1
-        if self.fused:
-            # the kernel reads the step count from a tensor per parameter (bias correction)
-            count = torch.full((), float(self.steps), device=self.params[0].device)
-            torch._fused_adam_(self.params, grads, self.m, self.v, [], [count] * len(grads),
-                               lr=self.lr, beta1=beta1, beta2=beta2, weight_decay=0.0,
-                               eps=self.eps, amsgrad=False, maximize=False)
-            return
-        torch._foreach_lerp_(self.m, grads, 1 - beta1)
-        torch._foreach_mul_(self.v, beta2)
-        torch._foreach_addcmul_(self.v, grads, grads, value=1 - beta2)
-        bias1 = 1 - beta1**self.steps
-        bias2 = 1 - beta2**self.steps
-        denom = torch._foreach_sqrt(self.v)
-        torch._foreach_div_(denom, bias2**0.5)
-        torch._foreach_add_(denom, self.eps)
-        torch._foreach_addcdiv_(self.params, self.m, denom, value=-self.lr / bias1)
+        # the step count, one tensor per parameter, is advanced by adam itself
+        adam(self.params, self._grads(), self.m, self.v, [], self.counts,
+             fused=self.fused or None, amsgrad=False, beta1=beta1, beta2=beta2, lr=self.lr,
+             weight_decay=0.0, eps=self.eps, maximize=False)
+
+    def _counts(self, steps: int) -> list[torch.Tensor]:
+        """The step count as adam reads it: a float32 scalar tensor per parameter (on the
+        parameter's device for the fused kernel, on the CPU otherwise)."""
+        return [torch.tensor(float(steps), dtype=torch.float32,
+                             device=p.device if self.fused else "cpu") for p in self.params]
 
     def state_dict(self) -> dict:
         return {"lr": self.lr, "steps": self.steps, "m": [t.clone() for t in self.m],
@@ -139,14 +124,15 @@ class Adam(_Optimizer):
 
     def load_state_dict(self, state: dict) -> None:
         self.lr, self.steps = state["lr"], state["steps"]
+        self.counts = self._counts(self.steps)
         self.m = [t.clone() for t in state["m"]]
         self.v = [t.clone() for t in state["v"]]
 
 
 def _fused_kernels_for(params: list[torch.Tensor]) -> bool:
-    """Whether torch's fused SGD and Adam kernels can update ``params``: this torch has them
-    and the parameters are floating point on one CPU or CUDA device."""
-    if not (params and hasattr(torch, "_fused_sgd_") and hasattr(torch, "_fused_adam_")):
+    """Whether torch's fused SGD and Adam kernels can update ``params``: floating point on one
+    CPU or CUDA device (elsewhere the functional optimisers pick their own implementation)."""
+    if not params:
         return False
     device, dtype = params[0].device, params[0].dtype
     return (device.type in ("cpu", "cuda") and dtype in (torch.float32, torch.float64)
