@@ -129,37 +129,12 @@ def lassonet_path(
     lambda_start = lam
 
     relaxer = Relaxer(trainer) if config.relax else None
-
-    def emit(steps: list[PathPoint]) -> None:
-        for step in steps:
-            points.append(step)
-            delivered = model
-            if relaxer is not None and step.k > 0:
-                alive = torch.as_tensor(step.active, device=X.device)
-                delivered = relaxer(step, model.feature_mask(alive))
-            if on_point:
-                on_point(step, delivered)
-
-    # exits near the sparse end wait in `group` until lambda has grown past `window` times the
-    # group's first one, then are ordered together (see ExitGroup); without relaxed models each
-    # point's (penalised) model is delivered as soon as it is trained, so only one point's exits
-    window = (config.exit_window or config.path_multiplier) if relaxer is not None else 1.0
-    group: ExitGroup | None = None
-
-    def order_group(exiting: ExitGroup) -> None:
-        if exiting.relax_start is not None and not relaxer.started:
-            relaxer.start(exiting.relax_start)
-        order = exiting.units()
-        if len(order) > 1:
-            order = backward_order(exiting.model, task, X_head, y_head, config.M,
-                                   exiting.before.active, tuple(order), unit_names)
-        emit(exiting.reordered(order))
-
+    delivery = _Delivery(trainer, relaxer, X_head, y_head, unit_names, on_point, points)
     keep = None  # input features of the units not yet eliminated
     last = points[-1]  # the last point trained (the penalised model's state)
     factor, previous = config.path_multiplier, lam / config.path_multiplier
     discarded = 0  # epochs of refined-away attempts, counted in the next point's epochs
-    while last.k > 0 and len(points) + (len(group.points) if group else 0) < MAX_POINTS:
+    while last.k > 0 and len(points) + delivery.waiting < MAX_POINTS:
         # a relaxed path delivers each point with its relaxed model's score: the penalised
         # fit's is needed only for the empty model, which is not relaxed
         fit = stepper.fit(lam, keep, score=relaxer is None)
@@ -180,23 +155,7 @@ def lassonet_path(
         discarded = 0
         if relaxer is not None and point.k == 0:
             point.val_score = trainer.validation_score(keep)
-        if group is not None and point.lambda_ > group.window_end * (1 + 1e-9):
-            order_group(group)
-            group = None
-        if grid is None and last.k <= SPLIT_BELOW and (group is not None or point.eliminated):
-            if group is None:
-                # the model as it was before these units left: the last point's relaxed model,
-                # or (no relaxed model yet) the penalised weights before this point's fit
-                chained = relaxer is not None and relaxer.started
-                before = relaxer.model if chained else _scratch(model, start[0])
-                group = ExitGroup(last, before, point.lambda_ * window)
-                if relaxer is not None and not chained:
-                    # the relaxed chain starts from this point's penalised weights, not from
-                    # those of the later point trained before the group is ordered
-                    group.relax_start = state_copy(model)
-            group.points.append(point)
-        else:
-            emit([point])
+        delivery.add(point, last, start[0], grouped=grid is None and last.k <= SPLIT_BELOW)
         last = point
         keep = model.feature_mask(torch.as_tensor(point.active, device=X.device))
         if grid is None:
@@ -206,16 +165,88 @@ def lassonet_path(
             lam = next(grid, None)
             if lam is None:
                 break
-        if group is not None and (last.k == 0 or window <= 1):
+        if last.k == 0 or delivery.window <= 1:
             # (otherwise a later point can still join: refining may bring lambda back into the
             # window)
-            order_group(group)
-            group = None
-    if group is not None:
-        order_group(group)
+            delivery.order_group()
+    delivery.order_group()
     if len(points) > 1:
         lambda_start = points[1].lambda_  # the first point may have been refined
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
+
+
+class _Delivery:
+    """Appends the path's points to ``points`` and hands each to ``on_point`` with its model:
+    its relaxed model (``relax.Relaxer``) when the path relaxes, else the penalised one.
+
+    Exits near the sparse end wait in ``group`` until lambda has grown past ``window`` times
+    the group's first one, then are ordered together (``exits.ExitGroup``).  Without relaxed
+    models each point's (penalised) model is delivered as soon as it is trained, so only one
+    point's exits are grouped.
+    """
+
+    def __init__(self, trainer: Trainer, relaxer: Relaxer | None, X_head: torch.Tensor,
+                 y_head: torch.Tensor, unit_names: list[str],
+                 on_point: ProgressCallback | None, points: list[PathPoint]):
+        self.model, self.task, self.M = trainer.model, trainer.task, trainer.config.M
+        self.relaxer, self.on_point, self.points = relaxer, on_point, points
+        self.X_head, self.y_head, self.unit_names = X_head, y_head, unit_names  # (exit order)
+        config = trainer.config
+        self.window = ((config.exit_window or config.path_multiplier) if relaxer is not None
+                       else 1.0)
+        self.group: ExitGroup | None = None
+
+    @property
+    def waiting(self) -> int:
+        """Points held back in the exit group."""
+        return len(self.group.points) if self.group is not None else 0
+
+    def add(self, point: PathPoint, last: PathPoint, before: dict, grouped: bool) -> None:
+        """Deliver ``point``, trained after ``last`` from the weights ``before``, or hold it
+        back in the exit group when ``grouped`` (near the sparse end of a path that is not a
+        fixed grid) and units left or a group is open."""
+        relaxer = self.relaxer
+        if self.group is not None and point.lambda_ > self.group.window_end * (1 + 1e-9):
+            self.order_group()
+        if grouped and (self.group is not None or point.eliminated):
+            if self.group is None:
+                # the model as it was before these units left: the last point's relaxed model,
+                # or (no relaxed model yet) the penalised weights before this point's fit
+                chained = relaxer is not None and relaxer.started
+                model = relaxer.model if chained else _scratch(self.model, before)
+                self.group = ExitGroup(last, model, point.lambda_ * self.window)
+                if relaxer is not None and not chained:
+                    # the relaxed chain starts from this point's penalised weights, not from
+                    # those of the later point trained before the group is ordered
+                    self.group.relax_start = state_copy(self.model)
+            self.group.points.append(point)
+        else:
+            self.emit([point])
+
+    def order_group(self) -> None:
+        """Order the waiting exits by backward elimination and deliver their points (nothing
+        when none wait)."""
+        group, self.group = self.group, None
+        if group is None:
+            return
+        if group.relax_start is not None and not self.relaxer.started:
+            self.relaxer.start(group.relax_start)
+        order = group.units()
+        if len(order) > 1:
+            order = backward_order(group.model, self.task, self.X_head, self.y_head, self.M,
+                                   group.before.active, tuple(order), self.unit_names)
+        self.emit(group.reordered(order))
+
+    def emit(self, steps: list[PathPoint]) -> None:
+        """Append ``steps`` to the path and deliver each."""
+        for step in steps:
+            self.points.append(step)
+            delivered = self.model
+            if self.relaxer is not None and step.k > 0:
+                alive = torch.as_tensor(step.active, device=self.X_head.device)
+                delivered = self.relaxer(step, self.model.feature_mask(alive))
+            if self.on_point:
+                self.on_point(step, delivered)
 
 
 def _climb_to_first_exit(stepper: Stepper, lam: float) -> tuple[float, int]:
