@@ -196,7 +196,7 @@ class BudgetKeeper:
     """``on_point`` callback keeping, for each budget k, the model at the point ``k`` selects.
 
     The point for budget k is the one with the most features <= k, ties to the best validation
-    score, then to the later point (the rule of ``lassonet_cli.path.choose_point``).  Only the
+    score, then to the later point (the rule of ``lassonet_cli.pathresult.choose_point``).  Only the
     current best state per budget is copied, which gives the same choice as keeping every
     point's state.
     """

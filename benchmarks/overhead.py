@@ -41,6 +41,9 @@ from _run_header import print_run_header  # noqa: E402
 from lassonet_cli import LassoNetSelector  # noqa: E402
 from lassonet_cli import model as model_module  # noqa: E402
 from lassonet_cli import path as path_module  # noqa: E402
+from lassonet_cli import relax as relax_module  # noqa: E402
+from lassonet_cli import start as start_module  # noqa: E402
+from lassonet_cli import training as training_module  # noqa: E402
 from lassonet_cli.backbones import BackboneSpec  # noqa: E402
 from lassonet_cli.model import LassoNet  # noqa: E402
 from lassonet_cli.optim import Adam, HeavyBall  # noqa: E402
@@ -81,13 +84,16 @@ class PhaseTimer:
     the rest of the wall time is the path's own steps and bookkeeping.
     """
 
+    # a function is patched in the module that looks it up: ``auto_lr`` in the driver's and in
+    # the training engine's (the SGD dense fit), ``exit_thresholds`` in ``start``'s
     TARGETS = [
-        (path_module._Trainer, "dense", "dense"),
+        (training_module.Trainer, "dense", "dense"),
         (path_module, "auto_lr", "start"),
+        (training_module, "auto_lr", "start"),
         (path_module, "auto_lambda_start", "start"),
         (path_module, "_climb_to_first_exit", "start"),
-        (path_module._Relaxer, "__call__", "relax"),
-        (path_module, "exit_thresholds", "thresholds"),
+        (relax_module.Relaxer, "__call__", "relax"),
+        (start_module, "exit_thresholds", "thresholds"),
         (model_module, "hier_prox_features_", "prox"),
     ]
     # functions whose *returned* function is timed (a fit's per-step prox)

@@ -1,10 +1,11 @@
 """Settling the points where units leave, on wide tables: ours with the default (no settling
 where the units outnumber the training rows) against the exits settled as on other tables.
 
-``lassonet_cli.path.settle_rounds`` decides how many rounds of ``max_epochs`` more a point
-where units left trains (``path._settle``).  This script runs ``benchmarks/wide.py`` with the
+``lassonet_cli.exits.settle_rounds`` decides how many rounds of ``max_epochs`` more a point
+where units left trains (``exits.settle``).  This script runs ``benchmarks/wide.py`` with the
 ranker ``lassonet`` only, twice: at the defaults, then with ``settle_rounds`` replaced by one
-that returns ``--rounds`` for every table.  The rest of the command line goes to ``wide.py``.
+that returns ``--rounds`` for every table (in the driver, ``lassonet_cli.path``, which looks
+it up in its own namespace).  The rest of the command line goes to ``wide.py``.
 Run from the project root::
 
     .venv/bin/python benchmarks/settle_wide.py --tables colon glioma linear_c arcene --seeds 0 1

@@ -2,14 +2,14 @@
 
 On ``scale.py``'s wide table (200 rows x 20,000 log-normal columns, 10 informative: 5 linear,
 5 through squares) the path collapses: thousands of columns leave at one point even at the
-finest refined step (``path.MAX_REFINE``), and ``path.ranking`` orders the columns leaving
+finest refined step (``exits.MAX_REFINE``), and ``pathresult.ranking`` orders the columns leaving
 together by ||theta_j|| just before they left.  This fits ``LassoNetSelector`` at its defaults
 (seed 0) and, at every fit where more than ``--min-exits`` columns leave (accepted points,
 attempts refined away, and the climb to the first exit, which is restored after), records
 where the informative columns among them fall when the leaving columns are ordered
 
 * by ||theta_j|| before the point (what the ranking does now), and
-* by the exit threshold (*) of ``path.exit_thresholds`` at the model before the point (the
+* by the exit threshold (*) of ``start.exit_thresholds`` at the model before the point (the
   linearised penalty at which the column would leave, which also orders the start estimate).
 
 It prints those positions (0 = the column that stays longest), and the informative columns'
@@ -47,8 +47,11 @@ import scale  # noqa: E402  (the wide table)
 from _run_header import print_run_header  # noqa: E402
 
 from lassonet_cli import LassoNetSelector  # noqa: E402
-from lassonet_cli import path as path_module  # noqa: E402
 from lassonet_cli.model import LassoNet  # noqa: E402
+from lassonet_cli.path import _scratch  # noqa: E402
+from lassonet_cli.pathresult import ranking  # noqa: E402
+from lassonet_cli.start import START_ROWS, exit_thresholds  # noqa: E402
+from lassonet_cli.training import Stepper  # noqa: E402
 
 
 def positions(order: np.ndarray, wanted: list[int]) -> list[int]:
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     informative = [names.index(n) for n in informative_names]
 
     collapses = []
-    fit = path_module._Stepper.fit
+    fit = Stepper.fit
 
     def recording_fit(stepper, lam, keep=None, max_epochs=None, score=True):
         model = stepper.trainer.model
@@ -86,23 +89,23 @@ def main(argv: list[str] | None = None) -> int:
         leaving = np.flatnonzero((before & ~(model.unit_norms() > 0)).numpy())
         if len(leaving) > args.min_exits:
             state = stepper.start[0]  # the weights before this fit
-            scratch = path_module._scratch(model, state)
-            X, y_head = stepper.trainer.data.head(path_module.START_ROWS)
-            thresholds = path_module.exit_thresholds(scratch, stepper.trainer.task, X, y_head,
-                                                     stepper.trainer.config.M, leaving)
+            scratch = _scratch(model, state)
+            X, y_head = stepper.trainer.data.head(START_ROWS)
+            thresholds = exit_thresholds(scratch, stepper.trainer.task, X, y_head,
+                                         stepper.trainer.config.M, leaving)
             norms = torch.linalg.vector_norm(state["skip.weight"], dim=0).numpy()[leaving]
             collapses.append((lam, int(before.sum()), leaving,
                               leaving[np.argsort(-norms, kind="stable")],
                               leaving[np.argsort(-thresholds, kind="stable")]))
         return result
 
-    path_module._Stepper.fit = recording_fit
+    Stepper.fit = recording_fit
     try:
         start = time.perf_counter()
         selector = LassoNetSelector(task="classification", seed=0, cv=0).fit(frame, y)
         wall = time.perf_counter() - start
     finally:
-        path_module._Stepper.fit = fit
+        Stepper.fit = fit
     print(f"\nfit: {wall:.1f} s, {len(selector.path_.points)} points")
     print("accepted and refined-away fits where more than "
           f"{args.min_exits} columns left (in the order fitted);")
@@ -112,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{lam:8.4f} {alive:6d} {len(leaving):7d}  "
               f"{str(positions(by_norm, informative)):30s} "
               f"{str(positions(by_threshold, informative)):30s}")
-    order = np.asarray(path_module.ranking(selector.path_))
+    order = np.asarray(ranking(selector.path_))
     found = positions(order, informative)
     print(f"\ninformative columns' final ranks (0 = first): {found}")
     print(f"in the top 10: {sum(r < 10 for r in found)} of 10")
@@ -133,7 +136,7 @@ def reentry_run(frame: pd.DataFrame, y: np.ndarray, informative: list[int], held
         wall = time.perf_counter() - start
     finally:
         LassoNet.feature_mask = mask
-    found = positions(np.asarray(path_module.ranking(selector.path_)), informative)
+    found = positions(np.asarray(ranking(selector.path_)), informative)
     label = "held at zero" if held else "can come back"
     return (f"{label:14s} {wall:6.1f} s  {len(selector.path_.points):4d} points  "
             f"top 10: {sum(r < 10 for r in found)}  top 50: {sum(r < 50 for r in found)}  "

@@ -1,4 +1,4 @@
-"""Which columns the dense fit favours on a wide table: Adam against SGD (``path.dense_optimizer``).
+"""Which columns the dense fit favours on a wide table: Adam against SGD (``dense_optimizer``).
 
 On a table with more columns than training rows the dense model interpolates its rows, and the
 optimiser decides which interpolant it reaches; its skip norms then order the path's first mass
@@ -63,6 +63,7 @@ def summary(label: str, columns: np.ndarray, corr: np.ndarray, kurt: np.ndarray)
 
 def fit_with(optimizer: str, split: cr.Split, seed: int) -> tuple[LassoNetSelector, float]:
     """The selector fitted with its dense fit forced to ``optimizer``, and the seconds."""
+    # ``training.dense_optimizer``, replaced where the driver (``lassonet_cli.path``) looks it up
     chosen = path_module.dense_optimizer
     path_module.dense_optimizer = lambda config, n_units, n_rows: optimizer
     try:

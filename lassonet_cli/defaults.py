@@ -1,4 +1,4 @@
-"""Default path options, shared by ``path.PathConfig``, the estimator and the CLI.
+"""Default path options, shared by ``pathconfig.PathConfig``, the estimator and the CLI.
 
 Kept apart from ``path`` so that the CLI can show them in ``--help`` without importing torch.
 The reasons for the values are in docs/method.md ("How the path is computed") and
@@ -19,7 +19,7 @@ MAX_EPOCHS = 5
 MINIBATCH_EPOCHS = 1
 PATIENCE = 5  # equal to MAX_EPOCHS: a default full-batch point always trains its 5 epochs
 # A full-batch point where units left trains up to this many rounds of MAX_EPOCHS more, until a
-# round passes with no exit (path._settle, path.settle_rounds says where and why).  Measured on
+# round passes with no exit (exits.settle, exits.settle_rounds says where and why).  Measured on
 # classification and regression only (benchmarks/RESULTS.md): Cox, reconstruction and a conv
 # backbone's filters keep their paths until their own benchmarks decide (``settle_rounds``).
 SETTLE_ROUNDS = 2
@@ -38,7 +38,7 @@ RELAX_PATIENCE = 3
 CONV_RELAX_PATIENCE = 5
 RELAX = True
 # Near the sparse end, exits at points within one path step of each other are ordered together
-# by backward elimination (path._ExitGroup); with a conv backbone only the filters leaving at
+# by backward elimination (exits.ExitGroup); with a conv backbone only the filters leaving at
 # one point are.  On COIL-20 (path step 1.1) filters 16 to 3 left within 2.4% of lambda, and
 # the relaxed models chained through the regrouped exits ended in a one-filter model at test
 # accuracy 0.943 against 0.986 (benchmarks/conv_coil20.py, RESULTS.md).
@@ -66,7 +66,7 @@ def default_M(selects_filters: bool) -> float:
 
 
 def settle_rounds(task: str, selects_filters: bool) -> int | None:
-    """Settle rounds of the path (None: ``path.settle_rounds`` decides by table shape)."""
+    """Settle rounds of the path (None: ``exits.settle_rounds`` decides by table shape)."""
     return None if task in SETTLED_TASKS and not selects_filters else 0
 
 

@@ -52,21 +52,13 @@ from .errors import ConfigError, DataError, ModelFileError
 from .evaluate import cross_validate
 from .model import LassoNet, build_model
 from .options import PARAMETERS, Options
-from .path import (
-    Path,
-    PathPoint,
-    StateKeeper,
-    choose_point,
-    elimination_lambdas,
-    lassonet_path,
-    path_records,
-    ranking,
-    state_copy,
-)
+from .path import StateKeeper, lassonet_path
+from .pathresult import Path, PathPoint, choose_point, elimination_lambdas, path_records, ranking
 from .prox import GroupLayout
 from .splits import split_task_rows
 from .targets import check_reconstruction, task_target
 from .tasks import make_task, task_from_dict
+from .training import state_copy
 
 
 class Selector:
@@ -81,7 +73,7 @@ class Selector:
     lambda_start : float, 'auto' or None (None and 'auto': found from the data, see ``path``)
     path_multiplier, max_epochs, patience, optimizer, lr, batch_size : path options
     relax : deliver each path point's model trained without penalty on its own features
-        (the relaxed model, see ``path._Relaxer``); False keeps the penalised models
+        (the relaxed model, see ``relax.Relaxer``); False keeps the penalised models
     val_fraction : share of the rows held out for early stopping and the validation score
     rule : 'best' (the point with the best validation score, or mean cross-validated score), or
         '1se' (the sparsest point within one standard error of the best; needs ``cv=K``)

@@ -22,10 +22,13 @@ from .checks import constant_columns
 from .errors import ConfigError
 from .model import LassoNet
 from .options import Options
-from .path import Path, PathConfig, PathPoint, StateKeeper, train_dense
+from .path import StateKeeper
+from .pathconfig import PathConfig
+from .pathresult import Path, PathPoint
 from .splits import fold_rows, split_task_rows
 from .targets import task_target
 from .tasks import make_task
+from .training import train_dense
 
 REFIT_LR = 1e-3
 REFIT_PATIENCE = 50

@@ -12,7 +12,7 @@ for every step of a fit), ``feature_mask(alive_units)`` (the ``keep`` that ``pro
 to, or None) and ``exit_thresholds(task, X, y, M, units)``.
 
 Exit thresholds.  For every unit j the smallest penalty at which theta_j = 0, W_j = 0 is a
-stationary point of the penalised problem when everything else stays as it is (see ``path``):
+stationary point of the penalised problem when everything else stays as it is (see ``start``):
 
     lam_j = ||g_theta||_2 + M * ||g_W||_1                                             (*)
 

@@ -10,7 +10,7 @@ than a second, as much as a whole small path; the functional forms do not.
 Both expose what the path driver needs and nothing else: ``zero_grad``, ``step``,
 ``state_dict``/``load_state_dict`` (to retry a point from a snapshot), ``lr`` and
 ``prox_scale``, the factor on the prox step that makes the iteration's fixed point solve the
-penalised problem (see ``path._Stepper``).
+penalised problem (see ``training.Stepper``).
 """
 
 from __future__ import annotations

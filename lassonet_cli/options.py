@@ -20,7 +20,7 @@ import torch
 from . import defaults
 from .backbone_spec import BackboneSpec, check_image_columns, parse_image_shape
 from .errors import ConfigError, DataError
-from .path import PathConfig
+from .pathconfig import PathConfig
 from .tasks import TASKS, TIES
 
 # the parameters of ``estimator.Selector``, in its order: what ``Options.check`` reads

@@ -8,9 +8,9 @@ The path driver only uses this contract; besides, every task has
 * ``n_outputs``: the network's output size c;
 * ``output_curvature``: an upper bound of the loss's second derivative in the network outputs,
   per row (the loss's Hessian in the (n, c) outputs is at most ``output_curvature / n`` times the
-  identity); ``path.auto_lr`` multiplies it by the top eigenvalue of X^T X / n for a step size;
+  identity); ``start.auto_lr`` multiplies it by the top eigenvalue of X^T X / n for a step size;
 * ``loss_of_copies(out, y)``: out (m, n, c) holds m sets of outputs for the same n rows; the sum
-  over the m sets of ``loss(out[k], y)`` (``path.exit_thresholds`` scores m models at once);
+  over the m sets of ``loss(out[k], y)`` (``start.exit_thresholds`` scores m models at once);
 * ``strata(y)``: labels to stratify row splits by (validation, test, folds), or None;
 * ``to_dict()`` / ``task_from_dict``: the fitted task in the model file.
 

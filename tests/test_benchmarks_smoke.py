@@ -131,17 +131,19 @@ def test_settle_wide_settles_the_exits_only_in_its_second_run(monkeypatch, tmp_p
     import settle_wide
 
     from lassonet_cli import path as path_module
+    from lassonet_cli.exits import SPLIT_BELOW
 
-    default, real, calls = path_module.settle_rounds, path_module._settle, []
+    # (the driver looks settle and settle_rounds up in its own namespace)
+    default, real, calls = path_module.settle_rounds, path_module.settle, []
 
     def counted(*args, **kwargs):
         calls.append(path_module.settle_rounds is default)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(path_module, "_settle", counted)
+    monkeypatch.setattr(path_module, "settle", counted)
     # (more columns than SPLIT_BELOW: the path settles only while more than that are in)
     argv = ["--quick", "--tables", "linear_r", "--seeds", "0", "--threads", "1",
-            "--synthetic-d", str(path_module.SPLIT_BELOW + 100),
+            "--synthetic-d", str(SPLIT_BELOW + 100),
             "--cache-dir", str(tmp_path / "cache"), "--rounds", "3"]
     assert settle_wide.main(argv) == 0
     assert calls and not any(calls)  # settled in the second run only

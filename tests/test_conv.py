@@ -15,8 +15,11 @@ from lassonet_cli import LassoNetSelector
 from lassonet_cli.backbones import BackboneSpec, check_image_columns, parse_image_shape
 from lassonet_cli.errors import ConfigError, DataError
 from lassonet_cli.model import ConvLassoNet, build_model
-from lassonet_cli.path import PathConfig, exit_thresholds, lassonet_path, ranking
+from lassonet_cli.path import lassonet_path
+from lassonet_cli.pathconfig import PathConfig
+from lassonet_cli.pathresult import ranking
 from lassonet_cli.prox import GroupLayout, hier_prox_groups
+from lassonet_cli.start import exit_thresholds
 from lassonet_cli.tasks import make_task
 
 

@@ -22,8 +22,8 @@ from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.cox import concordance_index, cox_loss
 from lassonet_cli.errors import DataError
 from lassonet_cli.model import LassoNet
-from lassonet_cli.path import exit_thresholds
 from lassonet_cli.splits import fold_rows, split_task_rows
+from lassonet_cli.start import exit_thresholds
 from lassonet_cli.tasks import Cox, make_task, task_from_dict
 
 WHAS = Path(__file__).parent / "data" / "whas500.csv"

@@ -325,7 +325,7 @@ def test_cross_validated_scores_match_folds_by_the_number_of_features():
     at the same lambda: a fold that keeps one feature longer must not lend its score to the
     empty model (which, as the sparser of two equal scores, was chosen)."""
     from lassonet_cli.evaluate import matched_scores as _matched_scores
-    from lassonet_cli.path import PathPoint
+    from lassonet_cli.pathresult import PathPoint
 
     def point(lam, k, score):
         return PathPoint(lambda_=lam, k=k, train_loss=0.0, val_loss=0.0, val_score=score,

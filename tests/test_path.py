@@ -13,30 +13,21 @@ from hypothesis import strategies as st
 from lassonet_cli import defaults
 from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.errors import ConfigError
+from lassonet_cli.exits import MAX_REFINE, SPLIT_BELOW, allowed_exits, settle_rounds
 from lassonet_cli.model import LassoNet
 from lassonet_cli.optim import Adam
-from lassonet_cli.path import (
-    MAX_REFINE,
-    SPLIT_BELOW,
-    START_STEP,
+from lassonet_cli.path import START_STEP, StateKeeper, lassonet_path
+from lassonet_cli.pathconfig import PathConfig
+from lassonet_cli.pathresult import (
     Path,
-    PathConfig,
     PathPoint,
-    StateKeeper,
-    _allowed_exits,
-    _Data,
-    _Stepper,
-    _Trainer,
     choose_point,
-    dense_optimizer,
     elimination_lambdas,
-    lassonet_path,
     path_records,
     ranking,
-    settle_rounds,
-    train_at_lambda,
 )
 from lassonet_cli.tasks import Classification, Regression
+from lassonet_cli.training import Data, Stepper, Trainer, dense_optimizer, train_at_lambda
 
 
 def make_path(norm_rows, lambdas=None, scores=None, names=None) -> Path:
@@ -244,7 +235,7 @@ def test_lambdas_grow_geometrically_with_refined_steps_where_units_leave(small_p
     assert (2.0 ** np.round(halvings) <= MAX_REFINE).all()
     finest = 1 / 2 ** math.floor(math.log2(MAX_REFINE))
     for before, point, exponent in zip(points[:-1], points[1:], exponents, strict=True):
-        if before.k - point.k > _allowed_exits(before.k):
+        if before.k - point.k > allowed_exits(before.k):
             assert exponent == pytest.approx(finest)
 
 
@@ -425,10 +416,10 @@ def test_extreme_validation_rows_along_the_path_are_not_retried_as_divergence():
     model = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2))
     config = PathConfig(dense_max_epochs=20).resolved(200)
     X_val = X[200:].clone()
-    data = _Data(X[:200], y[:200], X_val, y[200:], config, torch.Generator().manual_seed(0))
-    trainer = _Trainer(model, task, data, config)
+    data = Data(X[:200], y[:200], X_val, y[200:], config, torch.Generator().manual_seed(0))
+    trainer = Trainer(model, task, data, config)
     trainer.dense()
-    stepper = _Stepper(trainer, lr=1e-3)
+    stepper = Stepper(trainer, lr=1e-3)
     X_val[0] = 3e38  # the validation rows turn extreme after the dense point
     with pytest.raises(TrainingError, match="validation rows hold values far outside"):
         stepper.fit(0.01)
@@ -521,7 +512,6 @@ def test_relaxed_fit_keeps_its_best_epoch():
     worse, so a fit that keeps its best epoch ends where it started (the starting weights,
     projected onto the features in), and reports that validation loss."""
     from lassonet_cli.optim import Adam
-    from lassonet_cli.path import _Data, _Trainer
 
     rng = np.random.default_rng(0)
     X = torch.as_tensor(rng.standard_normal((200, 4)), dtype=torch.float32)
@@ -531,8 +521,8 @@ def test_relaxed_fit_keeps_its_best_epoch():
     torch.manual_seed(0)
     model = LassoNet(4, 1, BackboneSpec.parse("mlp:8").build(4, 1))
     config = PathConfig().resolved(150)
-    trainer = _Trainer(model, task, _Data(X[:150], y[:150], X[150:], -y[150:], config,
-                                          torch.Generator().manual_seed(0)), config)
+    trainer = Trainer(model, task, Data(X[:150], y[:150], X[150:], -y[150:], config,
+                                        torch.Generator().manual_seed(0)), config)
     keep = torch.tensor([1.0, 1.0, 1.0, 0.0])
     model.prox_(0.0, config.M, keep)
     start = [p.detach().clone() for p in model.parameters()]
@@ -553,7 +543,7 @@ def test_relaxed_fit_keeps_its_best_epoch():
 def test_backward_order_takes_out_the_unit_that_costs_least_and_leaves_the_model_as_it_was():
     """Units leaving together are ordered weakest first by removing, one at a time, the unit
     whose removal raises the training loss least; the model is unchanged afterwards."""
-    from lassonet_cli.path import _backward_order
+    from lassonet_cli.exits import backward_order
 
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(300, 4, generator=gen)
@@ -565,7 +555,7 @@ def test_backward_order_takes_out_the_unit_that_costs_least_and_leaves_the_model
         model.skip.weight.copy_(torch.tensor([[2.0, 0.1, 1.0, 0.5]]))
     before = [p.detach().clone() for p in model.parameters()]
     alive = np.array([True, True, True, True])
-    order = _backward_order(model, Regression(), X, y, 10.0, alive, (0, 1, 2), ["a", "b", "c", "d"])
+    order = backward_order(model, Regression(), X, y, 10.0, alive, (0, 1, 2), ["a", "b", "c", "d"])
     assert order == [1, 2, 0]  # d stays in the model throughout: it did not leave
     for p, q in zip(model.parameters(), before, strict=True):
         assert torch.equal(p.detach(), q)
@@ -584,10 +574,10 @@ def test_exit_group_rebuilds_its_points_with_the_units_leaving_in_the_given_orde
     """The path dropped unit 0 at lambda 10, nothing at 10.2 and units 1 and 2 at 10.4; in the
     order (2, 0, 1) the points keep the path's k and lambdas, lose one unit each, and a unit the
     penalised path had already dropped keeps its norm from before the group."""
-    from lassonet_cli.path import _ExitGroup
+    from lassonet_cli.exits import ExitGroup
 
     before = _point(9.5, [0.4, 0.3, 0.2, 0.1], ())
-    group = _ExitGroup(before, model=None, window_end=10.5, points=[
+    group = ExitGroup(before, model=None, window_end=10.5, points=[
         _point(10.0, [0.0, 0.25, 0.15, 0.09], (0,)),
         _point(10.2, [0.0, 0.2, 0.1, 0.08], ()),
         _point(10.4, [0.0, 0.0, 0.0, 0.07], (1, 2)),
@@ -608,17 +598,17 @@ def test_exit_group_rebuilds_its_points_with_the_units_leaving_in_the_given_orde
 def _grouped_exits(monkeypatch, **overrides) -> tuple[Path, list[tuple]]:
     """A small path, and for each exit group the lambdas of its points with exits, the order it
     was given and the path's own order of its units."""
-    from lassonet_cli import path as path_module
+    from lassonet_cli.exits import ExitGroup
 
     groups = []
-    reordered = path_module._ExitGroup.reordered
+    reordered = ExitGroup.reordered
 
     def spy(group, order):
         groups.append(([p.lambda_ for p in group.points if p.eliminated], list(order),
                        group.units()))
         return reordered(group, order)
 
-    monkeypatch.setattr(path_module._ExitGroup, "reordered", spy)
+    monkeypatch.setattr(ExitGroup, "reordered", spy)
     # (settling the exits would merge this path's nearby exit points, which these tests need)
     return run_small_path(**{"settle_rounds": 0, **overrides}), groups
 
@@ -667,23 +657,24 @@ def test_the_relaxed_chain_starts_from_the_first_points_penalised_weights(monkey
     """The first path point drops a unit, so its exits wait in a group that is settled only
     after the next point is trained; the first relaxed model must still start from the weights
     the penalised fit had at the first point, not from the later ones."""
-    from lassonet_cli import path as path_module
+    from lassonet_cli.relax import Relaxer
+    from lassonet_cli.training import state_copy
 
     fitted: dict[float, dict] = {}  # lambda -> penalised weights after its (last) fit
     started: list[dict] = []
-    fit, start = path_module._Stepper.fit, path_module._Relaxer.start
+    fit, start = Stepper.fit, Relaxer.start
 
     def record_fit(stepper, lam, keep=None, max_epochs=None, score=True):
         result = fit(stepper, lam, keep, max_epochs, score)
-        fitted[lam] = path_module.state_copy(stepper.trainer.model)
+        fitted[lam] = state_copy(stepper.trainer.model)
         return result
 
     def record_start(relaxer, state):
         started.append({name: t.clone() for name, t in state.items()})
         start(relaxer, state)
 
-    monkeypatch.setattr(path_module._Stepper, "fit", record_fit)
-    monkeypatch.setattr(path_module._Relaxer, "start", record_start)
+    monkeypatch.setattr(Stepper, "fit", record_fit)
+    monkeypatch.setattr(Relaxer, "start", record_start)
     path = run_small_path(seed=0, path_multiplier=1.05)
     first = path.points[1]
     assert first.eliminated  # the setup: the first point starts a group
@@ -731,7 +722,7 @@ def test_the_models_per_step_prox_is_its_prox(layout):
 
 
 def test_largest_weight_is_the_largest_magnitude_and_inf_when_diverged():
-    from lassonet_cli.path import _largest_weight
+    from lassonet_cli.training import _largest_weight
 
     torch.manual_seed(3)
     model = LassoNet(5, 2, BackboneSpec.parse("mlp:4").build(5, 2))
@@ -745,7 +736,7 @@ def test_largest_weight_is_the_largest_magnitude_and_inf_when_diverged():
 
 
 def test_a_snapshot_restores_the_weights_and_the_momentum():
-    """``_Stepper.snapshot`` copies the model's state (not views of it): training on, then
+    """``Stepper.snapshot`` copies the model's state (not views of it): training on, then
     ``restore``, gives back the weights and the optimiser's momentum of the snapshot, and the
     next fit from there repeats the first one exactly."""
     torch.manual_seed(0)
@@ -753,9 +744,9 @@ def test_a_snapshot_restores_the_weights_and_the_momentum():
     model = LassoNet(4, 1, BackboneSpec.parse("mlp:8").build(4, 1))
     config = PathConfig().resolved(60)
     task = Regression().fit(y.numpy()[:, 0])
-    trainer = _Trainer(model, task, _Data(X, y, X[:10], y[:10], config,
-                                          torch.Generator()), config)
-    stepper = _Stepper(trainer, lr=1e-2)
+    trainer = Trainer(model, task, Data(X, y, X[:10], y[:10], config,
+                                        torch.Generator()), config)
+    stepper = Stepper(trainer, lr=1e-2)
     stepper.fit(0.01)  # momentum buffers exist from here on
     saved = stepper.snapshot()
     before = {name: t.clone() for name, t in model.state_dict().items()}
@@ -783,8 +774,8 @@ def test_a_fit_that_restores_its_best_epoch_reports_that_epochs_validation(n_val
     model = LassoNet(6, 1, BackboneSpec.parse("mlp:32").build(6, 1))
     task = Regression().fit(y.numpy()[:, 0])
     config = PathConfig().resolved(40)
-    trainer = _Trainer(model, task, _Data(X, y, X_val, y_val, config, torch.Generator()),
-                       config)
+    trainer = Trainer(model, task, Data(X, y, X_val, y_val, config, torch.Generator()),
+                      config)
     seen = []
     validate_losses = task.loss
 
@@ -830,8 +821,8 @@ def test_sgd_dense_fit_keeps_the_skip_weights_in_the_span_of_the_rows(optimizer,
     model = LassoNet(d, 1, BackboneSpec.parse("mlp:8").build(d, 1))
     initial = model.skip.weight.detach().clone()
     config = PathConfig(dense_optimizer=optimizer, dense_max_epochs=50).resolved(n)
-    data = _Data(X, y, X[:4], y[:4], config, torch.Generator().manual_seed(0))
-    _Trainer(model, Regression().fit(y.numpy().ravel()), data, config).dense(optimizer)
+    data = Data(X, y, X[:4], y[:4], config, torch.Generator().manual_seed(0))
+    Trainer(model, Regression().fit(y.numpy().ravel()), data, config).dense(optimizer)
     theta = (model.skip.weight.detach() - initial).double().ravel()  # what training added
     rows = torch.linalg.qr(X.double().T).Q  # (d, n) orthonormal basis of the row space
     outside = theta - rows @ (rows.T @ theta)
@@ -865,7 +856,7 @@ def _fits_per_lambda(monkeypatch, rounds: int) -> tuple[Path, list[tuple[float, 
     """The small path with ``settle_rounds=rounds``; every penalised fit as (lambda, units
     alive before, units alive after), in order."""
     fits: list[tuple[float, int, int]] = []
-    fit = _Stepper.fit
+    fit = Stepper.fit
 
     def recorded(self, lam, keep=None, max_epochs=None, score=True):
         before = int((self.trainer.model.unit_norms() > 0).sum())
@@ -874,7 +865,7 @@ def _fits_per_lambda(monkeypatch, rounds: int) -> tuple[Path, list[tuple[float, 
             fits.append((lam, before, int((self.trainer.model.unit_norms() > 0).sum())))
         return result
 
-    monkeypatch.setattr(_Stepper, "fit", recorded)
+    monkeypatch.setattr(Stepper, "fit", recorded)
     # more units than SPLIT_BELOW, fewer than rows: the path settles while more than
     # SPLIT_BELOW are in
     rng = np.random.default_rng(0)

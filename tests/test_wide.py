@@ -68,7 +68,7 @@ def test_heavy_tailed_noise_columns_do_not_outrank_the_signal():
     """Spiky columns let a model fit single rows.  An Adam-trained dense model gave them the
     largest skip weights, which ordered the path's mass exits (arcene's top 5 refit no better
     than random columns); found in the top 4 over these four tables: 8 of 16 informative
-    columns then, 14 of 16 with the SGD dense fit (``path.dense_optimizer``)."""
+    columns then, 14 of 16 with the SGD dense fit (``training.dense_optimizer``)."""
     found = 0
     for seed in range(4):
         X, chosen, y = spiky_table(seed)
