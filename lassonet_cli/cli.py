@@ -7,9 +7,7 @@ Heavy libraries (torch, pandas) are imported inside the commands so ``--help`` s
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 import traceback
 from enum import Enum
@@ -20,56 +18,10 @@ from typer.core import TyperGroup
 
 from . import __version__, defaults
 from .errors import CLI, LassoNetError
+from .signals import Terminated, signals_handled, signals_held
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + 15  # what a shell reports for a process ended by SIGTERM
-
-
-class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
-    clean-ups run: the progress display gives the cursor back, temporary files go."""
-
-
-_HOLD = {"depth": 0, "pending": None}  # see _signals_held
-
-
-def _on_signal(signum, frame) -> None:
-    """Ctrl-C raises KeyboardInterrupt and SIGTERM _Terminated, unless held back."""
-    if _HOLD["depth"]:
-        _HOLD["pending"] = _HOLD["pending"] or signum
-        return
-    if signum == signal.SIGTERM:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
-        raise _Terminated
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Hold Ctrl-C and SIGTERM back until the block is done (rich's display, interrupted while
-    it starts or stops, can neither be stopped nor give the cursor back), then act on them."""
-    _HOLD["depth"] += 1
-    try:
-        yield
-    finally:
-        _HOLD["depth"] -= 1
-    pending, _HOLD["pending"] = _HOLD["pending"], None
-    if pending is not None and not _HOLD["depth"]:
-        _on_signal(pending, None)
-
-
-def _handle_signals() -> dict:
-    """Install ``_on_signal`` (in the main thread; Ctrl-C only where Python's own handler is,
-    not where the shell ignores it); returns the handlers to put back."""
-    previous = {}
-    for signum, usual in ((signal.SIGINT, signal.default_int_handler),
-                          (signal.SIGTERM, signal.SIG_DFL)):
-        try:
-            if signal.getsignal(signum) is usual:
-                previous[signum] = signal.signal(signum, _on_signal)
-        except ValueError:  # not the main thread: signals are not ours to handle
-            break
-    return previous
 
 
 def _print_error(message: str) -> None:
@@ -110,7 +62,7 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     except (KeyboardInterrupt, typer.Abort):
         _print_error("interrupted")
         return EXIT_INTERRUPTED
-    except _Terminated:
+    except Terminated:
         _print_error("terminated")
         return EXIT_TERMINATED
     except BrokenPipeError:
@@ -138,16 +90,11 @@ class _Group(TyperGroup):
         # waiting passively costs little alone.  Read when torch loads, so set before that.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         argv = list(sys.argv[1:] if args is None else args)
-        previous = _handle_signals()
-        try:
+        with signals_handled():
             code = _run(
                 super().main, argv, "--debug" in argv, prog_name=prog_name,
                 complete_var=complete_var, **extra,
             )
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            _HOLD["pending"] = None
         sys.exit(code)
 
 
@@ -502,7 +449,7 @@ class _Reporter:
                 transient=True,
             )
             self._bar = progress, progress.add_task("", total=units, status="")
-            with _signals_held():  # hides the cursor; stop() shows it again
+            with signals_held():  # hides the cursor; stop() shows it again
                 progress.start()
         self._started, self._units = time.monotonic(), units
 
@@ -545,7 +492,7 @@ class _Reporter:
 
     def stop(self) -> None:
         if self._bar is not None:
-            with _signals_held():
+            with signals_held():
                 self._bar[0].stop()
         self._bar = self._started = self._stage = None
 
