@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__, defaults
+from .cli_input import check_splits, read_input, read_prepared, setup_torch, user_groups
 from .cli_options import (
     Backbone,
     BatchSize,
@@ -73,10 +74,8 @@ from .cli_options import (
     TiesOpt,
     TimeOpt,
     ValFraction,
-    parse_decimal,
     parse_names,
     parse_options,
-    parse_separator,
 )
 from .errors import CLI, LassoNetError
 from .progress import Reporter
@@ -191,16 +190,6 @@ def root(
     """Nonlinear feature selection with LassoNet."""
 
 
-def _setup_torch(threads: int | None, seed: int) -> None:
-    import torch
-
-    if threads is not None:
-        if threads < 1:
-            raise typer.BadParameter("must be at least 1", param_hint="--threads")
-        torch.set_num_threads(threads)
-    torch.manual_seed(seed)
-
-
 def _choice_note(estimator, k: int | None) -> str:
     """One stderr line: which path point was chosen, why, and how it scored."""
     point, path, folds = estimator.chosen_point_, estimator.path_, estimator.cv_folds_
@@ -231,75 +220,6 @@ def _choice_note(estimator, k: int | None) -> str:
         units = f"{point.k} feature(s)"
     return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
             f"{units}, lambda {point.lambda_:.4g}, {score}")
-
-
-SMALL_TABLE_CELLS = 1 << 22
-
-
-def _check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> None:
-    """Fail before any note or training when the rows cannot be split as asked."""
-    import numpy as np
-
-    from .splits import split_task_rows
-    from .targets import task_target
-    from .tasks import make_task
-
-    _, X, y = task_target(prepared.task, prepared.X, prepared.target, prepared.categorical)
-    task = make_task(prepared.task, columns=list(X.columns))
-    for option, fraction in fractions:
-        keep, _ = split_task_rows(task, y, fraction, np.random.default_rng(seed), option)
-        y = y[keep]
-
-
-def _user_groups(path: str | None, prepared) -> dict[str, str] | None:
-    if path is None:
-        return None
-    from .read import read_groups
-
-    return read_groups(path, list(prepared.X.columns))
-
-
-def _read(data, input_format, sep: str | None, encoding: str, na_values: str | None,
-          decimal: str):
-    """The input table, read with the text options (``--sep``, ``--na-values``, ...)."""
-    from .read import read_table
-
-    return read_table(data, input_format.value if input_format else None,
-                      parse_separator(sep), encoding, na_values=parse_names(na_values) or None,
-                      decimal=parse_decimal(decimal))
-
-
-def _read_prepared(data, input_format, target, features, exclude, id_column, task: str,
-                   threads: int | None, missing: Missing, categorical: str | None,
-                   max_levels: int, sep: str | None, encoding: str,
-                   time: str | None = None, event: str | None = None, options=None,
-                   constant: str = "set_aside", na_values: str | None = None,
-                   decimal: str = "."):
-    """Read the table, resolve the columns, check them; set the threads.
-
-    ``task``: as ``columns.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
-    by the caller once every check has passed, so a failing run prints only its error line.
-    ``options``: the selection's ``options.Options``; its ``check_columns`` (images for a conv
-    backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
-    what ``checks.check_table`` does with constant columns otherwise.
-    """
-    from .checks import check_table
-    from .columns import select_columns
-
-    df = _read(data, input_format, sep, encoding, na_values, decimal)
-    selection = select_columns(df, target, features, exclude, id_column, time, event)
-    forced = parse_names(categorical)
-    images = options is not None and options.image_shape is not None
-    prepared = check_table(df, selection, task, missing.value, forced, max_levels,
-                           constant="keep" if images else constant)
-    if options is not None:
-        options.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
-                                prepared.gappy)
-    if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
-        import torch
-
-        torch.set_num_threads(1)
-    return prepared
 
 
 @app.command(
@@ -379,15 +299,15 @@ def select(
     from .estimator import Selector
 
     task_name = resolve_task(task.value, target, time, event)
-    _setup_torch(threads, seed)
-    prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
-                              task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, options, na_values=na_values,
-                              decimal=decimal)
+    setup_torch(threads, seed)
+    prepared = read_prepared(data, input_format, target, features, exclude, id_column,
+                             task_name, threads, missing, categorical, max_levels, sep,
+                             encoding, time, event, options, na_values=na_values,
+                             decimal=decimal)
     # (a conv backbone refuses groups)
     options = options.with_table(prepared.task, prepared.categorical,
-                                 _user_groups(groups, prepared))
-    _check_splits(prepared, [("--val-fraction", val_fraction)], seed)
+                                 user_groups(groups, prepared))
+    check_splits(prepared, [("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
 
@@ -532,16 +452,16 @@ def path_command(
         raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
     if not 0 < test_fraction < 1:
         raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
-    _setup_torch(threads, seed)
-    prepared = _read_prepared(data, input_format, target, features, exclude, id_column,
-                              task_name, threads, missing, categorical, max_levels, sep,
-                              encoding, time, event, constant="drop", na_values=na_values,
-                              decimal=decimal)
+    setup_torch(threads, seed)
+    prepared = read_prepared(data, input_format, target, features, exclude, id_column,
+                             task_name, threads, missing, categorical, max_levels, sep,
+                             encoding, time, event, constant="drop", na_values=na_values,
+                             decimal=decimal)
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     options = options.with_table(prepared.task, prepared.categorical,
-                                 _user_groups(groups, prepared))
-    _check_splits(prepared, [("--test-fraction", test_fraction),
-                             ("--val-fraction", val_fraction)], seed)
+                                 user_groups(groups, prepared))
+    check_splits(prepared, [("--test-fraction", test_fraction),
+                            ("--val-fraction", val_fraction)], seed)
     for message in prepared.notes:
         reporter.note(message)
 
@@ -596,9 +516,9 @@ def predict(
 
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
-    _setup_torch(threads, 0)
+    setup_torch(threads, 0)
     selector = Selector.load(model)
-    df = _read(data, input_format, sep, encoding, na_values, decimal)
+    df = read_input(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
     # a column named twice is kept once (as --features and --exclude take their lists)
