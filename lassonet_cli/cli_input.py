@@ -1,0 +1,88 @@
+"""The input of a command: the table read with the text options, its columns chosen and
+checked, its splits tried before any training; torch's threads and seed."""
+
+from __future__ import annotations
+
+import typer
+
+from .cli_options import Missing, parse_decimal, parse_names, parse_separator
+
+SMALL_TABLE_CELLS = 1 << 22  # --threads' default: one thread for tables up to this size
+
+
+def read_input(data, input_format, sep: str | None, encoding: str, na_values: str | None,
+               decimal: str):
+    """The input table, read with the text options (``--sep``, ``--na-values``, ...)."""
+    from .read import read_table
+
+    return read_table(data, input_format.value if input_format else None,
+                      parse_separator(sep), encoding, na_values=parse_names(na_values) or None,
+                      decimal=parse_decimal(decimal))
+
+
+def read_prepared(data, input_format, target, features, exclude, id_column, task: str,
+                  threads: int | None, missing: Missing, categorical: str | None,
+                  max_levels: int, sep: str | None, encoding: str,
+                  time: str | None = None, event: str | None = None, options=None,
+                  constant: str = "set_aside", na_values: str | None = None,
+                  decimal: str = "."):
+    """Read the table, resolve the columns, check them; set the threads.
+
+    ``task``: as ``columns.resolve_task`` returned it.  The notes in ``prepared.notes`` are printed
+    by the caller once every check has passed, so a failing run prints only its error line.
+    ``options``: the selection's ``options.Options``; its ``check_columns`` (images for a conv
+    backbone) runs here, and with an image shape constant columns are kept.  ``constant``:
+    what ``checks.check_table`` does with constant columns otherwise.
+    """
+    from .checks import check_table
+    from .columns import select_columns
+
+    df = read_input(data, input_format, sep, encoding, na_values, decimal)
+    selection = select_columns(df, target, features, exclude, id_column, time, event)
+    forced = parse_names(categorical)
+    images = options is not None and options.image_shape is not None
+    prepared = check_table(df, selection, task, missing.value, forced, max_levels,
+                          constant="keep" if images else constant)
+    if options is not None:
+        options.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
+                               prepared.gappy)
+    if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
+        import torch
+
+        torch.set_num_threads(1)
+    return prepared
+
+
+def user_groups(path: str | None, prepared) -> dict[str, str] | None:
+    """The --groups file (feature -> group) checked against the feature columns; None without."""
+    if path is None:
+        return None
+    from .read import read_groups
+
+    return read_groups(path, list(prepared.X.columns))
+
+
+def check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> None:
+    """Fail before any note or training when the rows cannot be split as asked."""
+    import numpy as np
+
+    from .splits import split_task_rows
+    from .targets import task_target
+    from .tasks import make_task
+
+    _, X, y = task_target(prepared.task, prepared.X, prepared.target, prepared.categorical)
+    task = make_task(prepared.task, columns=list(X.columns))
+    for option, fraction in fractions:
+        keep, _ = split_task_rows(task, y, fraction, np.random.default_rng(seed), option)
+        y = y[keep]
+
+
+def setup_torch(threads: int | None, seed: int) -> None:
+    """Give torch --threads (checked; None: torch's choice) and --seed."""
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise typer.BadParameter("must be at least 1", param_hint="--threads")
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)

@@ -1,0 +1,164 @@
+"""The commands that use a saved model file: ``predict`` (new rows) and ``inspect`` (what the
+model is).
+
+Heavy libraries (torch, pandas) and the core are imported inside the commands, so that
+``--help`` stays fast; ``inspect`` reads the file's header alone and never imports torch.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from .cli_input import read_input, setup_torch
+from .cli_options import (
+    Data,
+    Debug,
+    DecimalMark,
+    Encoding,
+    Format,
+    InputFormatOpt,
+    Keep,
+    ModelPath,
+    NaValues,
+    Output,
+    Sep,
+    Threads,
+    parse_names,
+)
+
+PREDICT_HELP = (
+    "Predict new rows with a saved model.\n\n"
+    "Writes one row per input row: the --keep columns, `prediction` (the class label as in the "
+    "training data, the value, or for cox the risk score: log relative hazard, higher = "
+    "earlier event), and for classification one `proba_<label>` column per class; a "
+    "reconstruction model writes `<column>_hat` for every feature column instead. The input "
+    "needs the model's columns; extra columns are ignored.\n\n"
+    "Example: lassonet predict model.safetensors new.csv --keep id > predictions.csv"
+)
+
+
+def predict(
+    model: ModelPath,
+    data: Data,
+    keep: Keep = None,
+    input_format: InputFormatOpt = None,
+    sep: Sep = None,
+    encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
+    threads: Threads = None,
+    debug: Debug = False,
+    output: Output = None,
+    format: Format = None,
+) -> None:
+    import pandas as pd
+
+    from .checks import check_features
+    from .estimator import Selector
+    from .io import check_writable, output_format, write_table
+
+    out_format = output_format(output, format.value if format else None)
+    check_writable(output, out_format)
+    setup_torch(threads, 0)
+    selector = Selector.load(model)
+    df = read_input(data, input_format, sep, encoding, na_values, decimal)
+    columns = list(selector.encoder_.columns)
+    check_features(df, selector.encoder_)
+    # a column named twice is kept once (as --features and --exclude take their lists)
+    kept = parse_names(keep)
+    absent = [c for c in kept if c not in df.columns]
+    if absent:
+        raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
+                                 param_hint="--keep")
+    result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
+    predictions = selector.predict_table(df[columns])
+    clash = [c for c in predictions.columns if c in result.columns]
+    if clash:
+        raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
+                                 param_hint="--keep")
+    result = pd.concat([result, predictions], axis=1)
+    unseen = selector.encoder_.raw(df[columns])[1]
+    if unseen:
+        sys.stderr.write(f"note: {unseen} row(s) have a category level not seen in training "
+                         "(encoded as none of the levels)\n")
+    write_table(result, output, out_format)
+
+
+INSPECT_HELP = (
+    "Describe a saved model: task, backbone, lambda, M, the selected features with their "
+    "importances, the validation score and the version that wrote it.\n\n"
+    "Example: lassonet inspect model.safetensors --json"
+)
+
+
+def inspect(
+    model: ModelPath,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the header as JSON.")] = False,
+    debug: Debug = False,
+) -> None:
+    import json
+    import math
+
+    from .modelfile import read_header
+
+    # the header alone, checked against the tensors' shapes: no torch, no weights read
+    header, shapes = read_header(model)
+    n_parameters = sum(math.prod(shape) for shape in shapes.values())
+    if json_output:
+        sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")
+        return
+    point = header["point"]
+    task = header["task"]
+    lines = [
+        f"model file      {model}",
+        f"task            {task['name']}{_task_detail(task)}",
+        f"backbone        {header['backbone']} (dropout {header['dropout']})",
+        f"inputs          {header['n_inputs']} column(s), {header['n_outputs']} output(s)",
+        f"lambda          {header['lambda']:.6g} (path point {point['index']})",
+        f"M               {header['M']:g}",
+        f"validation      {point['score_name']} {point['val_score']:.4f}{_cv_detail(point)}",
+        f"parameters      {n_parameters}",
+        f"written by      lassonet {header['package_version']} "
+        f"(format {header['format_version']})",
+    ]
+    shape = header.get("image_shape")
+    if shape:
+        total = len(header["importances"])
+        lines.insert(4, f"image shape     {'x'.join(str(v) for v in shape)} (channels x height "
+                        "x width)")
+        lines.append(f"filters alive   {len(header['selected'])} of {total} conv1 filter(s):")
+    else:
+        aside = header.get("set_aside") or {}
+        if aside:
+            lines.append(f"set aside       {len(aside)} constant column(s), ranked last with "
+                         "importance 0")
+        lines.append(f"selected        {len(header['selected'])} of {header['n_inputs']} "
+                     "column(s):")
+    importances = header["importances"]
+    selected = set(header["selected"])
+    for name in header["ranking"]:
+        if name in selected:
+            value = importances[name]
+            lines.append(f"  {name:<30} {'inf' if value is None else format(value, '.6g')}")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _cv_detail(point: dict) -> str:
+    """' ± se (mean over K folds)' for a cross-validated score, else nothing."""
+    folds = point.get("cv_folds")
+    if not folds:
+        return ""
+    return f" ± {point['val_score_se']:.4f} (mean over {folds} folds)"
+
+
+def _task_detail(task: dict) -> str:
+    if task["name"] == "classification":
+        return f" ({len(task['classes'])} classes)"
+    if task["name"] == "cox":
+        return f" ({task.get('ties', 'efron')} ties)"
+    if task["name"] == "reconstruction":
+        return f" ({len(task['columns'])} columns)"
+    return ""

@@ -1,0 +1,365 @@
+"""The commands that train a path on a table: ``select`` (the ranking, the path table, the chosen
+model) and ``path`` (test scores against the number of features k).
+
+Heavy libraries (torch, pandas) and the core are imported inside the commands, so that
+``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from . import defaults
+from .cli_input import check_splits, read_prepared, setup_torch, user_groups
+from .cli_options import (
+    Backbone,
+    BatchSize,
+    Categorical,
+    Cv,
+    Data,
+    Debug,
+    DecimalMark,
+    Device,
+    DeviceOpt,
+    Dropout,
+    Encoding,
+    EventOpt,
+    Exclude,
+    Features,
+    FiltersOut,
+    Format,
+    GroupsFile,
+    IdColumn,
+    ImageShape,
+    InputFormatOpt,
+    KGrid,
+    KOpt,
+    LambdaStart,
+    Lr,
+    MaxEpochs,
+    MaxLevels,
+    Missing,
+    MissingOpt,
+    ModelOut,
+    MOpt,
+    NaValues,
+    Optimizer,
+    OptimizerOpt,
+    Output,
+    PathMultiplier,
+    PathOut,
+    Patience,
+    Plot,
+    Progress,
+    Quiet,
+    RandomRepeats,
+    Relax,
+    RuleOpt,
+    Seed,
+    Sep,
+    Target,
+    Task,
+    TaskOpt,
+    TestFraction,
+    Threads,
+    Ties,
+    TiesOpt,
+    TimeOpt,
+    ValFraction,
+    parse_options,
+)
+from .progress import Reporter
+
+SELECT_HELP = (
+    "Rank the feature columns of a table by LassoNet importance.\n\n"
+    "Trains a dense model, then a path of increasing lambda until no feature is left; a "
+    "feature's importance is the lambda at which it leaves. Writes the ranked features "
+    "(rank, feature, importance, selected) to stdout or -o.\n\n"
+    "Example: lassonet select data.csv --target y --path-out path.csv > ranking.csv\n\n"
+    "Survival: lassonet select whas500.parquet --task cox --time time --event event\n\n"
+    "Unsupervised: lassonet select digits.parquet --task reconstruction --exclude target --k 16"
+)
+
+
+def select(
+    data: Data,
+    target: Target = None,
+    time: TimeOpt = None,
+    event: EventOpt = None,
+    features: Features = None,
+    exclude: Exclude = None,
+    id_column: IdColumn = None,
+    task: TaskOpt = Task.auto,
+    input_format: InputFormatOpt = None,
+    sep: Sep = None,
+    encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
+    missing: MissingOpt = Missing.error,
+    categorical: Categorical = None,
+    max_levels: MaxLevels = 50,
+    groups: GroupsFile = None,
+    backbone: Backbone = "mlp:100",
+    image_shape: ImageShape = None,
+    ties: TiesOpt = Ties.efron,
+    M: MOpt = None,
+    dropout: Dropout = 0.0,
+    lambda_start: LambdaStart = "auto",
+    path_multiplier: PathMultiplier = defaults.PATH_MULTIPLIER,
+    max_epochs: MaxEpochs = None,
+    patience: Patience = defaults.PATIENCE,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    lr: Lr = None,
+    batch_size: BatchSize = None,
+    relax: Relax = defaults.RELAX,
+    val_fraction: ValFraction = 0.1,
+    k: KOpt = None,
+    rule: RuleOpt = None,
+    cv: Cv = None,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    threads: Threads = None,
+    quiet: Quiet = False,
+    progress: Progress = None,
+    debug: Debug = False,
+    output: Output = None,
+    format: Format = None,
+    path_out: PathOut = None,
+    model_out: ModelOut = None,
+    filters_out: FiltersOut = None,
+) -> None:
+    from .io import check_writable, output_format, write_table
+
+    reporter = Reporter(quiet, progress)
+    out_format = output_format(output, format.value if format else None)
+    path_format = output_format(path_out, None, override=None) if path_out else None
+    check_writable(output, out_format)
+    for destination in (path_out, model_out, filters_out):
+        check_writable(destination)
+    chosen_rule = rule.value if rule else ("1se" if cv else "best")
+    options = parse_options(
+        task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
+        optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
+        rule=chosen_rule, k=k, cv="auto" if cv is None else cv, relax=relax, ties=ties,
+        image_shape=image_shape,
+    )
+    filters_format = _filters_format(filters_out, options)
+    from .columns import resolve_task
+    from .estimator import Selector
+
+    task_name = resolve_task(task.value, target, time, event)
+    setup_torch(threads, seed)
+    prepared = read_prepared(data, input_format, target, features, exclude, id_column,
+                             task_name, threads, missing, categorical, max_levels, sep,
+                             encoding, time, event, options, na_values=na_values,
+                             decimal=decimal)
+    # (a conv backbone refuses groups)
+    options = options.with_table(prepared.task, prepared.categorical,
+                                 user_groups(groups, prepared))
+    check_splits(prepared, [("--val-fraction", val_fraction)], seed)
+    for message in prepared.notes:
+        reporter.note(message)
+
+    try:
+        reporter.start(prepared.X.shape[1] - len(prepared.constant))
+        estimator = Selector.of(options).fit(prepared.X, prepared.target, on_run=reporter.run)
+    finally:
+        reporter.stop()
+
+    ranking = estimator.ranking_table()
+    reporter.note(choice_note(estimator, k))
+    figure = None
+    if filters_out:
+        from .plot import filters_figure
+
+        figure = filters_figure(estimator.filter_weights(), estimator.unit_support_,
+                                list(estimator.units_.names), filters_format)
+    if path_out:
+        write_table(estimator.path_table(), path_out, path_format)
+    if model_out:
+        estimator.save(model_out)
+    if figure is not None:
+        from .io import atomic_output
+
+        with atomic_output(filters_out) as handle:
+            handle.write(figure)
+    write_table(ranking, output, out_format)
+
+
+def _filters_format(path: str | None, options) -> str | None:
+    """'png' or 'svg' for --filters-out, checked before any work (conv backbone only)."""
+    if path is None:
+        return None
+    from pathlib import Path as FilePath
+
+    from .plot import PLOT_FORMATS, require_matplotlib
+
+    if not options.selects_filters:
+        raise typer.BadParameter("draws conv1's filters: it needs --backbone conv:C1,C2",
+                                 param_hint="--filters-out")
+    suffix = FilePath(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise typer.BadParameter("the figure file must end in .png or .svg",
+                                 param_hint="--filters-out")
+    require_matplotlib("--filters-out")
+    return suffix[1:]
+
+
+PATH_HELP = (
+    "Accuracy against the number of features k, on held-out test rows.\n\n"
+    "Trains the path on the training rows, then for each k of the grid reports: the top-k "
+    "features, lassonet_score (the path model with at most k features; lassonet_k says how "
+    "many it has), refit_score (the backbone retrained densely on exactly those k features) "
+    "and random_score / random_score_sd (the same refit on --random-repeats random sets of k "
+    "features).\n\n"
+    "Example: lassonet path data.parquet --target y --k-grid 10,25,50 -o acc.csv "
+    "--plot acc.png\n\n"
+    "Survival (scores are C-indices): lassonet path hnscc.parquet --task cox --time time "
+    "--event event --k-grid 5,10,20"
+)
+
+
+def path_command(
+    data: Data,
+    target: Target = None,
+    time: TimeOpt = None,
+    event: EventOpt = None,
+    features: Features = None,
+    exclude: Exclude = None,
+    id_column: IdColumn = None,
+    task: TaskOpt = Task.auto,
+    input_format: InputFormatOpt = None,
+    sep: Sep = None,
+    encoding: Encoding = "utf-8",
+    na_values: NaValues = None,
+    decimal: DecimalMark = ".",
+    missing: MissingOpt = Missing.error,
+    categorical: Categorical = None,
+    max_levels: MaxLevels = 50,
+    groups: GroupsFile = None,
+    k_grid: KGrid = None,
+    test_fraction: TestFraction = 0.2,
+    random_repeats: RandomRepeats = 5,
+    plot: Plot = None,
+    backbone: Backbone = "mlp:100",
+    ties: TiesOpt = Ties.efron,
+    M: MOpt = None,
+    dropout: Dropout = 0.0,
+    lambda_start: LambdaStart = "auto",
+    path_multiplier: PathMultiplier = defaults.PATH_MULTIPLIER,
+    max_epochs: MaxEpochs = None,
+    patience: Patience = defaults.PATIENCE,
+    optimizer: OptimizerOpt = Optimizer.sgd,
+    lr: Lr = None,
+    batch_size: BatchSize = None,
+    relax: Relax = defaults.RELAX,
+    val_fraction: ValFraction = 0.1,
+    cv: Cv = None,
+    rule: RuleOpt = None,
+    seed: Seed = 0,
+    device: DeviceOpt = Device.cpu,
+    threads: Threads = None,
+    quiet: Quiet = False,
+    progress: Progress = None,
+    debug: Debug = False,
+    output: Output = None,
+    format: Format = None,
+) -> None:
+    from pathlib import Path as FilePath
+
+    from .evaluate import accuracy_vs_k, parse_k_grid
+    from .io import atomic_output, check_writable, output_format, write_table
+    from .plot import PLOT_FORMATS, accuracy_vs_k_figure
+
+    reporter = Reporter(quiet, progress)
+    out_format = output_format(output, format.value if format else None)
+    check_writable(output, out_format)
+    check_writable(plot)
+    plot_format = None
+    if plot:
+        plot_format = FilePath(plot).suffix.lower()
+        if plot_format not in PLOT_FORMATS:
+            raise typer.BadParameter("the plot file must end in .png or .svg", param_hint="--plot")
+    from .backbones import BackboneSpec
+
+    if BackboneSpec.parse(backbone).selects_filters:
+        raise typer.BadParameter("lassonet path refits the top-k columns, and a conv backbone "
+                                 "selects filters, not columns: use lassonet select",
+                                 param_hint="--backbone")
+    options = parse_options(
+        task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
+        optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
+        rule=rule.value if rule else ("1se" if cv else "best"),
+        # the table does not depend on the chosen point: no cross-validation unless asked for
+        cv=cv or None, relax=relax, ties=ties,
+    )
+    from .columns import resolve_task
+    from .estimator import Selector
+
+    task_name = resolve_task(task.value, target, time, event)
+    if random_repeats < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
+    if not 0 < test_fraction < 1:
+        raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
+    setup_torch(threads, seed)
+    prepared = read_prepared(data, input_format, target, features, exclude, id_column,
+                             task_name, threads, missing, categorical, max_levels, sep,
+                             encoding, time, event, constant="drop", na_values=na_values,
+                             decimal=decimal)
+    parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
+    options = options.with_table(prepared.task, prepared.categorical,
+                                 user_groups(groups, prepared))
+    check_splits(prepared, [("--test-fraction", test_fraction),
+                            ("--val-fraction", val_fraction)], seed)
+    for message in prepared.notes:
+        reporter.note(message)
+
+    try:
+        reporter.start(prepared.X.shape[1])
+        table, selector = accuracy_vs_k(
+            lambda: Selector.of(options), prepared.X, prepared.target, prepared.task, k_grid,
+            test_fraction, random_repeats, seed, on_run=reporter.run, on_refit=reporter.refit,
+        )
+    finally:
+        reporter.stop()
+    reporter.note(choice_note(selector, None))
+    if plot:
+        name = "stdin" if data == "-" else FilePath(data).name
+        figure = accuracy_vs_k_figure(
+            table, selector.task_.score_name, f"{name}: test score against k", plot_format[1:]
+        )
+        with atomic_output(plot) as handle:
+            handle.write(figure)
+    write_table(table, output, out_format)
+
+
+def choice_note(estimator, k: int | None) -> str:
+    """One stderr line: which path point was chosen, why, and how it scored."""
+    point, path, folds = estimator.chosen_point_, estimator.path_, estimator.cv_folds_
+    among = f"among the points with the most features <= {k}, " if k is not None else ""
+    if folds is None:
+        why = f"{among}the best validation score"
+        score = f"validation {path.score_name} {point.val_score:.4f}"
+    else:
+        if estimator.rule == "1se":
+            why = (f"{among}the sparsest point whose mean {folds}-fold score is within "
+                   "one standard error of the best")
+        else:
+            why = f"{among}the best mean {folds}-fold score"
+        score = f"cv {path.score_name} {point.val_score:.4f} ± {point.val_score_se:.4f}"
+        if estimator.cv == "auto":
+            rows = sum(len(part) for part in estimator.split_)
+            score += (f" ({folds} folds: the table has {rows} rows, fewer than "
+                      f"{defaults.CV_BELOW_ROWS}; --cv 0 for one validation split)")
+        else:
+            score += f" ({folds} folds)"
+    of_column = estimator.units_.of_column
+    if of_column is None:
+        units = f"{point.k} filter(s)"
+    elif estimator.units_.n < len(of_column):  # user groups: k counts groups
+        n = int(estimator.support_.sum())
+        units = f"{point.k} group(s) ({n} feature{'' if n == 1 else 's'})"
+    else:
+        units = f"{point.k} feature(s)"
+    return (f"chose path point {estimator.chosen_} of {len(path.points)} ({why}): "
+            f"{units}, lambda {point.lambda_:.4g}, {score}")

@@ -1,0 +1,65 @@
+"""Ctrl-C and SIGTERM while a command runs: both end it through the same clean-ups.
+
+Ctrl-C raises ``KeyboardInterrupt`` and SIGTERM ``Terminated`` in the main thread, so the
+progress display gives the cursor back and temporary files go; ``cli`` turns them into exit
+statuses 130 and 143.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
+    clean-ups run: the progress display gives the cursor back, temporary files go."""
+
+
+_HOLD = {"depth": 0, "pending": None}  # see signals_held
+
+
+def _on_signal(signum, frame) -> None:
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated, unless held back."""
+    if _HOLD["depth"]:
+        _HOLD["pending"] = _HOLD["pending"] or signum
+        return
+    if signum == signal.SIGTERM:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise Terminated
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Hold Ctrl-C and SIGTERM back until the block is done (rich's display, interrupted while
+    it starts or stops, can neither be stopped nor give the cursor back), then act on them."""
+    _HOLD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HOLD["depth"] -= 1
+    pending, _HOLD["pending"] = _HOLD["pending"], None
+    if pending is not None and not _HOLD["depth"]:
+        _on_signal(pending, None)
+
+
+@contextlib.contextmanager
+def signals_handled():
+    """Within the block, ``_on_signal`` handles Ctrl-C and SIGTERM (in the main thread; Ctrl-C
+    only where Python's own handler is, not where the shell ignores it); after it, the
+    handlers that were there are put back and a signal still held back is forgotten."""
+    previous = {}
+    for signum, usual in ((signal.SIGINT, signal.default_int_handler),
+                          (signal.SIGTERM, signal.SIG_DFL)):
+        try:
+            if signal.getsignal(signum) is usual:
+                previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            break
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _HOLD["pending"] = None
