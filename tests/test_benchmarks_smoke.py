@@ -542,3 +542,30 @@ def test_accuracy_vs_k_on_a_synthetic_table(tmp_path):
         assert all(0 <= float(v) <= 1 for v in (path_score, refit, random, sd))
         assert float(gap) == pytest.approx(float(refit) - float(random), abs=2e-3)
     assert float(rows[0][3]) > float(rows[0][4])  # the three informative columns in the top 10
+
+
+def test_revisions_finds_a_revision_identical_to_itself(capsys):
+    """The same revision twice: every output identical, exit 0, one timing row per command."""
+    import revisions
+
+    status = revisions.main(["HEAD", "HEAD", "--repeats", "1", "--threads", "1", "--only",
+                             "toy"])
+    out = capsys.readouterr().out
+    assert status == 0
+    row = next(line for line in out.splitlines() if line.startswith("toy "))
+    assert row.split()[1] == "yes" and "outputs differ" not in out
+
+
+def test_revisions_reports_outputs_that_differ(monkeypatch, capsys):
+    """A command whose outputs differ between the revisions is named, and the exit is 1."""
+    import revisions
+
+    def fake_run(tree, args, out, threads):
+        return 0.1, tree.name  # the digest differs with the revision's folder ("old"/"new")
+
+    monkeypatch.setattr(revisions, "run", fake_run)
+    status = revisions.main(["HEAD", "HEAD", "--repeats", "1", "--only", "toy",
+                             "breast_cancer"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "outputs differ: toy, breast_cancer" in out
