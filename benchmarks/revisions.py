@@ -144,12 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((name, "yes" if same else "NO", old_s, new_s, old_s / new_s))
             print(f"  {name}: identical {rows[-1][1]}, old {old_s:.2f} s, new {new_s:.2f} s",
                   flush=True)
-    print(f"\n{'command':<26} {'identical':>9} {'old_s':>7} {'new_s':>7} {'old/new':>8}")
+    print(f"\n{'command':<30} {'identical':>9} {'old_s':>7} {'new_s':>7} {'old/new':>8}")
     for name, same, old_s, new_s, ratio in rows:
-        print(f"{name:<26} {same:>9} {old_s:7.2f} {new_s:7.2f} {ratio:7.2f}x")
+        print(f"{name:<30} {same:>9} {old_s:7.2f} {new_s:7.2f} {ratio:7.2f}x")
     total_old = sum(r[2] for r in rows)
     total_new = sum(r[3] for r in rows)
-    print(f"{'all (sum of medians)':<26} {'':>9} {total_old:7.2f} {total_new:7.2f} "
+    print(f"{'all (sum of medians)':<30} {'':>9} {total_old:7.2f} {total_new:7.2f} "
           f"{total_old / total_new:7.2f}x")
     print(f"(median wall of {args.repeats} run(s) per revision, whole command with start-up; "
           "identical: ranking, path table, stderr and exit status byte for byte)")
