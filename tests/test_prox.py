@@ -24,6 +24,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prox_kernel import needs_kernel as _needs_kernel
 
 from lassonet_cli import prox
 from lassonet_cli.prox import (
@@ -582,17 +583,15 @@ IN_PLACE = {
 
 @pytest.fixture(autouse=True)
 def _compiled_kernel_is_built(request):
-    """Tests of the compiled kernel need it built (setup.py, at install); a missing kernel
-    fails them rather than skipping them silently."""
-    uses_kernel = getattr(request.node, "callspec", None) is not None and (
-        request.node.callspec.params.get("implementation") == "compiled")
-    if uses_kernel and prox._compiled is None:
-        pytest.fail("the compiled HIER-PROX kernel (lassonet_cli/_hierprox.c) is not built: "
-                    "reinstall with a C compiler (pip install -e .)")
+    """Every test of the compiled kernel (by name, or run with implementation 'compiled')
+    needs it: see ``_needs_kernel``."""
+    uses_kernel = "compiled" in request.node.name or "kernel" in request.node.originalname
+    if uses_kernel:
+        _needs_kernel()
 
 
 def test_the_cpu_dispatch_takes_the_compiled_kernel(monkeypatch):
-    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    _needs_kernel()
     calls = []
     real = prox._hier_prox_features_compiled
 
@@ -746,7 +745,7 @@ def _step_case(gen, dtype=torch.float32):
 def test_the_per_step_prox_repeats_the_in_place_prox(dtype):
     """``hier_prox_features_step`` (the kernel's arguments prepared once) gives, call after
     call, what ``hier_prox_features_`` gives on the same weights, and writes into them."""
-    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    _needs_kernel()
     gen = torch.Generator().manual_seed(11)
     theta, W, lam, keep = _step_case(gen, dtype)
     want_theta, want_W = theta.clone(), W.clone()
@@ -769,7 +768,7 @@ def test_the_per_step_prox_repeats_the_in_place_prox(dtype):
 def test_the_per_step_prox_reprepares_when_its_tensors_memory_moves(moved):
     """The tensors the per-step prox holds get new memory (``set_``), both or W alone: it
     prepares again and works on the new memory, never on the memory it was prepared on."""
-    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    _needs_kernel()
     gen = torch.Generator().manual_seed(13)
     theta, W, lam, keep = _step_case(gen)
     step = hier_prox_features_step(theta, W, lam, 10.0, keep)
@@ -791,7 +790,7 @@ def test_the_per_step_prox_reprepares_when_its_tensors_memory_moves(moved):
 def test_the_per_step_prox_reprepares_when_the_shape_changes_in_place():
     """theta and W become narrower views of their own memory (same address, fewer columns):
     the step prepares again for the new shape and leaves the memory past it alone."""
-    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    _needs_kernel()
     gen = torch.Generator().manual_seed(15)
     theta, W, _, _ = _step_case(gen)
     (c, d), K = theta.shape, W.shape[0]
@@ -815,7 +814,7 @@ def test_the_per_step_prox_reprepares_when_the_shape_changes_in_place():
 def test_the_per_step_prox_holds_its_own_copy_of_the_mask():
     """The keep mask and penalty are copied when the step is prepared: a caller changing
     its mask afterwards does not change the step."""
-    assert prox._compiled is not None, "the compiled HIER-PROX kernel is not built"
+    _needs_kernel()
     gen = torch.Generator().manual_seed(16)
     theta, W, lam, keep = _step_case(gen)
     want_theta, want_W = theta.clone(), W.clone()
