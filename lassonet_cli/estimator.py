@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,17 +47,18 @@ from . import defaults
 from .checks import check_features, constant_columns
 from .columns import MAX_LEVELS, categorical_columns, gappy_columns, too_many_levels
 from .encoding import Encoder, fit_encoder
-from .errors import ConfigError, DataError, ModelFileError
+from .errors import ConfigError, DataError
 from .evaluate import cross_validate
+from .inputs import as_frame, check_width
 from .model import LassoNet, build_model
 from .options import PARAMETERS, Options
 from .path import StateKeeper, lassonet_path
 from .pathresult import Path, PathPoint, choose_point, elimination_lambdas, path_records, ranking
-from .prox import GroupLayout
 from .splits import split_task_rows
 from .targets import check_reconstruction, task_target
-from .tasks import make_task, task_from_dict
+from .tasks import make_task
 from .training import state_copy
+from .units import Units
 
 
 class Selector:
@@ -202,7 +202,7 @@ class Selector:
         config, spec, device = options.path_config(), options.backbone, options.device
         X = self._checked(X, reset=True)
         named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
-        task_name, frame, target = task_target(options.task, _as_frame(X), y, options.categorical)
+        task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
         inputs = list(frame.columns)
         cats = categorical_columns(frame, options.categorical)
         many = [c for c, _ in too_many_levels(frame, cats, options.max_levels)]
@@ -360,60 +360,10 @@ class Selector:
 
     @classmethod
     def load(cls, path: str) -> Selector:
-        """A predictor from a model file; ``path_`` is not stored, so it is None."""
-        from .modelfile import read_model
+        """A predictor from a model file (``modelfile.load_selector``); ``path_`` is None."""
+        from .modelfile import load_selector
 
-        # the header's fields, and their agreement with the tensors' shapes, are checked
-        # before anything is built (``modelfile.check_header``)
-        header, tensors = read_model(path)
-        try:
-            columns = list(header["encoder"]["columns"])
-            shape = header.get("image_shape")
-            sel = cls(
-                task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
-                dropout=header["dropout"], image_shape=tuple(shape) if shape else None,
-            )
-            sel.task_ = task_from_dict(header["task"])
-            sel.ties = getattr(sel.task_, "ties", sel.ties)
-            sel.encoder_ = Encoder.from_dict(header["encoder"])
-            if sel.encoder_.columns != columns:
-                raise ValueError("encoder columns disagree")
-            sel.groups = header.get("groups")
-            # a conv backbone needs an image shape, the others none
-            options = sel.options_ = sel.validate()
-            spec = options.backbone
-            d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
-            if spec.selects_filters:
-                sel.units_ = Units.filters(spec.hidden[0])
-            else:
-                sel.units_ = Units.of(columns, sel.groups)
-            model = build_model(spec, d, c, float(header["dropout"]),
-                                sel.units_.layout(sel.encoder_), options.image_shape)
-            model.load_state_dict(tensors, strict=True)
-            inputs, sel.set_aside_ = _input_columns(header, columns)
-            importances = header["importances"]
-            # importances, selection and ranking are over the units: columns, or filters
-            unit_columns = inputs if sel.units_.of_column is not None else sel.units_.names
-            sel.feature_importances_ = np.asarray(
-                [np.inf if importances[n] is None else importances[n] for n in unit_columns]
-            )
-            sel.ranking_ = np.asarray(header["ranking"], dtype=object)
-            selected = set(header["selected"])
-            if sel.units_.of_column is None:
-                sel.unit_support_ = np.asarray([n in selected for n in sel.units_.names])
-                sel.support_ = np.ones(len(inputs), dtype=bool)
-            else:
-                sel.support_ = np.asarray([n in selected for n in inputs])
-        except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
-            message = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise ModelFileError(f"{path}: inconsistent model file ({message})") from None
-        model.eval()
-        sel.model_ = model
-        sel.header_ = header
-        sel.path_ = None
-        sel.input_columns_ = sel.feature_names_in_ = np.asarray(inputs, dtype=object)
-        sel.n_features_in_ = len(inputs)
-        return sel
+        return load_selector(cls, path)
 
     def filter_weights(self) -> np.ndarray:
         """conv1's weights (C1, C, k, k) of a fitted conv backbone, the filters selected."""
@@ -437,10 +387,10 @@ class Selector:
             if hasattr(self, "feature_names_in_"):
                 names = self.feature_names_in_
                 return X[[c for c, keep in zip(names, mask, strict=True) if keep]]
-            _check_width(X, self.n_features_in_)
+            check_width(X, self.n_features_in_)
             return X.iloc[:, np.flatnonzero(mask)]
         values = np.asarray(X)
-        _check_width(values, self.n_features_in_)
+        check_width(values, self.n_features_in_)
         return values[:, mask]
 
     def _frame(self, X) -> pd.DataFrame:
@@ -451,9 +401,9 @@ class Selector:
         if isinstance(X, pd.DataFrame):
             if hasattr(self, "feature_names_in_"):
                 return X
-            _check_width(X, self.n_features_in_)
+            check_width(X, self.n_features_in_)
             return X.set_axis(list(self.input_columns_), axis=1)
-        return _as_frame(X, list(self.input_columns_))
+        return as_frame(X, list(self.input_columns_))
 
     def _outputs(self, frame: pd.DataFrame) -> torch.Tensor:
         """(n, c) outputs of the chosen model for ``_frame``'s rows."""
@@ -547,105 +497,5 @@ class Selector:
         )
 
 
-def _input_columns(header: dict, columns: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The columns a model file was fitted on, and those set aside ({column: reason}).
-
-    Files written before columns were set aside name only the model's columns (``encoder``).
-    """
-    inputs = header.get("input_columns", columns)
-    aside = header.get("set_aside") or {}
-    if not (isinstance(inputs, list) and isinstance(aside, dict)
-            and all(isinstance(c, str) for c in [*inputs, *aside, *aside.values()])):
-        raise ValueError("input_columns or set_aside has the wrong type")
-    if len(set(inputs)) != len(inputs) or set(inputs) != set(columns) | set(aside) \
-            or set(columns) & set(aside):
-        raise ValueError("input_columns disagree with the encoder's columns and set_aside")
-    return inputs, {c: aside[c] for c in inputs if c in aside}
-
-
-def _check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
-    if values.ndim != 2 or values.shape[1] != n_columns:
-        shape = "x".join(str(v) for v in values.shape)
-        raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
-                        "column(s): pass rows of those columns (a DataFrame may have more)")
-
-
-@dataclass(frozen=True)
-class Units:
-    """What the path selects: a column, a user-given group of columns, or a conv1 filter.
-
-    Attributes
-    ----------
-    names : unit names (a group's name, the column's own name, or ``filter_00``, ...)
-    of_column : for every column (encoder order), the index of its unit; None for filters,
-        which every column feeds
-    """
-
-    names: list[str]
-    of_column: list[int] | None
-
-    @classmethod
-    def filters(cls, n: int) -> Units:
-        """conv1's ``n`` filters: ``filter_00``, ``filter_01``, ... (wider when n > 100)."""
-        width = max(2, len(str(n - 1)))
-        return cls([f"filter_{j:0{width}d}" for j in range(n)], None)
-
-    @classmethod
-    def of(cls, columns: list[str], groups: dict[str, str] | None) -> Units:
-        groups = groups or {}
-        names: list[str] = []
-        index: dict[str, int] = {}
-        of_column = []
-        for column in columns:
-            name = groups.get(column, column)
-            if column not in groups and name in groups.values():
-                raise DataError(f"group name {name!r} is also an ungrouped column: rename it")
-            if name not in index:
-                index[name] = len(names)
-                names.append(name)
-            of_column.append(index[name])
-        return cls(names, of_column)
-
-    @property
-    def n(self) -> int:
-        return len(self.names)
-
-    def layout(self, encoder: Encoder) -> GroupLayout | None:
-        """The group layout over model inputs; None when every unit is a single input (or
-        the units are filters)."""
-        if self.of_column is None or len(encoder.input_names) == self.n:
-            return None
-        return GroupLayout.from_assignment(
-            [self.of_column[j] for j in encoder.unit_of_input], self.names
-        )
-
-
 class _Reached(Exception):
     """Stops a path run once the wanted point has been copied."""
-
-
-def _as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
-    """X as a DataFrame: a DataFrame as it is; an array with ``columns`` (checked against its
-    width), by default x0, x1, ...  Columns of an object array that hold only numbers are
-    numeric; sparse matrices, complex numbers and empty tables are refused."""
-    if isinstance(X, pd.DataFrame):
-        frame = X
-    else:
-        if type(X).__module__.startswith("scipy.sparse"):
-            raise TypeError("X is a sparse matrix; LassoNet reads dense input: pass X.toarray() "
-                            "or a DataFrame")
-        values = np.asarray(X)
-        if values.ndim != 2:
-            raise ConfigError("X must be two-dimensional (rows x features)")
-        if np.iscomplexobj(values):
-            raise DataError("X holds complex numbers: LassoNet reads real ones")
-        if columns is not None:
-            _check_width(values, len(columns))
-        names = columns if columns is not None else [f"x{i}" for i in range(values.shape[1])]
-        frame = pd.DataFrame(values, columns=names)
-        if values.dtype == object:  # a number in an object array is a number, not a level
-            frame = frame.infer_objects()
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise DataError(f"X has {frame.shape[0]} row(s) and {frame.shape[1]} column(s): "
-                        "LassoNet needs at least one of each")
-    return frame

@@ -263,8 +263,8 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
     """ModelFileError unless the lassonet header is well formed (the fields ``inspect`` shows
     and those ``tensor_shapes`` needs) and names exactly the tensors ``shapes`` of the file.
 
-    ``estimator.Selector.load`` checks the rest (the encoder's codes, the fitted task's
-    statistics) when it rebuilds the model.
+    ``load_selector`` checks the rest (the encoder's codes, the fitted task's statistics)
+    when it rebuilds the model.
     """
 
     def bad(reason: str) -> ModelFileError:
@@ -304,6 +304,10 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
     if len(encoder["columns"]) != header["n_inputs"]:
         raise bad(f"{len(encoder['columns'])} encoder column(s), n_inputs says "
                   f"{header['n_inputs']}")
+    try:
+        input_columns(header, encoder["columns"])
+    except ValueError as e:
+        raise bad(str(e)) from None
     if not 0 <= header["dropout"] < 1:
         raise bad(f"dropout {header['dropout']} is not in [0, 1)")
     try:
@@ -402,3 +406,82 @@ def _text(value, limit: int = 80) -> str:
         return "x".join(str(v) for v in value)
     text = json.dumps(value) if not isinstance(value, tuple) else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def input_columns(header: dict, columns: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The columns a model file was fitted on, and those set aside ({column: reason}).
+
+    Files written before columns were set aside name only the model's columns (``encoder``).
+    """
+    inputs = header.get("input_columns", columns)
+    aside = header.get("set_aside") or {}
+    if not (isinstance(inputs, list) and isinstance(aside, dict)
+            and all(isinstance(c, str) for c in [*inputs, *aside, *aside.values()])):
+        raise ValueError("input_columns or set_aside has the wrong type")
+    if len(set(inputs)) != len(inputs) or set(inputs) != set(columns) | set(aside) \
+            or set(columns) & set(aside):
+        raise ValueError("input_columns disagree with the encoder's columns and set_aside")
+    return inputs, {c: aside[c] for c in inputs if c in aside}
+
+
+def load_selector(cls, path: str):
+    """A fitted ``cls`` (``estimator.Selector`` or a subclass) from the model file at ``path``,
+    for predicting, selecting and inspecting; its ``path_`` (not stored) is None."""
+    import numpy as np
+
+    from .encoding import Encoder
+    from .model import build_model
+    from .tasks import task_from_dict
+    from .units import Units
+
+    # the header's fields, and their agreement with the tensors' shapes, are checked
+    # before anything is built (``modelfile.check_header``)
+    header, tensors = read_model(path)
+    try:
+        columns = list(header["encoder"]["columns"])
+        shape = header.get("image_shape")
+        sel = cls(
+            task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
+            dropout=header["dropout"], image_shape=tuple(shape) if shape else None,
+        )
+        sel.task_ = task_from_dict(header["task"])
+        sel.ties = getattr(sel.task_, "ties", sel.ties)
+        sel.encoder_ = Encoder.from_dict(header["encoder"])
+        if sel.encoder_.columns != columns:
+            raise ValueError("encoder columns disagree")
+        sel.groups = header.get("groups")
+        # a conv backbone needs an image shape, the others none
+        options = sel.options_ = sel.validate()
+        spec = options.backbone
+        d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
+        if spec.selects_filters:
+            sel.units_ = Units.filters(spec.hidden[0])
+        else:
+            sel.units_ = Units.of(columns, sel.groups)
+        model = build_model(spec, d, c, float(header["dropout"]),
+                            sel.units_.layout(sel.encoder_), options.image_shape)
+        model.load_state_dict(tensors, strict=True)
+        inputs, sel.set_aside_ = input_columns(header, columns)
+        importances = header["importances"]
+        # importances, selection and ranking are over the units: columns, or filters
+        unit_columns = inputs if sel.units_.of_column is not None else sel.units_.names
+        sel.feature_importances_ = np.asarray(
+            [np.inf if importances[n] is None else importances[n] for n in unit_columns]
+        )
+        sel.ranking_ = np.asarray(header["ranking"], dtype=object)
+        selected = set(header["selected"])
+        if sel.units_.of_column is None:
+            sel.unit_support_ = np.asarray([n in selected for n in sel.units_.names])
+            sel.support_ = np.ones(len(inputs), dtype=bool)
+        else:
+            sel.support_ = np.asarray([n in selected for n in inputs])
+    except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelFileError(f"{path}: inconsistent model file ({message})") from None
+    model.eval()
+    sel.model_ = model
+    sel.header_ = header
+    sel.path_ = None
+    sel.input_columns_ = sel.feature_names_in_ = np.asarray(inputs, dtype=object)
+    sel.n_features_in_ = len(inputs)
+    return sel
