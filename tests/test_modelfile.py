@@ -735,6 +735,8 @@ def test_set_aside_columns_that_disagree_are_inconsistent(with_constants, tmp_pa
     data, model = with_constants
     path = rewrite(model, tmp_path / "m.safetensors", edit)
     assert_clean_error(invoke("predict", path, data), "inconsistent")
+    # inspect reads the same columns from the header (modelfile.check_header)
+    assert_clean_error(invoke("inspect", path), "inconsistent")
 
 
 def test_a_cross_validated_point_is_recorded_with_its_folds(trained, tmp_path):
