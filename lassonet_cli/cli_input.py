@@ -1,5 +1,5 @@
 """The input of a command: the table read with the text options, its columns chosen and
-checked, its splits tried before any training; torch's threads and seed."""
+checked; torch's threads and seed."""
 
 from __future__ import annotations
 
@@ -60,21 +60,6 @@ def user_groups(path: str | None, prepared) -> dict[str, str] | None:
     from .read import read_groups
 
     return read_groups(path, list(prepared.X.columns))
-
-
-def check_splits(prepared, fractions: list[tuple[str, float]], seed: int) -> None:
-    """Fail before any note or training when the rows cannot be split as asked."""
-    import numpy as np
-
-    from .splits import split_task_rows
-    from .targets import task_target
-    from .tasks import make_task
-
-    _, X, y = task_target(prepared.task, prepared.X, prepared.target, prepared.categorical)
-    task = make_task(prepared.task, columns=list(X.columns))
-    for option, fraction in fractions:
-        keep, _ = split_task_rows(task, y, fraction, np.random.default_rng(seed), option)
-        y = y[keep]
 
 
 def setup_torch(threads: int | None, seed: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from . import defaults
-from .cli_input import check_splits, read_prepared, setup_torch, user_groups
+from .cli_input import read_prepared, setup_torch, user_groups
 from .cli_options import (
     Backbone,
     BatchSize,
@@ -156,13 +156,9 @@ def select(
     # (a conv backbone refuses groups)
     options = options.with_table(prepared.task, prepared.categorical,
                                  user_groups(groups, prepared))
-    check_splits(prepared, [("--val-fraction", val_fraction)], seed)
-    for message in prepared.notes:
-        reporter.note(message)
-
+    on_run = reporter.opening(prepared.notes, prepared.X.shape[1] - len(prepared.constant))
     try:
-        reporter.start(prepared.X.shape[1] - len(prepared.constant))
-        estimator = Selector.of(options).fit(prepared.X, prepared.target, on_run=reporter.run)
+        estimator = Selector.of(options).fit(prepared.X, prepared.target, on_run=on_run)
     finally:
         reporter.stop()
 
@@ -309,16 +305,12 @@ def path_command(
     parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
     options = options.with_table(prepared.task, prepared.categorical,
                                  user_groups(groups, prepared))
-    check_splits(prepared, [("--test-fraction", test_fraction),
-                            ("--val-fraction", val_fraction)], seed)
-    for message in prepared.notes:
-        reporter.note(message)
-
     try:
-        reporter.start(prepared.X.shape[1])
         table, selector = accuracy_vs_k(
             lambda: Selector.of(options), prepared.X, prepared.target, prepared.task, k_grid,
-            test_fraction, random_repeats, seed, on_run=reporter.run, on_refit=reporter.refit,
+            test_fraction, random_repeats, seed,
+            on_run=reporter.opening(prepared.notes, prepared.X.shape[1]),
+            on_refit=reporter.refit,
         )
     finally:
         reporter.stop()

@@ -143,7 +143,7 @@ def accuracy_vs_k(
     task_name, frame, raw = task_target(task_name, frame, target, selector.categorical)
     train_rows, test_rows = split_task_rows(
         make_task(task_name, columns=list(frame.columns)), raw, test_fraction, rng,
-        "--test-fraction",
+        "test_fraction",
     )
     # the columns the selector would set aside (constant in the training rows) are no candidates
     flat = constant_columns(frame.iloc[train_rows], selector.categorical)

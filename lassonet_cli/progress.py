@@ -84,6 +84,21 @@ class Reporter:
             sys.stderr.write(f"{stage}: {status} [{now - self._started:.0f} s]\n")
             sys.stderr.flush()
 
+    def opening(self, notes: list[str], units: int):
+        """``on_run`` for a command's training: the first run prints ``notes`` and starts the
+        display over ``units`` units, so that a table whose rows cannot be split as asked (a
+        check made before training starts) gets its error line alone, without the notes."""
+        waiting = [list(notes)]
+
+        def on_run(stage: str):
+            if waiting:
+                for message in waiting.pop():
+                    self.note(message)
+                self.start(units)
+            return self.run(stage)
+
+        return on_run
+
     def run(self, stage: str):
         """``on_run`` of ``LassoNetSelector.fit``: the display of one path run's points."""
         if self._started is None:

@@ -29,17 +29,23 @@ def split_rows(
     """Indices (kept, held out) with ``fraction`` of the rows held out, stratified by class.
 
     Stratified: every class with at least two rows contributes to both parts, in proportion.
+    ``what`` names the fraction in messages: a parameter name ('val_fraction', which the
+    command line spells --val-fraction) or a flag as it is ('--test-fraction').
     """
     n = len(y)
+
+    def name(s) -> str:
+        return what if what.startswith("-") else s(what)
+
     if not 0 < fraction < 1:
-        raise DataError(f"{what} must be between 0 and 1 (exclusive), got {fraction}")
+        raise DataError(lambda s: f"{name(s)} must be between 0 and 1 (exclusive), got "
+                                  f"{fraction}")
     n_out = int(round(n * fraction))
     if n_out < 1 or n - n_out < 2:
         need = next(m for m in range(n + 1, n + 10_000)
                     if round(m * fraction) >= 1 and m - round(m * fraction) >= 2)
-        raise DataError(
-            f"{n} row(s) are too few for {what} {fraction}: need at least {need} rows"
-        )
+        raise DataError(lambda s: f"{n} row(s) are too few for {name(s)} {fraction}: need at "
+                                  f"least {need} rows")
     shuffled = _shuffled(y, stratify, rng)
     if not stratify:
         (order,) = shuffled
@@ -54,8 +60,9 @@ def split_rows(
         held.append(members[:take])
     out = np.sort(np.concatenate(held))
     if len(out) == 0:
-        raise DataError(f"too few rows per class to hold out {what} {fraction}: a class "
-                        "needs at least 2 rows to appear on both sides of the split")
+        raise DataError(lambda s: f"too few rows per class to hold out {name(s)} {fraction}: "
+                                  "a class needs at least 2 rows to appear on both sides of the "
+                                  "split")
     keep = np.setdiff1d(np.arange(n), out)
     return keep, out
 

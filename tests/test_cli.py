@@ -502,3 +502,15 @@ def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_t
     assert table["k"].tolist() == [1, 2, 3]
     assert "rare" not in ";".join(table["features"])
     assert selector.set_aside_ == {}
+
+
+@pytest.mark.parametrize("command, flag", [("select", "--val-fraction"),
+                                           ("path", "--test-fraction")])
+def test_rows_too_few_to_split_give_the_error_alone(tmp_path, command, flag):
+    """A table that reads fine (its notes would say the task and the imputed gaps) but whose
+    rows cannot be split as asked: one error line naming the flag, and none of the notes,
+    which wait until training starts."""
+    table = tmp_path / "five.csv"
+    table.write_text("a,b,y\n1,,0.5\n2,3,1.5\n3,1,2.5\n4,4,3.5\n5,5,4.5\n")
+    result = invoke(command, table, "-t", "y", "--missing", "impute", flag, "0.9")
+    assert_clean_error(result, f"too few for {flag} 0.9")
