@@ -5,9 +5,13 @@ the network and training batch of ``compare_reference.py`` (seed 0 split, 90% of
 rows as the selector uses them, the rest as validation rows):
 
 * ``step sgd fused`` / ``step sgd foreach``: forward, loss, backward and our heavy-ball update,
-  with torch's fused kernel and with the foreach fallback;
+  with torch's fused kernel (through the public ``torch.optim.sgd.sgd``, as the path runs) and
+  with the unfused fallback;
 * ``step adam fused`` / ``step adam foreach``: the same with our Adam (the dense phase and the
   relaxed fits);
+* ``step sgd kernel`` / ``step adam kernel``: the same update by calling the fused kernel
+  itself (``torch._fused_sgd_``, ``torch._fused_adam_``, private: measured here only, for what
+  the public functional call costs on top);
 * ``step + prox``: the fused SGD step followed by HIER-PROX (``--prox``: the compiled kernel,
   the CPU default, or numpy);
 * ``step + prox + validation``: and a validation pass, as a monitored path epoch does;
@@ -71,6 +75,8 @@ def variants(task, model, X, y, X_val, y_val) -> dict:
     }
     for name, opt in optimisers.items():
         opt.fused = opt.fused and name.endswith("fused")
+    optimisers["sgd kernel"] = _KernelHeavyBall(model.parameters(), lr=1e-3)
+    optimisers["adam kernel"] = _KernelAdam(model.parameters(), lr=1e-4)
     sgd = optimisers["sgd fused"]
     both, n = torch.cat([X, X_val]), len(X)
 
@@ -105,6 +111,33 @@ def variants(task, model, X, y, X_val, y_val) -> dict:
     timed.update({"step + prox": step_prox, "step + prox + validation": step_prox_validation,
                   "validation": validation, "step with validation rows": step_with_validation_rows})
     return timed
+
+
+class _KernelHeavyBall(HeavyBall):
+    """HeavyBall whose step calls torch's fused SGD kernel directly (private API)."""
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grads = self._grads()
+        first = self.buffers is None
+        if first:
+            self.buffers = [torch.empty_like(g) for g in grads]
+        torch._fused_sgd_(self.params, grads, self.buffers, weight_decay=0.0,
+                          momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
+                          maximize=False, is_first_step=first)
+
+
+class _KernelAdam(Adam):
+    """Adam whose step calls torch's fused Adam kernel directly (private API)."""
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.betas
+        self.steps += 1
+        count = torch.full((), float(self.steps))
+        torch._fused_adam_(self.params, self._grads(), self.m, self.v, [],
+                           [count] * len(self.params), lr=self.lr, beta1=beta1, beta2=beta2,
+                           weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
 
 
 def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float, float]:

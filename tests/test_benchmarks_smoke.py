@@ -292,8 +292,8 @@ def test_step_parts_times_every_part(capsys):
     times = {m.group(1).strip(): float(m.group(2))
              for m in re.finditer(r"^(\S.*?)\s+(\d+\.\d+) ms", out, re.MULTILINE)}
     expected = ["step sgd fused", "step sgd foreach", "step adam fused", "step adam foreach",
-                "step + prox", "step + prox + validation", "validation",
-                "step with validation rows", "prox in sequence", "prox replayed"]
+                "step sgd kernel", "step adam kernel", "step + prox", "step + prox + validation",
+                "validation", "step with validation rows", "prox in sequence", "prox replayed"]
     assert list(times) == expected
     assert all(0 < v < 1e3 for v in times.values())
 
