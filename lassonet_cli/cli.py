@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .commands_model import INSPECT_HELP, PREDICT_HELP, inspect, predict
+from .commands_stability import STABILITY_HELP, stability
 from .commands_train import PATH_HELP, SELECT_HELP, path_command, select
 from .errors import CLI, LassoNetError
 from .signals import Terminated, signals_handled
@@ -136,6 +137,7 @@ def root(
 # the commands, in the order --help lists them
 app.command(help=SELECT_HELP, no_args_is_help=True)(select)
 app.command("path", help=PATH_HELP, no_args_is_help=True)(path_command)
+app.command(help=STABILITY_HELP, no_args_is_help=True)(stability)
 app.command(help=PREDICT_HELP, no_args_is_help=True)(predict)
 app.command(help=INSPECT_HELP, no_args_is_help=True)(inspect)
 

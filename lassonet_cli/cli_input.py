@@ -71,3 +71,19 @@ def setup_torch(threads: int | None, seed: int) -> None:
             raise typer.BadParameter("must be at least 1", param_hint="--threads")
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
+
+
+def figure_format(path: str | None, option: str) -> str | None:
+    """'png' or 'svg' for a figure file given by ``option`` (None: no figure), checked before
+    any work, matplotlib included."""
+    if path is None:
+        return None
+    from pathlib import Path as FilePath
+
+    from .plot import PLOT_FORMATS, require_matplotlib
+
+    suffix = FilePath(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise typer.BadParameter("the figure file must end in .png or .svg", param_hint=option)
+    require_matplotlib(option)
+    return suffix[1:]

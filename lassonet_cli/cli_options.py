@@ -293,6 +293,44 @@ Plot = Annotated[
 ]
 
 
+Jobs = Annotated[
+    int | None,
+    typer.Option(help="Local processes for the independent runs (cross-validation folds, "
+                 "stability subsamples). Default: the first run here, the others in as many "
+                 "processes as there are cores when at its pace they would take 10 s or more. "
+                 "Each run has "
+                 "--threads torch threads (default 1), wherever it runs, so outputs do not "
+                 "depend on --jobs."),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="Send the independent runs to this Dask distributed scheduler "
+                 "(tcp://HOST:PORT; pip install 'lassonet-cli[dask]'), e.g. one started by "
+                 "dask-scheduler, with workers started by dask-worker --nthreads 1. The "
+                 "outputs are the same as with --jobs."),
+]
+
+# --- the options of stability ---------------------------------------------------------------------
+Pairs = Annotated[int, typer.Option(help="Complementary pairs of half-samples: 2 x PAIRS paths.")]
+PiThr = Annotated[
+    float, typer.Option("--pi-thr", help="A feature is stable when at least this share of "
+                        "the subsample paths rank it in their top q (0.5 < PI_THR <= 1).")
+]
+QOpt = Annotated[
+    int | None,
+    typer.Option("--q", help="Features selected per subsample path (its top q). Default: the "
+                 "median size of the subsamples' chosen models, or what --efv allows."),
+]
+Efv = Annotated[
+    float | None,
+    typer.Option(help="The expected number of false selections to allow: q is the largest "
+                 "whose Meinshausen-Bühlmann bound q^2/((2 PI_THR - 1) p) is at most this."),
+]
+StabilityPlot = Annotated[
+    str | None, typer.Option("--plot", help="Draw the stability paths (selection probability "
+                             "against k, log axis) to this .png or .svg file.")
+]
+
 # --- the options of predict and inspect -----------------------------------------------------------
 ModelPath = Annotated[str, typer.Argument(help="A model file written by select --model-out.")]
 Keep = Annotated[

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from . import defaults
-from .cli_input import read_prepared, setup_torch, user_groups
+from .cli_input import figure_format, read_prepared, setup_torch, user_groups
 from .cli_options import (
     Backbone,
     BatchSize,
@@ -32,6 +32,7 @@ from .cli_options import (
     IdColumn,
     ImageShape,
     InputFormatOpt,
+    Jobs,
     KGrid,
     KOpt,
     LambdaStart,
@@ -55,6 +56,7 @@ from .cli_options import (
     RandomRepeats,
     Relax,
     RuleOpt,
+    Scheduler,
     Seed,
     Sep,
     Target,
@@ -116,6 +118,8 @@ def select(
     k: KOpt = None,
     rule: RuleOpt = None,
     cv: Cv = None,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
     seed: Seed = 0,
     device: DeviceOpt = Device.cpu,
     threads: Threads = None,
@@ -144,6 +148,10 @@ def select(
         image_shape=image_shape,
     )
     filters_format = _filters_format(filters_out, options)
+    from .runs import Runner
+
+    runner = Runner(jobs, scheduler, threads or 1)
+    runner.check()
     from .columns import resolve_task
     from .estimator import Selector
 
@@ -158,7 +166,8 @@ def select(
                                  user_groups(groups, prepared))
     on_run = reporter.opening(prepared.notes, prepared.X.shape[1] - len(prepared.constant))
     try:
-        estimator = Selector.of(options).fit(prepared.X, prepared.target, on_run=on_run)
+        estimator = Selector.of(options, runner).fit(prepared.X, prepared.target, on_run=on_run,
+                                                     on_runs=reporter.runs("cv folds"))
     finally:
         reporter.stop()
 
@@ -186,19 +195,10 @@ def _filters_format(path: str | None, options) -> str | None:
     """'png' or 'svg' for --filters-out, checked before any work (conv backbone only)."""
     if path is None:
         return None
-    from pathlib import Path as FilePath
-
-    from .plot import PLOT_FORMATS, require_matplotlib
-
     if not options.selects_filters:
         raise typer.BadParameter("draws conv1's filters: it needs --backbone conv:C1,C2",
                                  param_hint="--filters-out")
-    suffix = FilePath(path).suffix.lower()
-    if suffix not in PLOT_FORMATS:
-        raise typer.BadParameter("the figure file must end in .png or .svg",
-                                 param_hint="--filters-out")
-    require_matplotlib("--filters-out")
-    return suffix[1:]
+    return figure_format(path, "--filters-out")
 
 
 PATH_HELP = (
@@ -252,6 +252,8 @@ def path_command(
     val_fraction: ValFraction = 0.1,
     cv: Cv = None,
     rule: RuleOpt = None,
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
     seed: Seed = 0,
     device: DeviceOpt = Device.cpu,
     threads: Threads = None,
@@ -265,17 +267,13 @@ def path_command(
 
     from .evaluate import accuracy_vs_k, parse_k_grid
     from .io import atomic_output, check_writable, output_format, write_table
-    from .plot import PLOT_FORMATS, accuracy_vs_k_figure
+    from .plot import accuracy_vs_k_figure
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
     check_writable(plot)
-    plot_format = None
-    if plot:
-        plot_format = FilePath(plot).suffix.lower()
-        if plot_format not in PLOT_FORMATS:
-            raise typer.BadParameter("the plot file must end in .png or .svg", param_hint="--plot")
+    plot_format = figure_format(plot, "--plot")
     from .backbones import BackboneSpec
 
     if BackboneSpec.parse(backbone).selects_filters:
@@ -291,7 +289,10 @@ def path_command(
     )
     from .columns import resolve_task
     from .estimator import Selector
+    from .runs import Runner
 
+    runner = Runner(jobs, scheduler, threads or 1)
+    runner.check()
     task_name = resolve_task(task.value, target, time, event)
     if random_repeats < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
@@ -307,8 +308,8 @@ def path_command(
                                  user_groups(groups, prepared))
     try:
         table, selector = accuracy_vs_k(
-            lambda: Selector.of(options), prepared.X, prepared.target, prepared.task, k_grid,
-            test_fraction, random_repeats, seed,
+            lambda: Selector.of(options, runner), prepared.X, prepared.target, prepared.task,
+            k_grid, test_fraction, random_repeats, seed,
             on_run=reporter.opening(prepared.notes, prepared.X.shape[1]),
             on_refit=reporter.refit,
         )
@@ -318,7 +319,7 @@ def path_command(
     if plot:
         name = "stdin" if data == "-" else FilePath(data).name
         figure = accuracy_vs_k_figure(
-            table, selector.task_.score_name, f"{name}: test score against k", plot_format[1:]
+            table, selector.task_.score_name, f"{name}: test score against k", plot_format
         )
         with atomic_output(plot) as handle:
             handle.write(figure)

@@ -50,10 +50,11 @@ from .encoding import Encoder, fit_encoder
 from .errors import ConfigError, DataError
 from .evaluate import cross_validate
 from .inputs import as_frame, check_width
-from .model import LassoNet, build_model
+from .model import LassoNet
 from .options import PARAMETERS, Options
-from .path import StateKeeper, lassonet_path
-from .pathresult import Path, PathPoint, choose_point, elimination_lambdas, path_records, ranking
+from .path import PathRun, StateKeeper
+from .pathresult import PathPoint, choose_point, elimination_lambdas, path_records, ranking
+from .runs import Runner
 from .splits import split_task_rows
 from .targets import check_reconstruction, task_target
 from .tasks import make_task
@@ -87,6 +88,10 @@ class Selector:
     ties : 'efron' or 'breslow', how the Cox partial likelihood treats tied event times
     image_shape : 'CxHxW' or (C, H, W), the images whose pixels (row-major) are the columns;
         required with a conv backbone, refused with the others
+    n_jobs : local processes for the cross-validation folds (None: auto, see ``runs``); each
+        fold trains with one torch thread wherever it runs, so the result does not depend on it
+    scheduler : the address of a Dask distributed scheduler ('tcp://host:8786') to run the
+        folds on instead (the ``dask`` extra)
     """
 
     def __init__(
@@ -115,6 +120,8 @@ class Selector:
         device: str = "cpu",
         ties: str = "efron",
         image_shape: str | tuple[int, int, int] | None = None,
+        n_jobs: int | None = None,
+        scheduler: str | None = None,
     ):
         self.task = task
         self.backbone = backbone
@@ -140,6 +147,8 @@ class Selector:
         self.device = device
         self.ties = ties
         self.image_shape = image_shape
+        self.n_jobs = n_jobs
+        self.scheduler = scheduler
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
@@ -155,10 +164,13 @@ class Selector:
         return X
 
     @classmethod
-    def of(cls, options: Options) -> Selector:
-        """An unfitted selector with these (checked) options as its parameters."""
+    def of(cls, options: Options, runner: Runner | None = None) -> Selector:
+        """An unfitted selector with these (checked) options as its parameters, whose
+        independent runs (cross-validation folds) go to ``runner`` (default: ``n_jobs`` and
+        ``scheduler``)."""
         selector = cls(**options.params())
         selector._validated = (copy.deepcopy(selector._params()), options)
+        selector._runner = runner
         return selector
 
     def _params(self) -> dict[str, object]:
@@ -183,6 +195,7 @@ class Selector:
         y=None,
         on_point: Callable[[PathPoint, LassoNet], None] | None = None,
         on_run: Callable[[str], Callable[[PathPoint], None] | None] | None = None,
+        on_runs: Callable[[int, int], None] | None = None,
     ) -> Selector:
         """Train the path on (X, y) and keep the chosen model.
 
@@ -194,9 +207,11 @@ class Selector:
         on_point : optional callback, called after every point of the path on the training
             rows (the path ``path_`` holds)
         on_run : optional progress display, called as each run of the path starts with its
-            name ('path'; with cross-validation 'cv fold 1/K', ..., then 'chosen point', the
+            name ('path'; with cross-validation, after the folds, 'chosen point': the
             path again up to the chosen point); the callback it returns, if any, is called
             after every point of that run
+        on_runs : optional progress display of the cross-validation folds (which run apart,
+            see ``runs``), called with (folds done, folds)
         """
         options = self.validate()
         config, spec, device = options.path_config(), options.backbone, options.device
@@ -235,29 +250,14 @@ class Selector:
                               channels=image_shape[0] if image_shape else None)
         task.fit(target[train_idx])
         features = encoder.transform(frame)
-        d = features.shape[1]
         if spec.selects_filters:
             units = Units.filters(spec.hidden[0])
         else:
             units = Units.of(encoder.columns, options.groups)
         groups = units.layout(encoder)
 
-        def run_path(
-            rows: np.ndarray, held: np.ndarray, callback, lambdas: list[float] | None = None
-        ) -> tuple[Path, LassoNet]:
-            torch.manual_seed(options.seed)
-            net = build_model(spec, d, task.n_outputs, options.dropout, groups, image_shape)
-            net = net.to(device)
-            generator = torch.Generator().manual_seed(options.seed)
-            # the training rows are read from the whole table batch by batch, not copied
-            X_all = torch.from_numpy(features).to(device)
-            X_held = X_all[torch.from_numpy(held).to(device)]
-            y_rows, y_held = (task.encode(target[r]).to(device) for r in (rows, held))
-            path = lassonet_path(
-                net, task, X_all, y_rows, X_held, y_held, units.names, config, generator,
-                on_point=callback, lambdas=lambdas, rows=torch.from_numpy(rows).to(device),
-            )
-            return path, net
+        run_path = PathRun(features, target, task, spec, options.dropout, groups, image_shape,
+                           units.names, config, device, options.seed)
 
         def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
             """A path callback that shows the points of ``run`` through ``on_run``."""
@@ -288,8 +288,9 @@ class Selector:
             self.cv_scores_ = None
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
+            runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
             self.cv_scores_ = cross_validate(self.path_, options, target, task, run_path, folds,
-                                             display)
+                                             runner, on_runs)
             for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
                 point.val_score, point.val_score_se = float(mean), float(se)
             # the chosen point's model: the same (deterministic) path again, up to that point
@@ -351,6 +352,24 @@ class Selector:
         self.feature_importances_ = np.zeros(len(inputs), dtype=np.float64)
         self.feature_importances_[used] = lambdas[owner[at[used]]]
         return self
+
+    def stability(self, X, y=None, pairs: int = 50, pi_thr: float = 0.6, q: int | None = None,
+                  efv: float | None = None, k_grid: list[int] | None = None,
+                  on_done: Callable[[int, int], None] | None = None):
+        """Stability selection with these parameters over ``pairs`` complementary pairs of
+        half-samples of (X, y) (``stability.stability_selection``); the subsample paths run
+        where ``n_jobs`` and ``scheduler`` say.  Returns the ``stability.Stability`` result
+        and keeps it as ``stability_``; ``stability_scores_`` (one per column of X) is each
+        column's selection probability at q (``max_probability``).  Does not fit the model."""
+        from .stability import stability_selection
+
+        options = self.validate()
+        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+        result = stability_selection(options, as_frame(X), y, pairs,
+                                     pi_thr, q, efv, k_grid, runner, on_done)
+        self.stability_ = result
+        self.stability_scores_ = result.max_probability
+        return result
 
     def save(self, path: str) -> None:
         """Write the chosen model to a model file (``modelfile``)."""

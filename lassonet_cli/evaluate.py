@@ -22,9 +22,10 @@ from .checks import constant_columns
 from .errors import ConfigError
 from .model import LassoNet
 from .options import Options
-from .path import StateKeeper
+from .path import PathRun, StateKeeper
 from .pathconfig import PathConfig
 from .pathresult import Path, PathPoint
+from .runs import Runner
 from .splits import fold_rows, split_task_rows
 from .targets import task_target
 from .tasks import make_task
@@ -239,8 +240,14 @@ def matched_scores(points: list[PathPoint], fold_points: list[PathPoint]) -> np.
     return out
 
 
-def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_path,
-                   folds: int, display) -> tuple[np.ndarray, np.ndarray]:
+def _fold_points(run_path, fold: tuple[np.ndarray, np.ndarray, list[float]]) -> list[PathPoint]:
+    """The points of one fold's path (``runs`` calls this, perhaps in another process)."""
+    rows, held, lambdas = fold
+    return run_path(rows, held, None, lambdas)[0].points
+
+
+def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_path: PathRun,
+                   folds: int, runner: Runner, on_done=None) -> tuple[np.ndarray, np.ndarray]:
     """(mean, standard error) over ``folds`` folds of the held-out score at every point.
 
     Each fold trains a path on the other folds along the lambdas of the full path (one
@@ -250,11 +257,11 @@ def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_p
     units <= k, the nearest in lambda among those.  Matching by lambda alone misleads near
     the sparse end: a fold, trained on fewer rows, loses its units at other lambdas, and the
     full path's empty model took the score of a fold's one-unit model at the same lambda
-    (and, as the sparser of two equal scores, was chosen).  ``display(name)`` gives the
-    callback that shows the points of fold ``name`` ('cv fold 2/K').
+    (and, as the sparser of two equal scores, was chosen).
 
-    ``path``: the full path, trained on every row; ``run_path(rows, held, callback, lambdas)``
-    trains a path on ``rows`` along ``lambdas`` and scores its points on ``held``.
+    ``path``: the full path, trained on every row; ``run_path``: trains a path on some rows
+    along given lambdas and scores its points on others.  The folds are independent runs,
+    sent where ``runner`` sends them; ``on_done(done, folds)`` as they finish.
     """
     points = path.points
     lambdas = [p.lambda_ for p in points[1:]]
@@ -264,11 +271,11 @@ def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_p
     strata = task.strata(target)
     held_out = fold_rows(target if strata is None else strata, folds, strata is not None,
                          options.seed)
-    scores = np.empty((folds, len(points)))
-    for f, held in enumerate(held_out):
-        rows = np.setdiff1d(np.arange(len(target)), held)
-        fold_path, _ = run_path(rows, held, display(f"cv fold {f + 1}/{folds}"), lambdas)
-        scores[f] = matched_scores(points, fold_path.points)
+    every = np.arange(len(target))
+    tasks = [(np.setdiff1d(every, held), held, lambdas) for held in held_out]
+    names = [f"cv fold {f + 1}/{folds}" for f in range(folds)]
+    fold_points = runner.map(_fold_points, run_path, tasks, names, on_done)
+    scores = np.stack([matched_scores(points, fold) for fold in fold_points])
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / np.sqrt(folds)
     return mean, se

@@ -33,9 +33,11 @@ iteration's fixed point solves the penalised problem at ``lam`` (``optim.HeavyBa
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from .exits import (
@@ -47,7 +49,7 @@ from .exits import (
     settle,
     settle_rounds,
 )
-from .model import LassoNet
+from .model import LassoNet, build_model
 from .pathconfig import PathConfig
 from .pathresult import Path, PathPoint, choose_point
 from .relax import Relaxer
@@ -302,3 +304,48 @@ class StateKeeper:
         if choose_point(self.prefix, self.rule, self.k) == newest:
             self.index = newest
             self.state = state_copy(model)
+
+
+@dataclasses.dataclass(frozen=True)
+class PathRun:
+    """Paths on subsets of the rows of one encoded table, with one model layout and one set of
+    options: the selector's path and its cross-validation folds.  A plain value, so that the
+    folds can run in other processes (``runs``); each run seeds torch with ``seed``.
+
+    ``features`` (n, d) the encoded table; ``target`` the task's raw target (n, ...);
+    ``task`` fitted; ``groups`` the layout of the units (``units.Units.layout``).
+    """
+
+    features: np.ndarray
+    target: np.ndarray
+    task: object
+    spec: object
+    dropout: float
+    groups: object
+    image_shape: tuple[int, int, int] | None
+    unit_names: list[str]
+    config: PathConfig
+    device: torch.device
+    seed: int
+
+    def __call__(self, rows: np.ndarray, held: np.ndarray,
+                 on_point: ProgressCallback | None = None,
+                 lambdas: list[float] | None = None) -> tuple[Path, LassoNet]:
+        """The path trained on ``rows`` (along ``lambdas`` if given) and scored on ``held``;
+        the model as the path left it."""
+        torch.manual_seed(self.seed)
+        d = self.features.shape[1]
+        net = build_model(self.spec, d, self.task.n_outputs, self.dropout, self.groups,
+                          self.image_shape).to(self.device)
+        generator = torch.Generator().manual_seed(self.seed)
+        # the training rows are read from the whole table batch by batch, not copied
+        X_all = torch.from_numpy(self.features).to(self.device)
+        X_held = X_all[torch.from_numpy(held).to(self.device)]
+        y_rows, y_held = (self.task.encode(self.target[r]).to(self.device)
+                          for r in (rows, held))
+        path = lassonet_path(
+            net, self.task, X_all, y_rows, X_held, y_held, self.unit_names, self.config,
+            generator, on_point=on_point, lambdas=lambdas,
+            rows=torch.from_numpy(rows).to(self.device),
+        )
+        return path, net

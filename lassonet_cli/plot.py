@@ -69,6 +69,41 @@ def filters_figure(weights: np.ndarray, alive: np.ndarray, names: list[str], fmt
     return _figure_bytes(plt, fig, fmt)
 
 
+STABILITY_LINES = 200  # the unstable features drawn, at most: those most often selected
+
+
+def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str],
+                     stable: np.ndarray, q: int, pi_thr: float, title: str, fmt: str) -> bytes:
+    """Stability paths: each feature's selection probability against k (log-x); the stable
+    features in colour and named, the others grey (at most ``STABILITY_LINES`` of them).
+
+    Parameters
+    ----------
+    ks : (m,) the ks; probabilities : (p, m); names : (p,); stable : (p,) bool
+    q, pi_thr : drawn as a vertical and a horizontal line
+    """
+    plt = require_matplotlib("--plot")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    others = np.flatnonzero(~stable)
+    others = others[np.argsort(-probabilities[others].mean(axis=1), kind="stable")]
+    for j in others[:STABILITY_LINES]:
+        ax.plot(ks, probabilities[j], color="0.75", linewidth=0.7)
+    for n, j in enumerate(np.flatnonzero(stable)):  # the legend names the first 20
+        ax.plot(ks, probabilities[j], linewidth=1.4, label=str(names[j]) if n < 20 else None)
+    ax.axhline(pi_thr, color="black", linestyle="--", linewidth=0.8)
+    ax.axvline(q, color="black", linestyle=":", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("k (top features per subsample path)")
+    ax.set_ylabel("selection probability")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    if stable.any():
+        ax.legend(loc="upper left", fontsize="x-small", ncol=2 if stable.sum() > 10 else 1)
+    fig.tight_layout()
+    return _figure_bytes(plt, fig, fmt)
+
+
 def require_matplotlib(option: str):
     """matplotlib.pyplot on the Agg backend; ConfigError naming ``option`` when it is missing."""
     try:

@@ -67,7 +67,9 @@ class Reporter:
                 progress.start()
         self._started, self._units = time.monotonic(), units
 
-    def _show(self, stage: str, done: int, total: int, status: str) -> None:
+    def _show(self, stage: str, done: int, total: int, status: str, last: bool = False) -> None:
+        """Show a stage's progress; ``last``: its final state, a plain line even within the
+        second."""
         import time
 
         now = time.monotonic()
@@ -79,7 +81,7 @@ class Reporter:
                                status=status)
             else:
                 progress.update(task, total=total, completed=done, status=status)
-        elif new_stage or now - self._last_line >= self.LINE_INTERVAL:
+        elif new_stage or last or now - self._last_line >= self.LINE_INTERVAL:
             self._last_line = now
             sys.stderr.write(f"{stage}: {status} [{now - self._started:.0f} s]\n")
             sys.stderr.flush()
@@ -113,6 +115,22 @@ class Reporter:
             count[0] += 1
 
         return on_point
+
+    def runs(self, stage: str, notes: list[str] = ()):
+        """``on_done(done, total)`` of a batch of independent runs (``runs.Runner``): the
+        first call prints ``notes`` and starts the display, a count of the runs done."""
+        waiting = [list(notes)]
+
+        def on_done(done: int, total: int) -> None:
+            if waiting:
+                for message in waiting.pop():
+                    self.note(message)
+                if self._started is None:
+                    self.start(total)
+            if self._started is not None:
+                self._show(stage, done, total, f"{done} of {total} done", last=done == total)
+
+        return on_done
 
     def refit(self, done: int, total: int) -> None:
         """``on_refit`` of ``evaluate.accuracy_vs_k``."""

@@ -89,3 +89,11 @@ def _shuffled(y: np.ndarray, stratify: bool, rng: np.random.Generator) -> list[n
         return [rng.permutation(len(y))]
     _, codes = np.unique(y, return_inverse=True)
     return [rng.permutation(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
+
+
+def half_samples(y: np.ndarray, stratify: bool, rng: np.random.Generator
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Two complementary halves of the rows (sorted indices; with an odd count the first has
+    one more), the shuffled rows dealt out in turn, so that each class is split evenly."""
+    order = np.concatenate(_shuffled(y, stratify, rng))
+    return np.sort(order[0::2]), np.sort(order[1::2])

@@ -495,7 +495,7 @@ def test_a_tampered_header_is_refused_before_anything_is_built(trained, tmp_path
     def no_build(*args, **kwargs):
         raise AssertionError("a module was built from a tampered header")
 
-    monkeypatch.setattr("lassonet_cli.estimator.build_model", no_build)
+    monkeypatch.setattr("lassonet_cli.model.build_model", no_build)
     with pytest.raises(ModelFileError, match="inconsistent"):
         Selector.load(str(path))
 

@@ -1,0 +1,278 @@
+"""Independent runs (cross-validation folds, stability subsamples): here, in a pool of local
+processes, or on a Dask distributed cluster, with the same results whichever runs them.
+
+A batch of runs is a module-level function ``fn(shared, task)``, the data every run reads
+(``shared``, sent once to each worker process, not once per run) and one small task per run.
+Every run has torch's seed set by its own code and the same number of torch threads wherever
+it runs (``threads``), so a result does not depend on which process computed it: ``--jobs 1``,
+``--jobs 4`` and a cluster give byte-identical outputs.
+
+- ``jobs=1``: the runs one after another in this process.
+- ``jobs=N``: a pool of N local processes (started with ``spawn``: torch's thread pools are not
+  safe to fork).  A worker that dies (killed, out of memory) has its runs started again in a
+  new pool; after ``ATTEMPTS`` deaths the batch fails with an error naming the runs.
+- ``jobs=None`` (auto): the first run here; if the others would take long enough at its pace
+  to be worth starting processes for (``AUTO_POOL_SECONDS``), they run in a pool of as many
+  processes as there are cores, else here too.
+- ``scheduler='tcp://host:port'``: the runs as tasks of an existing Dask distributed cluster
+  (the ``dask`` extra), which re-runs the task of a worker that dies and retries a task that
+  fails once.
+
+Errors a user can fix (``LassoNetError``) raised in a run reach the caller as the same error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from .errors import ConfigError, LassoNetError
+
+ATTEMPTS = 3  # a local worker may die this many times on a batch before it fails
+# auto: a pool is worth starting (a few seconds) when the runs left would take this long here
+AUTO_POOL_SECONDS = 10.0
+CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler
+
+
+class RunError(LassoNetError):
+    """A run could not be completed: workers died, or the cluster could not be reached."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Runner:
+    """Where a batch of runs goes: ``jobs`` local processes (None: auto, see the module) or a
+    Dask scheduler's address; ``threads``: torch threads of each run."""
+
+    jobs: int | None = None
+    scheduler: str | None = None
+    threads: int = 1
+
+    def __post_init__(self):
+        if self.jobs is not None and self.jobs < 1:
+            raise ConfigError(lambda s: f"{s('jobs')} must be at least 1, got {self.jobs}")
+        if self.threads < 1:
+            raise ConfigError(lambda s: f"{s('threads')} must be at least 1, got {self.threads}")
+
+    def check(self) -> None:
+        """Fail now (RunError) if the scheduler, where there is one, cannot be reached: before
+        a command reads its data or trains, not after."""
+        if self.scheduler is not None:
+            _connect(self.scheduler).close()
+
+    def map(self, fn: Callable, shared, tasks: Sequence, names: Sequence[str],
+            on_done: Callable[[int, int], None] | None = None) -> list:
+        """``[fn(shared, task) for task in tasks]``, the runs wherever this runner sends
+        them; ``names`` name the runs in errors ('subsample 3'); ``on_done(done, total)``
+        after each run (and once with 0 before the first)."""
+        total = len(tasks)
+        if total == 0:
+            return []
+        if self.scheduler is not None:  # the count starts once the scheduler answers
+            return _on_dask(self.scheduler, fn, shared, tasks, names, self.threads,
+                            lambda: _Progress(total, on_done))
+        progress = _Progress(total, on_done)
+        jobs = self.jobs
+        results = []
+        if jobs is None:  # auto: time the first run here
+            started = time.perf_counter()
+            results.append(_here(fn, shared, tasks[0], self.threads))
+            progress.one()
+            took = time.perf_counter() - started
+            cores = os.cpu_count() or 1
+            worth = took * (total - 1) >= AUTO_POOL_SECONDS and cores > 1
+            jobs = min(cores, total - 1) if worth else 1
+        rest = range(len(results), total)
+        if jobs <= 1 or len(rest) <= 1:
+            for i in rest:
+                results.append(_here(fn, shared, tasks[i], self.threads))
+                progress.one()
+            return results
+        return results + _in_pool(fn, shared, [tasks[i] for i in rest],
+                                  [names[i] for i in rest], jobs, self.threads, progress)
+
+
+class _Progress:
+    def __init__(self, total: int, on_done):
+        self.total, self.done, self.on_done = total, 0, on_done
+        if on_done is not None:
+            on_done(0, total)
+
+    def one(self) -> None:
+        self.done += 1
+        if self.on_done is not None:
+            self.on_done(self.done, self.total)
+
+
+# --- in this process ----------------------------------------------------------------------------
+
+_LOCK = threading.Lock()  # one run at a time per process: torch's seed and threads are global
+
+
+def _here(fn, shared, task, threads: int):
+    import torch
+
+    with _LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            return fn(shared, task)
+        finally:
+            torch.set_num_threads(before)
+
+
+# --- outcomes that cross process boundaries ---------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failed:
+    """A run's error, picklable: a user's error keeps its class and both spellings."""
+
+    kind: type | None  # a LassoNetError subclass, or None for any other error
+    python: str
+    cli: str
+
+
+def _outcome(fn, shared, task, threads: int, other_errors: bool = True):
+    """What a worker sends back: the result, or the run's error as ``_Failed`` (only a
+    user's error unless ``other_errors``: Dask retries a task whose error it sees)."""
+    from .errors import CLI, PYTHON
+
+    try:
+        return _here(fn, shared, task, threads)
+    except LassoNetError as e:
+        return _Failed(type(e), e.spelled(PYTHON), e.spelled(CLI))
+    except Exception as e:  # noqa: BLE001 - reported in the caller's process
+        if not other_errors:
+            raise
+        import traceback
+
+        text = "".join(traceback.format_exception_only(type(e), e)).strip()
+        return _Failed(None, text, text)
+
+
+def _result(outcome, name: str):
+    """The result of an outcome; a failure raised again here."""
+    if not isinstance(outcome, _Failed):
+        return outcome
+    if outcome.kind is not None:
+        messages = {False: outcome.python, True: outcome.cli}
+        raise outcome.kind(lambda s: messages[s.cli])
+    raise RuntimeError(f"{name} failed: {outcome.python}")
+
+
+# --- a pool of local processes ------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _start_worker(payload: bytes, threads: int) -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent decides, and ends the workers
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER["shared"], _WORKER["threads"] = pickle.loads(payload), threads
+
+
+def _in_worker(fn, task):
+    return _outcome(fn, _WORKER["shared"], task, _WORKER["threads"])
+
+
+def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progress) -> list:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+    context = multiprocessing.get_context("spawn")
+    results: dict[int, object] = {}
+    deaths = 0
+    while len(results) < len(tasks):
+        waiting = [i for i in range(len(tasks)) if i not in results]
+        pool = ProcessPoolExecutor(min(jobs, len(waiting)), mp_context=context,
+                                   initializer=_start_worker, initargs=(payload, threads))
+        broken = False
+        try:
+            futures = {pool.submit(_in_worker, fn, tasks[i]): i for i in waiting}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    i = futures[future]
+                    results[i] = _result(outcome, names[i])
+                    progress.one()
+        except BaseException:  # Ctrl-C, SIGTERM, a run's error: end the workers now
+            pool.shutdown(wait=False, cancel_futures=True)
+            for child in multiprocessing.active_children():
+                child.terminate()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        if broken:
+            deaths += 1
+            if deaths >= ATTEMPTS:
+                lost = [names[i] for i in range(len(tasks)) if i not in results]
+                raise RunError(
+                    f"a worker process died {deaths} times (killed, or out of memory?) "
+                    f"while running {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}: "
+                    "try fewer --jobs"
+                )
+    return [results[i] for i in range(len(tasks))]
+
+
+# --- a Dask distributed cluster -----------------------------------------------------------------
+
+
+def _connect(address: str):
+    """A distributed ``Client`` of the scheduler at ``address``; RunError within
+    ``CONNECT_TIMEOUT`` seconds where there is none."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(lambda s: f"{s('scheduler')} needs Dask distributed: "
+                                    "pip install 'lassonet-cli[dask]'") from None
+    import logging
+
+    # an unreachable scheduler is one line of ours, not distributed's retry warnings
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
+                                 f"{s('scheduler')}: {why}") from None
+
+
+def _on_dask(address: str, fn, shared, tasks, names, threads: int, progress) -> list:
+    from distributed import as_completed
+
+    client = _connect(address)
+    progress = progress()
+    futures = []
+    try:
+        [data] = client.scatter([shared], broadcast=True, hash=False)
+        futures = client.map(_on_dask_worker, tasks, fn=fn, shared=data, threads=threads,
+                             retries=1, pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        results: dict[int, object] = {}
+        for future in as_completed(futures, loop=client.loop):
+            i = index[future.key]
+            results[i] = _result(future.result(), names[i])
+            progress.one()
+        return [results[i] for i in range(len(tasks))]
+    finally:
+        if futures:
+            client.cancel(futures)
+        client.close()
+
+
+def _on_dask_worker(task, fn, shared, threads: int):
+    return _outcome(fn, shared, task, threads, other_errors=False)

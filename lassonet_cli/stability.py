@@ -1,0 +1,210 @@
+"""Stability selection (Meinshausen & Bühlmann 2010) with complementary pairs of half-samples
+(Shah & Samworth 2013): how often each column is among a path's top k, over many subsamples.
+
+Each of ``pairs`` random splits of the rows into two halves (stratified by class, or by the
+event for cox) gives two subsamples; on each, a whole path with the user's options ranks the
+columns (its own validation split chooses its point; no cross-validation).  A column's
+selection probability at k is the share of the 2 * ``pairs`` rankings that have it among their
+top k.  With q columns selected per subsample, the stable set holds the columns whose
+probability at q is at least ``pi_thr``; the expected number of columns in it that carry no
+signal (false selections, V) is bounded by
+
+    E[V] <= q^2 / ((2 pi_thr - 1) p)          (p columns)
+
+(Meinshausen & Bühlmann 2010, Theorem 1, which holds for complementary pairs without their
+exchangeability-free conditions: Shah & Samworth 2013, Theorem 1).  q is given, or found from
+a bound the user asks for (``efv``), or by default the median size of the subsamples' chosen
+models.
+
+The subsample paths are independent runs (``runs.Runner``): the result is the same whichever
+process or cluster computes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .options import Options
+from .runs import Runner
+from .splits import half_samples
+from .targets import task_target
+from .tasks import make_task
+
+DEFAULT_PAIRS = 50
+DEFAULT_PI_THR = 0.6
+
+
+@dataclasses.dataclass(frozen=True)
+class _Table:
+    """What every subsample path reads (sent once to each worker)."""
+
+    options: Options
+    frame: pd.DataFrame
+    target: np.ndarray | None
+
+
+def _subsample_path(table: _Table, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """(positions: each column's place in the subsample's ranking, 0 = first; the size of the
+    subsample's chosen model)."""
+    from .estimator import Selector
+
+    target = None if table.target is None else table.target[rows]
+    selector = Selector.of(table.options).fit(table.frame.iloc[rows], target)
+    place = pd.Index(selector.ranking_).get_indexer(table.frame.columns)
+    return place.astype(np.int32), int(selector.support_.sum())
+
+
+@dataclasses.dataclass
+class Stability:
+    """The result of ``stability_selection``.
+
+    ``columns`` (p,): the input columns; ``positions`` (2 * pairs, p): each subsample's
+    ranking (0 = first); ``chosen_sizes`` (2 * pairs,): its chosen model's size; ``q``: the
+    columns selected per subsample; ``pi_thr``: the threshold; ``k_grid``: the ks of the table.
+    """
+
+    columns: list[str]
+    positions: np.ndarray
+    chosen_sizes: np.ndarray
+    q: int
+    q_from: str
+    pi_thr: float
+    k_grid: list[int]
+
+    def probabilities(self, ks) -> np.ndarray:
+        """(p, len(ks)): each column's share of the subsample rankings with it in the top k."""
+        ks = np.asarray(ks)
+        return (self.positions[:, :, None] < ks[None, None, :]).mean(axis=0)
+
+    @property
+    def max_probability(self) -> np.ndarray:
+        """(p,) the largest selection probability over k <= q (the rankings are nested, so
+        that at k = q)."""
+        return self.probabilities([self.q])[:, 0]
+
+    @property
+    def stable(self) -> np.ndarray:
+        return self.max_probability >= self.pi_thr
+
+    @property
+    def error_bound(self) -> float:
+        """Meinshausen & Bühlmann's bound on the expected number of false selections."""
+        return self.q ** 2 / ((2 * self.pi_thr - 1) * len(self.columns))
+
+    def table(self, groups: dict[str, str] | None = None) -> pd.DataFrame:
+        """One row per column, most stable first (then by mean place in the rankings, then by
+        name): feature, p_k<k> for each k of the grid, max_probability, stable[, group]."""
+        probs = self.probabilities(self.k_grid)
+        top = self.max_probability
+        mean_place = self.positions.mean(axis=0)
+        names = np.asarray(self.columns, dtype=object)
+        order = np.lexsort((names.astype(str), mean_place, -top))
+        frame = pd.DataFrame({"feature": names[order]})
+        for j, k in enumerate(self.k_grid):
+            frame[f"p_k{k}"] = probs[order, j]
+        frame["max_probability"] = top[order]
+        frame["stable"] = self.stable[order]
+        if groups:
+            frame["group"] = [groups.get(c, "") for c in frame["feature"]]
+        return frame
+
+    def summary(self) -> str:
+        """The stderr line: the stable set and the bound it comes with."""
+        n, paths, p = int(self.stable.sum()), len(self.positions), len(self.columns)
+        return (f"stable set: {n} feature(s) in the top q = {self.q} ({self.q_from}) of at "
+                f"least {self.pi_thr:.0%} of {paths} half-sample paths ({paths // 2} "
+                f"complementary pairs); expected false selections <= {self.error_bound:.3g} "
+                f"(Meinshausen & Bühlmann's bound q^2/((2 pi_thr - 1) p), p = {p}, which "
+                "holds for complementary pairs: Shah & Samworth 2013)")
+
+    def plot_ks(self, points: int = 60) -> np.ndarray:
+        """The grid and about ``points`` ks spaced evenly on a log scale from 1 to p."""
+        p = len(self.columns)
+        spread = np.unique(np.round(np.geomspace(1, p, points)).astype(int))
+        return np.union1d(spread, self.k_grid)
+
+
+def q_for(efv: float, pi_thr: float, p: int) -> int:
+    """The largest q whose bound q^2 / ((2 pi_thr - 1) p) is at most ``efv`` (at least 1)."""
+    return max(1, min(p, int(math.floor(math.sqrt(efv * (2 * pi_thr - 1) * p) + 1e-9))))
+
+
+def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int) -> None:
+    if not 0.5 < pi_thr <= 1:
+        raise ConfigError(lambda s: f"{s('pi_thr')} must be in (0.5, 1], got {pi_thr}")
+    if q is not None and efv is not None:
+        raise ConfigError(lambda s: f"give {s('q')} or {s('efv')}, not both: one decides the "
+                                    "other")
+    if q is not None and q < 1:
+        raise ConfigError(lambda s: f"{s('q')} must be at least 1, got {q}")
+    if efv is not None and not efv > 0:
+        raise ConfigError(lambda s: f"{s('efv')} must be positive, got {efv}")
+    if pairs < 1:
+        raise ConfigError(lambda s: f"{s('pairs')} must be at least 1, got {pairs}")
+
+
+def stability_selection(
+    options: Options,
+    frame: pd.DataFrame,
+    target: np.ndarray | None,
+    pairs: int = DEFAULT_PAIRS,
+    pi_thr: float = DEFAULT_PI_THR,
+    q: int | None = None,
+    efv: float | None = None,
+    k_grid: list[int] | None = None,
+    runner: Runner | None = None,
+    on_done=None,
+) -> Stability:
+    """Stability selection over ``pairs`` complementary pairs of half-samples of (frame,
+    target) as ``Selector.fit`` takes them (see the module).
+
+    options : the selection's options (``Options``); each subsample path keeps them but
+        chooses its point on its own validation split (no cross-validation, the 'best' rule,
+        no ``k``)
+    q, efv : at most one: the columns selected per subsample, or the bound on the expected
+        false selections that decides it; neither: the median chosen model size
+    k_grid : the ks of the table (``evaluate.parse_k_grid``'s counts); q is added
+    runner : where the paths run (default: ``Runner()``, auto)
+    on_done : ``on_done(done, total)`` as paths finish
+    """
+    check_thresholds(pi_thr, q, efv, pairs)
+    task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
+    p = frame.shape[1]
+    if q is not None and q > p:
+        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} feature columns")
+    task = make_task(task_name, columns=list(frame.columns))
+    strata = task.strata(raw)
+    y = raw if strata is None else strata
+    subsamples = []
+    for b in range(pairs):
+        subsamples.extend(half_samples(y, strata is not None,
+                                       np.random.default_rng([options.seed, 3, b])))
+    sub_options = dataclasses.replace(options, task=task_name, cv=None, rule="best", k=None)
+    shared = _Table(sub_options, frame, None if task_name == "reconstruction" else raw)
+    names = [f"subsample {i + 1} (pair {i // 2 + 1}, half {i % 2 + 1})"
+             for i in range(len(subsamples))]
+    outcomes = (runner or Runner()).map(_subsample_path, shared, subsamples, names, on_done)
+    positions = np.stack([place for place, _ in outcomes])
+    sizes = np.asarray([size for _, size in outcomes])
+    if q is not None:
+        q_from = "as given"
+    elif efv is not None:
+        q = q_for(efv, pi_thr, p)
+        q_from = f"the largest whose bound is at most {efv:g}"
+    else:
+        q = max(1, int(np.ceil(np.median(sizes))))
+        q_from = "the median size of the subsamples' chosen models"
+    grid = sorted(set(k_grid or _default_grid(p)) | {q})
+    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid)
+
+
+def _default_grid(p: int) -> list[int]:
+    """1, 2, 5, 10, 20, 50, ... up to p."""
+    from .evaluate import parse_k_grid
+
+    return parse_k_grid(None, p)

@@ -1,0 +1,109 @@
+"""Independent runs (``runs.Runner``): here, in local processes, on a Dask cluster; the same
+results wherever they run, worker deaths survived, errors carried back."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from runs_tasks import always_dies, bad_input, crashes, dies_once, draw
+
+from lassonet_cli.errors import CLI, ConfigError, DataError
+from lassonet_cli.runs import ATTEMPTS, RunError, Runner
+
+TASKS = list(range(6))
+NAMES = [f"run {i}" for i in TASKS]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A Dask LocalCluster of two single-threaded worker processes."""
+    import distributed  # the dev extra installs it
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local:
+        yield local
+
+
+def expected(seed: int = 0) -> list:
+    """The draws as computed directly, each with one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return [draw({"seed": seed}, t) for t in TASKS]
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_results_are_the_same_here_in_processes_and_on_dask(cluster):
+    want = expected()
+    assert len({value for value, _ in want}) == len(TASKS)  # the runs do differ
+    shared = {"seed": 0}
+    here = Runner(jobs=1).map(draw, shared, TASKS, NAMES)
+    pool = Runner(jobs=2).map(draw, shared, TASKS, NAMES)
+    dask = Runner(scheduler=cluster.scheduler_address).map(draw, shared, TASKS, NAMES)
+    assert here == want and pool == want and dask == want  # in task order, one thread each
+
+
+def test_threads_per_run_are_set_wherever_it_runs(cluster):
+    shared = {"seed": 0}
+    for runner in (Runner(jobs=1, threads=2), Runner(jobs=2, threads=2),
+                   Runner(scheduler=cluster.scheduler_address, threads=2)):
+        assert {threads for _, threads in runner.map(draw, shared, TASKS, NAMES)} == {2}
+
+
+def test_progress_counts_every_run():
+    seen = []
+    Runner(jobs=2).map(draw, {"seed": 0}, TASKS, NAMES, on_done=lambda d, n: seen.append((d, n)))
+    assert seen == [(i, len(TASKS)) for i in range(len(TASKS) + 1)]
+
+
+def test_a_local_worker_that_dies_has_its_run_started_again(tmp_path):
+    marker = tmp_path / "died"
+    shared = {"seed": 0, "marker": str(marker)}
+    results = Runner(jobs=2).map(dies_once, shared, TASKS, NAMES)
+    assert marker.exists()  # the worker did die
+    assert results == expected()
+
+
+def test_a_dask_worker_that_dies_has_its_run_started_again(cluster, tmp_path):
+    marker = tmp_path / "died"
+    shared = {"seed": 0, "marker": str(marker)}
+    results = Runner(scheduler=cluster.scheduler_address).map(dies_once, shared, TASKS, NAMES)
+    assert marker.exists()
+    assert results == expected()
+
+
+def test_workers_that_keep_dying_fail_with_an_error_naming_the_runs():
+    with pytest.raises(RunError) as caught:
+        Runner(jobs=2).map(always_dies, {}, TASKS[:3], NAMES[:3])
+    message = str(caught.value)
+    assert f"died {ATTEMPTS} times" in message and "run 0" in message
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_users_error_in_a_run_reaches_the_caller_as_itself(jobs):
+    with pytest.raises(DataError) as caught:
+        Runner(jobs=jobs).map(bad_input, {}, TASKS[:3], NAMES[:3])
+    assert str(caught.value) == "run 1 found bad data: see val_fraction"
+    assert caught.value.spelled(CLI) == "run 1 found bad data: see --val-fraction"
+
+
+def test_another_error_in_a_pool_names_the_run():
+    with pytest.raises(RuntimeError, match=r"run [01] failed: ZeroDivisionError"):
+        Runner(jobs=2).map(crashes, {}, TASKS[:2], NAMES[:2])
+
+
+def test_an_unreachable_scheduler_fails_within_seconds():
+    started = time.monotonic()
+    with pytest.raises(RunError, match="cannot reach the Dask scheduler 'tcp://127.0.0.1:9'"):
+        Runner(scheduler="tcp://127.0.0.1:9").map(draw, {"seed": 0}, TASKS, NAMES)
+    assert time.monotonic() - started < 10
+
+
+def test_bad_runner_settings_are_refused():
+    with pytest.raises(ConfigError, match="jobs must be at least 1"):
+        Runner(jobs=0)
+    with pytest.raises(ConfigError, match="threads must be at least 1"):
+        Runner(threads=0)

@@ -1,0 +1,144 @@
+"""``lassonet stability``: complementary half-samples, selection probabilities, the stable set
+and its bound; the same bytes from --jobs 1, --jobs 2 and a Dask cluster; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from clitools import assert_clean_error, invoke
+
+from lassonet_cli.splits import half_samples
+from lassonet_cli.stability import Stability, q_for
+
+TOY = "sample_data/toy_regression.csv"
+FAST = ["--max-epochs", "20", "--path-multiplier", "1.1"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import distributed  # the dev extra installs it
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def toy_runs(tmp_path_factory, cluster):
+    """stability on the toy regression (4 pairs) with --jobs 1, --jobs 2 and on the cluster."""
+    folder = tmp_path_factory.mktemp("stability")
+    out = {}
+    for name, extra in (("jobs1", ["--jobs", "1"]), ("jobs2", ["--jobs", "2"]),
+                        ("dask", ["--scheduler", cluster.scheduler_address])):
+        path = folder / f"{name}.csv"
+        result = invoke("stability", TOY, "-t", "y", "--pairs", "4", *extra, "-o", path,
+                        "--plot", folder / f"{name}.png")
+        assert result.exit_code == 0, result.stderr
+        out[name] = (path.read_bytes(), result.stderr, (folder / f"{name}.png").read_bytes())
+    return out
+
+
+def test_the_toy_regressions_stable_set_is_exactly_its_informative_columns(toy_runs):
+    table = pd.read_csv(pd.io.common.BytesIO(toy_runs["jobs1"][0]))
+    assert sorted(table.loc[table["stable"], "feature"]) == ["x1", "x2", "x3", "x4", "x5"]
+    assert len(table) == 10 and set(table["feature"]) == {f"x{i}" for i in range(10)}
+    # the probabilities are shares of 8 paths, nested in k, and all 1 at k = p
+    columns = [c for c in table.columns if c.startswith("p_k")]
+    probs = table[columns].to_numpy()
+    assert np.allclose(probs * 8, np.round(probs * 8))
+    assert (np.diff(probs, axis=1) >= 0).all() and (probs[:, -1] == 1).all()
+    assert table["max_probability"].is_monotonic_decreasing
+
+
+def test_the_output_is_the_same_whichever_runs_the_paths(toy_runs):
+    csv, stderr, png = toy_runs["jobs1"]
+    for other in ("jobs2", "dask"):
+        assert toy_runs[other][0] == csv
+        assert toy_runs[other][2] == png
+    assert "stable set: 5 feature(s) in the top q = 5" in stderr
+    assert "expected false selections <= 12.5" in stderr  # 5^2 / ((2 * 0.6 - 1) * 10)
+    assert png.startswith(b"\x89PNG")
+
+
+def test_select_cross_validation_is_the_same_in_processes_and_on_dask(tmp_path, cluster):
+    outputs = []
+    for extra in (["--jobs", "1"], ["--jobs", "2"], ["--scheduler", cluster.scheduler_address]):
+        path = tmp_path / "path.csv"
+        result = invoke("select", "tests/data/mice_protein_slice.csv", "-t", "class", "--id",
+                        "MouseID", "--missing", "impute", "--cv", "3", *FAST, *extra,
+                        "--path-out", path)
+        assert result.exit_code == 0, result.stderr
+        outputs.append((result.stdout, path.read_bytes(), result.stderr))
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
+    assert "cv accuracy" in outputs[0][2]
+
+
+def test_half_samples_are_complementary_and_split_each_class_evenly():
+    y = np.repeat([0, 1, 2], [11, 20, 7])
+    first, second = half_samples(y, True, np.random.default_rng(3))
+    assert np.intersect1d(first, second).size == 0
+    assert np.array_equal(np.union1d(first, second), np.arange(len(y)))
+    for c in range(3):
+        assert abs((y[first] == c).sum() - (y[second] == c).sum()) <= 1
+    again = half_samples(y, True, np.random.default_rng(3))
+    assert all(np.array_equal(a, b) for a, b in zip(again, (first, second), strict=True))
+
+
+def test_probabilities_stable_set_and_bound_by_hand():
+    # 4 paths over 5 columns: places in each ranking (0 = first)
+    positions = np.array([[0, 1, 2, 3, 4],
+                          [1, 0, 3, 2, 4],
+                          [0, 2, 1, 4, 3],
+                          [0, 1, 4, 2, 3]])
+    result = Stability(list("abcde"), positions, np.array([2, 2, 2, 2]), q=2, q_from="as given",
+                       pi_thr=0.7, k_grid=[1, 2, 5])
+    probs = result.probabilities([1, 2, 3])
+    assert probs[:, 0].tolist() == [0.75, 0.25, 0, 0, 0]
+    assert probs[:, 1].tolist() == [1.0, 0.75, 0.25, 0, 0]
+    assert probs[:, 2].tolist() == [1.0, 1.0, 0.5, 0.5, 0]
+    assert result.stable.tolist() == [True, True, False, False, False]
+    assert result.error_bound == pytest.approx(4 / (0.4 * 5))
+    table = result.table()
+    assert table["feature"].tolist()[:2] == ["a", "b"]
+    assert table.columns.tolist() == ["feature", "p_k1", "p_k2", "p_k5", "max_probability",
+                                      "stable"]
+
+
+@pytest.mark.parametrize("efv, pi_thr, p", [(1, 0.6, 30), (2.5, 0.9, 1000), (0.1, 0.75, 7)])
+def test_q_from_efv_is_the_largest_within_the_bound(efv, pi_thr, p):
+    q = q_for(efv, pi_thr, p)
+    def bound(q):
+        return q * q / ((2 * pi_thr - 1) * p)
+    assert q == 1 or bound(q) <= efv + 1e-12
+    assert bound(q + 1) > efv
+
+
+def test_python_api_gives_the_commands_probabilities(toy_runs):
+    from lassonet_cli import LassoNetSelector
+
+    table = pd.read_csv(TOY)
+    selector = LassoNetSelector(n_jobs=1)
+    result = selector.stability(table.drop(columns="y"), table["y"], pairs=4)
+    cli = pd.read_csv(pd.io.common.BytesIO(toy_runs["jobs1"][0])).set_index("feature")
+    assert np.array_equal(selector.stability_scores_,
+                          cli.loc[result.columns, "max_probability"].to_numpy())
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--pi-thr", "0.5"], ["--pi-thr must be in (0.5, 1]"]),
+    (["--q", "3", "--efv", "1"], ["give --q or --efv, not both"]),
+    (["--q", "11"], ["--q", "11 is more than the 10 feature columns"]),
+    (["--pairs", "0"], ["--pairs must be at least 1"]),
+    (["--jobs", "0"], ["--jobs must be at least 1"]),
+    (["--k-grid", "20"], ["--k-grid: 20 is more than the 10 features"]),
+    (["--plot", "out.pdf"], ["--plot", ".png or .svg"]),
+    (["--backbone", "conv:4,8"], ["--backbone", "filters"]),
+    (["--scheduler", "tcp://127.0.0.1:9"], ["cannot reach the Dask scheduler",
+                                           "--scheduler"]),
+])
+def test_bad_options_get_one_line_and_exit_2(args, fragments, tmp_path):
+    out = tmp_path / "out.csv"
+    result = invoke("stability", TOY, "-t", "y", "--pairs", "1", *args, "-o", out)
+    assert_clean_error(result, *fragments)
+    assert list(tmp_path.iterdir()) == []
