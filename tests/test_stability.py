@@ -142,3 +142,55 @@ def test_bad_options_get_one_line_and_exit_2(args, fragments, tmp_path):
     result = invoke("stability", TOY, "-t", "y", "--pairs", "1", *args, "-o", out)
     assert_clean_error(result, *fragments)
     assert list(tmp_path.iterdir()) == []
+
+
+def worker_pids(pid: int) -> set[int]:
+    """The child processes of ``pid``."""
+    import os
+
+    children = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            children.update(int(c) for c in f.read().split())
+    return children
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_stopping_a_pool_ends_its_workers_and_writes_nothing(tmp_path, signum):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lassonet = os.path.join(os.path.dirname(sys.executable), "lassonet")
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen(
+        [lassonet, "stability", TOY, "-t", "y", "--jobs", "2", "--pairs", "50", "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    started, workers = time.monotonic(), set()
+    while len(workers) < 2 and time.monotonic() - started < 60:
+        time.sleep(0.2)
+        workers = worker_pids(proc.pid) - {proc.pid}
+    time.sleep(3)  # the workers are running paths
+    proc.send_signal(getattr(signal, signum))
+    _, stderr = proc.communicate(timeout=60)
+    assert len(workers) >= 2
+    expected = {"SIGINT": (130, "error: interrupted"), "SIGTERM": (143, "error: terminated")}
+    assert (proc.returncode, stderr.decode().strip().splitlines()[-1]) == expected[signum]
+    assert "Traceback" not in stderr.decode()
+    assert list(tmp_path.iterdir()) == []
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(") ")[1][0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10  # (the resource tracker ends when it sees the pipe close)
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(running(pid) for pid in workers)  # gone, not left running
