@@ -171,9 +171,12 @@ FiltersOut = Annotated[
                  "backbone; needs matplotlib)."),
 ]
 MOpt = Annotated[
-    float | None,
+    str | None,
     typer.Option("--M", help=f"Hierarchy multiplier M (>= 0) [default: {defaults.M:g}, "
-                 f"{defaults.CONV_M:g} with a conv backbone]", show_default=False),
+                 f"{defaults.CONV_M:g} with a conv backbone]. Several, as 1,3,10,30: a path "
+                 "for each, scored like the path points (cross-validated where --cv says), and "
+                 "the M whose chosen point scores best is kept (select only).",
+                 show_default=False),
 ]
 Dropout = Annotated[float, typer.Option(help="Dropout rate of the hidden layers.")]
 LambdaStart = Annotated[
@@ -351,8 +354,21 @@ def _parse_lambda_start(text: str) -> float | None:
     return value
 
 
+def parse_M(text: str | None) -> float | list[float] | None:
+    """--M: one number, or a comma list of them (a grid)."""
+    if text is None:
+        return None
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise typer.BadParameter(f"{part!r} is not a number", param_hint="--M") from None
+    return values[0] if len(values) == 1 else values
+
+
 def parse_options(
-    task: Task, backbone: str, M: float | None, dropout: float, lambda_start: str,
+    task: Task, backbone: str, M: str | None, dropout: float, lambda_start: str,
     path_multiplier: float, max_epochs: int | None, patience: int, optimizer: Optimizer,
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
     missing: Missing, categorical: str | None, max_levels: int, rule: str = "best",
@@ -363,7 +379,7 @@ def parse_options(
     from .options import Options
 
     return Options.check(dict(
-        task=task.value, backbone=backbone, M=M, dropout=dropout,
+        task=task.value, backbone=backbone, M=parse_M(M), dropout=dropout,
         lambda_start=_parse_lambda_start(lambda_start), path_multiplier=path_multiplier,
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
         batch_size=batch_size, relax=relax, val_fraction=val_fraction, rule=rule, k=k, cv=cv,

@@ -68,6 +68,7 @@ from .cli_options import (
     TiesOpt,
     TimeOpt,
     ValFraction,
+    parse_M,
     parse_options,
 )
 from .progress import Reporter
@@ -172,6 +173,8 @@ def select(
         reporter.stop()
 
     ranking = estimator.ranking_table()
+    if estimator.M_scores_ is not None:
+        reporter.note(M_note(estimator))
     reporter.note(choice_note(estimator, k))
     figure = None
     if filters_out:
@@ -276,6 +279,9 @@ def path_command(
     plot_format = figure_format(plot, "--plot")
     from .backbones import BackboneSpec
 
+    if isinstance(parse_M(M), list):
+        raise typer.BadParameter("lassonet path trains one path: give one M (choose it with "
+                                 "lassonet select --M 1,3,10,30)", param_hint="--M")
     if BackboneSpec.parse(backbone).selects_filters:
         raise typer.BadParameter("lassonet path refits the top-k columns, and a conv backbone "
                                  "selects filters, not columns: use lassonet select",
@@ -324,6 +330,16 @@ def path_command(
         with atomic_output(plot) as handle:
             handle.write(figure)
     write_table(table, output, out_format)
+
+
+def M_note(estimator) -> str:
+    """One stderr line: the M chosen from a grid, and each M's score."""
+    how = (f"mean {estimator.cv_folds_}-fold" if estimator.cv_folds_ is not None
+           else "validation")
+    scores = ", ".join(f"M {M:g}: {score:.4f}" + (f" ± {se:.4f}" if se is not None else "")
+                       for M, (score, se) in estimator.M_scores_.items())
+    return (f"chose M = {estimator.options_.M:g}, whose chosen point has the best {how} "
+            f"{estimator.path_.score_name} ({scores})")
 
 
 def choice_note(estimator, k: int | None) -> str:

@@ -37,6 +37,7 @@ validation split would be too small to choose by; ``cv_folds_`` says how many we
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -69,7 +70,9 @@ class Selector:
     ----------
     task : 'auto', 'regression', 'classification', 'cox' or 'reconstruction'
     backbone : 'mlp:H1,H2,...', 'linear' or 'conv:C1,C2[:kK]' (needs ``image_shape``)
-    M : hierarchy multiplier; None (the default): 10, or 0.1 with a conv backbone
+    M : hierarchy multiplier; None (the default): 10, or 0.1 with a conv backbone; a list of
+        values: a path for each, scored as ``cv`` says, and the M whose chosen point scores
+        best is kept (``M_scores_``)
     dropout : dropout rate of the backbone's hidden layers
     lambda_start : float, 'auto' or None (None and 'auto': found from the data, see ``path``)
     path_multiplier, max_epochs, patience, optimizer, lr, batch_size : path options
@@ -216,6 +219,8 @@ class Selector:
         options = self.validate()
         config, spec, device = options.path_config(), options.backbone, options.device
         X = self._checked(X, reset=True)
+        if options.M_grid is not None:
+            return self._fit_M_grid(options, X, y, on_point, on_run, on_runs)
         named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
         task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
         inputs = list(frame.columns)
@@ -322,6 +327,7 @@ class Selector:
         self.chosen_point_ = self.path_.points[keeper.index]
         self.units_ = units
         self.cv_folds_ = folds
+        self.M_scores_ = None  # (see _fit_M_grid)
         self.unit_support_ = self.chosen_point_.active
         self.input_columns_ = np.asarray(inputs, dtype=object)
         if named:
@@ -351,6 +357,29 @@ class Selector:
         self.support_[used] = self.unit_support_[owner[at[used]]]
         self.feature_importances_ = np.zeros(len(inputs), dtype=np.float64)
         self.feature_importances_[used] = lambdas[owner[at[used]]]
+        return self
+
+    def _fit_M_grid(self, options: Options, X, y, on_point, on_run, on_runs) -> Selector:
+        """Fit one path per M of the grid, each scored as ``cv`` says, and keep the fit whose
+        chosen point scores best (the first in the grid on a tie); ``M_scores_`` holds each
+        M's (score, standard error or None)."""
+        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+        fits = []
+        for M in options.M_grid:
+            def named(stage: str, M=M):
+                return on_run(f"M {M:g}: {stage}") if on_run is not None else None
+
+            single = dataclasses.replace(options, M=M, M_grid=None)
+            fits.append(Selector.of(single, runner).fit(X, y, on_point, named, on_runs))
+        scores = [fit.chosen_point_.val_score for fit in fits]
+        chosen = fits[int(np.argmax(scores))]
+        for name, value in vars(chosen).items():
+            if name.endswith("_") and not name.startswith("_"):
+                setattr(self, name, value)
+        if not hasattr(chosen, "feature_names_in_") and hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.M_scores_ = {fit.options_.M: (fit.chosen_point_.val_score,
+                                           fit.chosen_point_.val_score_se) for fit in fits}
         return self
 
     def stability(self, X, y=None, pairs: int = 50, pi_thr: float = 0.6, q: int | None = None,
@@ -479,8 +508,12 @@ class Selector:
         return self.task_.labels
 
     def path_table(self) -> pd.DataFrame:
-        """The path table (SPEC 3.2), one row per path point."""
-        return pd.DataFrame(path_records(self.path_))
+        """The path table (SPEC 3.2), one row per path point; after a grid of M, the path of
+        the M chosen, with that M in a first column ``M``."""
+        table = pd.DataFrame(path_records(self.path_))
+        if getattr(self, "M_scores_", None) is not None:
+            table.insert(0, "M", self.options_.M)
+        return table
 
     def ranking_table(self) -> pd.DataFrame:
         """The ranked-features table (SPEC 3.1): rank, feature, importance, selected, and group

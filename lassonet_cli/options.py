@@ -65,6 +65,8 @@ class Options:
     device: torch.device
     ties: str
     image_shape: tuple[int, int, int] | None
+    # several values of M given: each one's path is scored and the best kept (M is the first)
+    M_grid: tuple[float, ...] | None = None
 
     @classmethod
     def check(cls, params: Mapping[str, object]) -> Options:
@@ -80,7 +82,8 @@ class Options:
             raise ConfigError(lambda s: f"{s('seed')} must be an integer from 0 to "
                                         f"{defaults.MAX_SEED}, got {seed!r}")
         spec = BackboneSpec.parse(p["backbone"])
-        M = p["M"] if p["M"] is not None else defaults.default_M(spec.selects_filters)
+        M, grid = _M_grid(p["M"])
+        M = M if M is not None else defaults.default_M(spec.selects_filters)
         options = cls(
             task=task, backbone=spec, M=M, dropout=p["dropout"],
             lambda_start=_lambda_start(p["lambda_start"]),
@@ -90,9 +93,10 @@ class Options:
             rule=p["rule"], k=p["k"], cv=_cv(p["cv"]), missing=p["missing"],
             categorical=tuple(p["categorical"] or ()), groups=p["groups"],
             max_levels=p["max_levels"], seed=int(seed), device=torch.device("cpu"),
-            ties=p["ties"], image_shape=_image_shape(p["image_shape"]),
+            ties=p["ties"], image_shape=_image_shape(p["image_shape"]), M_grid=grid,
         )
-        options.path_config().validate()
+        for value in grid or (M,):
+            dataclasses.replace(options, M=value).path_config().validate()
         if not 0 <= options.dropout < 1:
             raise ConfigError(lambda s: f"{s('dropout')} must be in [0, 1), got "
                                         f"{options.dropout}")
@@ -143,7 +147,8 @@ class Options:
     def params(self) -> dict[str, object]:
         """The estimator parameters (``PARAMETERS``) that give these options."""
         values = {name: getattr(self, name) for name in PARAMETERS}
-        values.update(backbone=str(self.backbone), device=self.device.type,
+        values.update(M=list(self.M_grid) if self.M_grid else self.M,
+                      backbone=str(self.backbone), device=self.device.type,
                       categorical=list(self.categorical) or None,
                       groups=dict(self.groups) if self.groups is not None else None)
         return values
@@ -195,6 +200,21 @@ class Options:
             raise DataError(f"a conv backbone needs every pixel; column(s) "
                             f"{', '.join(gappy[:5])} have gaps or infinite values")
         check_image_columns(self.image_shape, len(columns))
+
+
+def _M_grid(value) -> tuple[float | None, tuple[float, ...] | None]:
+    """(M, the grid) of the M parameter: a number, None, or a list of numbers (a grid when it
+    has two or more)."""
+    if not isinstance(value, (list, tuple)):
+        return value, None
+    if not value:
+        raise ConfigError(lambda s: f"{s('M')} is an empty list: give one value or several")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ConfigError(lambda s: f"{s('M')} must be numbers, got {list(value)!r}")
+    values = tuple(float(v) for v in value)
+    if len(set(values)) != len(values):
+        raise ConfigError(lambda s: f"{s('M')} lists a value twice: {list(values)!r}")
+    return values[0], (values if len(values) > 1 else None)
 
 
 def _is_int(value) -> bool:

@@ -8,9 +8,11 @@ it runs (``threads``), so a result does not depend on which process computed it:
 ``--jobs 4`` and a cluster give byte-identical outputs.
 
 - ``jobs=1``: the runs one after another in this process.
-- ``jobs=N``: a pool of N local processes (started with ``spawn``: torch's thread pools are not
-  safe to fork).  A worker that dies (killed, out of memory) has its runs started again in a
-  new pool; after ``ATTEMPTS`` deaths the batch fails with an error naming the runs.
+- ``jobs=N``: this process and a pool of N - 1 others (started with ``spawn``: torch's thread
+  pools are not safe to fork); this one takes runs from the end of the list while the others
+  start up and work from its beginning.  A worker that dies (killed, out of memory) has its
+  runs started again in a new pool; after ``ATTEMPTS`` deaths the batch fails with an error
+  naming the runs.
 - ``jobs=None`` (auto): the first run here; if the others would take long enough at its pace
   to be worth starting processes for (``AUTO_POOL_SECONDS``), they run in a pool of as many
   processes as there are cores, else here too.
@@ -183,6 +185,7 @@ def _in_worker(fn, task):
 
 def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progress) -> list:
     import multiprocessing
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
@@ -191,26 +194,39 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
     results: dict[int, object] = {}
     deaths = 0
     while len(results) < len(tasks):
-        waiting = [i for i in range(len(tasks)) if i not in results]
-        pool = ProcessPoolExecutor(min(jobs, len(waiting)), mp_context=context,
-                                   initializer=_start_worker, initargs=(payload, threads))
+        # the runs left, in order: the workers take them from the front; this process, one of
+        # the jobs, from the back, while the workers start up and afterwards
+        queue = deque(i for i in range(len(tasks)) if i not in results)
+        workers = max(1, min(jobs - 1, len(queue) - 1))
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                   initargs=(payload, threads))
+        running: dict = {}  # future -> run; two per worker, so that none waits for the next
         broken = False
         try:
-            futures = {pool.submit(_in_worker, fn, tasks[i]): i for i in waiting}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            while queue or running:
+                while queue and len(running) < 2 * workers and not broken:
+                    i = queue.popleft()
+                    running[pool.submit(_in_worker, fn, tasks[i])] = i
+                done = {future for future in running if future.done()}
+                if not done and queue and not broken:
+                    i = queue.pop()
+                    results[i] = _result(_outcome(fn, shared, tasks[i], threads), names[i])
+                    progress.one()
+                    continue
+                if not done:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
+                    i = running.pop(future)
                     try:
                         outcome = future.result()
                     except BrokenProcessPool:
                         broken = True
                         continue
-                    i = futures[future]
                     results[i] = _result(outcome, names[i])
                     progress.one()
+                if broken and not running:
+                    break
         except BaseException:  # Ctrl-C, SIGTERM, a run's error: end the workers now
-            pool.shutdown(wait=False, cancel_futures=True)
             for child in multiprocessing.active_children():
                 child.terminate()
             raise

@@ -3,7 +3,9 @@ importable there by name."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
 
 import torch
 
@@ -16,17 +18,29 @@ def draw(shared: dict, task: int) -> tuple[float, int]:
     return float(torch.randn(1000, dtype=torch.float64).sum()), torch.get_num_threads()
 
 
+def in_a_worker() -> bool:
+    """Whether this is a process started by multiprocessing (a pool's or Dask's worker)."""
+    return multiprocessing.parent_process() is not None
+
+
 def dies_once(shared: dict, task: int) -> tuple[float, int]:
-    """Ends its process on its first call for task 2 (a marker file remembers), else draws."""
+    """In a worker process, the first call of all ends its process (a marker file remembers);
+    in the caller's process (which runs some of the runs itself) it takes its time, so that
+    the workers get runs too."""
     marker = shared["marker"]
-    if task == 2 and not os.path.exists(marker):
+    if in_a_worker() and not os.path.exists(marker):
         open(marker, "w").close()
         os._exit(1)
+    if not in_a_worker():
+        time.sleep(2)
     return draw(shared, task)
 
 
 def always_dies(shared: dict, task: int) -> None:
-    os._exit(1)
+    """Ends any worker process that runs it; slow in the caller's process."""
+    if in_a_worker():
+        os._exit(1)
+    time.sleep(2)
 
 
 def bad_input(shared: dict, task: int) -> None:

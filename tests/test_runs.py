@@ -77,7 +77,7 @@ def test_a_dask_worker_that_dies_has_its_run_started_again(cluster, tmp_path):
 
 def test_workers_that_keep_dying_fail_with_an_error_naming_the_runs():
     with pytest.raises(RunError) as caught:
-        Runner(jobs=2).map(always_dies, {}, TASKS[:3], NAMES[:3])
+        Runner(jobs=2).map(always_dies, {}, list(range(30)), [f"run {i}" for i in range(30)])
     message = str(caught.value)
     assert f"died {ATTEMPTS} times" in message and "run 0" in message
 
