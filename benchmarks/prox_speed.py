@@ -1,20 +1,19 @@
-"""What the per-step HIER-PROX costs on the path: compiled (the CPU default), numpy and torch.
+"""What the per-step HIER-PROX costs on the path: compiled (the CPU default) and torch.
 
 For each dataset (those of ``compare_reference.py``: same split and backbone) this fits
-``LassoNetSelector`` at its defaults several times, alternating the three implementations of
+``LassoNetSelector`` at its defaults several times, alternating the two implementations of
 the per-step prox (``prox.hier_prox_features_step``) the model can use: the compiled kernel
-the CPU takes, its arguments prepared once per fit (``prox._CompiledStep``), the numpy one it
-takes where the kernel is not built
-(``prox._hier_prox_features_numpy``), and the torch one other devices take
-(``prox._hier_prox_features_torch``, run here on the CPU).  It reports per
-implementation the median wall time of the whole fit, the number of prox calls and the mean
-time of one call, measured around every call, and ``replay_ms``: the same calls (a copy of the
-inputs of every tenth) replayed back to back after the fit, without the training step between
-them (the copies are taken during the fit, outside the timed calls but inside its wall
-time).  The two paths can differ in a few points, since the implementations round
-differently.  Only the per-step calls are swapped and counted: the few other calls of the
+the CPU takes, its arguments prepared once per fit (``prox._CompiledStep``), and the torch one
+other devices, and the CPU without the kernel, take (``prox._hier_prox_features_torch``).
+It reports per implementation the median wall time of the whole fit, the number of prox calls
+and the mean time of one call, measured around every call, and ``replay_ms``: the same calls (a
+copy of the inputs of every tenth) replayed back to back after the fit, without the training
+step between them (the copies are taken during the fit, outside the timed calls but inside its
+wall time). The two paths can differ in a few points, since the implementations round
+differently. Only the per-step calls are swapped and counted: the few other calls of the
 in-place prox (``model.prox_``: the opening projection of each relaxed fit, the backward
 elimination at the sparse end) run the default implementation in every variant.
+
 Usage::
 
     .venv/bin/python benchmarks/prox_speed.py                        # all datasets, 3 rounds
@@ -51,7 +50,6 @@ def _each_call(implementation):
 # factories with the signature of ``prox.hier_prox_features_step``: what a fit calls per step
 IMPLEMENTATIONS = {
     "compiled": prox._CompiledStep,
-    "numpy": _each_call(prox._hier_prox_features_numpy),
     "torch": _each_call(prox._hier_prox_features_torch),
 }
 
@@ -154,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             medians[name] = (wall, per_call)
             print(f"{dataset:15s} {name:8s} {wall:7.2f} {points:6.0f} {calls:6.0f} "
                   f"{per_call * 1e3:8.3f} {share:10.2f} {replayed * 1e3:9.3f}", flush=True)
-        for slower in ("numpy", "torch"):
+        for slower in ("torch",):
             print(f"{dataset:15s} {slower}/compiled: wall "
                   f"{medians[slower][0] / medians['compiled'][0]:.2f}x, one prox "
                   f"{medians[slower][1] / medians['compiled'][1]:.2f}x")

@@ -13,7 +13,7 @@ rows as the selector uses them, the rest as validation rows):
   itself (``torch._fused_sgd_``, ``torch._fused_adam_``, private: measured here only, for what
   the public functional call costs on top);
 * ``step + prox``: the fused SGD step followed by HIER-PROX (``--prox``: the compiled kernel,
-  the CPU default, or numpy);
+  the CPU default, or torch where the kernel is not built);
 * ``step + prox + validation``: and a validation pass, as a monitored path epoch does;
 * ``validation``: the validation pass alone;
 * ``step with validation rows``: the validation rows appended to the training batch, so one
@@ -25,7 +25,7 @@ Each figure is the median over rounds of the mean over repeats, the rounds alter
 between the variants.  Usage::
 
     .venv/bin/python benchmarks/step_parts.py                      # breast_cancer
-    .venv/bin/python benchmarks/step_parts.py --dataset madelon --prox numpy
+    .venv/bin/python benchmarks/step_parts.py --dataset madelon --prox torch
 """
 
 from __future__ import annotations
@@ -171,10 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--prox", choices=["compiled", "numpy"], default="compiled",
+    parser.add_argument("--prox", choices=["compiled", "torch"], default="compiled",
                         help="the CPU implementation of HIER-PROX to time (default: compiled)")
     args = parser.parse_args(argv)
-    if args.prox == "numpy":
+    if args.prox == "torch":
         prox._compiled = None  # as where the kernel is not built
     elif prox._compiled is None:
         raise SystemExit("the compiled HIER-PROX kernel is not built (pip install -e .)")

@@ -35,13 +35,13 @@ All functions are pure tensor functions, except ``hier_prox_features_``, the tra
 in-place version: they do not modify their arguments, work in float32 and float64 on any device
 and loop over neither features nor groups.  On the CPU ``hier_prox_features_`` runs on the
 parameters' memory in a compiled kernel (``_hierprox.c``, built at install where a C compiler
-is present) or else in numpy.  Both first try, for a clipped unit, the solution with every
-entry of u active (m* = q), the usual case along the path (numpy only from ``SORT_BELOW``
-clipped units up: fewer are sorted straight away).  Where that fails, numpy sorts the
-unit and counts m*; the kernel instead runs Newton's method on f' from that candidate: f' is
-concave and piecewise linear, so each step (the closed form above on the current active set
-{i : |u_i| > M t}) stays at or below t*, the set only shrinks, and t* is reached when it stops
-changing, in at most q steps and, along the path, in two or three.
+is present; 1.2-1.7x faster on a whole path of the small tables, ``benchmarks/prox_speed.py``)
+and else, as on every other device, in torch.  The kernel first tries, for a clipped unit, the
+solution with every entry of u active (m* = q), the usual case along the path; where that
+fails it runs Newton's method on f' from that candidate: f' is concave and piecewise linear,
+so each step (the closed form above on the current active set {i : |u_i| > M t}) stays at or
+below t*, the set only shrinks, and t* is reached when it stops changing, in at most q steps
+and, along the path, in two or three.  The torch version sorts every unit and counts m*.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 try:  # the compiled kernel, built by setup.py where a C compiler is present
@@ -213,11 +212,10 @@ def hier_prox_features_(
 
     Same result as ``hier_prox_features`` (a test holds them equal) with about half the
     operations: the direction of theta_j is kept by one multiplication per column and W^(0) is
-    clipped in place.  On the CPU it runs on the parameters' own memory, in the compiled
-    kernel (``_hier_prox_features_compiled``) or, where that is not built, in numpy
-    (``_hier_prox_features_numpy``): the arrays are small (hidden x d), so the cost is the
-    per-operation overhead, lowest in one compiled call and several times lower in numpy than in
-    torch (``benchmarks/prox_speed.py`` measures the three).
+    clipped in place.  On the CPU, where it is built, the compiled kernel
+    (``_hier_prox_features_compiled``) runs on the parameters' own memory: the arrays are small
+    (hidden x d), so the cost is the per-operation overhead, lowest in one compiled call
+    (``benchmarks/prox_speed.py``); elsewhere torch (``_hier_prox_features_torch``).
 
     Parameters
     ----------
@@ -232,40 +230,19 @@ def hier_prox_features_(
     (d,) tensor: ||theta_j||_2 after the prox (0 = the feature is out)
     """
     _check_M(M)
-    if _in_cpu_memory(theta, W):
-        cpu = _hier_prox_features_numpy if _compiled is None else _hier_prox_features_compiled
-        return cpu(theta, W, lam, M, keep)
+    if _compiled is not None and _in_cpu_memory(theta, W):
+        return _hier_prox_features_compiled(theta, W, lam, M, keep)
     return _hier_prox_features_torch(theta, W, lam, M, keep)
 
 
 def _in_cpu_memory(theta: torch.Tensor, W: torch.Tensor | None) -> bool:
-    """Whether the CPU implementations can work on the weights' own memory: contiguous
+    """Whether the compiled kernel can work on the weights' own memory: contiguous
     float32 or float64 CPU tensors, W (if any) of theta's dtype with theta's columns."""
     return (theta.device.type == "cpu" and theta.dtype in (torch.float32, torch.float64)
             and theta.dim() == 2 and theta.is_contiguous()
             and (W is None or (W.device == theta.device and W.dtype == theta.dtype
                                and W.dim() == 2 and W.shape[1] == theta.shape[1]
                                and W.is_contiguous())))
-
-
-def _hier_prox_features_numpy(
-    theta: torch.Tensor,
-    W: torch.Tensor | None,
-    lam: float | torch.Tensor,
-    M: float,
-    keep: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """``hier_prox_features_`` in numpy on the CPU tensors' memory (where the compiled kernel
-    is not built)."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # diverged weights (inf, nan) come out as they went in; the path checks for them
-        return torch.from_numpy(_prox_columns_numpy(
-            theta.detach().numpy(),
-            None if W is None else W.detach().numpy(),
-            lam.cpu().numpy() if isinstance(lam, torch.Tensor) else lam,
-            M,
-            None if keep is None else keep.cpu().numpy(),
-        ))
 
 
 def _hier_prox_features_compiled(
@@ -276,13 +253,13 @@ def _hier_prox_features_compiled(
     keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``hier_prox_features_`` by the compiled kernel (``_hierprox.c``), on contiguous CPU
-    float32 or float64 ``theta`` and ``W``: the same steps as the numpy version in one call,
-    except that a clipped column's active set is found by Newton's method on f' from the
-    all-active candidate (module docstring) rather than by sorting.
+    float32 or float64 ``theta`` and ``W``: the steps of the torch version in one call, except
+    that a clipped column's active set is found by Newton's method on f' from the all-active
+    candidate (module docstring) rather than by sorting.
 
-    Diverged weights come out non-finite, as in the other implementations, though not always
-    the same way: a column with a non-finite entry in W, where numpy may still return a finite
-    length, gets NaN (the path sees either and retries the point).
+    Diverged weights come out non-finite, as in the torch version, though not always the same
+    way: a column with a non-finite entry in W, where torch may still return a finite length,
+    gets NaN (the path sees either and retries the point).
     """
     return _CompiledStep(theta, W, lam, M, keep)()
 
@@ -377,7 +354,8 @@ def _hier_prox_features_torch(
     M: float,
     keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``hier_prox_features_`` in torch, for other devices than the CPU.
+    """``hier_prox_features_`` in torch: on other devices than the CPU, and on the CPU where
+    the compiled kernel is not built.
 
     Every column is sorted and the clipped ones take the counting rule's length: selecting the
     clipped columns first would wait on the device at every step.
@@ -385,9 +363,12 @@ def _hier_prox_features_torch(
     v_norm = _norm(theta, dim=0)
     t = (v_norm - lam).clamp_(min=0)
     if W is not None and W.shape[0]:
-        clipped = W.abs().amax(dim=0) > M * t
+        biggest = W.abs().amax(dim=0)
+        clipped = biggest > M * t
         lam_t = torch.as_tensor(lam, dtype=theta.dtype, device=theta.device).expand_as(t)
         t = torch.where(clipped, _clipped_size(v_norm, W.abs().T, lam_t, M), t)
+        # an infinite weight (diverged) must not be clipped back to a finite column
+        t = torch.where(torch.isinf(biggest), torch.nan, t)
     if keep is not None:
         t.mul_(keep)
     positive = v_norm > 0
@@ -399,130 +380,6 @@ def _hier_prox_features_torch(
         bound = M * t
         torch.clamp(W, min=-bound, max=bound, out=W)
     return t
-
-
-def _prox_columns_numpy(
-    theta: np.ndarray,
-    W: np.ndarray | None,
-    lam: float | np.ndarray,
-    M: float,
-    keep: np.ndarray | None,
-) -> np.ndarray:
-    """``hier_prox_features_`` on numpy arrays (the CPU's training loop), in place.
-
-    The same steps as ``_hier_prox_features_torch``: soft-threshold every column's length,
-    replace it by the counting rule's ``t*`` (``_clipped_size``) where W's column is clipped,
-    then rescale theta's columns and clip W's.  Returns the (d,) lengths ``t``.
-    """
-    v_norm = _norm_numpy(theta)
-    if isinstance(lam, np.ndarray) and lam.ndim:
-        lam = np.broadcast_to(lam, v_norm.shape)
-    t = np.maximum(v_norm - lam, 0)
-    if W is not None and W.shape[0]:
-        a = np.abs(W, dtype=np.float64)  # the counting rule in float64, whatever M is
-        cols = np.flatnonzero(a.max(axis=0) > M * t)
-        if cols.size:
-            clipped = a[:, cols]
-            t[cols] = _clipped_size_numpy(v_norm[cols], clipped, _pick(lam, cols), M)
-            # an infinite weight (diverged) must not be clipped back to a finite column
-            t[cols[np.isinf(clipped.max(axis=0))]] = np.nan
-    if keep is not None:
-        t *= keep
-    positive = v_norm > 0
-    # a zero column's entries stay 0 whatever it is multiplied by
-    theta *= t / np.where(positive, v_norm, 1)
-    if theta.shape[0] and not positive.all():
-        # a zero column has no direction: its length goes on the first output axis
-        np.copyto(theta[0], t, where=~positive, casting="same_kind")
-    t = t.astype(theta.dtype, copy=False)
-    if W is not None:
-        bound = M * t
-        np.minimum(W, bound, out=W)
-        np.maximum(W, -bound, out=W)
-    return t
-
-
-def _norm_numpy(theta: np.ndarray) -> np.ndarray:
-    """(d,) Euclidean norms of theta's columns.
-
-    float32 weights are squared and summed in float64, where their squares can neither
-    underflow nor overflow.  For float64, as ``_norm``, the columns that need it are scaled by
-    their largest entry: those whose norm is so small that squares below the smallest normal
-    number could matter at float64's precision (0 < norm^2 < tiny / eps), or whose squares
-    overflowed.
-    """
-    if theta.dtype == np.float32:
-        return np.sqrt(np.einsum("ij,ij->j", theta, theta, dtype=np.float64))
-    squares = np.einsum("ij,ij->j", theta, theta)
-    norm = np.sqrt(squares)
-    if (np.min(squares, where=squares > 0, initial=np.inf) < _UNDERFLOW
-            or not np.isfinite(squares.sum())):
-        small = np.flatnonzero(((squares > 0) & (squares < _UNDERFLOW)) | np.isinf(squares))
-        block = theta[:, small]
-        big = np.abs(block).max(axis=0)
-        big[big == 0] = 1
-        block = block / big
-        norm[small] = np.sqrt(np.einsum("ij,ij->j", block, block)) * big
-    return norm
-
-
-# clipped units: fewer than this are sorted without trying the all-active candidate first
-# (10-20% of the prox's time on the compare_reference tables, benchmarks/prox_speed.py)
-SORT_BELOW = 16
-
-# float64 squared norms below this lose precision to underflow (``_norm_numpy``)
-_UNDERFLOW = np.finfo(np.float64).tiny / np.finfo(np.float64).eps
-
-
-def _clipped_size_numpy(
-    v_norm: np.ndarray, a: np.ndarray, lam: float | np.ndarray, M: float
-) -> np.ndarray:
-    """``_clipped_size`` in numpy: (n,) optimal t* for a = |u| laid out (q, n), a column per unit.
-
-    Along the path the constraint is usually active on every entry of a unit (all of W_j sits
-    at +-M ||theta_j||), so the all-active candidate m = q is tried first: it is t* exactly when
-    every |u_i| >= M t (then f'(|u|_(k) / M) > 0 for every k).  Only the other units are sorted.
-    Fewer than ``SORT_BELOW`` units (the usual case on small tables, where most clipped units
-    are clipped on part of their entries) are sorted straight away.
-    """
-    q, n = a.shape
-    if n < SORT_BELOW:  # trying the shortcut first costs more than sorting a few columns
-        return _counted_size_numpy(v_norm, a.T, lam, M)
-    size = _size_numpy(v_norm, a.sum(axis=0), q, lam, M)
-    rest = np.flatnonzero(a.min(axis=0) < M * size)
-    if rest.size:
-        size[rest] = _counted_size_numpy(v_norm[rest], a[:, rest].T, _pick(lam, rest), M)
-    return size
-
-
-def _counted_size_numpy(
-    v_norm: np.ndarray, a: np.ndarray, lam: float | np.ndarray, M: float
-) -> np.ndarray:
-    """The counting rule of the module docstring for a = |u|, (n, q): sort, count m*."""
-    q = a.shape[1]
-    a_sorted = np.sort(a, axis=1)[:, ::-1]
-    top_sum = np.cumsum(a_sorted, axis=1)
-    excess = top_sum - np.arange(1, q + 1, dtype=a.dtype) * a_sorted
-    slack = (v_norm - lam)[:, None]
-    if M >= 1:
-        positive = a_sorted / (M * M) - slack / M - excess > 0
-    else:
-        positive = a_sorted - M * slack - (M * M) * excess > 0
-    m = np.count_nonzero(positive, axis=1)
-    s_m = np.where(positive, a_sorted, 0).sum(axis=1)  # the condition holds for a prefix
-    return _size_numpy(v_norm, s_m, m, lam, M)
-
-
-def _size_numpy(v_norm, s_m, m, lam, M: float) -> np.ndarray:
-    """t* = (||v|| + M S_m - lam)_+ / (1 + m M^2), divided through by M when M >= 1."""
-    if M >= 1:
-        return np.maximum(v_norm / M + s_m - lam / M, 0) / (1 / M + m * M)
-    return np.maximum(v_norm + M * s_m - lam, 0) / (1 + m * M * M)
-
-
-def _pick(lam: float | np.ndarray, index: np.ndarray) -> float | np.ndarray:
-    """The penalty of the units ``index``: a scalar penalty is everyone's."""
-    return lam[index] if isinstance(lam, np.ndarray) and lam.ndim else lam
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def c_compiler_present() -> bool:
 def needs_kernel() -> None:
     """A test of the compiled kernel: where a C compiler is present the install builds it, so
     a missing kernel fails the test (a broken install); on a machine without one the kernel is
-    optional (the numpy prox runs instead) and the test is skipped, with this reason."""
+    optional (the torch prox runs instead) and the test is skipped, with this reason."""
     if prox._compiled is not None:
         return
     if c_compiler_present():

@@ -256,9 +256,9 @@ def test_overhead_counts_steps_and_splits_the_wall_time_into_shares(capsys):
     assert any(line.startswith("median overhead: ") for line in lines)
 
 
-def test_prox_speed_times_the_three_implementations(capsys):
-    """``prox_speed.py``: a row per implementation (compiled, numpy, torch) with calls, and
-    the two ratios to the compiled kernel."""
+def test_prox_speed_times_both_implementations(capsys):
+    """``prox_speed.py``: a row per implementation (compiled, torch) with calls, and the
+    ratio to the compiled kernel."""
     import prox_speed
     from prox_kernel import needs_kernel
 
@@ -266,24 +266,24 @@ def test_prox_speed_times_the_three_implementations(capsys):
     assert prox_speed.main(["--datasets", TOY, "--rounds", "1", "--threads", "1"]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(TOY)]
     rows = {line.split()[1]: line.split()[2:] for line in lines if "/compiled" not in line}
-    assert list(rows) == ["compiled", "numpy", "torch"]
+    assert list(rows) == ["compiled", "torch"]
     for wall, points, calls, prox_ms, share, replay_ms in rows.values():
         assert float(wall) > 0 and float(points) > 1 and float(calls) >= float(points)
         assert float(prox_ms) > 0 and 0 < float(share) < 1 and float(replay_ms) > 0
     ratios = [line for line in lines if "/compiled" in line]
-    assert [line.split()[1] for line in ratios] == ["numpy/compiled:", "torch/compiled:"]
+    assert [line.split()[1] for line in ratios] == ["torch/compiled:"]
     assert all(len(re.findall(r"\d+\.\d+x", line)) == 2 for line in ratios)
 
 
 def test_step_parts_times_every_part(capsys):
     """``step_parts.py``: one positive time per part, the parts its docstring lists.  With the
-    compiled kernel, its default; on a machine without a C compiler (no kernel), numpy's."""
+    compiled kernel, its default; on a machine without a C compiler (no kernel), torch's."""
     import step_parts
     from prox_kernel import c_compiler_present
 
     from lassonet_cli import prox
 
-    kind = "compiled" if prox._compiled is not None or c_compiler_present() else "numpy"
+    kind = "compiled" if prox._compiled is not None or c_compiler_present() else "torch"
     argv = ["--dataset", TOY, "--rounds", "2", "--repeats", "5", "--threads", "1",
             "--prox", kind]
     assert step_parts.main(argv) == 0

@@ -30,7 +30,6 @@ from lassonet_cli import prox
 from lassonet_cli.prox import (
     GroupLayout,
     _hier_prox_features_compiled,
-    _hier_prox_features_numpy,
     _hier_prox_features_torch,
     hier_prox,
     hier_prox_features,
@@ -571,12 +570,11 @@ def test_constraint_holds_for_tiny_skip_weights():
 
 
 # the in-place prox's implementations: the compiled kernel on the CPU (what the dispatcher
-# picks there when it is built), numpy on the CPU without it, torch on every other device; all
+# picks there when it is built), torch on the CPU without it and on every other device; both
 # are run here on the CPU
 IN_PLACE = {
     "dispatch": hier_prox_features_,
     "compiled": _hier_prox_features_compiled,
-    "numpy": _hier_prox_features_numpy,
     "torch": _hier_prox_features_torch,
 }
 
@@ -630,9 +628,9 @@ def test_compiled_kernel_partly_clipped_columns_match_the_oracle(M, dtype):
             np.testing.assert_allclose(t_W[:, j].double().numpy(), w_star, rtol=tol, atol=tol)
 
 
-def test_compiled_kernel_agrees_with_numpy_along_a_path_step():
+def test_compiled_kernel_agrees_with_torch_along_a_path_step():
     """On a layer as the path leaves it (saturated, then moved by a step) the kernel and the
-    numpy implementation give the same float32 weights, to float32 rounding."""
+    torch implementation give the same float32 weights, to float32 rounding."""
     gen = torch.Generator().manual_seed(3)
     for step in (1e-6, 1e-3, 1e-1):
         theta, W = _saturated_layer(gen, 2, 100, 40, 10.0, torch.float32, step=step)
@@ -640,13 +638,13 @@ def test_compiled_kernel_agrees_with_numpy_along_a_path_step():
         keep = (torch.rand(40, generator=gen) > 0.2).float()
         a_theta, a_W, b_theta, b_W = theta.clone(), W.clone(), theta.clone(), W.clone()
         a = _hier_prox_features_compiled(a_theta, a_W, lam, 10.0, keep)
-        b = _hier_prox_features_numpy(b_theta, b_W, lam, 10.0, keep)
+        b = _hier_prox_features_torch(b_theta, b_W, lam, 10.0, keep)
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
         torch.testing.assert_close(a_theta, b_theta, rtol=1e-6, atol=1e-7)
         torch.testing.assert_close(a_W, b_W, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("implementation", ["compiled", "numpy"])
+@pytest.mark.parametrize("implementation", ["compiled", "torch"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 def test_cpu_prox_non_finite_columns_never_come_out_finite(implementation, dtype):
     """A diverged column (inf or nan in theta, in W, or in its penalty) never comes out
@@ -697,13 +695,13 @@ def test_compiled_kernel_survives_weights_near_the_largest_double():
 
 def test_compiled_kernel_reads_a_per_feature_penalty_in_float64():
     """A float64 penalty vector on float32 weights is not rounded to float32 first: a
-    penalty a hair below ||theta_j|| leaves the column in, as in numpy."""
+    penalty a hair below ||theta_j|| leaves the column in, as in torch."""
     theta = torch.tensor([[1.0, 2.0]], dtype=torch.float32)
     lam = torch.tensor([1 - 1e-9, 0.5], dtype=torch.float64)
     a = _hier_prox_features_compiled(theta.clone(), None, lam, 10.0)
-    b = _hier_prox_features_numpy(theta.clone(), None, lam, 10.0)
+    b = _hier_prox_features_torch(theta.clone(), None, lam, 10.0)
     assert float(a[0]) > 0 and float(b[0]) > 0
-    torch.testing.assert_close(a, b)
+    torch.testing.assert_close(a, b, check_dtype=False)
 
 
 def test_compiled_kernel_rejects_what_it_cannot_take():
@@ -903,14 +901,11 @@ def _saturated_layer(gen: torch.Generator, c: int, K: int, d: int, M: float, dty
 def test_in_place_prox_on_saturated_columns_matches_the_oracle(M, implementation):
     """Where the constraint binds on every entry (the path's usual state) the in-place prox
     still finds the exact minimiser: t* equal to the oracle's, and the same (theta, W) as the
-    pure prox, at penalties from none to one that removes some columns.  24 columns: more
-    clipped units than SORT_BELOW, so the all-active candidate is tried first."""
-    from lassonet_cli.prox import SORT_BELOW
-
+    pure prox, at penalties from none to one that removes some columns (the kernel tries the
+    all-active candidate first)."""
     gen = torch.Generator().manual_seed(int(M * 13))
     for lam in (0.0, 1e-3, 0.1, 1.0, 5.0):
         theta, W = _saturated_layer(gen, 3, 40, 24, M, torch.float64)
-        assert theta.shape[1] - 1 > SORT_BELOW
         want_theta, want_W = hier_prox_features(theta, W, lam, M)
         got_theta, got_W = theta.clone(), W.clone()
         norms = IN_PLACE[implementation](got_theta, got_W, lam, M)
@@ -939,7 +934,7 @@ def test_in_place_prox_keeps_float32_and_its_accuracy(implementation):
 
 
 def test_in_place_prox_updates_parameters_through_their_memory():
-    """The CPU prox writes through numpy views of the parameters: a model's prox_ changes the
+    """The prox writes into the parameters' own memory: a model's prox_ changes the
     Parameters themselves (the ones the optimiser holds), and a per-feature penalty tensor
     works like the scalar."""
     gen = torch.Generator().manual_seed(2)
@@ -953,31 +948,8 @@ def test_in_place_prox_updates_parameters_through_their_memory():
     torch.testing.assert_close(W.detach(), want_W)
 
 
-def test_the_all_active_shortcut_is_taken_and_exact_at_the_default_M(monkeypatch):
-    """After a small step from the constraint (all of W_j at +-M ||theta_j||, the path's
-    state) most clipped columns are solved without sorting at M = 10, and the result is still
-    the pure prox's."""
-    from lassonet_cli import prox
-
-    sorted_rows = []
-    counted = prox._counted_size_numpy
-
-    def spy(v_norm, a, lam, M):
-        sorted_rows.append(len(v_norm))
-        return counted(v_norm, a, lam, M)
-
-    monkeypatch.setattr(prox, "_counted_size_numpy", spy)
-    gen = torch.Generator().manual_seed(11)
-    theta, W = _saturated_layer(gen, 2, 100, 30, 10.0, torch.float64, step=1e-7)
-    want_theta, want_W = hier_prox_features(theta, W, 1e-3, 10.0)
-    hier_prox_features_(theta, W, 1e-3, 10.0)
-    assert sum(sorted_rows) < 10  # of 29 clipped columns (column 1 is all zero)
-    torch.testing.assert_close(theta, want_theta, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(W, want_W, rtol=1e-12, atol=1e-12)
-
-
 def test_in_place_prox_edge_inputs_warn_nothing():
-    """No numpy warning reaches the user: diverged (inf) weights pass through, a huge M and a
+    """No warning reaches the user: diverged (inf) weights pass through, a huge M and a
     one-element penalty array work (the latter like the scalar)."""
     gen = torch.Generator().manual_seed(4)
     theta, W = torch.randn(2, 5, generator=gen), torch.randn(7, 5, generator=gen)
