@@ -49,17 +49,16 @@ from .checks import check_features, constant_columns
 from .columns import MAX_LEVELS, categorical_columns, gappy_columns, too_many_levels
 from .encoding import Encoder, fit_encoder
 from .errors import ConfigError, DataError
-from .evaluate import cross_validate
+from .evaluate import cross_validated_point
 from .inputs import as_frame, check_width
 from .model import LassoNet
 from .options import PARAMETERS, Options
 from .path import PathRun, StateKeeper
-from .pathresult import PathPoint, choose_point, elimination_lambdas, path_records, ranking
+from .pathresult import PathPoint, elimination_lambdas, path_records, ranking
 from .runs import Runner
 from .splits import split_task_rows
 from .targets import check_reconstruction, task_target
 from .tasks import make_task
-from .training import state_copy
 from .units import Units
 
 
@@ -294,26 +293,9 @@ class Selector:
         else:
             self.path_, model = run_path(train_idx, val_idx, progress)
             runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
-            self.cv_scores_ = cross_validate(self.path_, options, target, task, run_path, folds,
-                                             runner, on_runs)
-            for point, mean, se in zip(self.path_.points, *self.cv_scores_, strict=True):
-                point.val_score, point.val_score_se = float(mean), float(se)
-            # the chosen point's model: the same (deterministic) path again, up to that point
-            keeper = StateKeeper(units.names, options.rule, options.k)
-            target_index = choose_point(self.path_, options.rule, options.k)
-            show_rerun = display("chosen point")
-
-            def keep_chosen(point: PathPoint, net: LassoNet) -> None:
-                show_rerun(point, net)
-                if len(keeper.prefix.points) == target_index:
-                    keeper.index, keeper.state = target_index, state_copy(net)
-                    raise _Reached
-                keeper.prefix.points.append(point)
-
-            try:
-                run_path(train_idx, val_idx, keep_chosen)
-            except _Reached:
-                pass
+            self.cv_scores_, keeper = cross_validated_point(
+                self.path_, options, target, task, run_path, folds, runner,
+                (train_idx, val_idx), on_runs, display)
         if keeper.state is None:
             raise ConfigError(f"no path point has at most {options.k} features")
         model.load_state_dict(keeper.state)
@@ -547,7 +529,3 @@ class Selector:
                 **extra,
             }
         )
-
-
-class _Reached(Exception):
-    """Stops a path run once the wanted point has been copied."""

@@ -24,12 +24,12 @@ from .model import LassoNet
 from .options import Options
 from .path import PathRun, StateKeeper
 from .pathconfig import PathConfig
-from .pathresult import Path, PathPoint
+from .pathresult import Path, PathPoint, choose_point
 from .runs import Runner
 from .splits import fold_rows, split_task_rows
 from .targets import task_target
 from .tasks import make_task
-from .training import train_dense
+from .training import state_copy, train_dense
 
 REFIT_LR = 1e-3
 REFIT_PATIENCE = 50
@@ -244,6 +244,43 @@ def _fold_points(run_path, fold: tuple[np.ndarray, np.ndarray, list[float]]) -> 
     """The points of one fold's path (``runs`` calls this, perhaps in another process)."""
     rows, held, lambdas = fold
     return run_path(rows, held, None, lambdas)[0].points
+
+
+def cross_validated_point(path: Path, options: Options, target: np.ndarray, task,
+                          run_path: PathRun, folds: int, runner: Runner, rows: tuple,
+                          on_runs=None, display=None) -> tuple[tuple, StateKeeper]:
+    """Cross-validate ``path`` (``cross_validate``), give each of its points the mean score
+    and standard error over the folds, choose the point as ``options`` say, and train the
+    same (deterministic) path again on ``rows`` (training, validation) up to that point.
+
+    Returns ((mean, standard error) per point, a ``StateKeeper`` holding the chosen point's
+    model).  ``on_runs(done, folds)`` as folds finish; ``display('chosen point')``, called
+    as the second run starts, may return a callback ``(point, model)`` for its points.
+    """
+    scores = cross_validate(path, options, target, task, run_path, folds, runner, on_runs)
+    for point, mean, se in zip(path.points, *scores, strict=True):
+        point.val_score, point.val_score_se = float(mean), float(se)
+    keeper = StateKeeper(path.unit_names, options.rule, options.k)
+    wanted = choose_point(path, options.rule, options.k)
+    on_point = display("chosen point") if display is not None else None
+
+    def keep_chosen(point: PathPoint, net: LassoNet) -> None:
+        if on_point is not None:
+            on_point(point, net)
+        if len(keeper.prefix.points) == wanted:
+            keeper.index, keeper.state = wanted, state_copy(net)
+            raise _Reached
+        keeper.prefix.points.append(point)
+
+    try:
+        run_path(*rows, keep_chosen)
+    except _Reached:
+        pass
+    return scores, keeper
+
+
+class _Reached(Exception):
+    """Stops a path run once the wanted point has been copied."""
 
 
 def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_path: PathRun,
