@@ -243,14 +243,16 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
 
 
 def check_column_kind(series: pd.Series, what: str, forced: bool = False,
-                      levels: str | None = None, exclude: str | None = None) -> None:
+                      levels: str | None = None, exclude: str | None = None,
+                      na_values: bool = True) -> None:
     """Refuse a column that would be misread: dates, times and durations (neither numbers nor
     categories), and text that is mostly numbers (a stray '?' or '-', or a decimal comma),
     which one-hot encoding would turn into one level per number.
 
     ``what``: the column in messages; ``forced``: the column was named in ``--categorical``, so
     its text is levels by choice; ``levels``: how to keep mostly-numeric text as levels;
-    ``exclude``: the column's name, for a hint to leave it out (features only).
+    ``exclude``: the column's name, for a hint to leave it out (features only);
+    ``na_values``: hint at ``--na-values`` (the command line reads the table, Python does not).
     """
     leave_out = f", or leave it out with --exclude {exclude}" if exclude is not None else ""
     kind = _time_kind(series)
@@ -283,7 +285,8 @@ def check_column_kind(series: pd.Series, what: str, forced: bool = False,
     shown = ", ".join(f"{v!r} (row {_first_row(series, v)})" for v in text[:3])
     more = ", ..." if len(text) > 3 else ""
     # values that --na-values can name as they are (it splits at commas and strips spaces)
-    nameable = all(v == v.strip() and v.isprintable() and not set(v) & set(",'") for v in text)
+    nameable = na_values and all(v == v.strip() and v.isprintable() and not set(v) & set(",'")
+                                 for v in text)
     hints = [f"--na-values '{','.join(text)}'" if len(text) <= 5 else "--na-values"]
     hints = [f"use {hints[0]} if {'they mean' if n_text > 1 else 'it means'} missing"] \
         if nameable else []

@@ -45,21 +45,19 @@ import pandas as pd
 import torch
 
 from . import defaults
-from .checks import check_features, constant_columns
-from .columns import MAX_LEVELS, categorical_columns, gappy_columns, too_many_levels
-from .encoding import Encoder, fit_encoder
-from .errors import ConfigError, DataError
+from .checks import check_features
+from .columns import MAX_LEVELS
+from .encoding import Encoder
+from .errors import ConfigError
 from .evaluate import cross_validated_point
 from .inputs import as_frame, check_width
 from .model import LassoNet
 from .options import PARAMETERS, Options
-from .path import PathRun, StateKeeper
-from .pathresult import PathPoint, elimination_lambdas, path_records, ranking
+from .path import StateKeeper
+from .pathresult import PathPoint, path_records
+from .prepare import column_results, prepare_table, set_up_path
 from .runs import Runner
-from .splits import split_task_rows
-from .targets import check_reconstruction, task_target
-from .tasks import make_task
-from .units import Units
+from .targets import task_target
 
 
 class Selector:
@@ -216,52 +214,12 @@ class Selector:
             see ``runs``), called with (folds done, folds)
         """
         options = self.validate()
-        config, spec, device = options.path_config(), options.backbone, options.device
         X = self._checked(X, reset=True)
         if options.M_grid is not None:
             return self._fit_M_grid(options, X, y, on_point, on_run, on_runs)
         named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
-        task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
-        inputs = list(frame.columns)
-        cats = categorical_columns(frame, options.categorical)
-        many = [c for c, _ in too_many_levels(frame, cats, options.max_levels)]
-        if many:
-            raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
-                            "drop the column(s)")
-        gappy = gappy_columns(frame)
-        options.check_columns(inputs, task_name, cats, gappy)
-        if gappy and options.missing == "error":
-            raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
-                            f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
-        image_shape = options.image_shape
-        # pixels keep their place in the image even when constant
-        aside = {} if image_shape else {c: "constant" for c in constant_columns(frame, cats)}
-        if aside:
-            if len(aside) == len(inputs):
-                raise DataError("every feature column is constant: there is nothing to select")
-            frame = frame.drop(columns=list(aside))
-            cats = [c for c in cats if c not in aside]
-            gappy = [c for c in gappy if c not in aside]
-            if task_name == "reconstruction":  # the constant columns are no targets either
-                check_reconstruction([], [], frame.shape[1])
-                target = frame.to_numpy(dtype=np.float64)
-        task = make_task(task_name, ties=options.ties, columns=list(frame.columns))
-
-        rng = np.random.default_rng(options.seed)
-        train_idx, val_idx = split_task_rows(task, target, options.val_fraction, rng,
-                                             "val_fraction")
-        encoder = fit_encoder(frame, cats, gappy, rows=train_idx,
-                              channels=image_shape[0] if image_shape else None)
-        task.fit(target[train_idx])
-        features = encoder.transform(frame)
-        if spec.selects_filters:
-            units = Units.filters(spec.hidden[0])
-        else:
-            units = Units.of(encoder.columns, options.groups)
-        groups = units.layout(encoder)
-
-        run_path = PathRun(features, target, task, spec, options.dropout, groups, image_shape,
-                           units.names, config, device, options.seed)
+        table = prepare_table(options, X, y)
+        setup = set_up_path(options, table)
 
         def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
             """A path callback that shows the points of ``run`` through ``on_run``."""
@@ -280,65 +238,46 @@ class Selector:
             if on_point is not None:
                 on_point(point, net)
 
-        folds = options.cv_folds(len(target))
+        folds = options.cv_folds(len(table.target))
         if folds is None:
-            keeper = StateKeeper(units.names, options.rule, options.k)
+            keeper = StateKeeper(setup.units.names, options.rule, options.k)
 
             def callback(point: PathPoint, net: LassoNet) -> None:
                 keeper(point, net)
                 progress(point, net)
 
-            self.path_, model = run_path(train_idx, val_idx, callback)
+            self.path_, model = setup.run_path(*setup.rows, callback)
             self.cv_scores_ = None
         else:
-            self.path_, model = run_path(train_idx, val_idx, progress)
+            self.path_, model = setup.run_path(*setup.rows, progress)
             runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
             self.cv_scores_, keeper = cross_validated_point(
-                self.path_, options, target, task, run_path, folds, runner,
-                (train_idx, val_idx), on_runs, display)
+                self.path_, options, table.target, setup.task, setup.run_path, folds, runner,
+                setup.rows, on_runs, display)
         if keeper.state is None:
             raise ConfigError(f"no path point has at most {options.k} features")
         model.load_state_dict(keeper.state)
         model.eval()
         self.model_ = model
         self.options_ = options
-        self.split_ = (train_idx, val_idx)
-        self.encoder_: Encoder = encoder
-        self.task_ = task
+        self.split_ = setup.rows
+        self.encoder_: Encoder = setup.encoder
+        self.task_ = setup.task
         self.chosen_ = keeper.index
         self.chosen_point_ = self.path_.points[keeper.index]
-        self.units_ = units
+        self.units_ = setup.units
         self.cv_folds_ = folds
         self.M_scores_ = None  # (see _fit_M_grid)
         self.unit_support_ = self.chosen_point_.active
-        self.input_columns_ = np.asarray(inputs, dtype=object)
+        self.input_columns_ = np.asarray(table.inputs, dtype=object)
         if named:
             self.feature_names_in_ = self.input_columns_
         elif hasattr(self, "feature_names_in_"):  # from an earlier fit on a DataFrame
             del self.feature_names_in_
-        self.n_features_in_ = len(inputs)
-        self.set_aside_ = aside
-        lambdas = elimination_lambdas(self.path_)
-        if units.of_column is None:  # filters: every column feeds every filter
-            self.support_ = np.ones(len(inputs), dtype=bool)
-            self.feature_importances_ = lambdas
-            self.ranking_ = np.asarray([units.names[j] for j in ranking(self.path_)],
-                                       dtype=object)
-            return self
-        owner = np.asarray(units.of_column)
-        # columns in the order of their units' ranking (columns of one group in table order),
-        # then the columns set aside, in table order
-        position = np.empty(units.n, dtype=np.int64)
-        position[ranking(self.path_)] = np.arange(units.n)
-        order = np.lexsort((np.arange(len(owner)), position[owner]))  # stable by unit rank
-        self.ranking_ = np.concatenate([np.asarray(encoder.columns, dtype=object)[order],
-                                        np.asarray(list(aside), dtype=object)])
-        at = pd.Index(encoder.columns).get_indexer(inputs)  # -1: set aside
-        used = at >= 0
-        self.support_ = np.zeros(len(inputs), dtype=bool)
-        self.support_[used] = self.unit_support_[owner[at[used]]]
-        self.feature_importances_ = np.zeros(len(inputs), dtype=np.float64)
-        self.feature_importances_[used] = lambdas[owner[at[used]]]
+        self.n_features_in_ = len(table.inputs)
+        self.set_aside_ = table.aside
+        self.ranking_, self.support_, self.feature_importances_ = column_results(
+            self.path_, self.unit_support_, setup.units, setup.encoder, table)
         return self
 
     def _fit_M_grid(self, options: Options, X, y, on_point, on_run, on_runs) -> Selector:
@@ -529,3 +468,4 @@ class Selector:
                 **extra,
             }
         )
+

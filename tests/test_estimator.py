@@ -364,3 +364,26 @@ def test_lambda_start_auto_is_the_default_in_python_as_on_the_command_line():
     # the first point is at the given lambda, or nearer the one before it where it was refined
     first, given = fixed.path_.points[1].lambda_, 2 * default.path_.lambda_start
     assert given / fixed.path_multiplier <= first <= given * (1 + 1e-9)
+
+
+def test_python_refuses_the_columns_the_command_line_refuses():
+    """Issue 17: the Python API checks a column's kind as ``select`` does: dates are neither
+    numbers nor levels, and text that is mostly numbers ('?' for a gap) would become one
+    level per number; named in ``categorical``, the text is levels by choice."""
+    rng = np.random.default_rng(0)
+    n = 60
+    y = rng.standard_normal(n)
+    dated = pd.DataFrame({"a": rng.standard_normal(n),
+                          "when": pd.date_range("2020-01-01", periods=n)})
+    with pytest.raises(DataError, match=r"column 'when' holds dates or times"):
+        LassoNetSelector(**FAST).fit(dated, y)
+    cells = list(rng.choice(["1.5", "2", "3.25", "4"], n))  # few levels: one-hot would take it
+    cells[3] = "?"
+    texty = pd.DataFrame({"a": rng.standard_normal(n), "b": cells})
+    with pytest.raises(DataError) as refused:
+        LassoNetSelector(**FAST).fit(texty, y)
+    message = str(refused.value)
+    assert "column 'b': 59 numbers and 1 text cell '?'" in message
+    assert "categorical=['b']" in message and "--na-values" not in message
+    kept = LassoNetSelector(categorical=["b"], **FAST).fit(texty, y)
+    assert set(kept.ranking_) == {"a", "b"}

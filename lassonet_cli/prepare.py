@@ -1,0 +1,137 @@
+"""From the Python API's (X, y) to a path ready to run, and from the trained path back to the
+input columns: the steps of one selection between its options and its estimator.
+
+``prepare_table`` resolves the task and target, tells the columns' kinds, checks them against
+the options and sets aside the columns that carry nothing (``checks.constant_columns``).
+``set_up_path`` splits the rows, fits the encoder on the training rows and builds the
+``PathRun``.  ``column_results`` turns the path's per-unit ranking into per-column ranking,
+support and importances, the set-aside columns last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+
+from .checks import check_column_kind, constant_columns
+from .columns import categorical_columns, gappy_columns, too_many_levels
+from .encoding import Encoder, fit_encoder
+from .errors import DataError
+from .inputs import as_frame
+from .options import Options
+from .path import PathRun
+from .pathresult import Path, elimination_lambdas, ranking
+from .splits import split_task_rows
+from .targets import check_reconstruction, task_target
+from .tasks import make_task
+from .units import Units
+
+
+@dataclasses.dataclass
+class Table:
+    """The input table, checked: ``frame`` holds the feature columns the path trains on."""
+
+    task_name: str
+    frame: pd.DataFrame
+    target: np.ndarray
+    inputs: list[str]  # every input feature column, in table order
+    categorical: list[str]
+    gappy: list[str]
+    aside: dict[str, str]  # the columns set aside, with the reason
+
+
+def prepare_table(options: Options, X, y) -> Table:
+    """(X, y) as ``Selector.fit`` takes them, checked against ``options``; raises DataError
+    or ConfigError."""
+    task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
+    inputs = list(frame.columns)
+    cats = categorical_columns(frame, options.categorical)
+    forced = set(options.categorical or ())
+    for c in cats:  # dates and mostly-numeric text would become one level per value
+        check_column_kind(frame[c], f"column {c!r}", forced=c in forced,
+                          levels=f"categorical=[{c!r}] if it is categories", na_values=False)
+    many = [c for c, _ in too_many_levels(frame, cats, options.max_levels)]
+    if many:
+        raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
+                        "drop the column(s)")
+    gappy = gappy_columns(frame)
+    options.check_columns(inputs, task_name, cats, gappy)
+    if gappy and options.missing == "error":
+        raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
+                        f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
+    # pixels keep their place in the image even when constant
+    aside = {} if options.image_shape else {c: "constant" for c in constant_columns(frame, cats)}
+    if aside:
+        if len(aside) == len(inputs):
+            raise DataError("every feature column is constant: there is nothing to select")
+        frame = frame.drop(columns=list(aside))
+        cats = [c for c in cats if c not in aside]
+        gappy = [c for c in gappy if c not in aside]
+        if task_name == "reconstruction":  # the constant columns are no targets either
+            check_reconstruction([], [], frame.shape[1])
+            target = frame.to_numpy(dtype=np.float64)
+    return Table(task_name, frame, target, inputs, cats, gappy, aside)
+
+
+@dataclasses.dataclass
+class PathSetUp:
+    """What a path on ``Table`` needs and what the fitted estimator keeps of it."""
+
+    task: object  # a fitted task (``tasks``)
+    rows: tuple[np.ndarray, np.ndarray]  # training rows, validation rows
+    encoder: Encoder
+    units: Units
+    run_path: PathRun
+
+
+def set_up_path(options: Options, table: Table) -> PathSetUp:
+    """Split the rows (seeded by ``options.seed``), fit the encoder and the task on the
+    training rows, and build the path run over every row of the encoded table."""
+    task = make_task(table.task_name, ties=options.ties, columns=list(table.frame.columns))
+    rng = np.random.default_rng(options.seed)
+    train_idx, val_idx = split_task_rows(task, table.target, options.val_fraction, rng,
+                                         "val_fraction")
+    image_shape = options.image_shape
+    encoder = fit_encoder(table.frame, table.categorical, table.gappy, rows=train_idx,
+                          channels=image_shape[0] if image_shape else None)
+    task.fit(table.target[train_idx])
+    features = encoder.transform(table.frame)
+    spec = options.backbone
+    if spec.selects_filters:
+        units = Units.filters(spec.hidden[0])
+    else:
+        units = Units.of(encoder.columns, options.groups)
+    run_path = PathRun(features, table.target, task, spec, options.dropout,
+                       units.layout(encoder), image_shape, units.names, options.path_config(),
+                       options.device, options.seed)
+    return PathSetUp(task, (train_idx, val_idx), encoder, units, run_path)
+
+
+def column_results(path: Path, active: np.ndarray, units: Units, encoder: Encoder,
+                   table: Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ranking, support, importances) per input column: columns in the order of their units'
+    ranking (the columns of one group in table order), then the set-aside ones in table
+    order, with importance 0 and never selected.  ``active``: the chosen point's live units.
+
+    With filters as units (a conv backbone) the ranking is of the filters, every column is
+    supported (each pixel feeds every filter) and the importances are the filters'."""
+    lambdas = elimination_lambdas(path)
+    inputs = table.inputs
+    if units.of_column is None:
+        names = np.asarray([units.names[j] for j in ranking(path)], dtype=object)
+        return names, np.ones(len(inputs), dtype=bool), lambdas
+    owner = np.asarray(units.of_column)
+    position = np.empty(units.n, dtype=np.int64)
+    position[ranking(path)] = np.arange(units.n)
+    order = np.lexsort((np.arange(len(owner)), position[owner]))  # stable by unit rank
+    ranked = np.concatenate([np.asarray(encoder.columns, dtype=object)[order],
+                             np.asarray(list(table.aside), dtype=object)])
+    at = pd.Index(encoder.columns).get_indexer(inputs)  # -1: set aside
+    used = at >= 0
+    support = np.zeros(len(inputs), dtype=bool)
+    support[used] = active[owner[at[used]]]
+    importances = np.zeros(len(inputs), dtype=np.float64)
+    importances[used] = lambdas[owner[at[used]]]
+    return ranked, support, importances
