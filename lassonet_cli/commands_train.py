@@ -166,9 +166,12 @@ def select(
     options = options.with_table(prepared.task, prepared.categorical,
                                  user_groups(groups, prepared))
     on_run = reporter.opening(prepared.notes, prepared.X.shape[1] - len(prepared.constant))
+    # a grid of M runs its paths apart, counted as runs, each with its folds
+    on_runs = (reporter.runs("paths, one per M", prepared.notes) if options.M_grid
+               else reporter.runs("cv folds"))
     try:
         estimator = Selector.of(options, runner).fit(prepared.X, prepared.target, on_run=on_run,
-                                                     on_runs=reporter.runs("cv folds"))
+                                                     on_runs=on_runs)
     finally:
         reporter.stop()
 

@@ -88,10 +88,11 @@ class Selector:
     ties : 'efron' or 'breslow', how the Cox partial likelihood treats tied event times
     image_shape : 'CxHxW' or (C, H, W), the images whose pixels (row-major) are the columns;
         required with a conv backbone, refused with the others
-    n_jobs : local processes for the cross-validation folds (None: auto, see ``runs``); each
-        fold trains with one torch thread wherever it runs, so the result does not depend on it
-    scheduler : the address of a Dask distributed scheduler ('tcp://host:8786') to run the
-        folds on instead (the ``dask`` extra)
+    n_jobs : local processes for the cross-validation folds, or with a grid of M for its
+        paths, each with its folds (None: auto, see ``runs``); each run trains with one torch
+        thread wherever it runs, so the result does not depend on it
+    scheduler : the address of a Dask distributed scheduler ('tcp://host:8786') to run them
+        on instead (the ``dask`` extra)
     """
 
     def __init__(
@@ -209,9 +210,10 @@ class Selector:
         on_run : optional progress display, called as each run of the path starts with its
             name ('path'; with cross-validation, after the folds, 'chosen point': the
             path again up to the chosen point); the callback it returns, if any, is called
-            after every point of that run
+            after every point of that run (not with a grid of M, see ``_fit_M_grid``)
         on_runs : optional progress display of the cross-validation folds (which run apart,
-            see ``runs``), called with (folds done, folds)
+            see ``runs``), called with (folds done, folds); with a grid of M, of the paths,
+            one per M
         """
         options = self.validate()
         X = self._checked(X, reset=True)
@@ -283,15 +285,19 @@ class Selector:
     def _fit_M_grid(self, options: Options, X, y, on_point, on_run, on_runs) -> Selector:
         """Fit one path per M of the grid, each scored as ``cv`` says, and keep the fit whose
         chosen point scores best (the first in the grid on a tie); ``M_scores_`` holds each
-        M's (score, standard error or None)."""
-        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
-        fits = []
-        for M in options.M_grid:
-            def named(stage: str, M=M):
-                return on_run(f"M {M:g}: {stage}") if on_run is not None else None
+        M's (score, standard error or None).
 
-            single = dataclasses.replace(options, M=M, M_grid=None)
-            fits.append(Selector.of(single, runner).fit(X, y, on_point, named, on_runs))
+        The fits are independent runs, sent where ``n_jobs`` and ``scheduler`` say, each with
+        its folds in the process that runs it, so that the result does not depend on where
+        they ran: ``on_runs`` counts the fits done, and ``on_run`` is not called.
+        ``on_point`` (the points of every M's path, in grid order) keeps them here."""
+        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+        singles = [dataclasses.replace(options, M=M, M_grid=None) for M in options.M_grid]
+        names = [f"M {M:g}" for M in options.M_grid]
+        if on_point is not None:
+            runner = Runner(1, threads=runner.threads)
+        here = Runner(1, threads=runner.threads)  # a fit's folds, in the process that runs it
+        fits = runner.map(_fit_at_M, (X, y, here, on_point), singles, names, on_runs)
         scores = [fit.chosen_point_.val_score for fit in fits]
         chosen = fits[int(np.argmax(scores))]
         for name, value in vars(chosen).items():
@@ -469,3 +475,8 @@ class Selector:
             }
         )
 
+
+def _fit_at_M(shared: tuple, options: Options) -> Selector:
+    """One M of a grid (``Selector._fit_M_grid``): a run for ``runs.Runner``."""
+    X, y, here, on_point = shared
+    return Selector.of(options, here).fit(X, y, on_point)

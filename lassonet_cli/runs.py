@@ -111,7 +111,9 @@ class _Progress:
 
 # --- in this process ----------------------------------------------------------------------------
 
-_LOCK = threading.Lock()  # one run at a time per process: torch's seed and threads are global
+# one run at a time per process (torch's seed and threads are global); a run may start runs
+# of its own here (the folds of one M of a grid), one after another in the same thread
+_LOCK = threading.RLock()
 
 
 def _here(fn, shared, task, threads: int):

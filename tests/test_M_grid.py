@@ -43,6 +43,22 @@ def test_the_grid_keeps_the_best_M_and_equals_its_single_fit(table, one_thread):
     assert Selector(M=10.0, cv=0, **FAST).fit(X, y).M_scores_ is None
 
 
+def test_the_grid_is_the_same_when_its_paths_run_in_a_pool(table, one_thread):
+    """Issue 18: the paths of a grid are independent runs; in two local processes (each fit
+    with its folds) the result is the one of --jobs 1, and on_runs counts the paths."""
+    X, y, _ = table
+    here = Selector(M=[0.5, 10.0, 3.0], cv=3, n_jobs=1, **FAST).fit(X, y)
+    counted = []
+    pooled = Selector(M=[0.5, 10.0, 3.0], cv=3, n_jobs=2, **FAST).fit(
+        X, y, on_runs=lambda done, total: counted.append((done, total)))
+    assert counted[0] == (0, 3) and counted[-1] == (3, 3)
+    assert pooled.M_scores_ == here.M_scores_
+    assert pooled.options_.M == here.options_.M
+    assert list(pooled.ranking_) == list(here.ranking_)
+    pd.testing.assert_frame_equal(pooled.path_table(), here.path_table())
+    assert np.array_equal(pooled.predict(X), here.predict(X))
+
+
 def test_select_reports_each_M_and_writes_the_chosen_ones_path(table, tmp_path):
     _, _, path = table
     result = invoke("select", path, "-t", "y", "--M", "0.5,10", "--cv", "3", *FAST_FLAGS,
@@ -54,6 +70,11 @@ def test_select_reports_each_M_and_writes_the_chosen_ones_path(table, tmp_path):
     single = invoke("select", path, "-t", "y", "--M", f"{chosen:g}", "--cv", "3", *FAST_FLAGS,
                     "--jobs", "1", "--path-out", tmp_path / "q.csv")
     assert single.stdout == result.stdout
+    pooled = invoke("select", path, "-t", "y", "--M", "0.5,10", "--cv", "3", *FAST_FLAGS,
+                    "--jobs", "2", "--path-out", tmp_path / "r.csv")
+    assert pooled.exit_code == 0, pooled.stderr
+    assert pooled.stdout == result.stdout
+    assert (tmp_path / "r.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
     with_M = pd.read_csv(tmp_path / "p.csv")
     assert (with_M.pop("M") == chosen).all()
     pd.testing.assert_frame_equal(with_M, pd.read_csv(tmp_path / "q.csv"))
