@@ -1,7 +1,7 @@
 """Build of the compiled HIER-PROX kernel; everything else is in pyproject.toml.
 
 The extension is optional: without a C compiler the install still succeeds and the training
-loop uses the numpy HIER-PROX (``lassonet_cli.prox``): the same operator, equal up to rounding,
+loop uses the torch HIER-PROX (``lassonet_cli.prox``): the same operator, equal up to rounding,
 only slower.
 """
 
