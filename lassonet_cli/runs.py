@@ -270,22 +270,44 @@ def _connect(address: str):
 
 
 def _on_dask(address: str, fn, shared, tasks, names, threads: int, progress) -> list:
-    from distributed import as_completed
+    """The runs as tasks of the cluster at ``address``, the shared data scattered to every
+    worker.  Dask re-runs a task whose worker dies while another holds the data; where every
+    worker holding it died (they share a machine that ran out of memory, say), the scheduler
+    forgets the tasks that needed it: the data are scattered again and those runs sent again,
+    up to ``ATTEMPTS`` times."""
+    from distributed import KilledWorker, as_completed
+    from distributed.client import FutureCancelledError
 
     client = _connect(address)
     progress = progress()
+    results: dict[int, object] = {}
     futures = []
     try:
-        [data] = client.scatter([shared], broadcast=True, hash=False)
-        futures = client.map(_on_dask_worker, tasks, fn=fn, shared=data, threads=threads,
-                             retries=1, pure=False)
-        index = {future.key: i for i, future in enumerate(futures)}
-        results: dict[int, object] = {}
-        for future in as_completed(futures, loop=client.loop):
-            i = index[future.key]
-            results[i] = _result(future.result(), names[i])
-            progress.one()
-        return [results[i] for i in range(len(tasks))]
+        for _ in range(ATTEMPTS):
+            todo = [i for i in range(len(tasks)) if i not in results]
+            [data] = client.scatter([shared], broadcast=True, hash=False)
+            futures = client.map(_on_dask_worker, [tasks[i] for i in todo], fn=fn, shared=data,
+                                 threads=threads, retries=1, pure=False)
+            index = {future.key: i for future, i in zip(futures, todo, strict=True)}
+            for future in as_completed(futures, loop=client.loop):
+                i = index[future.key]
+                try:
+                    outcome = future.result()
+                except FutureCancelledError:  # its data were lost with their workers
+                    continue
+                except KilledWorker:  # the scheduler's allowed-failures workers died on it
+                    raise RunError(f"Dask workers died while running {names[i]} (killed, or "
+                                   "out of memory?), as many times as the scheduler allows: "
+                                   "give the workers more memory") from None
+                results[i] = _result(outcome, names[i])
+                progress.one()
+            client.cancel(futures + [data])
+            if len(results) == len(tasks):
+                return [results[i] for i in range(len(tasks))]
+        lost = [names[i] for i in range(len(tasks)) if i not in results]
+        raise RunError(f"the Dask workers holding the data died {ATTEMPTS} times while running "
+                       f"{', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}: give the "
+                       "workers more memory, or use fewer per machine")
     finally:
         if futures:
             client.cancel(futures)

@@ -23,13 +23,21 @@ def in_a_worker() -> bool:
     return multiprocessing.parent_process() is not None
 
 
+def _first(marker: str) -> bool:
+    """Whether this call creates ``marker``: true once, whichever process asks first (two
+    workers that start together must not both die)."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def dies_once(shared: dict, task: int) -> tuple[float, int]:
     """In a worker process, the first call of all ends its process (a marker file remembers);
     in the caller's process (which runs some of the runs itself) it takes its time, so that
     the workers get runs too."""
-    marker = shared["marker"]
-    if in_a_worker() and not os.path.exists(marker):
-        open(marker, "w").close()
+    if in_a_worker() and _first(shared["marker"]):
         os._exit(1)
     if not in_a_worker():
         time.sleep(2)

@@ -24,6 +24,15 @@ def cluster():
         yield local
 
 
+def one_worker_cluster():
+    """A Dask LocalCluster of one worker process, beside the module's ``cluster`` (its HTTP
+    server on a free port)."""
+    import distributed
+
+    return distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                    dashboard_address=":0")
+
+
 def expected(seed: int = 0) -> list:
     """The draws as computed directly, each with one thread."""
     import torch
@@ -73,6 +82,28 @@ def test_a_dask_worker_that_dies_has_its_run_started_again(cluster, tmp_path):
     results = Runner(scheduler=cluster.scheduler_address).map(dies_once, shared, TASKS, NAMES)
     assert marker.exists()
     assert results == expected()
+
+
+def test_runs_whose_data_died_with_every_worker_are_sent_again(tmp_path):
+    """On a one-worker cluster the worker's death loses the only copy of the scattered data,
+    and the scheduler forgets the runs that needed it: they are sent again with the data (a
+    two-worker cluster whose workers both died did this in CI), and the results are
+    unchanged."""
+    marker = tmp_path / "died"
+    shared = {"seed": 0, "marker": str(marker)}
+    with one_worker_cluster() as alone:
+        results = Runner(scheduler=alone.scheduler_address).map(dies_once, shared, TASKS, NAMES)
+    assert marker.exists()
+    assert results == expected()
+
+
+def test_dask_workers_that_keep_dying_fail_with_an_error_naming_the_run():
+    """A run that kills every worker that takes it: one RunError naming it (after the
+    scheduler's allowed failures, or as here, where each death loses the data, after
+    ``ATTEMPTS`` sendings), not distributed's KilledWorker or FutureCancelledError."""
+    with one_worker_cluster() as alone:
+        with pytest.raises(RunError, match=r"Dask workers.* died .*while running run 0"):
+            Runner(scheduler=alone.scheduler_address).map(always_dies, {}, TASKS[:1], NAMES[:1])
 
 
 def test_workers_that_keep_dying_fail_with_an_error_naming_the_runs():
