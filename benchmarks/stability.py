@@ -126,7 +126,8 @@ def speed(tables: list[str], pairs: int) -> None:
     with Cluster() as cluster:
         executors = jobs + [("dask, 2 workers", ["--scheduler", cluster.address])]
         for table in tables:
-            data = str(DATA / f"{table}.parquet")
+            data = table if Path(table).is_file() else str(DATA / f"{table}.parquet")
+            table = Path(table).stem
             commands = [("select --cv 5", ["select", data, "-t", "target", "--cv", "5"]),
                         (f"stability --pairs {pairs}",
                          ["stability", data, "-t", "target", "--pairs", str(pairs)])]
@@ -154,13 +155,13 @@ def synthetic_table(n: int, d: int = 500, seed: int = 0) -> tuple[pd.DataFrame, 
     return pd.DataFrame(X, columns=[f"x{j:03d}" for j in range(d)]), y, informative
 
 
-def synthetic(rows: list[int], pairs: int, jobs: int | None) -> None:
+def synthetic(rows: list[int], pairs: int, jobs: int | None, columns: int = 500) -> None:
     from lassonet_cli import LassoNetSelector
 
     print(f"\n{'n':>6} {'q':>4} {'stable':>6} {'informative':>11} {'noise':>5}  wall_s  "
           "informative columns' max_probability")
     for n in rows:
-        X, y, informative = synthetic_table(n)
+        X, y, informative = synthetic_table(n, columns)
         started = time.perf_counter()
         result = LassoNetSelector(n_jobs=jobs).stability(X, y, pairs=pairs)
         wall = time.perf_counter() - started
@@ -171,21 +172,25 @@ def synthetic(rows: list[int], pairs: int, jobs: int | None) -> None:
               f"{wall:6.0f}  {probs}", flush=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["speed", "synthetic"], required=True)
-    parser.add_argument("--tables", nargs="+", default=["breast_cancer", "prostate_ge"])
+    parser.add_argument("--tables", nargs="+", default=["breast_cancer", "prostate_ge"],
+                        help="speed: names in ../shared/data, or Parquet files with a "
+                             "'target' column")
     parser.add_argument("--rows", nargs="+", type=int, default=[200, 2000])
+    parser.add_argument("--columns", type=int, default=500, help="synthetic: columns (>= 10)")
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=None, help="synthetic: --jobs of the runs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(f"# stability: part {args.part}")
     print_run_header()
     if args.part == "speed":
         speed(args.tables, args.pairs)
     else:
-        synthetic(args.rows, args.pairs, args.jobs)
+        synthetic(args.rows, args.pairs, args.jobs, args.columns)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

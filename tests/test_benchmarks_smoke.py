@@ -500,6 +500,35 @@ def test_wide_dense_fit_on_a_synthetic_table(capsys):
     assert rows["anova_f: top 20"][1] == max(top20) > rows["all"][1]
 
 
+def test_stability_times_each_executor_and_counts_the_stable_set(tmp_path, capsys):
+    """``stability.py``: the speed part runs select --cv 5 and stability with --jobs 1, --jobs
+    2 and on a Dask cluster it starts, and finds their outputs identical; the synthetic part
+    splits the stable set into informative and noise columns."""
+    import stability
+
+    toy = pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" /
+                      f"{TOY}.csv").rename(columns={"y": "target"})
+    table = tmp_path / "toy.parquet"
+    toy.iloc[:300].to_parquet(table)
+    assert stability.main(["--part", "speed", "--tables", str(table), "--pairs", "2"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith("toy ")]
+    assert [" ".join(row[1:-4]) for row in rows] == [
+        f"{command} {where}" for command in ("select --cv 5", "stability --pairs 2")
+        for where in ("--jobs 1", "--jobs 2", "dask, 2 workers")]
+    for *_, wall, peak, speed_up, same in rows:
+        assert float(wall) > 0 and float(peak) > 0 and speed_up.endswith("x")
+        assert same == "yes"
+    assert stability.main(["--part", "synthetic", "--rows", "80", "--columns", "30",
+                           "--pairs", "2", "--jobs", "1"]) == 0
+    (row,) = [line.split() for line in capsys.readouterr().out.splitlines()
+              if line.split()[:1] == ["80"]]
+    q, stable, informative, noise = (int(v) for v in row[1:5])
+    assert 1 <= q <= 30 and stable == informative + noise and 0 <= informative <= 10
+    probabilities = [float(v) for v in row[6:]]
+    assert len(probabilities) == 10 and all(0 <= v <= 1 for v in probabilities)
+
+
 # --- the shell scripts, run with this installation's lassonet -----------------------------------
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
