@@ -65,7 +65,10 @@ class Regression:
         return 1
 
     def encode(self, y: np.ndarray) -> torch.Tensor:
-        z = (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+        # a value far outside the training rows' range (held-out rows only) becomes inf here,
+        # quietly: the path then names those rows (``Trainer.blame_validation_rows``)
+        with np.errstate(over="ignore"):
+            z = (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
         return torch.as_tensor(z, dtype=torch.float32).unsqueeze(1)
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -282,7 +285,8 @@ class Reconstruction:
         return 2.0 / max(len(self.columns), 1)
 
     def encode(self, y: np.ndarray) -> torch.Tensor:
-        z = (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
+        with np.errstate(over="ignore"):  # (as Regression.encode)
+            z = (np.asarray(y, dtype=np.float64) - self.mean) / self.scale
         return torch.as_tensor(z, dtype=torch.float32)
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -43,6 +43,20 @@ def test_standardising_huge_targets_neither_overflows_nor_warns():
     assert torch.isfinite(encoded).all() and abs(float(encoded.mean())) < 1e-6
 
 
+def test_a_held_out_value_far_outside_the_training_range_encodes_to_inf_quietly():
+    """A validation row whose target is -1e308 while the training rows' scale is 0.2 (found by
+    test_fuzz): encoding overflows to inf without a RuntimeWarning, so that the path can name
+    the rows (``Trainer.blame_validation_rows``) instead of ending in an internal error."""
+    task = Regression().fit(np.array([0.0, 0.5, 0.0, 0.0]))
+    rec = Reconstruction(columns=["a"]).fit(np.array([[0.0], [0.5], [0.0], [0.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        far = task.encode(np.array([-1e308, 0.5]))
+        far_rec = rec.encode(np.array([[-1e308], [0.5]]))
+    for encoded in (far, far_rec):
+        assert torch.isinf(encoded[0]).all() and torch.isfinite(encoded[1]).all()
+
+
 def test_constant_target_is_still_refused():
     with pytest.raises(DataError, match="constant"):
         Regression().fit(np.full(5, 3e250))
