@@ -37,11 +37,11 @@ RELAX_PATIENCE = 3
 # scored 0.950 on the test images against 0.986 with 5 (benchmarks/conv_coil20.py).
 CONV_RELAX_PATIENCE = 5
 RELAX = True
-# Near the sparse end, exits at points within one path step of each other are ordered together
-# by backward elimination (exits.ExitGroup); with a conv backbone only the filters leaving at
-# one point are.  On COIL-20 (path step 1.1) filters 16 to 3 left within 2.4% of lambda, and
-# the relaxed models chained through the regrouped exits ended in a one-filter model at test
-# accuracy 0.943 against 0.986 (benchmarks/conv_coil20.py, RESULTS.md).
+# Near the sparse end, exits at points within a window of each other (exits.exit_window) are
+# ordered together by backward elimination (exits.ExitGroup); with a conv backbone only the
+# filters leaving at one point are.  On COIL-20 (path step 1.1) filters 16 to 3 left within
+# 2.4% of lambda, and the relaxed models chained through the regrouped exits ended in a
+# one-filter model at test accuracy 0.943 against 0.986 (benchmarks/conv_coil20.py, RESULTS.md).
 CONV_EXIT_WINDOW = 1.0
 # Choosing a path point by one validation split needs enough validation rows: with the default
 # 10% split, a table of fewer than 500 rows has fewer than 50, on which an accuracy near 0.5 has
@@ -71,7 +71,8 @@ def settle_rounds(task: str, selects_filters: bool) -> int | None:
 
 
 def exit_window(selects_filters: bool) -> float | None:
-    """Factor of lambda within which exits are ordered together (None: one path step)."""
+    """Factor of lambda within which exits are ordered together (None: by the table's shape
+    and the task, ``exits.exit_window``)."""
     return CONV_EXIT_WINDOW if selects_filters else None
 
 

@@ -25,6 +25,7 @@ from .training import Stepper, Trainer, copy_into
 EXIT_SHARE = 0.05
 MAX_REFINE = 16
 SPLIT_BELOW = 100
+EXIT_WINDOW_STEPS = 2  # path steps an exit group reaches past its last exit (at most d <= n)
 
 
 def allowed_exits(alive: int) -> int:
@@ -55,6 +56,30 @@ def settle_rounds(config: PathConfig, n_units: int, n_rows: int) -> int:
     if config.minibatches(n_rows) or n_units > n_rows:
         return 0
     return defaults.SETTLE_ROUNDS
+
+
+def exit_window(config: PathConfig, n_units: int, n_rows: int,
+                task: str) -> tuple[float, bool]:
+    """(window, chained) of the exit groups (``ExitGroup``): how far in lambda a group reaches
+    past its first exit (``chained``: past its last one).  ``config.exit_window`` when given
+    (not chained); by default, for classification and regression on a table with at most as
+    many units as training rows, two path steps, chained; else one step from the first exit
+    (Cox and reconstruction keep it until their own benchmarks decide, as with ``settle``).
+
+    On the toy regression (split 2 of ``compare_reference.py``, on one CPU) the last exits
+    came at lambda 19.68 (x2), 20.66 (x3), 20.73 (x4, x5) and 22.85 (x1) as the penalised
+    model collapsed; a window of one step from the first exit ordered x3 with x2 alone, and
+    ranked it fourth of five.  Two chained steps order all five together on the last model
+    before them: the toy's top-3 refit R^2 rose from 0.545 to 0.691 (mean of three splits),
+    compare_rankers moved by -0.005 to +0.008 elsewhere, and on four wide tables the same
+    window lowered the refits (glioma by 0.024), so wide tables keep one step
+    (benchmarks/RESULTS.md, "Exit groups by regime").
+    """
+    if config.exit_window is not None:
+        return config.exit_window, False
+    if n_units <= n_rows and task in defaults.SETTLED_TASKS:
+        return config.path_multiplier ** EXIT_WINDOW_STEPS, True
+    return config.path_multiplier, False
 
 
 def settle(stepper: Stepper, trainer: Trainer, point: PathPoint, keep: torch.Tensor | None,
@@ -90,8 +115,9 @@ class ExitGroup:
     unit goes first is decided by the step's transient, not by what the units do (on the toy
     regression, x3 left 2.5% of lambda before x1, x4 and x5 in one of three splits, and refit
     alone it explains half of y, the others almost nothing).  So the exits of all points whose
-    lambda lies within ``PathConfig.exit_window`` (default: one path step, ``path_multiplier``)
-    of the first exit's are taken as leaving together: they are ordered by ``backward_order``
+    lambda lies within a window (``exit_window``: two path steps of the last exit before it on
+    a table with at most as many units as rows, one step of the first exit on a wider one) are
+    taken as leaving together: they are ordered by ``backward_order``
     on the model before the first of them left (``before``'s relaxed model; the penalised
     weights before the first point's fit when nothing has been relaxed yet), and the points are
     rebuilt with the units leaving in that order (``reordered``).  The penalised path itself is

@@ -46,6 +46,7 @@ from .exits import (
     ExitGroup,
     allowed_exits,
     backward_order,
+    exit_window,
     settle,
     settle_rounds,
 )
@@ -131,7 +132,8 @@ def lassonet_path(
     lambda_start = lam
 
     relaxer = Relaxer(trainer) if config.relax else None
-    delivery = _Delivery(trainer, relaxer, X_head, y_head, unit_names, on_point, points)
+    delivery = _Delivery(trainer, relaxer, X_head, y_head, unit_names, on_point, points,
+                         exit_window(config, len(unit_names), len(y), task.name))
     keep = None  # input features of the units not yet eliminated
     last = points[-1]  # the last point trained (the penalised model's state)
     factor, previous = config.path_multiplier, lam / config.path_multiplier
@@ -189,13 +191,13 @@ class _Delivery:
 
     def __init__(self, trainer: Trainer, relaxer: Relaxer | None, X_head: torch.Tensor,
                  y_head: torch.Tensor, unit_names: list[str],
-                 on_point: ProgressCallback | None, points: list[PathPoint]):
+                 on_point: ProgressCallback | None, points: list[PathPoint],
+                 window: tuple[float, bool]):
         self.model, self.task, self.M = trainer.model, trainer.task, trainer.config.M
         self.relaxer, self.on_point, self.points = relaxer, on_point, points
         self.X_head, self.y_head, self.unit_names = X_head, y_head, unit_names  # (exit order)
-        config = trainer.config
-        self.window = ((config.exit_window or config.path_multiplier) if relaxer is not None
-                       else 1.0)
+        # (exits.exit_window; without relaxed models, only one point's exits)
+        self.window, self.chained = window if relaxer is not None else (1.0, False)
         self.group: ExitGroup | None = None
 
     @property
@@ -222,6 +224,8 @@ class _Delivery:
                     # those of the later point trained before the group is ordered
                     self.group.relax_start = state_copy(self.model)
             self.group.points.append(point)
+            if self.chained and point.eliminated:  # each exit extends the group's reach
+                self.group.window_end = max(self.group.window_end, point.lambda_ * self.window)
         else:
             self.emit([point])
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lassonet_cli import defaults
 from lassonet_cli.backbones import BackboneSpec
 from lassonet_cli.errors import ConfigError
-from lassonet_cli.exits import MAX_REFINE, SPLIT_BELOW, allowed_exits, settle_rounds
+from lassonet_cli.exits import MAX_REFINE, SPLIT_BELOW, allowed_exits, exit_window, settle_rounds
 from lassonet_cli.model import LassoNet
 from lassonet_cli.optim import Adam
 from lassonet_cli.path import START_STEP, StateKeeper, lassonet_path
@@ -628,11 +628,73 @@ def test_exits_within_one_path_step_are_ordered_together_by_backward_elimination
     assert len(spanning) == 1
     lams, order, path_order = spanning[0]
     assert sorted(order) == sorted(path_order) and order != path_order  # really reordered
-    for lams, _, _ in groups:
-        assert max(lams) <= min(lams) * 1.05 * (1 + 1e-9)
+    for lams, _, _ in groups:  # a chain: each exit within two steps of the one before
+        lams = sorted(lams)
+        assert all(b <= a * 1.05 ** 2 * (1 + 1e-9) for a, b in zip(lams, lams[1:], strict=False))
     leaving = [p.eliminated[0] for p in path.points[1:] if p.eliminated]
     assert leaving == [unit for _, order, _ in groups for unit in order]
     assert leaving[::-1] == ranking(path)
+
+
+def test_a_chain_of_exits_each_within_the_window_of_the_last_is_one_group(monkeypatch):
+    """Exits at 19.68, 20.66, 20.73 and 22.85 (the toy regression's split 2 on one CPU):
+    with a window of two chained steps (a table with fewer columns than rows) all five are
+    one group, although the last is more than two steps past the first; with one step from
+    the first exit (a wide table) the group ends at 20.66 and x3 is ordered with x2 alone."""
+    from types import SimpleNamespace
+
+    from lassonet_cli import path as path_module
+    from lassonet_cli.pathresult import PathPoint
+
+    ordered = []
+
+    def order(model, task, X, y, M, alive, units, names):
+        ordered.append(sorted(units))
+        return list(units)
+
+    monkeypatch.setattr(path_module, "backward_order", order)
+    model = SimpleNamespace(feature_mask=lambda alive: None)
+
+    class Relaxer:
+        started, model = True, None
+
+        def __call__(self, step, mask):
+            return model
+
+    trainer = SimpleNamespace(model=model, task=None, config=SimpleNamespace(
+        M=10.0, exit_window=None, path_multiplier=1.05))
+    points: list[PathPoint] = []
+
+    def delivered(window):
+        ordered.clear()
+        points.clear()
+        alive[:] = True
+        delivery = path_module._Delivery(trainer, Relaxer(), torch.zeros(1, 5), None,
+                                         list("abcde"), None, points, window)
+        last = point(18.74)
+        for lam, gone in [(19.68, (0,)), (20.664, (1,)), (20.727, (2, 3)), (22.85, (4,))]:
+            new = point(lam, *gone)
+            delivery.add(new, last, {}, grouped=True)
+            last = new
+        delivery.order_group()
+        return list(ordered)
+
+    alive = np.ones(5, dtype=bool)
+
+    def point(lam, *gone):
+        alive[list(gone)] = False
+        return PathPoint(lam, int(alive.sum()), train_loss=0.0, val_loss=0.0, val_score=0.0,
+                         epochs=5, eliminated=tuple(gone), norms=alive.astype(float))
+
+    config = SimpleNamespace(exit_window=None, path_multiplier=1.05)
+    toy = exit_window(config, 10, 1260, "regression")  # 10 columns, more rows
+    assert toy == (1.05 ** 2, True)
+    assert exit_window(config, 2000, 43, "classification") == (1.05, False)  # a wide table
+    for task in ("cox", "reconstruction"):  # until their own benchmarks decide
+        assert exit_window(config, 10, 1260, task) == (1.05, False)
+    assert delivered(toy) == [[0, 1, 2, 3, 4]]
+    assert [p.lambda_ for p in points] == [19.68, 20.664, 20.727, 20.727, 22.85]
+    assert delivered(exit_window(config, 2000, 43, "classification")) == [[0, 1], [2, 3]]
 
 
 def test_without_relaxed_models_only_one_points_exits_are_grouped(monkeypatch):
