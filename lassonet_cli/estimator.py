@@ -294,9 +294,9 @@ class Selector:
         runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
         singles = [dataclasses.replace(options, M=M, M_grid=None) for M in options.M_grid]
         names = [f"M {M:g}" for M in options.M_grid]
-        if on_point is not None:
-            runner = Runner(1, threads=runner.threads)
         here = Runner(1, threads=runner.threads)  # a fit's folds, in the process that runs it
+        if on_point is not None:  # a callback stays in this process
+            runner = here
         fits = runner.map(_fit_at_M, (X, y, here, on_point), singles, names, on_runs)
         scores = [fit.chosen_point_.val_score for fit in fits]
         chosen = fits[int(np.argmax(scores))]

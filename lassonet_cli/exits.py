@@ -25,7 +25,7 @@ from .training import Stepper, Trainer, copy_into
 EXIT_SHARE = 0.05
 MAX_REFINE = 16
 SPLIT_BELOW = 100
-EXIT_WINDOW_STEPS = 2  # path steps an exit group reaches past its last exit (at most d <= n)
+EXIT_WINDOW_STEPS = 2  # path steps an exit group reaches past its last exit (where d <= n)
 
 
 def allowed_exits(alive: int) -> int:

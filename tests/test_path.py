@@ -664,6 +664,12 @@ def test_a_chain_of_exits_each_within_the_window_of_the_last_is_one_group(monkey
     trainer = SimpleNamespace(model=model, task=None, config=SimpleNamespace(
         M=10.0, exit_window=None, path_multiplier=1.05))
     points: list[PathPoint] = []
+    alive = np.ones(5, dtype=bool)
+
+    def point(lam, *gone):
+        alive[list(gone)] = False
+        return PathPoint(lam, int(alive.sum()), train_loss=0.0, val_loss=0.0, val_score=0.0,
+                         epochs=5, eliminated=tuple(gone), norms=alive.astype(float))
 
     def delivered(window):
         ordered.clear()
@@ -678,13 +684,6 @@ def test_a_chain_of_exits_each_within_the_window_of_the_last_is_one_group(monkey
             last = new
         delivery.order_group()
         return list(ordered)
-
-    alive = np.ones(5, dtype=bool)
-
-    def point(lam, *gone):
-        alive[list(gone)] = False
-        return PathPoint(lam, int(alive.sum()), train_loss=0.0, val_loss=0.0, val_score=0.0,
-                         epochs=5, eliminated=tuple(gone), norms=alive.astype(float))
 
     config = SimpleNamespace(exit_window=None, path_multiplier=1.05)
     toy = exit_window(config, 10, 1260, "regression")  # 10 columns, more rows
