@@ -302,7 +302,8 @@ def rank_pfa(split: cr.Split, seed: int, k: int) -> np.ndarray:
     return pfa_select(split.Z_train, min(k, split.d), seed=seed)
 
 
-def rank_lassonet(split: cr.Split, seed: int, options: dict) -> np.ndarray:
+def rank_lassonet(split: cr.Split, seed: int, options: dict,
+                  drop_blank: float | None = None) -> np.ndarray:
     """Ours: ``LassoNetSelector(task="reconstruction", cv=0, **options).ranking_``.
 
     Parameters
@@ -310,15 +311,21 @@ def rank_lassonet(split: cr.Split, seed: int, options: dict) -> np.ndarray:
     split : the raw training columns are fitted (no label)
     seed : the selector's seed
     options : more keyword arguments of ``LassoNetSelector``
+    drop_blank : if given, the columns at their training minimum on at least this share of
+        the training rows are withheld from the fit (as ``--exclude`` would) and ranked last
 
     Returns
     -------
     numpy.ndarray
         (d,) column indices, best first
     """
+    X = split.train_raw
+    if drop_blank is not None:
+        raw = X.to_numpy(dtype=np.float64)
+        X = X.loc[:, np.mean(raw == raw.min(axis=0), axis=0) < drop_blank]
     selector = LassoNetSelector(task="reconstruction", backbone=cr.BACKBONE, seed=seed,
                                 **{"cv": 0, **options})
-    selector.fit(split.train_raw)
+    selector.fit(X)
     return _harness.column_order(split, [str(name) for name in selector.ranking_])
 
 
@@ -383,7 +390,8 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], ks: dict[str, 
         column names of the order; for PFA, of the set at the largest k)
     """
     fitters = {
-        OURS: partial(_harness.timed, partial(rank_lassonet, options=args.lassonet_kwargs)),
+        OURS: partial(_harness.timed, partial(rank_lassonet, options=args.lassonet_kwargs,
+                                              drop_blank=args.ours_drop_blank)),
         "laplacian": partial(_harness.timed, rank_laplacian),
         "variance": partial(_harness.timed, rank_variance),
         "random": partial(_harness.timed, rank_random),
@@ -511,6 +519,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lassonet-kwargs", type=json.loads, default={}, metavar="JSON",
                         help="more keyword arguments for ours' LassoNetSelector, e.g. "
                              "'{\"path_multiplier\": 1.01}'")
+    parser.add_argument("--ours-drop-blank", type=float, default=None, metavar="SHARE",
+                        help="withhold from ours' fit the columns at their training minimum "
+                             "on at least this share of the training rows (ranked last); a "
+                             "diagnostic: are near-blank columns what ours gets wrong?")
     parser.add_argument("--json-out", type=Path, default=None,
                         help="write every raw result to this JSON file")
     args = parser.parse_args(argv)
@@ -544,8 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"arguments: {shlex.join(argv)}")
     print(f"seeds: {' '.join(map(str, args.seeds))}  split: 70/30 stratified on the label  "
           f"rankers: {' '.join(args.rankers)}  lassonet kwargs: "
-          f"{json.dumps(args.lassonet_kwargs)}  trees: {args.trees}  ridge alpha: "
-          f"{RIDGE_ALPHA}", flush=True)
+          f"{json.dumps(args.lassonet_kwargs)}  ours drop blank: {args.ours_drop_blank}  "
+          f"trees: {args.trees}  ridge alpha: {RIDGE_ALPHA}", flush=True)
     every, summaries, all_ks = [], {}, {}
     for name in args.tables:
         start = time.perf_counter()

@@ -175,3 +175,13 @@ def test_quick_run_scores_every_ranker_at_every_k(tmp_path, capsys):
     # ours on the toy: its top 3 are factor columns, not noise
     for run in (r for r in runs if r["ranker"] == ub.OURS):
         assert not set(run["top"][:3]) & set(NOISE)
+
+
+def test_ours_with_drop_blank_withholds_the_near_blank_columns_and_ranks_them_last():
+    split = _toy_split(0)
+    blank = np.zeros(len(split.train_raw))
+    blank[:3] = 1.0  # at its minimum on all but 3 rows
+    split.train_raw["f0_0"] = blank
+    order = ub.rank_lassonet(split, 0, {"max_epochs": 20}, drop_blank=0.95)
+    assert sorted(order.tolist()) == list(range(split.d))
+    assert split.columns[order[-1]] == "f0_0"
