@@ -323,8 +323,8 @@ def rank_lassonet(split: cr.Split, seed: int, options: dict,
     if drop_blank is not None:
         raw = X.to_numpy(dtype=np.float64)
         X = X.loc[:, np.mean(raw == raw.min(axis=0), axis=0) < drop_blank]
-    selector = LassoNetSelector(task="reconstruction", backbone=cr.BACKBONE, seed=seed,
-                                **{"cv": 0, **options})
+    selector = LassoNetSelector(task="reconstruction", seed=seed,
+                                **{"backbone": cr.BACKBONE, "cv": 0, **options})
     selector.fit(X)
     return _harness.column_order(split, [str(name) for name in selector.ranking_])
 
@@ -379,15 +379,18 @@ def blank_share(split: cr.Split, features: list[int]) -> float:
 
 
 def run_table(table: Table, seeds: list[int], rankers: list[str], ks: dict[str, int],
-              args: argparse.Namespace) -> list[dict]:
+              args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
     """Every ranker on every seed's split; each ranking's top k scored by both learners.
+
+    A ranker that raises is reported (stderr and ``failures``) and the run goes on.
 
     Returns
     -------
-    list of dict
-        one per seed x ranker: ``seed``, ``ranker``, ``fit_s``, ``scores`` (metric -> k label
-        -> test score), ``blank`` (``blank_share`` at the smallest k), ``top`` (the first
-        column names of the order; for PFA, of the set at the largest k)
+    runs : one dict per seed x ranker that ran: ``seed``, ``ranker``, ``fit_s``, ``scores``
+        (metric -> k label -> test score), ``blank`` (``blank_share`` at the smallest k),
+        ``top`` (the first column names of the order; for PFA, of the set at the largest k)
+    failures : one dict per seed x ranker that raised: ``table``, ``seed``, ``ranker``,
+        ``error``
     """
     fitters = {
         OURS: partial(_harness.timed, partial(rank_lassonet, options=args.lassonet_kwargs,
@@ -397,29 +400,39 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], ks: dict[str, 
         "random": partial(_harness.timed, rank_random),
     }
     smallest = min(ks.values())
-    runs = []
+    runs, failures = [], []
     for seed in seeds:
         split = cr.make_split(table.spec, table.X, table.y, seed)
         downstream = Downstream(split, seed, args.trees)
         learners = {"r2": downstream.r2, "acc": downstream.acc}
         for ranker in rankers:
-            if ranker == "pfa":  # one set per k
-                parts = [_harness.run_rankers(split, seed, {
-                    f"pfa (k={k})": partial(_harness.timed, partial(rank_pfa, k=k))},
-                    {label: k}, learners)[0] for label, k in ks.items()]
-                scores = {m: {label: p.scores[m][label] for p, label in zip(parts, ks, strict=True)}
-                          for m in METRICS}
-                fit_s = sum(p.fit_s for p in parts)
-                first, last = parts[0].order[:smallest], parts[-1].order[:max(ks.values())]
-            else:
-                [run] = _harness.run_rankers(split, seed, {ranker: fitters[ranker]}, ks,
-                                             learners)
-                scores, fit_s = run.scores, run.fit_s
-                first, last = run.order[:smallest], run.order[:max(ks.values())]
+            try:
+                if ranker == "pfa":  # one set per k
+                    parts = [_harness.run_rankers(split, seed, {
+                        f"pfa (k={k})": partial(_harness.timed, partial(rank_pfa, k=k))},
+                        {label: k}, learners)[0] for label, k in ks.items()]
+                    scores = {m: {label: p.scores[m][label]
+                                  for p, label in zip(parts, ks, strict=True)}
+                              for m in METRICS}
+                    fit_s = sum(p.fit_s for p in parts)
+                    first = parts[0].order[:smallest]
+                    last = parts[-1].order[:max(ks.values())]
+                else:
+                    [run] = _harness.run_rankers(split, seed, {ranker: fitters[ranker]}, ks,
+                                                 learners)
+                    scores, fit_s = run.scores, run.fit_s
+                    first, last = run.order[:smallest], run.order[:max(ks.values())]
+            except Exception as exc:  # keep going; the failure is reported with the table
+                message = f"{type(exc).__name__}: {exc}"
+                failures.append({"table": table.name, "seed": seed, "ranker": ranker,
+                                 "error": message})
+                print(f"  [{table.name} seed {seed}] {ranker}: FAILED {message}",
+                      file=sys.stderr, flush=True)
+                continue
             runs.append({"table": table.name, "seed": seed, "ranker": ranker, "fit_s": fit_s,
                          "scores": scores, "blank": blank_share(split, list(first)),
                          "top": [split.columns[j] for j in last]})
-    return runs
+    return runs, failures
 
 
 def summarise(runs: list[dict], rankers: list[str], ks: dict[str, int]) -> dict:
@@ -436,6 +449,8 @@ def summarise(runs: list[dict], rankers: list[str], ks: dict[str, int]) -> dict:
     for ranker in rankers:
         part = frame[frame["ranker"] == ranker]
         mine = [r for r in runs if r["ranker"] == ranker]
+        if not mine:
+            continue
         cells = {}
         for m in METRICS:
             for label in ks:
@@ -444,7 +459,8 @@ def summarise(runs: list[dict], rankers: list[str], ks: dict[str, int]) -> dict:
                                      float(values.std(ddof=1)) if len(values) > 1 else None)
         stats[ranker] = {"cells": cells, "mean_rank": float(part["rank"].mean()),
                          "fit_s": statistics.median(r["fit_s"] for r in mine),
-                         "blank": statistics.fmean(r["blank"] for r in mine)}
+                         "blank": statistics.fmean(r["blank"] for r in mine),
+                         "seeds": len(mine)}
     return stats
 
 
@@ -457,7 +473,7 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 
 def format_table(table: Table, ks: dict[str, int], seeds: list[int], stats: dict,
-                 seconds: float) -> list[str]:
+                 failures: list[dict], seconds: float) -> list[str]:
     """The lines printed for one table."""
     n, d = table.X.shape
     smallest = min(ks.values())
@@ -467,7 +483,7 @@ def format_table(table: Table, ks: dict[str, int], seeds: list[int], stats: dict
                "fit_s", f"blank@{smallest}"]
     rows = []
     for ranker, s in stats.items():
-        cells = [ranker]
+        cells = [ranker + ("" if s["seeds"] == len(seeds) else f" ({s['seeds']} seeds)")]
         for m in METRICS:
             for label in ks:
                 mean, sd = s["cells"][(m, label)]
@@ -479,15 +495,21 @@ def format_table(table: Table, ks: dict[str, int], seeds: list[int], stats: dict
                  "columns, pooled standardised R^2; acc: extra trees on the top k, label "
                  "accuracy; mean_rank: 1 = best; fit_s: median seconds to rank; blank@k: share "
                  "of training rows at the column's minimum, mean over the top k)")
+    lines += [f"FAILED: {f['ranker']} on seed {f['seed']}: {f['error']}" for f in failures]
     return lines
 
 
-def bar_lines(name: str, stats: dict, ks: dict[str, int]) -> tuple[list[str], bool]:
-    """Issue 19's bar on one table: ours above random and >= Laplacian, every metric and k."""
+def bar_lines(name: str, stats: dict, ks: dict[str, int],
+              seeds: list[int]) -> tuple[list[str], bool]:
+    """Issue 19's bar on one table: ours above random and >= Laplacian, every metric and k.
+
+    Not met where ours ran on fewer seeds than asked (a failed fit).
+    """
     if not {OURS, "random", "laplacian"} <= set(stats):
         return [f"{name}: needs lassonet, laplacian and random"], False
-    met = True
-    lines = []
+    met = stats[OURS]["seeds"] == len(seeds)
+    lines = [] if met else [f"  {name}: ours ran on {stats[OURS]['seeds']} of "
+                            f"{len(seeds)} seeds"]
     for m in METRICS:
         for label, k in ks.items():
             ours, _ = stats[OURS]["cells"][(m, label)]
@@ -547,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
-        0
+        0 when every ranker ran on every table and seed, 1 otherwise
     """
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -558,33 +580,34 @@ def main(argv: list[str] | None = None) -> int:
           f"rankers: {' '.join(args.rankers)}  lassonet kwargs: "
           f"{json.dumps(args.lassonet_kwargs)}  ours drop blank: {args.ours_drop_blank}  "
           f"trees: {args.trees}  ridge alpha: {RIDGE_ALPHA}", flush=True)
-    every, summaries, all_ks = [], {}, {}
+    every, failed, summaries, all_ks = [], [], {}, {}
     for name in args.tables:
         start = time.perf_counter()
         table = load_table(name)
         d = table.X.shape[1]
         ks = {str(k): k for k in sorted(set(args.ks)) if k < d}
-        runs = run_table(table, args.seeds, args.rankers, ks, args)
+        runs, failures = run_table(table, args.seeds, args.rankers, ks, args)
         every += runs
+        failed += failures
         summaries[name], all_ks[name] = summarise(runs, args.rankers, ks), ks
-        print("\n".join(format_table(table, ks, args.seeds, summaries[name],
+        print("\n".join(format_table(table, ks, args.seeds, summaries[name], failures,
                                      time.perf_counter() - start)), flush=True)
-        if OURS in args.rankers:
-            ours = [r for r in runs if r["ranker"] == OURS and r["seed"] == args.seeds[0]][0]
-            print(f"ours' top {min(10, len(ours['top']))} (seed {args.seeds[0]}): "
+        for ours in (r for r in runs if r["ranker"] == OURS):
+            print(f"ours' top {min(10, len(ours['top']))} (seed {ours['seed']}): "
                   f"{' '.join(ours['top'][:10])}")
     print("\n## summary: issue 19's bar (mean over seeds: ours > random and ours >= laplacian, "
           "every metric and k)")
     for name in [t for t in BAR_TABLES if t in summaries] or list(summaries):
-        lines, _ = bar_lines(name, summaries[name], all_ks[name])
+        lines, _ = bar_lines(name, summaries[name], all_ks[name], args.seeds)
         print("\n".join(lines))
     if args.json_out is not None:
         args.json_out.write_text(json.dumps({"args": {k: (str(v) if isinstance(v, Path) else v)
                                                       for k, v in vars(args).items()},
-                                             "runs": every}, indent=1) + "\n",
+                                             "runs": every, "failures": failed},
+                                            indent=1) + "\n",
                                  encoding="utf-8")
         print(f"raw results: {args.json_out}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -185,3 +185,18 @@ def test_ours_with_drop_blank_withholds_the_near_blank_columns_and_ranks_them_la
     order = ub.rank_lassonet(split, 0, {"max_epochs": 20}, drop_blank=0.95)
     assert sorted(order.tolist()) == list(range(split.d))
     assert split.columns[order[-1]] == "f0_0"
+
+
+def test_a_ranker_that_fails_is_reported_and_the_bar_is_not_met(monkeypatch, capsys):
+    def diverge(split, seed, options, drop_blank=None):
+        if seed == 1:
+            raise RuntimeError("training diverged")
+        return np.arange(split.d)
+
+    monkeypatch.setattr(ub, "rank_lassonet", diverge)
+    assert ub.main(["--quick", "--trees", "5", "--rankers", "lassonet", "laplacian",
+                    "random"]) == 1
+    printed = capsys.readouterr().out
+    assert "FAILED: lassonet on seed 1: RuntimeError: training diverged" in printed
+    assert "lassonet (1 seeds)" in printed
+    assert "toy: NOT met" in printed and "ours ran on 1 of 2 seeds" in printed
