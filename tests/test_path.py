@@ -970,3 +970,40 @@ def test_a_point_where_units_leave_trains_on_until_a_round_passes_without_exits(
     assert (settled > 0) == (rounds > 0)
     # only while more than SPLIT_BELOW units are in
     assert all(len(run) == 1 for run in runs if run[0][1] <= SPLIT_BELOW)
+
+
+def test_loss_limit_is_twice_the_loss_of_zero_outputs():
+    """A standardised regression target: zero outputs have the loss mean(y^2) = 1, so a fit
+    whose training loss exceeds 2 is worse than predicting nothing twice over."""
+    X, y_raw = torch.randn(300, 4, generator=torch.Generator().manual_seed(0)), None
+    y_raw = (3 * X[:, 0] + 10).numpy()
+    task = Regression().fit(y_raw)
+    y = task.encode(y_raw)
+    config = PathConfig(dense_max_epochs=5).resolved(300)
+    data = Data(X, y, X[:20], y[:20], config, torch.Generator().manual_seed(0))
+    model = LassoNet(4, 1, BackboneSpec.parse("mlp:8").build(4, 1))
+    trainer = Trainer(model, task, data, config)
+    assert trainer.loss_limit() == pytest.approx(2 * float((y**2).mean()), rel=1e-6)
+    assert trainer.loss_limit() == pytest.approx(2.0, rel=1e-5)
+
+
+def test_a_finite_loss_far_above_zero_outputs_is_retried_at_a_shorter_step():
+    """Reconstruction of the digits with dropout 0.2 and a fine path (a 70% training split of
+    scikit-learn's digits, as benchmarks/unsupervised.py's seed 2): a step too long for the
+    curvature once grew the training loss to thousands of times that of zero outputs while it
+    stayed finite; the point was accepted, the next one started from broken weights, and
+    every retry of it diverged ("training diverged at lambda 0.546 even with step size
+    0.00511").  Such a point is now retried at half the step, and the path runs to the end
+    with every training loss below the limit."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    from lassonet_cli import LassoNetSelector
+    from lassonet_cli.splits import split_rows
+
+    X, labels = sklearn_datasets.load_digits(return_X_y=True, as_frame=True)
+    train, _ = split_rows(labels.to_numpy(), 0.3, True, np.random.default_rng([2, 0]),
+                          "test fraction")
+    selector = LassoNetSelector(task="reconstruction", seed=2, cv=0, dropout=0.2,
+                                path_multiplier=1.01).fit(X.iloc[train])
+    table = selector.path_table()
+    assert table["k"].iloc[-1] == 0
+    assert table["train_loss"].max() < 2.0 * 1.05  # zero outputs: about 1 per standardised pixel
