@@ -9,8 +9,8 @@
 #   the project's .venv/bin/lassonet).  The smoke test runs it on tests/data/bars_8x8.csv.
 # --lambda-start 1 --path-multiplier 1.1 as in docs/images.md (the automatic start climbs for
 # minutes from the saturated dense model); --M defaults to 0.1 with a conv backbone.  The grid
-# stops at 8 of the 16 filters: at 16 every "random" set is the whole of conv1, and its refits
-# are the dearest (about 80 minutes in all on 2 loaded cores with 16 in the grid).
+# stops at 8 of the 16 filters: at 16 every "random" set is the whole of conv1, and those refits
+# are the dearest (a run with 16 in the grid was stopped on 2 loaded cores for want of time).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 lassonet="${LASSONET:-$root/.venv/bin/lassonet}"
