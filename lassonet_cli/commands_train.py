@@ -214,10 +214,14 @@ PATH_HELP = (
     "many it has), refit_score (the backbone retrained densely on exactly those k features) "
     "and random_score / random_score_sd (the same refit on --random-repeats random sets of k "
     "features).\n\n"
+    "With --backbone conv:C1,C2 k counts conv1's filters: the refit keeps only those filters "
+    "of the dense model's conv1, as learnt, and trains the rest of the network anew.\n\n"
     "Example: lassonet path data.parquet --target y --k-grid 10,25,50 -o acc.csv "
     "--plot acc.png\n\n"
     "Survival (scores are C-indices): lassonet path hnscc.parquet --task cox --time time "
-    "--event event --k-grid 5,10,20"
+    "--event event --k-grid 5,10,20\n\n"
+    "Images: lassonet path coil20.parquet --target target --backbone conv:16,32 "
+    "--image-shape 1x32x32 --k-grid 1,2,4,8,16"
 )
 
 
@@ -244,6 +248,7 @@ def path_command(
     random_repeats: RandomRepeats = 5,
     plot: Plot = None,
     backbone: Backbone = "mlp:100",
+    image_shape: ImageShape = None,
     ties: TiesOpt = Ties.efron,
     M: MOpt = None,
     dropout: Dropout = 0.0,
@@ -280,21 +285,15 @@ def path_command(
     check_writable(output, out_format)
     check_writable(plot)
     plot_format = figure_format(plot, "--plot")
-    from .backbones import BackboneSpec
-
     if isinstance(parse_M(M), list):
         raise typer.BadParameter("lassonet path trains one path: give one M (choose it with "
                                  "lassonet select --M 1,3,10,30)", param_hint="--M")
-    if BackboneSpec.parse(backbone).selects_filters:
-        raise typer.BadParameter("lassonet path refits the top-k columns, and a conv backbone "
-                                 "selects filters, not columns: use lassonet select",
-                                 param_hint="--backbone")
     options = parse_options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
         rule=rule.value if rule else ("1se" if cv else "best"),
         # the table does not depend on the chosen point: no cross-validation unless asked for
-        cv=cv or None, relax=relax, ties=ties,
+        cv=cv or None, relax=relax, ties=ties, image_shape=image_shape,
     )
     from .columns import resolve_task
     from .estimator import Selector
@@ -310,16 +309,17 @@ def path_command(
     setup_torch(threads, seed)
     prepared = read_prepared(data, input_format, target, features, exclude, id_column,
                              task_name, threads, missing, categorical, max_levels, sep,
-                             encoding, time, event, constant="drop", na_values=na_values,
-                             decimal=decimal)
-    parse_k_grid(k_grid, prepared.X.shape[1])  # fail on a bad grid before training
+                             encoding, time, event, options, constant="drop",
+                             na_values=na_values, decimal=decimal)
+    units = options.ranked_units(list(prepared.X.columns))  # what k counts
+    parse_k_grid(k_grid, units.n, units.noun)  # fail on a bad grid before training
     options = options.with_table(prepared.task, prepared.categorical,
                                  user_groups(groups, prepared))
     try:
         table, selector = accuracy_vs_k(
             lambda: Selector.of(options, runner), prepared.X, prepared.target, prepared.task,
             k_grid, test_fraction, random_repeats, seed,
-            on_run=reporter.opening(prepared.notes, prepared.X.shape[1]),
+            on_run=reporter.opening(prepared.notes, units.n),
             on_refit=reporter.refit,
         )
     finally:
@@ -328,7 +328,8 @@ def path_command(
     if plot:
         name = "stdin" if data == "-" else FilePath(data).name
         figure = accuracy_vs_k_figure(
-            table, selector.task_.score_name, f"{name}: test score against k", plot_format
+            table, selector.task_.score_name, f"{name}: test score against k", plot_format,
+            units.noun,
         )
         with atomic_output(plot) as handle:
             handle.write(figure)

@@ -43,41 +43,54 @@ def refit_score(
     y_val: torch.Tensor,
     X_test: torch.Tensor,
     y_test: torch.Tensor,
-    features: np.ndarray,
+    units: np.ndarray,
     backbone: BackboneSpec,
     config: PathConfig | None = None,
     seed: int = 0,
     dropout: float = 0.0,
+    source: torch.nn.Module | None = None,
 ) -> float:
-    """Test score of the skip layer + backbone trained without penalty on ``features`` only.
+    """Test score of a network trained without penalty on the units ``units`` only.
+
+    The network is the one ``source.refit_network(units, backbone, dropout)`` builds: for a
+    ``LassoNet``, skip layer + backbone over the model inputs ``units``; for a
+    ``ConvLassoNet``, a conv network whose conv1 holds only the filters ``units`` of
+    ``source``, kept as they are there, with everything after conv1 trained anew.
 
     Parameters
     ----------
     task : a fitted task (``tasks``)
     X_train, X_val, X_test : (n, d) standardised features; y_* encoded targets
-    features : indices of the columns to keep
+    units : (k,) indices of the model's units to keep (``units.Units.model_units``)
     backbone : the network to refit
     config : training options (batch size; defaults if None).  The refit is the yardstick of
         a selection, so it trains more carefully than the path's dense phase: Adam at
         ``REFIT_LR`` with early stopping after ``REFIT_PATIENCE`` epochs without progress.
     seed : seeds the initialisation and minibatch order
+    source : the trained model whose units are refitted; None: ``units`` are input columns
+        (``LassoNet.on_columns``)
     """
     config = dataclasses.replace(config or PathConfig(), dense_lr=REFIT_LR,
                                  dense_patience=REFIT_PATIENCE)
-    cols = torch.as_tensor(np.asarray(features, dtype=np.int64), device=X_train.device)
     torch.manual_seed(seed)
-    k = len(cols)
-    model = LassoNet(k, task.n_outputs, backbone.build(k, task.n_outputs, dropout))
+    if source is None:
+        model, columns = LassoNet.on_columns(units, backbone, task.n_outputs, dropout)
+    else:
+        model, columns = source.refit_network(units, backbone, dropout)
     model = model.to(X_train.device)
+    if columns is not None:
+        index = torch.as_tensor(columns, device=X_train.device)
+        X_train, X_val, X_test = (X[:, index] for X in (X_train, X_val, X_test))
     generator = torch.Generator().manual_seed(seed)
-    train_dense(model, task, X_train[:, cols], y_train, X_val[:, cols], y_val, config, generator)
+    train_dense(model, task, X_train, y_train, X_val, y_val, config, generator)
     model.eval()
     with torch.no_grad():
-        return float(task.score(model(X_test[:, cols]), y_test))
+        return float(task.score(model(X_test), y_test))
 
 
-def parse_k_grid(text: str | None, d: int) -> list[int]:
-    """Counts (``1,2,5``) or fractions of d (``0.01,0.1,0.5``); default a 1-2-5 grid up to d."""
+def parse_k_grid(text: str | None, d: int, noun: str = "features") -> list[int]:
+    """Counts (``1,2,5``) or fractions of d (``0.01,0.1,0.5``); default a 1-2-5 grid up to d.
+    ``noun``: what d counts, for the error messages."""
     if not text:
         grid, base = [], 1
         while base <= d:
@@ -102,7 +115,7 @@ def parse_k_grid(text: str | None, d: int) -> list[int]:
             )
     too_big = [v for v in values if v > d]
     if too_big:
-        raise ConfigError(f"--k-grid: {too_big[0]} is more than the {d} features")
+        raise ConfigError(f"--k-grid: {too_big[0]} is more than the {d} {noun}")
     if not values:
         raise ConfigError("--k-grid is empty")
     return sorted(set(values))
@@ -123,6 +136,11 @@ def accuracy_vs_k(
 ) -> tuple[pd.DataFrame, object]:
     """The accuracy-vs-k table (SPEC 3.3) and the selector fitted on the training rows.
 
+    k counts what the selector ranks (``Options.ranked_units``): columns, or with a conv
+    backbone conv1's filters.  A refit (``refit_score``) trains a network on a set of those
+    units: a new network on the columns, or a conv network whose conv1 holds only the filters,
+    as the path's dense model (its first point) learnt them, everything after conv1 new.
+
     Parameters
     ----------
     make_selector : returns an unfitted ``estimator.Selector`` with the user's options
@@ -130,7 +148,7 @@ def accuracy_vs_k(
         reconstruction); ``test_fraction`` of them (stratified for classification, on the
         event for cox) are held out and used only for the scores in the table.  Columns
         constant in the training rows (``checks.constant_columns``) are left out: k counts the
-        others
+        others (pixels are kept: they are no candidates, the filters are)
     k_grid : see ``parse_k_grid``
     random_repeats : random k-sets refitted per k
     on_point, on_run : as ``LassoNetSelector.fit`` takes them
@@ -141,22 +159,28 @@ def accuracy_vs_k(
         raise ConfigError(f"--random-repeats must be at least 1, got {random_repeats}")
     rng = np.random.default_rng([seed, 1])
     selector = make_selector()
+    options = selector.validate()
     task_name, frame, raw = task_target(task_name, frame, target, selector.categorical)
     train_rows, test_rows = split_task_rows(
         make_task(task_name, columns=list(frame.columns)), raw, test_fraction, rng,
         "test_fraction",
     )
     # the columns the selector would set aside (constant in the training rows) are no candidates
-    flat = constant_columns(frame.iloc[train_rows], selector.categorical)
+    flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
+                                                           selector.categorical)
     if flat:
         frame = frame.drop(columns=flat)
         if task_name == "reconstruction":  # nor targets
             raw = frame.to_numpy(dtype=np.float64)
-    d = frame.shape[1]
-    grid = parse_k_grid(k_grid, d)
-    keepers = {k: StateKeeper(list(frame.columns), "best", k) for k in grid}
+    units = options.ranked_units(list(frame.columns))
+    d = units.n
+    grid = parse_k_grid(k_grid, d, units.noun)
+    keepers = {k: StateKeeper(units.names, "best", k) for k in grid}
+    dense: list[LassoNet] = []  # the path's first point: the units a refit reads
 
     def callback(point: PathPoint, model: LassoNet) -> None:
+        if not dense:
+            dense.append(copy.deepcopy(model))
         for keeper in keepers.values():
             keeper(point, model)
         if on_point is not None:
@@ -173,7 +197,7 @@ def accuracy_vs_k(
     )
     options = selector.options_
     config = options.path_config()
-    order = pd.Index(encoder.columns).get_indexer(selector.ranking_)
+    order = pd.Index(units.names).get_indexer(selector.ranking_)
     order = order[order >= 0].tolist()  # (-1: a column set aside, which the model does not read)
     model = copy.deepcopy(selector.model_)  # scores the path models; the selector keeps its own
     records = []
@@ -186,11 +210,12 @@ def accuracy_vs_k(
         with torch.no_grad():
             path_score = float(task.score(model(X_test), y_test))
 
-        def refit(columns, refit_seed: int) -> float:
+        def refit(picked, refit_seed: int) -> float:
             nonlocal done
             score = refit_score(
-                task, X_fit, y_fit, X_val, y_val, X_test, y_test, encoder.inputs_of(columns),
-                options.backbone, config, refit_seed, options.dropout,
+                task, X_fit, y_fit, X_val, y_val, X_test, y_test,
+                units.model_units(encoder, picked), options.backbone, config, refit_seed,
+                options.dropout, source=dense[0],
             )
             done += 1
             if on_refit is not None:
@@ -205,7 +230,7 @@ def accuracy_vs_k(
         records.append(
             {
                 "k": k,
-                "features": ";".join(str(encoder.columns[j]) for j in top),
+                "features": ";".join(units.names[j] for j in top),
                 "lassonet_score": path_score,
                 "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
                 "refit_score": refit(top, seed),

@@ -9,7 +9,9 @@ The path driver sees either model through one interface: ``forward``, ``n_units`
 for every step of a fit), ``feature_mask(alive_units)`` (the ``keep`` that ``prox_`` takes),
 ``unit_norms()``, ``penalty()``, ``skip_inputs(X)`` (what the skip layer reads),
 ``alive_columns(keep, rows)`` (the input columns ``forward(x, columns)`` may be restricted
-to, or None) and ``exit_thresholds(task, X, y, M, units)``.
+to, or None) and ``exit_thresholds(task, X, y, M, units)``.  ``refit_network(units, spec,
+dropout)`` builds the network that ``lassonet path`` refits on a set of units (columns or
+filters, ``evaluate.refit_score``).
 
 Exit thresholds.  For every unit j the smallest penalty at which theta_j = 0, W_j = 0 is a
 stationary point of the penalised problem when everything else stays as it is (see ``start``):
@@ -22,7 +24,9 @@ with the unit removed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -266,6 +270,20 @@ class LassoNet(nn.Module):
             return self.groups.index
         return torch.arange(self.skip.in_features).unsqueeze(1)
 
+    def refit_network(self, units, spec, dropout: float = 0.0) -> tuple[LassoNet, np.ndarray]:
+        """A fresh network that reads only the model inputs ``units``, for a refit
+        (``evaluate.refit_score``): ``on_columns`` with this model's output size."""
+        return LassoNet.on_columns(units, spec, self.skip.out_features, dropout)
+
+    @staticmethod
+    def on_columns(units, spec, n_outputs: int, dropout: float = 0.0
+                   ) -> tuple[LassoNet, np.ndarray]:
+        """A fresh LassoNet of backbone ``spec`` over the k = len(units) input columns
+        ``units``; returns it and ``units`` (k,), the columns of X it reads."""
+        units = np.asarray(units, dtype=np.int64)
+        k = len(units)
+        return LassoNet(k, n_outputs, spec.build(k, n_outputs, dropout)), units
+
 
 class ConvLassoNet(nn.Module):
     """LassoNet over the filters of a convolutional layer.
@@ -407,6 +425,29 @@ class ConvLassoNet(nn.Module):
         if not values:
             return np.zeros(0)
         return torch.stack(values).detach().cpu().numpy()
+
+    def refit_network(self, units, spec, dropout: float = 0.0) -> tuple[ConvLassoNet, None]:
+        """A fresh network that reads only conv1's filters ``units``, for a refit
+        (``evaluate.refit_score``).
+
+        Its conv1 holds those k filters as they are in this model, in the order given, and
+        keeps them (their weights do not train): the filters are what was selected, as the
+        columns are for a ``LassoNet``.  The other filters are not in it at all; conv2 reads k
+        channels, and conv2, the skip layer (k * H * W columns) and the head are new, of
+        ``spec``'s sizes.  Returns the network and None (it reads every pixel).
+        """
+        mine = self.backbone
+        filters = torch.as_tensor(np.asarray(units, dtype=np.int64),
+                                  device=mine.conv1.weight.device)
+        C2 = mine.constrained_layer.out_channels
+        narrow = dataclasses.replace(spec, hidden=(len(filters), C2))
+        n_outputs = self.skip.out_features
+        backbone = narrow.build(math.prod(mine.image_shape), n_outputs, dropout, mine.image_shape)
+        with torch.no_grad():
+            backbone.conv1.weight.copy_(mine.conv1.weight[filters])
+            backbone.conv1.bias.copy_(mine.conv1.bias[filters])
+        backbone.conv1.requires_grad_(False)
+        return ConvLassoNet(backbone, n_outputs), None
 
 
 def build_model(

@@ -158,6 +158,16 @@ class Options:
         """Whether the units are conv1's filters rather than columns (their defaults differ)."""
         return self.backbone.selects_filters
 
+    def ranked_units(self, columns: list[str]):
+        """The ``units.Units`` that ``Selector.ranking_`` ranks for these feature columns, and
+        that ``lassonet path`` counts in k: conv1's filters, or the columns one by one (with
+        groups too, the ranking lists columns)."""
+        from .units import Units
+
+        if self.selects_filters:
+            return Units.filters(self.backbone.hidden[0])
+        return Units.of(columns, None)
+
     def path_config(self) -> PathConfig:
         """The path driver's options."""
         return PathConfig(

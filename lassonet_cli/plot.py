@@ -12,19 +12,25 @@ import pandas as pd
 from .errors import ConfigError
 
 PLOT_FORMATS = (".png", ".svg")
+GRID_TICKS = 12  # an accuracy-vs-k figure labels each k of a grid of at most this many
 
 
-def accuracy_vs_k_figure(table: pd.DataFrame, score_name: str, title: str, fmt: str) -> bytes:
-    """The three curves of SPEC 3.3 (score against k, log-x) as PNG or SVG bytes."""
+def accuracy_vs_k_figure(table: pd.DataFrame, score_name: str, title: str, fmt: str,
+                         noun: str = "features") -> bytes:
+    """The three curves of SPEC 3.3 (score against k, log-x) as PNG or SVG bytes; ``noun``:
+    what k counts ('features', or 'filters' kept of a conv backbone's conv1)."""
     plt = require_matplotlib("--plot")
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     k = table["k"].to_numpy()
-    ax.plot(k, table["lassonet_score"], "o-", label="LassoNet path model (<= k features)")
+    ax.plot(k, table["lassonet_score"], "o-", label=f"LassoNet path model (<= k {noun})")
     ax.plot(k, table["refit_score"], "s-", label="refit on LassoNet's top k")
     ax.errorbar(k, table["random_score"], yerr=table["random_score_sd"], fmt="^--", capsize=3,
-                label="refit on random k features (mean ± sd)")
+                label=f"refit on random k {noun} (mean ± sd)")
     ax.set_xscale("log")
-    ax.set_xlabel("k (number of features)")
+    if len(k) <= GRID_TICKS:  # the grid's own values, not powers of ten, on the axis
+        ax.set_xticks(k, [str(v) for v in k])
+        ax.minorticks_off()
+    ax.set_xlabel(f"k ({noun} kept)")
     ax.set_ylabel(f"test {score_name}")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .encoding import Encoder
 from .errors import DataError
 from .prox import GroupLayout
@@ -48,6 +50,19 @@ class Units:
     @property
     def n(self) -> int:
         return len(self.names)
+
+    @property
+    def noun(self) -> str:
+        """What the units are called in messages and figures: 'filters' or 'features'."""
+        return "filters" if self.of_column is None else "features"
+
+    def model_units(self, encoder: Encoder, picked) -> np.ndarray:
+        """The model's units behind ``picked`` (indices into what ``Selector.ranking_`` ranks):
+        the model inputs of those columns (``Encoder.inputs_of``; a categorical column has
+        several), or the filters themselves; what a model's ``refit_network`` reads."""
+        if self.of_column is None:
+            return np.asarray(picked, dtype=np.int64)
+        return encoder.inputs_of(picked)
 
     def layout(self, encoder: Encoder) -> GroupLayout | None:
         """The group layout over model inputs; None when every unit is a single input (or

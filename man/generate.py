@@ -147,10 +147,17 @@ EXTRA: dict[str, dict[str, Any]] = {
                 "lassonet path data.csv -t y --k-grid 0.01,0.1,0.5 --random-repeats 20 "
                 "--format table",
             ),
+            (
+                "Images: test accuracy against the number of conv1 filters kept (refit on the "
+                "top filters and on random ones):",
+                "lassonet path coil20.parquet -t target --backbone conv:16,32 --image-shape "
+                "1x32x32 --k-grid 1,2,4,8,16 --lambda-start 1 --plot filters.png",
+            ),
         ],
         "exit_status": {
             2: "Usage error or bad input: an unknown option or column, an unreadable or "
-            "malformed table, an invalid --k-grid, a target with a single class. One line "
+            "malformed table, an invalid --k-grid (more than the features, or with a conv "
+            "backbone conv1's filters), a target with a single class. One line "
             "starting with `error:` on standard error says what is wrong; no traceback unless "
             "--debug.",
         },

@@ -577,6 +577,30 @@ def test_accuracy_vs_k_on_a_synthetic_table(tmp_path):
     assert float(rows[0][3]) > float(rows[0][4])  # the three informative columns in the top 10
 
 
+def test_conv_path_coil20_on_the_bars_images(tmp_path):
+    """``DATA=... SHAPE=... conv_path_coil20.sh OUTDIR``: the CSV and the plot written, a row
+    per k of the filter grid naming k filters, the path model at most k filters, scores in
+    [0, 1] and the gap the refit minus the random sets."""
+    bars = pd.read_csv(Path(__file__).resolve().parent / "data" / "bars_8x8.csv")
+    bars.drop(columns=["id"]).rename(columns={"shape": "target"}).to_csv(
+        tmp_path / "bars.csv", index=False)
+    out = _bash("conv_path_coil20.sh", str(tmp_path / "out"), "--random-repeats", "2",
+                DATA=str(tmp_path / "bars.csv"), SHAPE="1x8x8", BACKBONE="conv:4,3", GRID="1,2,4")
+    written = pd.read_csv(tmp_path / "out" / "coil20_conv_path.csv")
+    assert list(written["k"]) == [1, 2, 4]
+    assert (tmp_path / "out" / "coil20_conv_path.png").stat().st_size > 0
+    assert re.search(r"^# .*--backbone conv:4,3 --image-shape 1x8x8 --k-grid 1,2,4 ", out,
+                     re.MULTILINE)
+    assert re.search(r"^# wall time: \d+ s$", out, re.MULTILINE)
+    rows = [line.split() for line in out.splitlines() if re.match(r"^ +\d+ +\d\.\d{3} ", line)]
+    assert [int(r[0]) for r in rows] == [1, 2, 4]
+    for k, path_score, path_k, refit, random, sd, gap, filters in rows:
+        assert int(path_k) <= int(k) and len(filters.split(";")) == int(k)
+        assert all(re.fullmatch(r"filter_0[0-3]", f) for f in filters.split(";"))
+        assert all(0 <= float(v) <= 1 for v in (path_score, refit, random, sd))
+        assert float(gap) == pytest.approx(float(refit) - float(random), abs=2e-3)
+
+
 def test_revisions_finds_a_revision_identical_to_itself(capsys):
     """The same revision twice: every output identical, exit 0, one timing row per command."""
     import revisions

@@ -145,11 +145,6 @@ def test_groups_with_a_conv_backbone_are_refused(tmp_path):
     assert_clean_error(result, "--groups")
 
 
-def test_path_command_refuses_a_conv_backbone():
-    result = invoke("path", BARS, "--target", "shape", "--id", "id", "--backbone", "conv:4,3")
-    assert_clean_error(result, "use lassonet select")
-
-
 def test_cross_validated_conv_selection_chooses_by_the_one_se_rule(tmp_path):
     """``--cv`` works with a conv backbone: every path point gets a fold mean and standard
     error, the 1se rule picks the point, and the saved model of that point predicts."""
