@@ -26,7 +26,7 @@ from .start import START_ROWS, auto_lr
 MAX_HALVINGS = 10
 MIN_PROGRESS = 1e-3
 RUNAWAY_FACTOR = 100.0
-DIVERGED_LOSS_FACTOR = 10.0
+DIVERGED_LOSS_FACTOR = 2.0
 
 
 def train_dense(
@@ -207,9 +207,8 @@ class Trainer:
         return self.point(0.0, fit, None)
 
     def loss_limit(self) -> float:
-        """The training loss above which a fit has diverged, though finite:
-        ``DIVERGED_LOSS_FACTOR`` times the loss of all-zero outputs on the first ``START_ROWS``
-        training rows.
+        """The training loss above which a fit has diverged, though finite: twice the loss of
+        all-zero outputs on the first ``START_ROWS`` training rows.
 
         At a minimum of the penalised objective the training loss is at most the empty
         model's (the penalty can only add to it), and the empty model does at least as well as
@@ -217,9 +216,6 @@ class Trainer:
         step too long for the curvature can grow the loss for many steps before it overflows
         (a reconstruction of COIL-20 reached a training loss of 4,311 against about 1 at one
         point and NaN at the next), and by then the next point starts from broken weights.
-        The factor is 10, not 1: short overshoots that the path recovers from are left alone
-        (breast_cancer's path has one at 2.4 times the zero outputs' loss, and at 2 its
-        ranking changed).
         """
         X_head, y_head = self.data.head(START_ROWS)
         n_outputs = self.task.n_outputs
