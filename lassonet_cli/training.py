@@ -26,7 +26,6 @@ from .start import START_ROWS, auto_lr
 MAX_HALVINGS = 10
 MIN_PROGRESS = 1e-3
 RUNAWAY_FACTOR = 100.0
-DIVERGED_LOSS_FACTOR = 2.0
 
 
 def train_dense(
@@ -196,32 +195,14 @@ class Trainer:
         initial = state_copy(self.model)
         X_head, y_head = self.data.head(START_ROWS)
         lr = auto_lr(self.model, self.task, X_head, y_head)
-        limit = self.loss_limit()
         for _ in range(MAX_HALVINGS):
             opt = HeavyBall(self.model.parameters(), lr=lr)
             fit = self.fit(opt, 0.0, 0.0, cfg.dense_max_epochs, cfg.dense_patience)
-            if fit[1] <= limit and math.isfinite(_largest_weight(self.model)):
+            if math.isfinite(fit[1]) and math.isfinite(_largest_weight(self.model)):
                 break
             self.model.load_state_dict(initial)
             lr /= 2
         return self.point(0.0, fit, None)
-
-    def loss_limit(self) -> float:
-        """The training loss above which a fit has diverged, though finite: twice the loss of
-        all-zero outputs on the first ``START_ROWS`` training rows.
-
-        At a minimum of the penalised objective the training loss is at most the empty
-        model's (the penalty can only add to it), and the empty model does at least as well as
-        zero outputs: the mean of a standardised target, equal class logits, equal risks.  A
-        step too long for the curvature can grow the loss for many steps before it overflows
-        (a reconstruction of COIL-20 reached a training loss of 4,311 against about 1 at one
-        point and NaN at the next), and by then the next point starts from broken weights.
-        """
-        X_head, y_head = self.data.head(START_ROWS)
-        n_outputs = self.task.n_outputs
-        zeros = torch.zeros(len(X_head), n_outputs, dtype=X_head.dtype, device=X_head.device)
-        with torch.no_grad():
-            return DIVERGED_LOSS_FACTOR * float(self.task.loss(zeros, y_head))
 
     def point(self, lam: float, fit: tuple, was_active: np.ndarray | None) -> PathPoint:
         epochs, train_loss, val_loss, val_score = fit
@@ -405,9 +386,7 @@ class Trainer:
 
 class Stepper:
     """The path's optimiser at step size ``lr``; a point that diverges is retried at half the
-    step (from the state before it, with fresh momentum), up to ``MAX_HALVINGS`` times.  A
-    point has diverged when its training loss is above ``Trainer.loss_limit`` (or not finite),
-    its validation loss is not finite, or a weight ran away (``RUNAWAY_FACTOR``).
+    step (from the state before it, with fresh momentum), up to ``MAX_HALVINGS`` times.
 
     1 / L is measured at the dense model; the curvature can grow along the path.  ``start``
     is the state before the last ``fit`` (for the path to retry a point with a finer step).
@@ -418,7 +397,6 @@ class Stepper:
         self.opt = _path_optimizer(trainer.model, trainer.config.optimizer, lr)
         # the penalty only shrinks: a weight far beyond the dense model's largest is a runaway
         self.limit = RUNAWAY_FACTOR * max(1.0, _largest_weight(trainer.model))
-        self.loss_limit = trainer.loss_limit()
         # the model's state tensors themselves, for the snapshot before every point (walking
         # the module tree for its state dict each time cost as much as the copies)
         self.state = list(trainer.model.state_dict(keep_vars=True).items())
@@ -444,7 +422,7 @@ class Stepper:
             fit = self.trainer.fit(self.opt, lam, self.lr, max_epochs, config.patience, keep,
                                    score=score)
             largest = _largest_weight(model)
-            if fit[1] <= self.loss_limit and math.isfinite(fit[2]) and largest < self.limit:
+            if math.isfinite(fit[1]) and math.isfinite(fit[2]) and largest < self.limit:
                 return fit
             if largest < self.limit and not math.isfinite(fit[2]):
                 self.trainer.blame_validation_rows(lam, keep)  # raises if they are the cause
