@@ -26,6 +26,7 @@ from .start import START_ROWS, auto_lr
 MAX_HALVINGS = 10
 MIN_PROGRESS = 1e-3
 RUNAWAY_FACTOR = 100.0
+DIVERGED_LOSS_FACTOR = 10.0
 
 
 def train_dense(
@@ -170,11 +171,13 @@ class Trainer:
     has_dropout: bool = field(init=False)
     params: list[torch.nn.Parameter] = field(init=False)  # the ones the optimiser updates
     n_weights: int = field(init=False)  # their entries
+    first_train_loss: float = field(init=False)  # the last fit's first epoch's training loss
 
     def __post_init__(self):
         self.has_dropout = any(isinstance(m, torch.nn.Dropout) for m in self.model.modules())
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.n_weights = sum(p.numel() for p in self.params)
+        self.first_train_loss = math.nan
         self.model.eval()
 
     def dense(self, optimizer: str = "adam") -> PathPoint:
@@ -195,14 +198,46 @@ class Trainer:
         initial = state_copy(self.model)
         X_head, y_head = self.data.head(START_ROWS)
         lr = auto_lr(self.model, self.task, X_head, y_head)
+        limit = self.loss_limit()
         for _ in range(MAX_HALVINGS):
             opt = HeavyBall(self.model.parameters(), lr=lr)
             fit = self.fit(opt, 0.0, 0.0, cfg.dense_max_epochs, cfg.dense_patience)
-            if math.isfinite(fit[1]) and math.isfinite(_largest_weight(self.model)):
+            if not self.diverged(fit, limit) and math.isfinite(_largest_weight(self.model)):
                 break
             self.model.load_state_dict(initial)
             lr /= 2
         return self.point(0.0, fit, None)
+
+    def loss_limit(self) -> float:
+        """``DIVERGED_LOSS_FACTOR`` times the loss of all-zero outputs on the first
+        ``START_ROWS`` training rows: a fit whose training loss ends above this, and above
+        ``DIVERGED_LOSS_FACTOR`` times its first epoch's, has diverged though finite
+        (``diverged``).
+
+        At a minimum of the penalised objective the training loss is at most the empty
+        model's (the penalty can only add to it), and the empty model does at least as well as
+        zero outputs: the mean of a standardised target, equal class logits, equal risks.  A
+        step too long for the curvature can grow the loss for many steps before it overflows
+        (a reconstruction of COIL-20 reached a training loss of 4,311 against about 1 at one
+        point and NaN at the next), and by then the next point starts from broken weights.
+        The factor is 10, not 1: short overshoots that the path recovers from are left alone
+        (breast_cancer's path has one at 2.4 times the zero outputs' loss, and at 2 its
+        ranking changed).  A fit may also start above the limit and be right to: where a
+        separable label collapses to one unit, the prox leaves a confident constant output
+        whose loss is many times that of zero outputs until training moves it.
+        """
+        X_head, y_head = self.data.head(START_ROWS)
+        n_outputs = self.task.n_outputs
+        zeros = torch.zeros(len(X_head), n_outputs, dtype=X_head.dtype, device=X_head.device)
+        with torch.no_grad():
+            return DIVERGED_LOSS_FACTOR * float(self.task.loss(zeros, y_head))
+
+    def diverged(self, fit: tuple, limit: float) -> bool:
+        """Whether ``fit`` (``fit``'s result, just returned) ended with a training loss that
+        is not finite, or above both ``limit`` (``loss_limit``) and ``DIVERGED_LOSS_FACTOR``
+        times the loss of its own first epoch."""
+        growth = DIVERGED_LOSS_FACTOR * self.first_train_loss
+        return not fit[1] <= max(limit, growth)
 
     def point(self, lam: float, fit: tuple, was_active: np.ndarray | None) -> PathPoint:
         epochs, train_loss, val_loss, val_score = fit
@@ -276,7 +311,7 @@ class Trainer:
         step_lam, M, tol = lr * lam * opt.prox_scale, self.config.M, self.config.tol
         prox = model.prox_step(step_lam, M, keep) if lam > 0 or keep is not None else None
         best, since_best, epoch, first = math.inf, 0, 0, None
-        train_loss = torch.zeros((), device=X_val.device)
+        train_loss = first_train = torch.zeros((), device=X_val.device)
 
         def validate() -> tuple[torch.Tensor, torch.Tensor]:
             """(loss, outputs) of the validation rows at the current weights."""
@@ -323,6 +358,8 @@ class Trainer:
                         norms = prox()
                     total = loss.detach() if total is None else total + loss.detach()
                     n_batches += 1
+                if epoch == 0 and i == 0:  # the first epoch's, to tell divergence (diverged)
+                    first_train = total / n_batches
                 if i == chunk - 1:  # the fit reports the last epoch's training loss
                     train_loss = total / n_batches
                 if has_dropout:
@@ -361,12 +398,12 @@ class Trainer:
                 copy_into(params, best_state[0])
             evaluated = best_state[1]
         val_loss, out = evaluated if evaluated is not None else validate()
-        if not score:
-            values = torch.stack([train_loss, val_loss]).tolist()
-            return epoch, values[0], values[1], math.nan
-        val_score = task.score(out, y_val)
-        values = torch.stack([train_loss, val_loss, val_score.to(val_loss.dtype)]).tolist()
-        return epoch, values[0], values[1], values[2]
+        read = [train_loss, val_loss, first_train.to(val_loss.dtype)]
+        if score:
+            read.append(task.score(out, y_val).to(val_loss.dtype))
+        values = torch.stack(read).tolist()
+        self.first_train_loss = values[2]
+        return epoch, values[0], values[1], values[3] if score else math.nan
 
     def _view(self, keep: torch.Tensor | None) -> tuple:
         """(columns, batches, X_val) for the features ``keep`` leaves in: the input columns a
@@ -386,7 +423,9 @@ class Trainer:
 
 class Stepper:
     """The path's optimiser at step size ``lr``; a point that diverges is retried at half the
-    step (from the state before it, with fresh momentum), up to ``MAX_HALVINGS`` times.
+    step (from the state before it, with fresh momentum), up to ``MAX_HALVINGS`` times.  A
+    point has diverged when its training loss is above ``Trainer.loss_limit`` (or not finite),
+    its validation loss is not finite, or a weight ran away (``RUNAWAY_FACTOR``).
 
     1 / L is measured at the dense model; the curvature can grow along the path.  ``start``
     is the state before the last ``fit`` (for the path to retry a point with a finer step).
@@ -397,6 +436,7 @@ class Stepper:
         self.opt = _path_optimizer(trainer.model, trainer.config.optimizer, lr)
         # the penalty only shrinks: a weight far beyond the dense model's largest is a runaway
         self.limit = RUNAWAY_FACTOR * max(1.0, _largest_weight(trainer.model))
+        self.loss_limit = trainer.loss_limit()
         # the model's state tensors themselves, for the snapshot before every point (walking
         # the module tree for its state dict each time cost as much as the copies)
         self.state = list(trainer.model.state_dict(keep_vars=True).items())
@@ -422,7 +462,8 @@ class Stepper:
             fit = self.trainer.fit(self.opt, lam, self.lr, max_epochs, config.patience, keep,
                                    score=score)
             largest = _largest_weight(model)
-            if math.isfinite(fit[1]) and math.isfinite(fit[2]) and largest < self.limit:
+            diverged = self.trainer.diverged(fit, self.loss_limit)
+            if not diverged and math.isfinite(fit[2]) and largest < self.limit:
                 return fit
             if largest < self.limit and not math.isfinite(fit[2]):
                 self.trainer.blame_validation_rows(lam, keep)  # raises if they are the cause

@@ -970,3 +970,61 @@ def test_a_point_where_units_leave_trains_on_until_a_round_passes_without_exits(
     assert (settled > 0) == (rounds > 0)
     # only while more than SPLIT_BELOW units are in
     assert all(len(run) == 1 for run in runs if run[0][1] <= SPLIT_BELOW)
+
+
+def _toy_trainer() -> Trainer:
+    """A trainer of a small network on a regression target 3 x0 + 10, standardised."""
+    X = torch.randn(300, 4, generator=torch.Generator().manual_seed(0))
+    y_raw = (3 * X[:, 0] + 10).numpy()
+    task = Regression().fit(y_raw)
+    y = task.encode(y_raw)
+    config = PathConfig(dense_max_epochs=5).resolved(300)
+    data = Data(X, y, X[:20], y[:20], config, torch.Generator().manual_seed(0))
+    model = LassoNet(4, 1, BackboneSpec.parse("mlp:8").build(4, 1))
+    return Trainer(model, task, data, config)
+
+
+def test_loss_limit_is_ten_times_the_loss_of_zero_outputs():
+    """A standardised regression target: zero outputs have the loss mean(y^2) = 1, so a fit
+    whose training loss exceeds 10 is ten times worse than predicting nothing."""
+    trainer = _toy_trainer()
+    y = trainer.data.y
+    assert trainer.loss_limit() == pytest.approx(10 * float((y**2).mean()), rel=1e-6)
+    assert trainer.loss_limit() == pytest.approx(10.0, rel=1e-5)
+
+
+def test_a_fit_that_starts_above_the_loss_limit_has_not_diverged_unless_it_grows():
+    """A fit whose loss was high before its first step (a separable label collapsing to a
+    confident constant output) is judged against its own first epoch, not the fixed limit."""
+    trainer = _toy_trainer()
+    limit = trainer.loss_limit()
+    trainer.first_train_loss = 5 * limit
+    assert not trainer.diverged((5, 6 * limit, 1.0, 1.0), limit)  # grew by 1.2: recovering
+    assert trainer.diverged((5, 51 * limit, 1.0, 1.0), limit)  # grew by more than 10
+    trainer.first_train_loss = 0.1 * limit
+    assert not trainer.diverged((5, limit, 1.0, 1.0), limit)
+    assert trainer.diverged((5, 1.01 * limit, 1.0, 1.0), limit)
+    assert trainer.diverged((5, math.nan, 1.0, 1.0), limit)
+
+
+def test_a_finite_loss_far_above_zero_outputs_is_retried_at_a_shorter_step():
+    """Reconstruction of the digits with dropout 0.2 and a fine path (a 70% training split of
+    scikit-learn's digits, as benchmarks/unsupervised.py's seed 2): a step too long for the
+    curvature once grew the training loss to thousands of times that of zero outputs while it
+    stayed finite; the point was accepted, the next one started from broken weights, and
+    every retry of it diverged ("training diverged at lambda 0.546 even with step size
+    0.00511").  Such a point is now retried at half the step, and the path runs to the end
+    with every training loss below the limit."""
+    from sklearn import datasets as sklearn_datasets
+
+    from lassonet_cli import LassoNetSelector
+    from lassonet_cli.splits import split_rows
+
+    X, labels = sklearn_datasets.load_digits(return_X_y=True, as_frame=True)
+    train, _ = split_rows(labels.to_numpy(), 0.3, True, np.random.default_rng([2, 0]),
+                          "test fraction")
+    selector = LassoNetSelector(task="reconstruction", seed=2, cv=0, dropout=0.2,
+                                path_multiplier=1.01).fit(X.iloc[train])
+    table = selector.path_table()
+    assert table["k"].iloc[-1] == 0
+    assert table["train_loss"].max() < 10.0 * 1.05  # zero outputs: about 1 per standardised pixel
