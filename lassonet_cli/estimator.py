@@ -53,11 +53,15 @@ from .evaluate import cross_validated_point
 from .inputs import as_frame, check_width
 from .model import LassoNet
 from .options import PARAMETERS, Options
-from .path import StateKeeper
+from .path import PointStates, StateKeeper
 from .pathresult import PathPoint, path_records
 from .prepare import column_results, prepare_table, set_up_path
 from .runs import Runner
 from .targets import task_target
+
+# cross-validation keeps the full path's model at each point in up to this many bytes, so that
+# the chosen point's is at hand after the folds (where it is not, the path runs again up to it)
+CV_STATES_BYTES = 512 * 2**20
 
 
 class Selector:
@@ -209,7 +213,8 @@ class Selector:
             rows (the path ``path_`` holds)
         on_run : optional progress display, called as each run of the path starts with its
             name ('path'; with cross-validation, after the folds, 'chosen point': the
-            path again up to the chosen point); the callback it returns, if any, is called
+            path again up to the chosen point, where its model was not kept, see
+            ``CV_STATES_BYTES``); the callback it returns, if any, is called
             after every point of that run (not with a grid of M, see ``_fit_M_grid``)
         on_runs : optional progress display of the cross-validation folds (which run apart,
             see ``runs``), called with (folds done, folds); with a grid of M, of the paths,
@@ -251,11 +256,17 @@ class Selector:
             self.path_, model = setup.run_path(*setup.rows, callback)
             self.cv_scores_ = None
         else:
-            self.path_, model = setup.run_path(*setup.rows, progress)
+            states = PointStates(CV_STATES_BYTES)
+
+            def keep_all(point: PathPoint, net: LassoNet) -> None:
+                states(point, net)
+                progress(point, net)
+
+            self.path_, model = setup.run_path(*setup.rows, keep_all)
             runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
             self.cv_scores_, keeper = cross_validated_point(
                 self.path_, options, table.target, setup.task, setup.run_path, folds, runner,
-                setup.rows, on_runs, display)
+                setup.rows, on_runs, display, states)
         if keeper.state is None:
             raise ConfigError(f"no path point has at most {options.k} features")
         model.load_state_dict(keeper.state)

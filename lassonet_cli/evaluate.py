@@ -22,7 +22,7 @@ from .checks import constant_columns
 from .errors import ConfigError
 from .model import LassoNet
 from .options import Options
-from .path import PathRun, StateKeeper
+from .path import PathRun, PointStates, StateKeeper
 from .pathconfig import PathConfig
 from .pathresult import Path, PathPoint, choose_point
 from .runs import Runner
@@ -273,10 +273,13 @@ def _fold_points(run_path, fold: tuple[np.ndarray, np.ndarray, list[float]]) -> 
 
 def cross_validated_point(path: Path, options: Options, target: np.ndarray, task,
                           run_path: PathRun, folds: int, runner: Runner, rows: tuple,
-                          on_runs=None, display=None) -> tuple[tuple, StateKeeper]:
+                          on_runs=None, display=None,
+                          states: PointStates | None = None) -> tuple[tuple, StateKeeper]:
     """Cross-validate ``path`` (``cross_validate``), give each of its points the mean score
-    and standard error over the folds, choose the point as ``options`` say, and train the
-    same (deterministic) path again on ``rows`` (training, validation) up to that point.
+    and standard error over the folds and choose the point as ``options`` say.  Its model is
+    the copy ``states`` kept while ``path`` ran (``PointStates``) or, where none was kept,
+    that of the same (deterministic) path trained again on ``rows`` (training, validation) up
+    to that point.
 
     Returns ((mean, standard error) per point, a ``StateKeeper`` holding the chosen point's
     model).  ``on_runs(done, folds)`` as folds finish; ``display('chosen point')``, called
@@ -287,6 +290,10 @@ def cross_validated_point(path: Path, options: Options, target: np.ndarray, task
         point.val_score, point.val_score_se = float(mean), float(se)
     keeper = StateKeeper(path.unit_names, options.rule, options.k)
     wanted = choose_point(path, options.rule, options.k)
+    kept = states.get(wanted) if states is not None else None
+    if kept is not None:
+        keeper.index, keeper.state = wanted, kept
+        return scores, keeper
     on_point = display("chosen point") if display is not None else None
 
     def keep_chosen(point: PathPoint, net: LassoNet) -> None:

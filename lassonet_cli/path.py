@@ -310,6 +310,34 @@ class StateKeeper:
             self.state = state_copy(model)
 
 
+class PointStates:
+    """Copies of the model at each point of a path, from the first, while they fit in
+    ``budget`` bytes; none after the first that would not.
+
+    Cross-validation chooses the point only after the folds: with the chosen point's copy kept
+    here, the path need not be trained again up to it (``evaluate.cross_validated_point``).
+    Used as (part of) the path's ``on_point`` callback.
+    """
+
+    def __init__(self, budget: int):
+        self.budget, self.used, self.full = budget, 0, False
+        self.states: list[dict[str, torch.Tensor]] = []
+
+    def __call__(self, point: PathPoint, model: LassoNet) -> None:
+        if self.full:
+            return
+        size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        if self.used + size > self.budget:
+            self.full = True
+            return
+        self.states.append(state_copy(model))
+        self.used += size
+
+    def get(self, index: int) -> dict[str, torch.Tensor] | None:
+        """The copy at point ``index``, or None where it was not kept."""
+        return self.states[index] if 0 <= index < len(self.states) else None
+
+
 @dataclasses.dataclass(frozen=True)
 class PathRun:
     """Paths on subsets of the rows of one encoded table, with one model layout and one set of

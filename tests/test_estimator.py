@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -318,6 +319,42 @@ def test_a_class_with_fewer_rows_than_folds_is_still_cross_validated():
     sel = LassoNetSelector(backbone="mlp:8", max_epochs=5, patience=2, seed=0).fit(X, y)
     assert sel.cv_folds_ == 5 and "rare" in sel.classes_
     assert np.isfinite(sel.path_table()["val_score_se"]).all()
+
+
+@pytest.mark.parametrize("rule", ["best", "1se"])
+def test_the_chosen_points_model_kept_during_the_path_is_the_one_a_second_run_gives(
+        monkeypatch, rule):
+    """With cross-validation the chosen point is known only after the folds: its model is
+    the copy kept while the full path ran, or, beyond the copies' budget, the same path
+    trained again up to it.  Either way the fitted model is the same, to the bit."""
+    import lassonet_cli.estimator as estimator_module
+    from lassonet_cli.path import PointStates
+
+    made = []
+
+    class Counted(PointStates):
+        def __init__(self, budget):
+            super().__init__(budget)
+            made.append(self)
+
+    monkeypatch.setattr(estimator_module, "PointStates", Counted)
+    X, y = signal(80)
+    options = dict(backbone="mlp:8", max_epochs=20, patience=3, seed=0, cv=3, rule=rule)
+    kept = LassoNetSelector(**options).fit(X, y)
+    copies = made[-1]
+    assert len(copies.states) == len(kept.path_.points) and not copies.full
+    chosen = kept.chosen_
+    assert 0 < chosen < len(kept.path_.points) - 1
+    size = copies.used // len(copies.states)
+    # no copy; copies up to the point before the chosen one; up to the chosen one
+    for budget, held in ((0, 0), (size * chosen, chosen), (size * (chosen + 1), chosen + 1)):
+        monkeypatch.setattr(estimator_module, "CV_STATES_BYTES", budget)
+        again = LassoNetSelector(**options).fit(X, y)
+        assert len(made[-1].states) == held and made[-1].full
+        assert again.chosen_ == chosen
+        for name, value in kept.model_.state_dict().items():
+            assert torch.equal(value, again.model_.state_dict()[name]), name
+        pd.testing.assert_frame_equal(again.path_table(), kept.path_table())
 
 
 def test_cross_validated_scores_match_folds_by_the_number_of_features():
