@@ -227,3 +227,29 @@ def test_bad_reconstruction_input_is_one_clean_error_and_no_file(tmp_path, comma
 def test_missing_target_names_the_ways_out(tmp_path):
     data = _write(tmp_path, latent_table())
     assert_clean_error(invoke("select", data, *FAST), "--target", "--task reconstruction")
+
+
+def test_loss_is_the_squared_error_near_and_grows_linearly_far():
+    """Twice Huber's loss at one standard deviation, by hand: e^2 where |e| <= 1, else
+    2|e| - 1, averaged over every entry."""
+    task = Reconstruction(columns=["a", "b"]).fit(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    out = torch.tensor([[0.5, 0.0], [0.0, 0.0]])
+    y = torch.tensor([[0.0, 3.0], [0.0, -10.0]])
+    expected = (0.25 + (2 * 3 - 1) + 0 + (2 * 10 - 1)) / 4
+    assert float(task.loss(out, y)) == pytest.approx(expected)
+
+
+def test_a_nearly_constant_column_does_not_outrank_the_columns_it_cannot_explain():
+    """Eight columns share one factor; one column is 0 except on two of 300 rows (a border
+    pixel with ink in two images), so standardised it is about 12 there.  Only it can rebuild
+    itself, but it tells nothing of the rest: under the squared error alone its two rows
+    outweighed the shared factor and it ranked first."""
+    rng = np.random.default_rng(4)
+    n = 300
+    factor = rng.normal(size=n)
+    frame = pd.DataFrame({f"f{j}": factor + 0.3 * rng.normal(size=n) for j in range(8)})
+    spike = np.zeros(n)
+    spike[[17, 211]] = 1.0
+    frame["spike"] = spike
+    selector = LassoNetSelector(task="reconstruction", **FAST_KW).fit(frame)
+    assert list(selector.ranking_).index("spike") >= 4
