@@ -299,11 +299,11 @@ Plot = Annotated[
 Jobs = Annotated[
     int | None,
     typer.Option(help="Local processes for the independent runs (cross-validation folds, "
-                 "stability subsamples, the paths of a grid of --M, each with its folds). "
-                 "Default: the first run here, the others in as many processes as there are "
-                 "cores when at its pace they would take 10 s or more. Each run has --threads "
-                 "torch threads (default 1), wherever it runs, so outputs do not depend on "
-                 "--jobs."),
+                 "stability subsamples, the paths of a grid of --M, each with its folds, the "
+                 "refits of lassonet path). Default: the first run here, the others in as many "
+                 "processes as there are cores when at its pace they would take 10 s or more. "
+                 "Each run has --threads torch threads (default 1), wherever it runs, so "
+                 "outputs do not depend on --jobs."),
 ]
 Scheduler = Annotated[
     str | None,

@@ -133,6 +133,7 @@ def accuracy_vs_k(
     on_point: Callable[[PathPoint, LassoNet], None] | None = None,
     on_run: Callable[[str], Callable[[PathPoint], None] | None] | None = None,
     on_refit: Callable[[int, int], None] | None = None,
+    runner: Runner | None = None,
 ) -> tuple[pd.DataFrame, object]:
     """The accuracy-vs-k table (SPEC 3.3) and the selector fitted on the training rows.
 
@@ -154,6 +155,10 @@ def accuracy_vs_k(
     on_point, on_run : as ``LassoNetSelector.fit`` takes them
     on_refit : optional progress display, called with (refits done, refits in all) before
         the first refit and after each
+    runner : where the refits run (``runs.Runner``; None: one after another here).  Each is
+        seeded by its own seed (the top set by ``seed``, the r-th random set by
+        ``seed + 1 + r``) and the random sets are drawn before any refit, so the table is the
+        same wherever they run
     """
     if random_repeats < 1:
         raise ConfigError(f"--random-repeats must be at least 1, got {random_repeats}")
@@ -189,57 +194,75 @@ def accuracy_vs_k(
     fit_target = None if target is None else raw[train_rows]
     selector.fit(frame.iloc[train_rows], fit_target, on_point=callback, on_run=on_run)
     task, encoder, device = selector.task_, selector.encoder_, selector.options_.device
-    features = torch.from_numpy(encoder.transform(frame)).to(device)
+    features = torch.from_numpy(encoder.transform(frame))
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)
-    X_fit, X_val, X_test = features[fit_rows], features[val_rows], features[test_rows]
-    y_fit, y_val, y_test = (
-        task.encode(raw[rows]).to(device) for rows in (fit_rows, val_rows, test_rows)
-    )
-    options = selector.options_
-    config = options.path_config()
+    rows = (fit_rows, val_rows, test_rows)
+    data = _RefitData(task, tuple(features[r] for r in rows),
+                      tuple(task.encode(raw[r]) for r in rows), selector.options_, dense[0],
+                      encoder, units, device)
+    X_test, y_test = data.X[2].to(device), data.y[2].to(device)
     order = pd.Index(units.names).get_indexer(selector.ranking_)
     order = order[order >= 0].tolist()  # (-1: a column set aside, which the model does not read)
+    # every k's random sets, then its top set: drawn before any refit, in the order of the
+    # table, so that the draws do not depend on where the refits run
+    refits: list[tuple[np.ndarray, int]] = []
+    for k in grid:
+        refits += [(rng.choice(d, size=k, replace=False), seed + 1 + r)
+                   for r in range(random_repeats)]
+        refits.append((np.asarray(order[:k]), seed))
+    names = [f"refit on {len(picked)} {units.noun} (seed {s})" for picked, s in refits]
+    scores = (runner or Runner(jobs=1)).map(_refit, data, refits, names, on_refit)
     model = copy.deepcopy(selector.model_)  # scores the path models; the selector keeps its own
     records = []
-    refits, done = len(grid) * (1 + random_repeats), 0
-    if on_refit is not None:
-        on_refit(0, refits)
-    for k in grid:
+    for i, k in enumerate(grid):
         model.load_state_dict(keepers[k].state)
         model.eval()
         with torch.no_grad():
             path_score = float(task.score(model(X_test), y_test))
-
-        def refit(picked, refit_seed: int) -> float:
-            nonlocal done
-            score = refit_score(
-                task, X_fit, y_fit, X_val, y_val, X_test, y_test,
-                units.model_units(encoder, picked), options.backbone, config, refit_seed,
-                options.dropout, source=dense[0],
-            )
-            done += 1
-            if on_refit is not None:
-                on_refit(done, refits)
-            return score
-
-        top = np.asarray(order[:k])
-        random_scores = [
-            refit(rng.choice(d, size=k, replace=False), seed + 1 + r)
-            for r in range(random_repeats)
-        ]
+        first = i * (random_repeats + 1)
+        random_scores = scores[first:first + random_repeats]
         records.append(
             {
                 "k": k,
-                "features": ";".join(units.names[j] for j in top),
+                "features": ";".join(units.names[j] for j in refits[first + random_repeats][0]),
                 "lassonet_score": path_score,
                 "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
-                "refit_score": refit(top, seed),
+                "refit_score": scores[first + random_repeats],
                 "random_score": float(np.mean(random_scores)),
                 "random_score_sd": float(np.std(random_scores, ddof=1))
                 if len(random_scores) > 1 else 0.0,
             }
         )
     return pd.DataFrame.from_records(records), selector
+
+
+@dataclasses.dataclass(frozen=True)
+class _RefitData:
+    """What every refit of one accuracy-vs-k table reads (a runner sends it once to each
+    worker): the task, the standardised features and encoded targets of the (fit, validation,
+    test) rows on the CPU, the selector's options, the path's dense model (whose units a refit
+    reads), the encoder and units that map unit indices to model inputs, and the device."""
+
+    task: object
+    X: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    y: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    options: Options
+    source: LassoNet
+    encoder: object
+    units: object
+    device: str
+
+
+def _refit(data: _RefitData, refit: tuple[np.ndarray, int]) -> float:
+    """The test score of one refit (``refit_score``) on the units ``picked``, seeded by
+    ``seed`` (``runs`` calls this, perhaps in another process)."""
+    picked, seed = refit
+    (X_fit, X_val, X_test), (y_fit, y_val, y_test) = (
+        tuple(t.to(data.device) for t in ts) for ts in (data.X, data.y))
+    options = data.options
+    return refit_score(data.task, X_fit, y_fit, X_val, y_val, X_test, y_test,
+                       data.units.model_units(data.encoder, picked), options.backbone,
+                       options.path_config(), seed, options.dropout, source=data.source)
 
 
 # --- cross-validation of the path points -------------------------------------------------------

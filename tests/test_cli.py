@@ -374,6 +374,23 @@ def test_accuracy_vs_k_table_and_plot(signal_table, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_path_refits_in_two_processes_give_the_same_table(signal_table, tmp_path):
+    """The refits are independent runs: in a second process (--jobs 2) the table is the same
+    to the byte as one after another (--jobs 1), and its refits are real (the top set of two
+    beats random pairs)."""
+    tables = []
+    for jobs in (1, 2):
+        out = tmp_path / f"acc{jobs}.csv"
+        result = invoke("path", signal_table, "-t", "label", "--k-grid", "2,6",
+                        "--random-repeats", "3", "--max-epochs", "20", "--jobs", str(jobs),
+                        "-o", out)
+        assert result.exit_code == 0, result.stderr
+        tables.append(out.read_bytes())
+    assert tables[0] == tables[1]
+    table = pd.read_csv(io.BytesIO(tables[0]))
+    assert table.loc[0, "refit_score"] > table.loc[0, "random_score"]
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["--k-grid", "0,2"], "k-grid"), (["--k-grid", "7"], "7"), (["--k-grid", "x"], "'x'"),
     (["--plot", "acc.pdf"], ".png or .svg"), (["--random-repeats", "0"], "--random-repeats"),
