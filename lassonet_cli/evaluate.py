@@ -197,9 +197,10 @@ def accuracy_vs_k(
     features = torch.from_numpy(encoder.transform(frame))
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)
     rows = (fit_rows, val_rows, test_rows)
+    options = selector.options_
     data = _RefitData(task, tuple(features[r] for r in rows),
-                      tuple(task.encode(raw[r]) for r in rows), selector.options_, dense[0],
-                      encoder, units, device)
+                      tuple(task.encode(raw[r]) for r in rows), options.backbone,
+                      options.path_config(), options.dropout, dense[0], encoder, units, device)
     X_test, y_test = data.X[2].to(device), data.y[2].to(device)
     order = pd.Index(units.names).get_indexer(selector.ranking_)
     order = order[order >= 0].tolist()  # (-1: a column set aside, which the model does not read)
@@ -240,13 +241,16 @@ def accuracy_vs_k(
 class _RefitData:
     """What every refit of one accuracy-vs-k table reads (a runner sends it once to each
     worker): the task, the standardised features and encoded targets of the (fit, validation,
-    test) rows on the CPU, the selector's options, the path's dense model (whose units a refit
-    reads), the encoder and units that map unit indices to model inputs, and the device."""
+    test) rows on the CPU, the network to refit and how to train it, the path's dense model
+    (whose units a refit reads), the encoder and units that map unit indices to model inputs,
+    and the device."""
 
     task: object
     X: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
     y: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
-    options: Options
+    backbone: BackboneSpec
+    config: PathConfig
+    dropout: float
     source: LassoNet
     encoder: object
     units: object
@@ -259,10 +263,9 @@ def _refit(data: _RefitData, refit: tuple[np.ndarray, int]) -> float:
     picked, seed = refit
     (X_fit, X_val, X_test), (y_fit, y_val, y_test) = (
         tuple(t.to(data.device) for t in ts) for ts in (data.X, data.y))
-    options = data.options
     return refit_score(data.task, X_fit, y_fit, X_val, y_val, X_test, y_test,
-                       data.units.model_units(data.encoder, picked), options.backbone,
-                       options.path_config(), seed, options.dropout, source=data.source)
+                       data.units.model_units(data.encoder, picked), data.backbone,
+                       data.config, seed, data.dropout, source=data.source)
 
 
 # --- cross-validation of the path points -------------------------------------------------------
