@@ -59,7 +59,8 @@ def order_by(scores: np.ndarray) -> np.ndarray:
 
 
 def lassonet_ranking(split: cr.Split, seed: int, **options) -> list[str]:
-    """``LassoNetSelector(backbone="mlp:100", seed=seed, **options).ranking_`` on the split.
+    """``LassoNetSelector(backbone="mlp:100", seed=seed, **options).ranking_`` on the split
+    (``options`` may name another backbone).
 
     Parameters
     ----------
@@ -76,8 +77,8 @@ def lassonet_ranking(split: cr.Split, seed: int, **options) -> list[str]:
     the ranking is the same either way, and the automatic cross-validation of small tables
     would add five paths to the time measured.
     """
-    selector = LassoNetSelector(task=split.task, backbone=cr.BACKBONE, seed=seed,
-                                **{"cv": 0, **options})
+    selector = LassoNetSelector(task=split.task, seed=seed,
+                                **{"backbone": cr.BACKBONE, "cv": 0, **options})
     selector.fit(split.train_raw, split.y_train)
     return [str(name) for name in selector.ranking_]
 

@@ -640,7 +640,8 @@ def header(args: argparse.Namespace, command: str, rankers: list[str]) -> tuple[
         f"# lassonet_cli: {meta['lassonet_cli']}",
         f"# command: {command}",
         f"# seeds: {' '.join(map(str, args.seeds))}  rankers: {' '.join(rankers)}",
-        f"# lassonet kwargs: {json.dumps(args.lassonet_kwargs)}  backbone: {cr.BACKBONE}",
+        f"# lassonet kwargs: {json.dumps(args.lassonet_kwargs)}  "
+        f"backbone: {args.lassonet_kwargs.get('backbone', cr.BACKBONE)}",
         f"# synthetic tables: n={args.synthetic_n}, d={args.synthetic_d}, "
         f"table seed {TABLE_SEED}",
         f"# split: {1 - cr.TEST_FRACTION:.0%}/{cr.TEST_FRACTION:.0%}; learners: "
