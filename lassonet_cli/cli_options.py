@@ -172,7 +172,8 @@ FiltersOut = Annotated[
 ]
 MOpt = Annotated[
     str | None,
-    typer.Option("--M", help=f"Hierarchy multiplier M (>= 0) [default: {defaults.M:g}, "
+    typer.Option("--M", help=f"Hierarchy multiplier M (0 to {defaults.MAX_M:,.0f}) "
+                 f"[default: {defaults.M:g}, "
                  f"{defaults.CONV_M:g} with a conv backbone]. Several, as 1,3,10,30: a path "
                  "for each, scored like the path points (cross-validated where --cv says), and "
                  "the M whose chosen point scores best is kept (select only).",
@@ -185,7 +186,9 @@ LambdaStart = Annotated[
                  "would leave, estimated from the dense model)."),
 ]
 PathMultiplier = Annotated[
-    float, typer.Option(help="Ratio of consecutive lambdas (1 + eps).")
+    float, typer.Option(help="Ratio of consecutive lambdas (1 + eps), from "
+                        f"{defaults.PATH_MULTIPLIER_RANGE[0]:g} to "
+                        f"{defaults.PATH_MULTIPLIER_RANGE[1]:g}.")
 ]
 MaxEpochs = Annotated[
     int | None,

@@ -11,6 +11,12 @@ M = 10.0
 # the network is ruined (benchmarks/conv_coil20.py, RESULTS.md); 0.1 selects filters.
 CONV_M = 0.1
 PATH_MULTIPLIER = 1.05
+# Beyond 1e6 the hierarchy constraint ||W_j||_inf <= M |theta_j| binds nothing a network
+# reaches, and the path's lambdas, which grow with M, leave float32's range near 1e38.
+MAX_M = 1e6
+# Below 1.001 a path (and each cross-validation fold's tail) takes thousands of points to cover
+# the lambdas of one decade; above 100 one step skips most of a path.
+PATH_MULTIPLIER_RANGE = (1.001, 100.0)
 # Epochs per path point.  A full-batch epoch is one optimiser step, so a small table gets
 # MAX_EPOCHS steps per point; with minibatches one epoch is already n / batch_size steps
 # (about 880 for a million rows), so a point gets MINIBATCH_EPOCHS.  benchmarks/RESULTS.md

@@ -107,7 +107,7 @@ def parse_k_grid(text: str | None, d: int, noun: str = "features") -> list[int]:
             raise ConfigError(f"--k-grid: {part!r} is not a number") from None
         if 0 < value < 1:
             values.append(max(1, int(round(value * d))))
-        elif value >= 1 and value == int(value):
+        elif 1 <= value < math.inf and value == int(value):
             values.append(int(value))
         else:
             raise ConfigError(

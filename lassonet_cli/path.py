@@ -40,6 +40,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from .errors import ConfigError, TrainingError
 from .exits import (
     MAX_REFINE,
     SPLIT_BELOW,
@@ -126,6 +127,8 @@ def lassonet_path(
             return Path(list(unit_names), points, task.score_name, 0.0)
     elif config.lambda_start is not None:
         lam = config.lambda_start
+        _check_reachable(lam, auto_lambda_start(model, task, X_head, y_head, config.M),
+                         config.path_multiplier)
     else:
         estimate = auto_lambda_start(model, task, X_head, y_head, config.M)
         lam, search_epochs = _climb_to_first_exit(stepper, estimate)
@@ -174,9 +177,23 @@ def lassonet_path(
             # window)
             delivery.order_group()
     delivery.order_group()
+    if last.k > 0 and grid is None:
+        raise TrainingError(lambda s: f"the path reached {MAX_POINTS} points with {last.k} "
+                            f"unit(s) still in: raise {s('lambda_start')} (or leave it auto) or "
+                            f"{s('path_multiplier')}")
     if len(points) > 1:
         lambda_start = points[1].lambda_  # the first point may have been refined
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
+
+
+def _check_reachable(lambda_start: float, first_exit: float, multiplier: float) -> None:
+    """Refuse a given ``lambda_start`` so far below the first exit (estimated from the dense
+    model) that half of ``MAX_POINTS`` steps of ``multiplier`` would not reach it."""
+    steps = math.log(first_exit / lambda_start) / math.log(multiplier)
+    if steps > MAX_POINTS / 2:
+        raise ConfigError(lambda s: f"{s('lambda_start')} {lambda_start:g} lies about "
+                          f"{steps:.0f} path steps below the first exit (near lambda "
+                          f"{first_exit:.3g}): raise it, or leave it auto")
 
 
 class _Delivery:

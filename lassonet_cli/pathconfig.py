@@ -42,11 +42,13 @@ class PathConfig:
     settle_rounds: int | None = None
 
     def validate(self) -> None:
-        if not (self.M >= 0 and math.isfinite(self.M)):
-            raise ConfigError(lambda s: f"{s('M')} must be a finite number >= 0, got {self.M}")
-        if not (self.path_multiplier > 1 and math.isfinite(self.path_multiplier)):
-            raise ConfigError(lambda s: f"{s('path_multiplier')} must be a finite number > 1, "
-                                        f"got {self.path_multiplier}")
+        if not 0 <= self.M <= defaults.MAX_M:
+            raise ConfigError(lambda s: f"{s('M')} must be a number from 0 to "
+                                        f"{defaults.MAX_M:,.0f}, got {self.M:g}")
+        low, high = defaults.PATH_MULTIPLIER_RANGE
+        if not low <= self.path_multiplier <= high:
+            raise ConfigError(lambda s: f"{s('path_multiplier')} must be a number from {low:g} "
+                                        f"to {high:g}, got {self.path_multiplier}")
         if self.lambda_start is not None and not (self.lambda_start > 0
                                                   and math.isfinite(self.lambda_start)):
             raise ConfigError(lambda s: f"{s('lambda_start')} must be 'auto' or a finite number "

@@ -142,8 +142,8 @@ def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int
                                     "other")
     if q is not None and q < 1:
         raise ConfigError(lambda s: f"{s('q')} must be at least 1, got {q}")
-    if efv is not None and not efv > 0:
-        raise ConfigError(lambda s: f"{s('efv')} must be positive, got {efv}")
+    if efv is not None and not 0 < efv < math.inf:
+        raise ConfigError(lambda s: f"{s('efv')} must be a finite number > 0, got {efv}")
     if pairs < 1:
         raise ConfigError(lambda s: f"{s('pairs')} must be at least 1, got {pairs}")
 

@@ -226,10 +226,18 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
      ("--seed", "-1", "--seed"), ("--seed", "99999999999999999999", "--seed"),
      ("--path-multiplier", "inf", "--path-multiplier"),
      ("--path-multiplier", "nan", "--path-multiplier"),
-     ("--lambda-start", "inf", "--lambda-start"), ("--lr", "inf", "--lr")],
+     ("--lambda-start", "inf", "--lambda-start"), ("--lr", "inf", "--lr"),
+     # an M whose lambdas overflow float32 (inf importances); multipliers that take thousands
+     # of points (a CV tail that hangs) or overflow the exit window; a start the path cannot
+     # climb from within its points (every importance inf)
+     ("--M", "1e40", "--M"), ("--path-multiplier", "1.000000001", "--path-multiplier"),
+     ("--path-multiplier", "1e200", "--path-multiplier"),
+     # (found once the dense model is trained: -q keeps the notes before it off stderr)
+     ("--lambda-start", "1e-300", "below the first exit")],
 )
 def test_bad_options(tables, option, value, fragment):
-    assert_clean_error(invoke("select", tables["good"], "-t", "target", option, value), fragment)
+    assert_clean_error(invoke("select", tables["good"], "-t", "target", option, value, "-q"),
+                       fragment)
 
 
 def test_unknown_option_is_one_line():
@@ -393,6 +401,7 @@ def test_path_refits_in_two_processes_give_the_same_table(signal_table, tmp_path
 
 @pytest.mark.parametrize("args, fragment", [
     (["--k-grid", "0,2"], "k-grid"), (["--k-grid", "7"], "7"), (["--k-grid", "x"], "'x'"),
+    (["--k-grid", "inf"], "'inf'"),
     (["--plot", "acc.pdf"], ".png or .svg"), (["--random-repeats", "0"], "--random-repeats"),
     (["--test-fraction", "1.2"], "--test-fraction"),
 ])

@@ -1028,3 +1028,14 @@ def test_a_finite_loss_far_above_zero_outputs_is_retried_at_a_shorter_step():
     table = selector.path_table()
     assert table["k"].iloc[-1] == 0
     assert table["train_loss"].max() < 10.0 * 1.05  # zero outputs: about 1 per standardised pixel
+
+
+def test_a_path_that_runs_out_of_points_before_the_empty_model_is_an_error(monkeypatch):
+    """Units still in at the last allowed point have no exit lambda (an infinite importance):
+    the path says so rather than ending there."""
+    import lassonet_cli.path as path_module
+    from lassonet_cli.errors import TrainingError
+
+    monkeypatch.setattr(path_module, "MAX_POINTS", 3)
+    with pytest.raises(TrainingError, match="reached 3 points with [1-6] unit"):
+        run_small_path(path_multiplier=1.01)
