@@ -48,7 +48,7 @@ from . import defaults
 from .checks import check_features
 from .columns import MAX_LEVELS
 from .encoding import Encoder
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .evaluate import cross_validated_point
 from .inputs import as_frame, check_width
 from .model import LassoNet
@@ -397,7 +397,18 @@ class Selector:
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
         with torch.no_grad():
-            return self.model_(features)
+            out = self.model_(features)
+        # an input standardised beyond float32's range is clipped there (Encoder.transform):
+        # the network saturates or overflows on it
+        clipped = ((features.abs() >= torch.finfo(features.dtype).max)
+                   & self.model_.read_inputs()).any(dim=1)
+        broken = clipped | ~torch.isfinite(out).all(dim=1)
+        if broken.any():
+            rows = torch.nonzero(broken).flatten().tolist()
+            raise DataError(f"the model cannot predict {len(rows)} row(s) (first: "
+                            f"row {rows[0] + 1}): their values lie too far beyond the training "
+                            "data's range")
+        return out
 
     def predict(self, X) -> np.ndarray:
         """Predictions of the chosen model: (n,) labels (of the training labels' dtype) or

@@ -101,6 +101,11 @@ class LassoNet(nn.Module):
         pre = F.linear(x, layer.weight.index_select(1, columns), layer.bias)
         return out + self.backbone.head(pre)
 
+    def read_inputs(self) -> torch.Tensor:
+        """(n_inputs,) bool: the inputs the model reads (an eliminated one has zero skip
+        weights, and by the hierarchy zero first-layer weights)."""
+        return (self.skip.weight != 0).any(dim=0)
+
     def alive_columns(
         self, keep: torch.Tensor | None, rows: int | None = None
     ) -> torch.Tensor | None:
@@ -361,6 +366,11 @@ class ConvLassoNet(nn.Module):
     def alive_columns(self, keep: torch.Tensor | None, rows: int | None = None) -> None:
         """Every pixel feeds every filter: no input column can be dropped (always None)."""
         return None
+
+    def read_inputs(self) -> torch.Tensor:
+        """(n_inputs,) bool: every pixel feeds every filter, so every input is read."""
+        return torch.ones(math.prod(self.backbone.image_shape), dtype=torch.bool,
+                          device=self.skip.weight.device)
 
     @torch.no_grad()
     def unit_norms(self) -> torch.Tensor:

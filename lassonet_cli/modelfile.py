@@ -120,6 +120,7 @@ def _finite_or_none(value: float) -> float | None:
 def read_model(path: str) -> tuple[dict, dict]:
     """(header, tensors) of a model file; ModelFileError for anything that is not one, or whose
     header disagrees with its tensors (``read_header``, checked before the tensors are read)."""
+    import torch
     from safetensors.torch import load
 
     header, _ = read_header(path)
@@ -128,6 +129,10 @@ def read_model(path: str) -> tuple[dict, dict]:
         tensors = load(data)
     except Exception as e:  # safetensors raises its own error type for damaged files
         raise ModelFileError(f"{path}: damaged model file ({str(e).splitlines()[0]})") from None
+    broken = [name for name, t in tensors.items() if not torch.isfinite(t).all()]
+    if broken:
+        raise ModelFileError(f"{path}: damaged model file (tensor {broken[0]} holds values "
+                             "that are not finite)")
     return header, tensors
 
 
@@ -301,6 +306,8 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
             and _is_numbers(encoder.get("scale"))
             and len(encoder["mean"]) == len(encoder["scale"])):
         raise bad("the encoder needs lists columns, mean and scale (one per model input)")
+    if not all(v > 0 for v in encoder["scale"]):
+        raise bad("an encoder scale is not positive")
     if len(encoder["columns"]) != header["n_inputs"]:
         raise bad(f"{len(encoder['columns'])} encoder column(s), n_inputs says "
                   f"{header['n_inputs']}")

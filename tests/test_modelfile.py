@@ -481,6 +481,9 @@ TAMPERED = [
      "image_shape is only for a conv backbone, not mlp:100"),
     ("ranking", lambda meta: meta.update(ranking="f0"), "'ranking' is \"f0\", not a list"),
     ("point", lambda meta: meta["point"].update(k=-1), "point 'k' is -1, not a count"),
+    # a scale of 0 divides by zero and predicts NaN
+    ("scale", lambda meta: meta["encoder"]["scale"].__setitem__(0, 0.0),
+     "an encoder scale is not positive"),
 ]
 
 
@@ -789,3 +792,33 @@ def test_model_out_onto_a_directory_fails_before_training(trained, tmp_path, mon
     result = invoke("select", trained["reg"], "-t", "y", *FAST, "--model-out", tmp_path)
     assert_clean_error(result, "directory")
     assert os.listdir(tmp_path) == []
+
+
+def test_tensor_bytes_that_are_not_finite_numbers_are_damaged(trained, tmp_path):
+    """All 0xFF is a NaN in float32: such a model would predict NaN for every row."""
+    outer, body = _split(trained["reg_model"].read_bytes())
+    start, end = outer["skip.weight"]["data_offsets"]
+    path = tmp_path / "nan.safetensors"
+    path.write_bytes(_join(outer, body[:start] + b"\xff" * (end - start) + body[end:]))
+    assert_clean_error(invoke("predict", path, trained["reg"]), "damaged", "skip.weight",
+                       "not finite")
+
+
+@pytest.mark.parametrize("column_kind", ["used", "unused"])
+def test_values_beyond_float32_predict_only_where_the_model_reads_them(trained, tmp_path,
+                                                                     column_kind):
+    """1e300 standardises beyond float32 and the network's output overflows (NaN): refused in
+    a column the model reads, ignored in one it left out."""
+    fit = trained["reg_fit"]
+    support = dict(zip(FEATURES, fit.get_support(), strict=True))
+    column = next(c for c, kept in support.items() if kept == (column_kind == "used"))
+    data = pd.read_csv(trained["reg"])
+    data.loc[4, column] = 1e300
+    path = tmp_path / "huge.csv"
+    data.to_csv(path, index=False)
+    result = invoke("predict", trained["reg_model"], path)
+    if column_kind == "used":
+        assert_clean_error(result, "cannot predict 1 row(s) (first: row 5)")
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert np.isfinite(read_csv_exact(result.stdout)["prediction"]).all()
