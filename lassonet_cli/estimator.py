@@ -402,12 +402,10 @@ class Selector:
         # the network saturates or overflows on it
         clipped = ((features.abs() >= torch.finfo(features.dtype).max)
                    & self.model_.read_inputs()).any(dim=1)
-        broken = clipped | ~torch.isfinite(out).all(dim=1)
-        if broken.any():
-            rows = torch.nonzero(broken).flatten().tolist()
-            raise DataError(f"the model cannot predict {len(rows)} row(s) (first: "
-                            f"row {rows[0] + 1}): their values lie too far beyond the training "
-                            "data's range")
+        rows = torch.nonzero(clipped | ~torch.isfinite(out).all(dim=1)).flatten().tolist()
+        if rows:
+            raise DataError(f"the model cannot predict {len(rows)} row(s) (first: row "
+                            f"{rows[0] + 1}): their values lie too far beyond the training data")
         return out
 
     def predict(self, X) -> np.ndarray:
