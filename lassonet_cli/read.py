@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,6 +132,11 @@ def read_table(
         ) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the table is empty") from None
+    except EOFError:  # (click would take it for Ctrl-D, an interruption)
+        raise DataError(f"{path}: damaged compressed file: it ends before its end-of-stream "
+                        "marker (truncated?)") from None
+    except zlib.error as e:
+        raise DataError(f"{path}: damaged compressed file ({e})") from None
     except pd.errors.ParserError as e:
         first = str(e).strip().splitlines()[0]
         raise DataError(f"{path}: cannot parse as {kind}: {first}") from None

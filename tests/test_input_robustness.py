@@ -42,6 +42,28 @@ def test_separator_is_sniffed_or_given(tmp_path, sep, option):
     assert list(read_table(str(path), sep=named).columns) == ["a", "b", "y"]
 
 
+@pytest.mark.parametrize("damage, fragment", [
+    ("truncated", "ends before its end-of-stream marker"),  # an EOFError, once taken for Ctrl-D
+    ("corrupt", "damaged compressed file (Error -3"),
+])
+@pytest.mark.parametrize("stdin", [False, True])
+def test_a_damaged_gzip_input_is_a_data_error_not_an_interruption(tmp_path, damage, fragment,
+                                                                   stdin):
+    import gzip
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((400, 6)), columns=[*"abcde", "y"])
+    packed = gzip.compress(table.to_csv(index=False).encode())
+    cut = len(packed) // 2
+    data = (packed[:cut] if damage == "truncated"
+            else packed[:100] + bytes(rng.integers(0, 256, cut, dtype=np.uint8)))
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(data)
+    args = ["select", "-" if stdin else path, "-t", "y", *FAST]
+    result = runner.invoke(app, [str(a) for a in args], input=data if stdin else None)
+    assert_clean_error(result, "damaged compressed file", fragment)
+
+
 def test_other_encodings_read_with_encoding_option(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("caf\xe9,y\n1,2\n".encode("latin-1"))
