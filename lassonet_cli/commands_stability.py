@@ -127,7 +127,7 @@ def stability(
 ) -> None:
     from pathlib import Path as FilePath
 
-    from .io import atomic_output, check_writable, output_format, write_table
+    from .io import atomic_output, check_distinct, check_writable, output_format, write_table
     from .runs import Runner
     from .stability import check_thresholds
 
@@ -135,6 +135,7 @@ def stability(
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
     check_writable(plot)
+    check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
     plot_format = figure_format(plot, "--plot")
     from .backbones import BackboneSpec
 

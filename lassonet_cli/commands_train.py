@@ -133,7 +133,7 @@ def select(
     model_out: ModelOut = None,
     filters_out: FiltersOut = None,
 ) -> None:
-    from .io import check_writable, output_format, write_table
+    from .io import check_distinct, check_writable, output_format, write_table
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
@@ -141,6 +141,9 @@ def select(
     check_writable(output, out_format)
     for destination in (path_out, model_out, filters_out):
         check_writable(destination)
+    check_distinct({"the input": data, "the groups file": groups},
+                   {"-o": output, "--path-out": path_out, "--model-out": model_out,
+                    "--filters-out": filters_out})
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     options = parse_options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
@@ -277,13 +280,14 @@ def path_command(
     from pathlib import Path as FilePath
 
     from .evaluate import accuracy_vs_k, parse_k_grid
-    from .io import atomic_output, check_writable, output_format, write_table
+    from .io import atomic_output, check_distinct, check_writable, output_format, write_table
     from .plot import accuracy_vs_k_figure
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
     check_writable(plot)
+    check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
     plot_format = figure_format(plot, "--plot")
     if isinstance(parse_M(M), list):
         raise typer.BadParameter("lassonet path trains one path: give one M (choose it with "

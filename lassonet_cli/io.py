@@ -148,6 +148,29 @@ def check_writable(path: str | None, fmt: str | None = None) -> None:
     os.unlink(probe)
 
 
+def check_distinct(inputs: dict[str, str | None], outputs: dict[str, str | None]) -> None:
+    """Refuse an output that names the same file as an input or another output (by role,
+    e.g. {'the input': 'data.csv'} and {'-o': 'out.csv', '--path-out': 'path.csv'}): the
+    write would replace the input, or one output the other.  Through links and hard links
+    too; stdout, devices and FIFOs are streams, which several outputs may share."""
+    seen: dict[object, str] = {}
+    for role, path in [*inputs.items(), *outputs.items()]:
+        if path is None or path == "-":
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            key: object = os.path.realpath(path)
+        else:
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            key = (info.st_dev, info.st_ino)
+        if key in seen and role in outputs:
+            raise DataError(f"{role} names the same file as {seen[key]} ({path}): write it "
+                            "elsewhere")
+        seen.setdefault(key, role)
+
+
 def _temporary_beside(path: str, where: str) -> tuple[int, str]:
     """A new empty file (descriptor, name) in the directory of ``where``, the real path that
     ``path`` names; DataError if that directory is missing or takes no new file."""

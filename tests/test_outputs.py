@@ -430,3 +430,44 @@ def test_closed_stdout_does_not_fail_a_run_that_writes_files(good, tmp_path):
                           text=True, timeout=300, preexec_fn=lambda: os.close(1))
     assert done.returncode == 0, done.stderr
     assert pd.read_csv(out)["feature"].tolist()
+
+
+# --- an output that names an input or another output ------------------------------------------
+
+
+@pytest.mark.parametrize("command, args, fragment", [
+    ("select", ["-o", "{data}"], "-o names the same file as the input"),
+    ("select", ["-o", "{link}"], "-o names the same file as the input"),  # through a link
+    ("select", ["-o", "{hard}"], "-o names the same file as the input"),  # a hard link
+    ("select", ["-o", "{tmp}/r.csv", "--path-out", "{tmp}/r.csv"],
+     "--path-out names the same file as -o"),
+    ("select", ["-o", "{tmp}/r.csv", "--model-out", "{tmp}/./r.csv"],
+     "--model-out names the same file as -o"),
+    ("path", ["-o", "{tmp}/a.svg", "--format", "csv", "--plot", "{tmp}/a.svg"],
+     "--plot names the same file as -o"),
+    ("stability", ["--pairs", "1", "-o", "{data}"], "-o names the same file as the input"),
+    ("predict", ["-o", "{data}"], "-o names the same file as the input"),
+    ("predict", ["-o", "{model}", "--format", "csv"], "-o names the same file as the model"),
+])
+def test_an_output_that_names_an_input_or_another_output_is_refused(good, tmp_path, command,
+                                                                    args, fragment):
+    """The later write would replace the input (read already) or the other output: data lost
+    with exit 0.  Refused before any work, with every file as it was."""
+    data = tmp_path / "data.csv"
+    data.write_bytes(good.read_bytes())
+    (tmp_path / "link.csv").symlink_to(data)
+    os.link(data, tmp_path / "hard.csv")
+    model = tmp_path / "model.st"
+    model.write_bytes(b"not read: the outputs are checked first")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    args = [a.format(data=data, link=tmp_path / "link.csv", hard=tmp_path / "hard.csv",
+                     model=model, tmp=tmp_path) for a in args]
+    inputs = [model, data] if command == "predict" else [data, "-t", "y", "--exclude", "id"]
+    assert_clean_error(invoke(command, *inputs, *args), fragment)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_outputs_may_share_a_device(good):
+    result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "-o", "/dev/null",
+                    "--path-out", "/dev/null", "--model-out", "/dev/null")
+    assert result.exit_code == 0, result.stderr
