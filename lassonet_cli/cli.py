@@ -11,6 +11,7 @@ outputs: ``select`` and ``path`` are in ``commands_train``, ``predict`` and ``in
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from typing import Annotated
@@ -144,4 +145,12 @@ app.command(help=INSPECT_HELP, no_args_is_help=True)(inspect)
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except SystemExit as e:
+        if e.code in (0, None):
+            # done, outputs in place: a signal while the interpreter shuts down (torch takes
+            # a while) would turn success into 130 or 143
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise

@@ -28,6 +28,7 @@ from .cli_options import (
     Threads,
     parse_names,
 )
+from .signals import committing
 
 PREDICT_HELP = (
     "Predict new rows with a saved model.\n\n"
@@ -85,7 +86,8 @@ def predict(
     if unseen:
         sys.stderr.write(f"note: {unseen} row(s) have a category level not seen in training "
                          "(encoded as none of the levels)\n")
-    write_table(result, output, out_format)
+    with committing():
+        write_table(result, output, out_format)
 
 
 INSPECT_HELP = (

@@ -62,6 +62,7 @@ from .cli_options import (
     parse_options,
 )
 from .progress import Reporter
+from .signals import committing
 
 STABILITY_HELP = (
     "How often each feature is selected over many half-samples of the rows (stability "
@@ -185,6 +186,8 @@ def stability(
             result.q, pi_thr, f"{name}: stability paths ({2 * pairs} half-samples)",
             plot_format,
         )
-        with atomic_output(plot) as handle:
-            handle.write(figure)
-    write_table(table, output, out_format)
+    with committing():
+        if plot:
+            with atomic_output(plot) as handle:
+                handle.write(figure)
+        write_table(table, output, out_format)

@@ -72,6 +72,7 @@ from .cli_options import (
     parse_options,
 )
 from .progress import Reporter
+from .signals import committing
 
 SELECT_HELP = (
     "Rank the feature columns of a table by LassoNet importance.\n\n"
@@ -188,16 +189,18 @@ def select(
 
         figure = filters_figure(estimator.filter_weights(), estimator.unit_support_,
                                 list(estimator.units_.names), filters_format)
-    if path_out:
-        write_table(estimator.path_table(), path_out, path_format)
-    if model_out:
-        estimator.save(model_out)
-    if figure is not None:
-        from .io import atomic_output
+    path_table = estimator.path_table() if path_out else None
+    with committing():  # every output, or (an error) those written so far
+        if path_out:
+            write_table(path_table, path_out, path_format)
+        if model_out:
+            estimator.save(model_out)
+        if figure is not None:
+            from .io import atomic_output
 
-        with atomic_output(filters_out) as handle:
-            handle.write(figure)
-    write_table(ranking, output, out_format)
+            with atomic_output(filters_out) as handle:
+                handle.write(figure)
+        write_table(ranking, output, out_format)
 
 
 def _filters_format(path: str | None, options) -> str | None:
@@ -335,9 +338,11 @@ def path_command(
             table, selector.task_.score_name, f"{name}: test score against k", plot_format,
             units.noun,
         )
-        with atomic_output(plot) as handle:
-            handle.write(figure)
-    write_table(table, output, out_format)
+    with committing():
+        if plot:
+            with atomic_output(plot) as handle:
+                handle.write(figure)
+        write_table(table, output, out_format)
 
 
 def M_note(estimator) -> str:

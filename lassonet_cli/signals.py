@@ -16,11 +16,14 @@ class Terminated(BaseException):
     clean-ups run: the progress display gives the cursor back, temporary files go."""
 
 
-_HOLD = {"depth": 0, "pending": None}  # see signals_held
+_HOLD = {"depth": 0, "pending": None, "committed": False}  # see signals_held, committing
 
 
 def _on_signal(signum, frame) -> None:
-    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated, unless held back."""
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM Terminated, unless held back (or the
+    outputs are written)."""
+    if _HOLD["committed"]:
+        return
     if _HOLD["depth"]:
         _HOLD["pending"] = _HOLD["pending"] or signum
         return
@@ -45,6 +48,19 @@ def signals_held():
 
 
 @contextlib.contextmanager
+def committing():
+    """Hold Ctrl-C and SIGTERM while a command writes its outputs, and once they are all
+    written ignore them (one held back included) for the rest of the run: it ends with exit 0
+    and every output in place, never with 130 and some of them."""
+    _HOLD["depth"] += 1
+    try:
+        yield
+    finally:
+        _HOLD["depth"] -= 1
+    _HOLD["pending"], _HOLD["committed"] = None, True
+
+
+@contextlib.contextmanager
 def signals_handled():
     """Within the block, ``_on_signal`` handles Ctrl-C and SIGTERM (in the main thread; Ctrl-C
     only where Python's own handler is, not where the shell ignores it); after it, the
@@ -57,9 +73,10 @@ def signals_handled():
                 previous[signum] = signal.signal(signum, _on_signal)
         except ValueError:  # not the main thread: signals are not ours to handle
             break
+    _HOLD["committed"] = False
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        _HOLD["pending"] = None
+        _HOLD["pending"], _HOLD["committed"] = None, False

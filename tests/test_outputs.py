@@ -471,3 +471,58 @@ def test_outputs_may_share_a_device(good):
     result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "-o", "/dev/null",
                     "--path-out", "/dev/null", "--model-out", "/dev/null")
     assert result.exit_code == 0, result.stderr
+
+
+# --- Ctrl-C once the outputs are being written ---------------------------------------------------
+
+
+@pytest.mark.parametrize("signum, name", [("SIGINT", "model"), ("SIGTERM", "path table")])
+def test_a_signal_while_the_outputs_are_written_lets_them_all_land_with_exit_0(
+        good, tmp_path, monkeypatch, signum, name):
+    """Ctrl-C right after the first outputs are in place ended the run with 130 and only some
+    of them written; now the writes finish and the run reports success."""
+    import signal
+
+    sig = getattr(signal, signum)
+    if name == "model":
+        real = Selector.save
+
+        def save_then_signal(self, path):
+            real(self, path)
+            signal.raise_signal(sig)
+
+        monkeypatch.setattr(Selector, "save", save_then_signal)
+    else:  # (the commands import write_table when they run)
+        real = lio.write_table
+
+        def write_then_signal(df, path, fmt=None):
+            real(df, path, fmt)
+            if str(path).endswith("path.csv"):
+                signal.raise_signal(sig)
+
+        monkeypatch.setattr(lio, "write_table", write_then_signal)
+    outputs = {"-o": tmp_path / "r.csv", "--path-out": tmp_path / "path.csv",
+               "--model-out": tmp_path / "m.st"}
+    result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST,
+                    *[str(a) for pair in outputs.items() for a in pair])
+    assert result.exit_code == 0, result.stderr
+    assert all(p.exists() for p in outputs.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in outputs.values())
+
+
+def test_a_successful_run_ignores_signals_while_the_interpreter_shuts_down(monkeypatch):
+    import signal
+
+    from lassonet_cli.cli import main
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(sys, "argv", ["lassonet", "--version"])
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+        assert exit_.value.code in (0, None)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
