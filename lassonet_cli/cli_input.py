@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from .cli_options import Missing, parse_decimal, parse_names, parse_separator
+from .errors import ConfigError
 
 SMALL_TABLE_CELLS = 1 << 22  # --threads' default: one thread for tables up to this size
 
@@ -68,7 +69,7 @@ def setup_torch(threads: int | None, seed: int) -> None:
 
     if threads is not None:
         if threads < 1:
-            raise typer.BadParameter("must be at least 1", param_hint="--threads")
+            raise ConfigError(lambda s: f"{s('threads')} must be at least 1, got {threads}")
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
 

@@ -83,9 +83,10 @@ EventOpt = Annotated[
                  "false = censored at that time."),
 ]
 TiesOpt = Annotated[
-    Ties,
-    typer.Option("--ties", help="Tied event times in the Cox partial likelihood: efron "
-                 "(more exact with many ties) or breslow. Recorded in the model file."),
+    Ties | None,
+    typer.Option("--ties", help="Tied event times in the Cox partial likelihood (--task cox "
+                 "only): efron (more exact with many ties) or breslow [default: efron]. "
+                 "Recorded in the model file.", show_default=False),
 ]
 Features = Annotated[
     str | None,
@@ -376,10 +377,13 @@ def parse_options(
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
     missing: Missing, categorical: str | None, max_levels: int, rule: str = "best",
     k: int | None = None, cv: int | str | None = None, relax: bool = True,
-    ties: Ties = Ties.efron, image_shape: str | None = None,
+    ties: Ties | None = None, image_shape: str | None = None,
 ):
     """The checked ``options.Options`` of the flags (before any data are read)."""
     from .options import Options
+
+    if ties is not None and task != Task.cox:
+        raise typer.BadParameter("applies to --task cox only", param_hint="--ties")
 
     return Options.check(dict(
         task=task.value, backbone=backbone, M=parse_M(M), dropout=dropout,
@@ -387,7 +391,7 @@ def parse_options(
         max_epochs=max_epochs, patience=patience, optimizer=optimizer.value, lr=lr,
         batch_size=batch_size, relax=relax, val_fraction=val_fraction, rule=rule, k=k, cv=cv,
         missing=missing.value, categorical=parse_names(categorical), groups=None,
-        max_levels=max_levels, seed=seed, device=device.value, ties=ties.value,
+        max_levels=max_levels, seed=seed, device=device.value, ties=(ties or Ties.efron).value,
         image_shape=image_shape,
     ))
 

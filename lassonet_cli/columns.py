@@ -23,9 +23,20 @@ MAX_LEVELS = 50
 
 def unknown_column(name: str, columns: list[str], what: str) -> DataError:
     """The error for a column ``name`` not among ``columns``, naming the closest ones."""
-    close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    stripped = {c.strip(): c for c in columns}  # (spaces around a name are no likeness)
+    close = [stripped[c] for c in difflib.get_close_matches(name.strip(), list(stripped), n=3,
+                                                             cutoff=0.6)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return DataError(f"{what} column {name!r} is not in the table{hint}")
+
+
+def _column(name: str, columns: list[str]) -> str | None:
+    """The column ``name`` names: itself, or else the one column equal to it but for spaces
+    around it (a header written 'a, b' names ' b'); None if none or several."""
+    if name in columns:
+        return name
+    near = [c for c in columns if c.strip() == name.strip()]
+    return near[0] if len(near) == 1 else None
 
 
 def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
@@ -34,8 +45,8 @@ def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
     for pattern in (p.strip() for p in patterns.split(",")):
         if not pattern:
             continue
-        if pattern in columns:
-            chosen.add(pattern)
+        if _column(pattern, columns) is not None:
+            chosen.add(_column(pattern, columns))
         elif any(ch in pattern for ch in "*?["):
             hits = fnmatch.filter(columns, pattern)
             if not hits:
@@ -113,16 +124,23 @@ def select_columns(
     """Resolve ``--target`` (or ``--time``/``--event``), ``--features``, ``--exclude`` and
     ``--id`` against the table."""
     columns = list(df.columns)
-    for name, what in ((target, "target"), (time, "--time"), (event, "--event"),
+    named: dict[str, str] = {}  # column: the option that named it
+    resolved = []
+    for name, what in ((target, "--target"), (time, "--time"), (event, "--event"),
                        (id_column, "--id")):
-        if name is not None and name not in columns:
+        column = None if name is None else _column(name, columns)
+        if name is not None and column is None:
             if len(columns) == 1:  # a text table read with the wrong separator, most likely
                 raise DataError(f"{what} column {name!r} is not in the table, which has only "
                                 f"one column {columns[0]!r}: name the field separator with "
                                 "--sep (e.g. --sep ' ')")
             raise unknown_column(name, columns, what)
-    if time is not None and time == event:
-        raise DataError(f"--time and --event name the same column {time!r}")
+        if column in named:
+            raise DataError(f"{named[column]} and {what} name the same column {column!r}")
+        if column is not None:
+            named[column] = what
+        resolved.append(column)
+    target, time, event, id_column = resolved
     selection = Selection(target=target, features=[], id=id_column, time=time, event=event)
     candidates = _expand(features, columns, "--features") if features else columns
     dropped = set(_expand(exclude, columns, "--exclude")) if exclude else set()

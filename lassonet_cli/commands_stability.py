@@ -55,10 +55,10 @@ from .cli_options import (
     Task,
     TaskOpt,
     Threads,
-    Ties,
     TiesOpt,
     TimeOpt,
     ValFraction,
+    parse_M,
     parse_options,
 )
 from .progress import Reporter
@@ -103,7 +103,7 @@ def stability(
     k_grid: KGrid = None,
     plot: StabilityPlot = None,
     backbone: Backbone = "mlp:100",
-    ties: TiesOpt = Ties.efron,
+    ties: TiesOpt = None,
     M: MOpt = None,
     dropout: Dropout = 0.0,
     lambda_start: LambdaStart = "auto",
@@ -144,6 +144,9 @@ def stability(
         raise typer.BadParameter("stability counts how often columns are selected, and a conv "
                                  "backbone selects filters: use lassonet select",
                                  param_hint="--backbone")
+    if isinstance(parse_M(M), list):
+        raise typer.BadParameter("stability trains one path per subsample: give one M (choose "
+                                 "it with lassonet select --M 1,3,10,30)", param_hint="--M")
     check_thresholds(pi_thr, q, efv, pairs)
     runner = Runner(jobs, scheduler, threads or 1)
     runner.check()

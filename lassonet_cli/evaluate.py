@@ -19,14 +19,14 @@ import torch
 
 from .backbones import BackboneSpec
 from .checks import constant_columns
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .model import LassoNet
 from .options import Options
 from .path import PathRun, PointStates, StateKeeper
 from .pathconfig import PathConfig
 from .pathresult import Path, PathPoint, choose_point
 from .runs import Runner
-from .splits import fold_rows, split_task_rows
+from .splits import TooFewRows, fold_rows, split_task_rows
 from .targets import task_target
 from .tasks import make_task
 from .training import state_copy, train_dense
@@ -192,7 +192,13 @@ def accuracy_vs_k(
             on_point(point, model)
 
     fit_target = None if target is None else raw[train_rows]
-    selector.fit(frame.iloc[train_rows], fit_target, on_point=callback, on_run=on_run)
+    try:
+        selector.fit(frame.iloc[train_rows], fit_target, on_point=callback, on_run=on_run)
+    except TooFewRows as e:  # (the training rows' own split: name the option that shrank them)
+        few = e
+        raise DataError(lambda s: f"{s('test_fraction', str(test_fraction))} leaves "
+                        f"{len(train_rows)} of {len(raw)} rows to train on, and "
+                        f"{few.spelled(s)}: lower {s('test_fraction')}") from None
     task, encoder, device = selector.task_, selector.encoder_, selector.options_.device
     features = torch.from_numpy(encoder.transform(frame))
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)

@@ -109,6 +109,9 @@ class Options:
             raise ConfigError(f"unknown rule {options.rule!r}: use best or 1se")
         if options.rule == "1se" and not _is_int(options.cv):
             raise ConfigError(lambda s: f"the 1se rule needs cross-validation: add {s('cv', 'K')}")
+        if not (_is_int(options.max_levels) and options.max_levels >= 1):
+            raise ConfigError(lambda s: f"{s('max_levels')} must be at least 1, got "
+                                        f"{options.max_levels!r}")
         if options.missing not in ("error", "impute"):
             raise ConfigError(lambda s: f"{s('missing')} must be error or impute, got "
                                         f"{options.missing!r}")

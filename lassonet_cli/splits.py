@@ -23,6 +23,10 @@ def split_task_rows(
                       what)
 
 
+class TooFewRows(DataError):
+    """A split that leaves a side too few rows (``split_rows``)."""
+
+
 def split_rows(
     y: np.ndarray, fraction: float, stratify: bool, rng: np.random.Generator, what: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -44,8 +48,8 @@ def split_rows(
     if n_out < 1 or n - n_out < 2:
         need = next(m for m in range(n + 1, n + 10_000)
                     if round(m * fraction) >= 1 and m - round(m * fraction) >= 2)
-        raise DataError(lambda s: f"{n} row(s) are too few for {name(s)} {fraction}: need at "
-                                  f"least {need} rows")
+        raise TooFewRows(lambda s: f"{n} row(s) are too few for {name(s)} {fraction}: need "
+                                   f"at least {need} rows")
     shuffled = _shuffled(y, stratify, rng)
     if not stratify:
         (order,) = shuffled

@@ -233,7 +233,13 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
      ("--M", "1e40", "--M"), ("--path-multiplier", "1.000000001", "--path-multiplier"),
      ("--path-multiplier", "1e200", "--path-multiplier"),
      # (found once the dense model is trained: -q keeps the notes before it off stderr)
-     ("--lambda-start", "1e-300", "below the first exit")],
+     ("--lambda-start", "1e-300", "below the first exit"),
+     # the same message for every bad thread count; options that do not apply, or conflict
+     ("--threads", "0", "--threads must be at least 1, got 0"),
+     ("--threads", "-1", "--threads must be at least 1, got -1"),
+     ("--max-levels", "0", "--max-levels must be at least 1"),
+     ("--ties", "breslow", "--task cox only"),
+     ("--id", "target", "--target and --id name the same column 'target'")],
 )
 def test_bad_options(tables, option, value, fragment):
     assert_clean_error(invoke("select", tables["good"], "-t", "target", option, value, "-q"),
@@ -540,3 +546,32 @@ def test_rows_too_few_to_split_give_the_error_alone(tmp_path, command, flag):
     table.write_text("a,b,y\n1,,0.5\n2,3,1.5\n3,1,2.5\n4,4,3.5\n5,5,4.5\n")
     result = invoke(command, table, "-t", "y", "--missing", "impute", flag, "0.9")
     assert_clean_error(result, f"too few for {flag} 0.9")
+
+
+def test_a_test_fraction_that_starves_the_training_rows_is_named(tmp_path):
+    """The validation split of the few rows --test-fraction leaves was blamed on
+    --val-fraction; the message now names the option that took the rows."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((29, 3)), columns=["a", "b", "y"])
+    path = tmp_path / "small.csv"
+    table.to_csv(path, index=False)
+    line = assert_clean_error(invoke("path", path, "-t", "y", "--test-fraction", "0.9", "-q"),
+                              "--test-fraction 0.9 leaves 3 of 29 rows to train on",
+                              "lower --test-fraction")
+    assert line.index("--test-fraction") < line.index("--val-fraction")
+
+
+def test_names_with_spaces_around_them_are_found_and_suggested_quoted(tmp_path):
+    """A header written 'a, b, y' names ' b' and ' y': -t y and --features b find them (one
+    column fits each), and a suggestion shows its spaces."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    rows = [f"{x[0]:.4f}, {x[1]:.4f}, {2 * x[0] + 0.1 * x[2]:.4f}" for x in X]
+    path = tmp_path / "spaced.csv"
+    path.write_text("a, b, y\n" + "\n".join(rows) + "\n")
+    result = invoke("select", path, "-t", "y", "--features", "b,a", "--cv", "0", "-q",
+                    "--max-epochs", "5", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(pd.read_csv(io.StringIO(result.stdout))["feature"]) == [" b", "a"]
+    assert_clean_error(invoke("select", path, "-t", "y", "--features", "bb"),
+                       "did you mean ' b'?")

@@ -134,6 +134,7 @@ def test_python_api_gives_the_commands_probabilities(toy_runs):
     (["--k-grid", "20"], ["--k-grid: 20 is more than the 10 features"]),
     (["--k-grid", "inf"], ["--k-grid", "'inf'"]),
     (["--efv", "inf"], ["--efv must be a finite number > 0"]),
+    (["--M", "1,3"], ["--M", "give one M"]),
     (["--plot", "out.pdf"], ["--plot", ".png or .svg"]),
     (["--backbone", "conv:4,8"], ["--backbone", "filters"]),
     (["--scheduler", "tcp://127.0.0.1:9"], ["cannot reach the Dask scheduler",
