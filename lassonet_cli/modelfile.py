@@ -203,7 +203,7 @@ def _tensor_layout(path: str, outer: dict, body: int) -> dict[str, tuple[int, ..
                                  "float dtype, shape and byte span)")
         if offsets[1] - offsets[0] != math.prod(shape) * _FLOAT_BYTES[entry["dtype"]]:
             raise ModelFileError(f"{path}: damaged model file (tensor {name!r} has "
-                                 f"{offsets[1] - offsets[0]} bytes for shape {_text(shape)})")
+                                 f"{offsets[1] - offsets[0]} bytes for shape {_shape(shape)})")
         shapes[name] = tuple(shape)
         spans.append(offsets)
     end = 0
@@ -333,7 +333,7 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
         raise bad(f"image_shape is only for a conv backbone, not {spec}")
     d = len(encoder["mean"])
     if shape is not None and math.prod(shape) != d:
-        raise bad(f"image_shape {_text(shape)} needs {math.prod(shape)} feature columns, the "
+        raise bad(f"image_shape {_shape(shape)} needs {math.prod(shape)} feature columns, the "
                   f"encoder has {d}")
     expected = tensor_shapes(spec, d, n_outputs, header["dropout"], shape)
     if set(expected) != set(shapes):
@@ -342,8 +342,8 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
                   f"backbone {spec} needs tensor(s) {', '.join(missing)}")
     for name, want in expected.items():
         if shapes[name] != want:
-            raise bad(f"tensor {name} is {_text(shapes[name])} in the file; backbone {spec} with "
-                      f"{d} input(s) and {n_outputs} output(s) needs {_text(want)}")
+            raise bad(f"tensor {name} is {_shape(shapes[name])} in the file; backbone {spec} with "
+                      f"{d} input(s) and {n_outputs} output(s) needs {_shape(want)}")
 
 
 def _is_number(value) -> bool:
@@ -407,10 +407,13 @@ def _task_outputs(task: dict) -> int:
     return len(task[key])
 
 
+def _shape(value) -> str:
+    """A shape (a list of counts) in a message: 3x4."""
+    return "x".join(str(v) for v in value)
+
+
 def _text(value, limit: int = 80) -> str:
-    """A short text for a header value in a message: shapes as 3x4, others as JSON."""
-    if isinstance(value, list | tuple) and all(_is_count(v) for v in value) and value:
-        return "x".join(str(v) for v in value)
+    """A short text for a header value in a message, as JSON."""
     text = json.dumps(value) if not isinstance(value, tuple) else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

@@ -481,6 +481,8 @@ TAMPERED = [
      "image_shape is only for a conv backbone, not mlp:100"),
     ("ranking", lambda meta: meta.update(ranking="f0"), "'ranking' is \"f0\", not a list"),
     ("point", lambda meta: meta["point"].update(k=-1), "point 'k' is -1, not a count"),
+    # a list of one number was shown as the number
+    ("M_list", lambda meta: meta.update(M=[1]), "'M' is [1], not"),
     # a scale of 0 divides by zero and predicts NaN
     ("scale", lambda meta: meta["encoder"]["scale"].__setitem__(0, 0.0),
      "an encoder scale is not positive"),
