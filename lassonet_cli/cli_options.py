@@ -90,7 +90,8 @@ TiesOpt = Annotated[
 ]
 Features = Annotated[
     str | None,
-    typer.Option(help="Comma list of feature columns (shell globs allowed, e.g. 'pixel_*'). "
+    typer.Option(help="Comma list of feature columns (shell globs allowed, e.g. 'pixel_*'; "
+                 "double-quote a name that holds a comma, as in CSV: '\"dose, mg\",age'). "
                  "Default: every column but the target and --id."),
 ]
 Exclude = Annotated[
@@ -408,7 +409,9 @@ def parse_separator(sep: str | None) -> str | None:
 
 def parse_names(text: str | None) -> list[str]:
     """The entries of a comma list (--categorical, --keep, --na-values), each once, in order."""
-    return list(dict.fromkeys(v.strip() for v in text.split(",") if v.strip())) if text else []
+    from .columns import comma_list
+
+    return list(dict.fromkeys(comma_list(text))) if text else []
 
 
 def parse_decimal(mark: str) -> str:

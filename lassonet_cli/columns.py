@@ -8,6 +8,7 @@ one-hot encode, for ``checks``, ``targets`` and the estimator alike.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import fnmatch
 from dataclasses import dataclass
@@ -19,6 +20,13 @@ from .errors import ConfigError, DataError
 
 # a categorical column with more levels than this is refused (``--max-levels``)
 MAX_LEVELS = 50
+
+
+def comma_list(text: str) -> list[str]:
+    """The non-empty entries of a comma list of names, stripped; an entry in double quotes
+    (as in CSV) may hold commas: '"dose, mg",age'."""
+    fields = next(csv.reader([text], skipinitialspace=True), [])
+    return [f.strip() for f in fields if f.strip()]
 
 
 def unknown_column(name: str, columns: list[str], what: str) -> DataError:
@@ -42,9 +50,7 @@ def _column(name: str, columns: list[str]) -> str | None:
 def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
     """Columns named by a comma list with shell globs, in table order."""
     chosen: set[str] = set()
-    for pattern in (p.strip() for p in patterns.split(",")):
-        if not pattern:
-            continue
+    for pattern in comma_list(patterns):
         if _column(pattern, columns) is not None:
             chosen.add(_column(pattern, columns))
         elif any(ch in pattern for ch in "*?["):

@@ -575,3 +575,29 @@ def test_names_with_spaces_around_them_are_found_and_suggested_quoted(tmp_path):
     assert sorted(pd.read_csv(io.StringIO(result.stdout))["feature"]) == [" b", "a"]
     assert_clean_error(invoke("select", path, "-t", "y", "--features", "bb"),
                        "did you mean ' b'?")
+
+
+def test_a_name_holding_a_comma_is_addressed_in_double_quotes(tmp_path):
+    """--features, --exclude and --keep split on commas; a quoted entry, as in CSV, keeps
+    its comma (such a column could not be named at all)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((60, 2)), columns=["dose, mg", "age"])
+    table["y"] = 2 * table["dose, mg"] + 0.1 * rng.standard_normal(60)
+    table.insert(0, "id, site", [f"r{i}" for i in range(60)])
+    path = tmp_path / "commas.csv"
+    table.to_csv(path, index=False)
+    fast = ["--cv", "0", "-q", "--max-epochs", "5", "--threads", "1"]
+
+    def features(*args):
+        result = invoke("select", path, "-t", "y", *fast, *args)
+        assert result.exit_code == 0, result.stderr
+        return sorted(pd.read_csv(io.StringIO(result.stdout))["feature"])
+
+    assert features("--features", '"dose, mg"') == ["dose, mg"]
+    assert features("--exclude", '"id, site", "dose, mg"') == ["age"]
+    model = tmp_path / "m.st"
+    assert invoke("select", path, "-t", "y", *fast, "--exclude", '"id, site"', "--model-out",
+                  model, "-o", tmp_path / "r.csv").exit_code == 0
+    result = invoke("predict", model, path, "--keep", '"id, site"')
+    assert result.exit_code == 0, result.stderr
+    assert list(pd.read_csv(io.StringIO(result.stdout)).columns) == ["id, site", "prediction"]
