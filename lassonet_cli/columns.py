@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import fnmatch
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,15 @@ def comma_list(text: str) -> list[str]:
     (as in CSV) may hold commas: '"dose, mg",age'."""
     fields = next(csv.reader([text], skipinitialspace=True), [])
     return [f.strip() for f in fields if f.strip()]
+
+
+def join_names(names) -> str:
+    """Names in one ';'-separated cell (the path tables' ``eliminated`` and ``features``); a
+    name holding ';', a double quote or a line break is double-quoted, as in CSV, so that the
+    cell splits back into the names (``csv.reader(..., delimiter=';')``)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(list(names))
+    return buffer.getvalue()[:-1]
 
 
 def unknown_column(name: str, columns: list[str], what: str) -> DataError:

@@ -19,6 +19,7 @@ import torch
 
 from .backbones import BackboneSpec
 from .checks import constant_columns
+from .columns import join_names
 from .errors import ConfigError, DataError
 from .model import LassoNet
 from .options import Options
@@ -228,10 +229,11 @@ def accuracy_vs_k(
             path_score = float(task.score(model(X_test), y_test))
         first = i * (random_repeats + 1)
         random_scores = scores[first:first + random_repeats]
+        top = refits[first + random_repeats][0]
         records.append(
             {
                 "k": k,
-                "features": ";".join(units.names[j] for j in refits[first + random_repeats][0]),
+                "features": join_names(units.names[j] for j in top),
                 "lassonet_score": path_score,
                 "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
                 "refit_score": scores[first + random_repeats],

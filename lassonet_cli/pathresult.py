@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .columns import join_names
 from .errors import ConfigError
 
 
@@ -147,7 +148,7 @@ def path_records(path: Path) -> list[dict]:
             **({"val_score_se": p.val_score_se} if p.val_score_se is not None else {}),
             "epochs": p.epochs,
             "relax_epochs": p.relax_epochs,
-            "eliminated": ";".join(names[j] for j in p.eliminated),
+            "eliminated": join_names(names[j] for j in p.eliminated),
         }
         for p in path.points
     ]

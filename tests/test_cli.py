@@ -601,3 +601,29 @@ def test_a_name_holding_a_comma_is_addressed_in_double_quotes(tmp_path):
     result = invoke("predict", model, path, "--keep", '"id, site"')
     assert result.exit_code == 0, result.stderr
     assert list(pd.read_csv(io.StringIO(result.stdout)).columns) == ["id, site", "prediction"]
+
+
+def test_names_holding_the_cell_separator_split_back_from_the_path_tables(tmp_path):
+    """`eliminated` and `features` join names with ';': a name holding ';', a quote or a line
+    break is quoted, so that each cell splits back into exactly the table's names."""
+    import csv
+
+    rng = np.random.default_rng(0)
+    names = ["dose;mg", 'say "hi"', "two\nlines", "plain"]
+    table = pd.DataFrame(rng.standard_normal((60, 4)), columns=names)
+    table["y"] = 2 * table["dose;mg"] - table["plain"] + 0.1 * rng.standard_normal(60)
+    path = tmp_path / "odd.csv"
+    table.to_csv(path, index=False)
+    fast = ["--cv", "0", "-q", "--max-epochs", "5", "--threads", "1"]
+
+    def split(cell):
+        return next(csv.reader(io.StringIO(cell, newline=""), delimiter=";"), [])
+
+    assert invoke("select", path, "-t", "y", *fast, "--path-out", tmp_path / "p.csv",
+                  "-o", tmp_path / "r.csv").exit_code == 0
+    cells = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)["eliminated"]
+    assert sorted(n for cell in cells for n in split(cell)) == sorted(names)
+    result = invoke("path", path, "-t", "y", *fast, "--k-grid", "2,4", "--random-repeats", "2")
+    assert result.exit_code == 0, result.stderr
+    tops = [split(cell) for cell in pd.read_csv(io.StringIO(result.stdout))["features"]]
+    assert [len(t) for t in tops] == [2, 4] and sorted(tops[1]) == sorted(names)
