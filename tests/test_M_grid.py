@@ -83,7 +83,7 @@ def test_select_reports_each_M_and_writes_the_chosen_ones_path(table, tmp_path):
 @pytest.mark.parametrize("command, M, fragment", [
     ("select", "1,x", "'x' is not a number"),
     ("select", "1,1", "lists a value twice"),
-    ("select", "1,-3", "--M must be a finite number >= 0, got -3"),
+    ("select", "1,-3", "--M must be a number from 0 to 1,000,000, got -3"),
     ("path", "1,3", "lassonet path trains one path"),
 ])
 def test_a_bad_grid_gets_one_line(table, command, M, fragment):

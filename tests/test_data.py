@@ -37,7 +37,7 @@ from lassonet_cli.targets import infer_task
 
 def one_line(exc: pytest.ExceptionInfo) -> str:
     """The message of a raised DataError, checked to be a single, non-empty line."""
-    assert exc.type is DataError
+    assert issubclass(exc.type, DataError)
     msg = str(exc.value)
     assert msg.strip(), "empty error message"
     assert "\n" not in msg and "\r" not in msg, f"multi-line error message: {msg!r}"
