@@ -378,12 +378,13 @@ def parse_options(
     lr: float | None, batch_size: int | None, val_fraction: float, seed: int, device: Device,
     missing: Missing, categorical: str | None, max_levels: int, rule: str = "best",
     k: int | None = None, cv: int | str | None = None, relax: bool = True,
-    ties: Ties | None = None, image_shape: str | None = None,
+    ties: Ties | None = None, image_shape: str | None = None, survival: bool = False,
 ):
-    """The checked ``options.Options`` of the flags (before any data are read)."""
+    """The checked ``options.Options`` of the flags (before any data are read); ``survival``:
+    whether --time was given (then --task auto is cox)."""
     from .options import Options
 
-    if ties is not None and task != Task.cox:
+    if ties is not None and not (task == Task.cox or (task == Task.auto and survival)):
         raise typer.BadParameter("applies to --task cox only", param_hint="--ties")
 
     return Options.check(dict(

@@ -153,7 +153,7 @@ def stability(
     options = parse_options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
-        relax=relax, ties=ties,
+        relax=relax, ties=ties, survival=time is not None,
     )
     from .columns import resolve_task
     from .evaluate import parse_k_grid

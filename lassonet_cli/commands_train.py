@@ -149,7 +149,7 @@ def select(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
         optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
         rule=chosen_rule, k=k, cv="auto" if cv is None else cv, relax=relax, ties=ties,
-        image_shape=image_shape,
+        survival=time is not None, image_shape=image_shape,
     )
     filters_format = _filters_format(filters_out, options)
     from .runs import Runner
@@ -299,7 +299,8 @@ def path_command(
         optimizer, lr, batch_size, val_fraction, seed, device, missing, categorical, max_levels,
         rule=rule.value if rule else ("1se" if cv else "best"),
         # the table does not depend on the chosen point: no cross-validation unless asked for
-        cv=cv or None, relax=relax, ties=ties, image_shape=image_shape,
+        cv=cv or None, relax=relax, ties=ties, survival=time is not None,
+        image_shape=image_shape,
     )
     from .columns import resolve_task
     from .estimator import Selector

@@ -107,9 +107,13 @@ def test_ties_option_changes_the_fit_and_is_recorded(whas, tmp_path):
 def test_auto_task_with_time_and_event_is_cox(whas, tmp_path):
     rows = tmp_path / "rows.csv"
     whas.head(120).to_csv(rows, index=False)
-    result = invoke("select", rows, "--time", "time", "--event", "event", *FAST)
+    model = tmp_path / "m.safetensors"
+    # --ties applies to cox, which --time and --event make of --task auto
+    result = invoke("select", rows, "--time", "time", "--event", "event", *FAST, "--ties",
+                    "breslow", "--model-out", model)
     assert result.exit_code == 0, result.stderr
     assert "task: cox" in result.stderr
+    assert read_model(str(model))[0]["task"]["ties"] == "breslow"
 
 
 def test_boolean_events_are_accepted(whas, tmp_path):
