@@ -25,9 +25,10 @@ MAX_LEVELS = 50
 
 def comma_list(text: str) -> list[str]:
     """The non-empty entries of a comma list of names, stripped; an entry in double quotes
-    (as in CSV) may hold commas: '"dose, mg",age'."""
-    fields = next(csv.reader([text], skipinitialspace=True), [])
-    return [f.strip() for f in fields if f.strip()]
+    (as in CSV) may hold commas or a line break: '"dose, mg",age'.  A line break outside
+    quotes separates entries, as a comma does."""
+    rows = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    return [f.strip() for row in rows for f in row if f.strip()]
 
 
 def join_names(names) -> str:

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lassonet_cli.checks import Prepared, check_features, check_table, constant_columns
-from lassonet_cli.columns import Selection, select_columns
+from lassonet_cli.columns import Selection, comma_list, select_columns
 from lassonet_cli.encoding import Encoder, fit_encoder
 from lassonet_cli.errors import DataError, LassoNetError
 from lassonet_cli.read import read_table
@@ -1193,3 +1193,16 @@ def test_infinite_values_are_counted_in_every_chunk(small_chunks):
     frame.loc[[3, 37], "b"] = np.inf
     with pytest.raises(DataError, match="infinite values in feature column.*: b"):
         check_table(frame, select_columns(frame, "y"), "regression")
+
+
+@pytest.mark.parametrize("text, names", [
+    ("a, b ,c", ["a", "b", "c"]),
+    ('"dose, mg",age', ["dose, mg", "age"]),
+    ("a,,b,", ["a", "b"]),
+    # a line break (an option value pasted from a file) separates, unless quoted; it raised
+    # csv.Error, an internal error
+    ("x\ny", ["x", "y"]),
+    ('"x\ny",z', ["x\ny", "z"]),
+])
+def test_comma_lists_of_names(text, names):
+    assert comma_list(text) == names
