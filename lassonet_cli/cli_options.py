@@ -385,7 +385,8 @@ def parse_options(
     from .options import Options
 
     if ties is not None and not (task == Task.cox or (task == Task.auto and survival)):
-        raise typer.BadParameter("applies to --task cox only", param_hint="--ties")
+        raise typer.BadParameter("applies to the cox task only (--task cox, or --time and "
+                                 "--event)", param_hint="--ties")
 
     return Options.check(dict(
         task=task.value, backbone=backbone, M=parse_M(M), dropout=dropout,

@@ -238,7 +238,7 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
      ("--threads", "0", "--threads must be at least 1, got 0"),
      ("--threads", "-1", "--threads must be at least 1, got -1"),
      ("--max-levels", "0", "--max-levels must be at least 1"),
-     ("--ties", "breslow", "--task cox only"),
+     ("--ties", "breslow", "the cox task only"),
      ("--id", "target", "--target and --id name the same column 'target'")],
 )
 def test_bad_options(tables, option, value, fragment):
