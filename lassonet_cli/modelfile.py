@@ -40,6 +40,7 @@ without torch, so that ``lassonet inspect`` starts fast.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -439,6 +440,7 @@ def load_selector(cls, path: str):
     for predicting, selecting and inspecting; its ``path_`` (not stored) is None."""
     import numpy as np
 
+    from . import defaults
     from .encoding import Encoder
     from .model import build_model
     from .tasks import task_from_dict
@@ -450,8 +452,11 @@ def load_selector(cls, path: str):
     try:
         columns = list(header["encoder"]["columns"])
         shape = header.get("image_shape")
+        # M is bounded for training (``defaults.MAX_M``); a model trained with a larger M
+        # before the bound loads with its own, which predicting does not read
+        M = header["M"]
         sel = cls(
-            task=header["task"]["name"], backbone=header["backbone"], M=header["M"],
+            task=header["task"]["name"], backbone=header["backbone"], M=min(M, defaults.MAX_M),
             dropout=header["dropout"], image_shape=tuple(shape) if shape else None,
         )
         sel.task_ = task_from_dict(header["task"])
@@ -461,7 +466,8 @@ def load_selector(cls, path: str):
             raise ValueError("encoder columns disagree")
         sel.groups = header.get("groups")
         # a conv backbone needs an image shape, the others none
-        options = sel.options_ = sel.validate()
+        options = sel.options_ = dataclasses.replace(sel.validate(), M=M)
+        sel.M = M
         spec = options.backbone
         d, c = len(sel.encoder_.input_names), sel.task_.n_outputs
         if spec.selects_filters:

@@ -824,3 +824,13 @@ def test_values_beyond_float32_predict_only_where_the_model_reads_them(trained, 
     else:
         assert result.exit_code == 0, result.stderr
         assert np.isfinite(read_csv_exact(result.stdout)["prediction"]).all()
+
+
+def test_a_model_trained_with_an_M_above_todays_bound_still_predicts(trained, tmp_path):
+    """M is bounded for training (1e6) since models with larger ones were written: such a
+    file loads with its own M and predicts as before."""
+    path = rewrite(trained["reg_model"], tmp_path / "bigM.safetensors",
+                   lambda meta: meta.update(M=2e6))
+    baseline = _predict(trained["reg_model"], trained["reg"])
+    pd.testing.assert_frame_equal(_predict(path, trained["reg"]), baseline, check_exact=True)
+    assert Selector.load(str(path)).options_.M == 2e6
