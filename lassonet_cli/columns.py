@@ -49,7 +49,7 @@ def unknown_column(name: str, columns: list[str], what: str) -> DataError:
     return DataError(f"{what} column {name!r} is not in the table{hint}")
 
 
-def _column(name: str, columns: list[str]) -> str | None:
+def find_column(name: str, columns: list[str]) -> str | None:
     """The column ``name`` names: itself, or else the one column equal to it but for spaces
     around it (a header written 'a, b' names ' b'); None if none or several."""
     if name in columns:
@@ -62,8 +62,8 @@ def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
     """Columns named by a comma list with shell globs, in table order."""
     chosen: set[str] = set()
     for pattern in comma_list(patterns):
-        if _column(pattern, columns) is not None:
-            chosen.add(_column(pattern, columns))
+        if find_column(pattern, columns) is not None:
+            chosen.add(find_column(pattern, columns))
         elif any(ch in pattern for ch in "*?["):
             hits = fnmatch.filter(columns, pattern)
             if not hits:
@@ -145,7 +145,7 @@ def select_columns(
     resolved = []
     for name, what in ((target, "--target"), (time, "--time"), (event, "--event"),
                        (id_column, "--id")):
-        column = None if name is None else _column(name, columns)
+        column = None if name is None else find_column(name, columns)
         if name is not None and column is None:
             if len(columns) == 1:  # a text table read with the wrong separator, most likely
                 raise DataError(f"{what} column {name!r} is not in the table, which has only "

@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 from clitools import assert_clean_error, invoke, write_long_named_table
 
+from lassonet_cli.modelfile import read_model
+
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "sample_data" / "toy_regression.csv"
 BREAST = ROOT / "sample_data" / "breast_cancer.csv"
@@ -575,6 +577,18 @@ def test_names_with_spaces_around_them_are_found_and_suggested_quoted(tmp_path):
     assert sorted(pd.read_csv(io.StringIO(result.stdout))["feature"]) == [" b", "a"]
     assert_clean_error(invoke("select", path, "-t", "y", "--features", "bb"),
                        "did you mean ' b'?")
+    # --categorical and predict's --keep find them too
+    table = pd.read_csv(path)
+    table[" g"] = np.arange(len(table)) % 3
+    table.to_csv(path, index=False)
+    model = tmp_path / "m.st"
+    result = invoke("select", path, "-t", "y", "--categorical", "g", "--cv", "0", "-q",
+                    "--max-epochs", "5", "--threads", "1", "--model-out", model)
+    assert result.exit_code == 0, result.stderr
+    assert read_model(str(model))[0]["encoder"]["codes"][-1]["kind"] != "numeric"
+    result = invoke("predict", model, path, "--keep", "g")
+    assert result.exit_code == 0, result.stderr
+    assert list(pd.read_csv(io.StringIO(result.stdout)).columns)[0] == " g"
 
 
 def test_a_name_holding_a_comma_is_addressed_in_double_quotes(tmp_path):
