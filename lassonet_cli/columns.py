@@ -36,8 +36,9 @@ def join_names(names) -> str:
     name holding ';', a double quote or a line break is double-quoted, as in CSV, so that the
     cell splits back into the names (``csv.reader(..., delimiter=';')``)."""
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\n").writerow(list(names))
-    return buffer.getvalue()[:-1]
+    # (the writer quotes a field holding a character of its line terminator: both \r and \n)
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(list(names))
+    return buffer.getvalue()[:-2]
 
 
 def unknown_column(name: str, columns: list[str], what: str) -> DataError:

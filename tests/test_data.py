@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lassonet_cli.checks import Prepared, check_features, check_table, constant_columns
-from lassonet_cli.columns import Selection, comma_list, select_columns
+from lassonet_cli.columns import Selection, comma_list, join_names, select_columns
 from lassonet_cli.encoding import Encoder, fit_encoder
 from lassonet_cli.errors import DataError, LassoNetError
 from lassonet_cli.read import read_table
@@ -1206,3 +1206,14 @@ def test_infinite_values_are_counted_in_every_chunk(small_chunks):
 ])
 def test_comma_lists_of_names(text, names):
     assert comma_list(text) == names
+
+
+@pytest.mark.parametrize("names", [
+    ["a", "b"], ["dose;mg", "c"], ['say "hi"', "x"], ["two\nlines", "y"],
+    ["car\rriage", "z"],  # a lone carriage return was left unquoted
+    [" spaced ", "w"], ["only"],
+])
+def test_a_joined_cell_splits_back_into_its_names(names):
+    import csv
+
+    assert next(csv.reader([join_names(names)], delimiter=";")) == names
