@@ -24,7 +24,7 @@ from .commands_model import INSPECT_HELP, PREDICT_HELP, inspect, predict
 from .commands_stability import STABILITY_HELP, stability
 from .commands_train import PATH_HELP, SELECT_HELP, path_command, select
 from .errors import CLI, LassoNetError
-from .signals import Terminated, signals_handled
+from .signals import Terminated, ending_with_the_process, signals_handled
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + 15  # what a shell reports for a process ended by SIGTERM
@@ -145,6 +145,7 @@ app.command(help=INSPECT_HELP, no_args_is_help=True)(inspect)
 
 def main() -> None:
     """Console-script entry point."""
+    ending_with_the_process()
     try:
         app()
     except SystemExit as e:

@@ -16,7 +16,8 @@ class Terminated(BaseException):
     clean-ups run: the progress display gives the cursor back, temporary files go."""
 
 
-_HOLD = {"depth": 0, "pending": None, "committed": False}  # see signals_held, committing
+# see signals_held, committing and ending_with_the_process
+_HOLD = {"depth": 0, "pending": None, "committed": False, "ending": False}
 
 
 def _on_signal(signum, frame) -> None:
@@ -60,6 +61,13 @@ def committing():
     _HOLD["pending"], _HOLD["committed"] = None, True
 
 
+def ending_with_the_process() -> None:
+    """For the console script, whose process ends with the command: once the outputs are
+    written (``committing``), ``signals_handled`` leaves Ctrl-C and SIGTERM ignored rather
+    than putting the old handlers back, so that none can turn the finished run into 130."""
+    _HOLD["ending"] = True
+
+
 @contextlib.contextmanager
 def signals_handled():
     """Within the block, ``_on_signal`` handles Ctrl-C and SIGTERM (in the main thread; Ctrl-C
@@ -77,6 +85,7 @@ def signals_handled():
     try:
         yield
     finally:
+        done = _HOLD["committed"] and _HOLD["ending"]
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, signal.SIG_IGN if done else handler)
         _HOLD["pending"], _HOLD["committed"] = None, False

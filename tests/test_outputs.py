@@ -526,3 +526,28 @@ def test_a_successful_run_ignores_signals_while_the_interpreter_shuts_down(monke
     finally:
         for s, handler in saved.items():
             signal.signal(s, handler)
+
+
+def test_the_console_script_keeps_signals_ignored_once_the_outputs_are_written(good, tmp_path,
+                                                                               monkeypatch):
+    """Between the command's end and the process's exit a Ctrl-C found Python's own handler
+    back, and a finished run ended with a traceback and 130."""
+    import signal
+
+    from lassonet_cli import signals
+
+    monkeypatch.setitem(signals._HOLD, "ending", True)  # as main() sets it
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "-o",
+                        tmp_path / "r.csv")
+        assert result.exit_code == 0, result.stderr
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    # a run that fails before writing puts the handlers back
+    result = invoke("select", good, "-t", "nope")
+    assert result.exit_code == 2
+    assert signal.getsignal(signal.SIGINT) is saved[signal.SIGINT]
