@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from .cli_options import Missing, parse_decimal, parse_names, parse_separator
+from .cli_options import Missing, parse_decimal, parse_names, parse_separator, parse_values
 from .errors import ConfigError
 
 SMALL_TABLE_CELLS = 1 << 22  # --threads' default: one thread for tables up to this size
@@ -17,7 +17,7 @@ def read_input(data, input_format, sep: str | None, encoding: str, na_values: st
     from .read import read_table
 
     return read_table(data, input_format.value if input_format else None,
-                      parse_separator(sep), encoding, na_values=parse_names(na_values) or None,
+                      parse_separator(sep), encoding, na_values=parse_values(na_values) or None,
                       decimal=parse_decimal(decimal))
 
 

@@ -410,10 +410,18 @@ def parse_separator(sep: str | None) -> str | None:
 
 
 def parse_names(text: str | None) -> list[str]:
-    """The entries of a comma list (--categorical, --keep, --na-values), each once, in order."""
+    """The column names of a comma list (--categorical, --keep; CSV quoting, see
+    ``columns.comma_list``), each once, in order."""
     from .columns import comma_list
 
     return list(dict.fromkeys(comma_list(text))) if text else []
+
+
+def parse_values(text: str | None) -> list[str]:
+    """The cell values of --na-values, each once, in order: split at commas as they are (a
+    quote is a value like any other, e.g. --na-values '",?')."""
+    values = (v.strip() for v in text.split(",")) if text else ()
+    return list(dict.fromkeys(v for v in values if v))
 
 
 def parse_decimal(mark: str) -> str:

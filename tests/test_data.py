@@ -1217,3 +1217,12 @@ def test_a_joined_cell_splits_back_into_its_names(names):
     import csv
 
     assert next(csv.reader([join_names(names)], delimiter=";")) == names
+
+
+def test_na_values_are_split_at_commas_as_they_are():
+    """Cell values are not column names: no CSV quoting, so a quote stays a value (it
+    vanished when --na-values went through the names' parser)."""
+    from lassonet_cli.cli_options import parse_values
+
+    assert parse_values('",?, -999,?') == ['"', "?", "-999"]
+    assert parse_values(None) == [] and parse_values(" , ") == []
