@@ -513,10 +513,14 @@ def test_a_signal_while_the_outputs_are_written_lets_them_all_land_with_exit_0(
 def test_a_successful_run_ignores_signals_while_the_interpreter_shuts_down(monkeypatch):
     import signal
 
+    from lassonet_cli import signals
     from lassonet_cli.cli import main
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     monkeypatch.setattr(sys, "argv", ["lassonet", "--version"])
+    # main() marks this process as ending with the command: undone after the test, or later
+    # in-process runs would leave signals ignored, and subprocesses inherit that
+    monkeypatch.setitem(signals._HOLD, "ending", False)
     try:
         with pytest.raises(SystemExit) as exit_:
             main()
