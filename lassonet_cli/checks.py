@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .columns import MAX_LEVELS, Selection, categorical_columns, is_categorical, too_many_levels
+from .columns import (
+    MAX_LEVELS,
+    Selection,
+    categorical_columns,
+    is_categorical,
+    option_value,
+    too_many_levels,
+)
 from .errors import DataError
 from .read import row_chunks
 from .targets import (
@@ -119,7 +126,8 @@ def check_table(
     for name, dtype in zip(df.columns, df.dtypes, strict=True):
         if name in features and dtype.kind not in "iufb":  # numbers, booleans: as they are
             check_column_kind(df[name], f"column {name!r}", forced=name in forced,
-                              levels=f"--categorical {name} if it is categories",
+                              levels=f"--categorical {option_value(name)} if it is "
+                                     "categories",
                               exclude=name)
     if sel.target is not None and task in ("auto", "regression"):
         check_column_kind(df[sel.target], f"the target column {sel.target!r}",
@@ -254,7 +262,8 @@ def check_column_kind(series: pd.Series, what: str, forced: bool = False,
     ``exclude``: the column's name, for a hint to leave it out (features only);
     ``na_values``: hint at ``--na-values`` (the command line reads the table, Python does not).
     """
-    leave_out = f", or leave it out with --exclude {exclude}" if exclude is not None else ""
+    leave_out = (f", or leave it out with --exclude {option_value(exclude)}"
+                 if exclude is not None else "")
     kind = _time_kind(series)
     if kind is not None:
         dtype = "" if series.dtype.kind == "O" else f" ({series.dtype})"

@@ -12,6 +12,7 @@ import csv
 import difflib
 import fnmatch
 import io
+import shlex
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,16 @@ def comma_list(text: str) -> list[str]:
     quotes separates entries, as a comma does."""
     rows = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
     return [f.strip() for row in rows for f in row if f.strip()]
+
+
+def option_value(name: str) -> str:
+    """``name`` as a message suggests typing it after --exclude or --categorical: CSV-quoted
+    if it holds a comma, a quote or a line break (``comma_list``), then quoted for the shell
+    where needed; spaces around it are left out (``find_column`` finds it without them)."""
+    name = name.strip()
+    if any(ch in name for ch in ',"\n\r'):
+        name = '"' + name.replace('"', '""') + '"'
+    return shlex.quote(name)
 
 
 def join_names(names) -> str:

@@ -374,3 +374,23 @@ def test_choice_note_counts_the_columns_of_the_groups_in(tmp_path):
     assert result.exit_code == 0, result.stderr
     (note,) = [line for line in result.stderr.splitlines() if line.startswith("chose")]
     assert "1 group(s) (2 features)" in note, note
+
+
+@pytest.mark.parametrize("name", ["dose, mg", 'say "hi"', "my col", "plain"])
+def test_the_suggested_option_value_names_the_column(tmp_path, name):
+    """The hint spelled '--categorical dose, mg', which the shell and the comma list split
+    apart; the value it now gives, typed as it stands, names the column."""
+    import re
+    import shlex
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.standard_normal((60, 3)), columns=[name, "a", "y"]).astype(object)
+    df.loc[4, name] = "?"
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    line = assert_clean_error(invoke("select", path, "-t", "y", *FAST), "'?'")
+    typed = re.search(r"--categorical (.+) if it is categories", line).group(1)
+    (value,) = shlex.split(typed)
+    result = invoke("select", path, "-t", "y", *FAST, "--exclude", value)
+    assert result.exit_code == 0, result.stderr
+    assert list(pd.read_csv(io.StringIO(result.stdout))["feature"]) == ["a"]
