@@ -36,12 +36,12 @@ def read_prepared(data, input_format, target, features, exclude, id_column, task
     what ``checks.check_table`` does with constant columns otherwise.
     """
     from .checks import check_table
-    from .columns import find_column, select_columns
+    from .columns import find_columns, select_columns
 
     df = read_input(data, input_format, sep, encoding, na_values, decimal)
     selection = select_columns(df, target, features, exclude, id_column, time, event)
     # (a name as --target finds it: ' b' for b in a header written 'a, b')
-    forced = [find_column(c, list(df.columns)) or c for c in parse_names(categorical)]
+    forced = find_columns(parse_names(categorical), list(df.columns))
     images = options is not None and options.image_shape is not None
     prepared = check_table(df, selection, task, missing.value, forced, max_levels,
                           constant="keep" if images else constant)

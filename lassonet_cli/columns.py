@@ -70,12 +70,18 @@ def find_column(name: str, columns: list[str]) -> str | None:
     return near[0] if len(near) == 1 else None
 
 
+def find_columns(names: list[str], columns: list[str]) -> list[str]:
+    """``find_column`` of each name, or the name as given where it finds none (for the
+    caller's own error about names absent from the table)."""
+    return [find_column(name, columns) or name for name in names]
+
+
 def _expand(patterns: str, columns: list[str], what: str) -> list[str]:
     """Columns named by a comma list with shell globs, in table order."""
     chosen: set[str] = set()
     for pattern in comma_list(patterns):
-        if find_column(pattern, columns) is not None:
-            chosen.add(find_column(pattern, columns))
+        if (column := find_column(pattern, columns)) is not None:
+            chosen.add(column)
         elif any(ch in pattern for ch in "*?["):
             hits = fnmatch.filter(columns, pattern)
             if not hits:

@@ -58,7 +58,7 @@ def predict(
     import pandas as pd
 
     from .checks import check_features
-    from .columns import find_column
+    from .columns import find_columns
     from .estimator import Selector
     from .io import check_distinct, check_writable, output_format, write_table
 
@@ -71,7 +71,7 @@ def predict(
     columns = list(selector.encoder_.columns)
     check_features(df, selector.encoder_)
     # a column named twice is kept once (as --features and --exclude take their lists)
-    kept = [find_column(c, list(df.columns)) or c for c in parse_names(keep)]
+    kept = find_columns(parse_names(keep), list(df.columns))
     absent = [c for c in kept if c not in df.columns]
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
