@@ -158,6 +158,7 @@ def select(
     runner.check()
     from .columns import resolve_task
     from .estimator import Selector
+    from .prepare import checked_table
 
     task_name = resolve_task(task.value, target, time, event)
     setup_torch(threads, seed)
@@ -173,8 +174,8 @@ def select(
     on_runs = (reporter.runs("paths, one per M", prepared.notes) if options.M_grid
                else reporter.runs("cv folds"))
     try:
-        estimator = Selector.of(options, runner).fit(prepared.X, prepared.target, on_run=on_run,
-                                                     on_runs=on_runs)
+        estimator = Selector.of(options, runner).fit_table(checked_table(prepared),
+                                                           on_run=on_run, on_runs=on_runs)
     finally:
         reporter.stop()
 

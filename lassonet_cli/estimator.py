@@ -55,7 +55,7 @@ from .model import LassoNet
 from .options import PARAMETERS, Options
 from .path import PointStates, StateKeeper
 from .pathresult import PathPoint, path_records
-from .prepare import column_results, prepare_table, set_up_path
+from .prepare import Table, column_results, prepare_table, set_up_path
 from .runs import Runner
 from .targets import task_target
 
@@ -221,11 +221,15 @@ class Selector:
             one per M
         """
         options = self.validate()
-        X = self._checked(X, reset=True)
+        table = prepare_table(options, self._checked(X, reset=True), y)
+        return self.fit_table(table, on_point, on_run, on_runs)
+
+    def fit_table(self, table: Table, on_point=None, on_run=None, on_runs=None) -> Selector:
+        """``fit`` on a table whose columns are checked already (``prepare.Table``: from
+        ``prepare_table``, or from the command line's checks through ``checked_table``)."""
+        options = self.validate()
         if options.M_grid is not None:
-            return self._fit_M_grid(options, X, y, on_point, on_run, on_runs)
-        named = isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in X.columns)
-        table = prepare_table(options, X, y)
+            return self._fit_M_grid(options, table, on_point, on_run, on_runs)
         setup = set_up_path(options, table)
 
         def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
@@ -283,7 +287,7 @@ class Selector:
         self.M_scores_ = None  # (see _fit_M_grid)
         self.unit_support_ = self.chosen_point_.active
         self.input_columns_ = np.asarray(table.inputs, dtype=object)
-        if named:
+        if table.named:
             self.feature_names_in_ = self.input_columns_
         elif hasattr(self, "feature_names_in_"):  # from an earlier fit on a DataFrame
             del self.feature_names_in_
@@ -293,7 +297,8 @@ class Selector:
             self.path_, self.unit_support_, setup.units, setup.encoder, table)
         return self
 
-    def _fit_M_grid(self, options: Options, X, y, on_point, on_run, on_runs) -> Selector:
+    def _fit_M_grid(self, options: Options, table: Table, on_point, on_run, on_runs
+                    ) -> Selector:
         """Fit one path per M of the grid, each scored as ``cv`` says, and keep the fit whose
         chosen point scores best (the first in the grid on a tie); ``M_scores_`` holds each
         M's (score, standard error or None).
@@ -308,7 +313,7 @@ class Selector:
         here = Runner(1, threads=runner.threads)  # a fit's folds, in the process that runs it
         if on_point is not None:  # a callback stays in this process
             runner = here
-        fits = runner.map(_fit_at_M, (X, y, here, on_point), singles, names, on_runs)
+        fits = runner.map(_fit_at_M, (table, here, on_point), singles, names, on_runs)
         scores = [fit.chosen_point_.val_score for fit in fits]
         chosen = fits[int(np.argmax(scores))]
         for name, value in vars(chosen).items():
@@ -498,5 +503,5 @@ class Selector:
 
 def _fit_at_M(shared: tuple, options: Options) -> Selector:
     """One M of a grid (``Selector._fit_M_grid``): a run for ``runs.Runner``."""
-    X, y, here, on_point = shared
-    return Selector.of(options, here).fit(X, y, on_point)
+    table, here, on_point = shared
+    return Selector.of(options, here).fit_table(table, on_point)

@@ -2,7 +2,9 @@
 input columns: the steps of one selection between its options and its estimator.
 
 ``prepare_table`` resolves the task and target, tells the columns' kinds, checks them against
-the options and sets aside the columns that carry nothing (``checks.constant_columns``).
+the options and sets aside the columns that carry nothing (``checks.constant_columns``);
+``checked_table`` is the same ``Table`` from a table the command line has checked already
+(``checks.check_table``), so that ``select`` checks its columns once.
 ``set_up_path`` splits the rows, fits the encoder on the training rows and builds the
 ``PathRun``.  ``column_results`` turns the path's per-unit ranking into per-column ranking,
 support and importances, the set-aside columns last.
@@ -15,7 +17,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from .checks import check_column_kind, constant_columns
+from .checks import Prepared, check_column_kind, constant_columns
 from .columns import categorical_columns, gappy_columns, too_many_levels
 from .encoding import Encoder, fit_encoder
 from .errors import DataError
@@ -40,11 +42,13 @@ class Table:
     categorical: list[str]
     gappy: list[str]
     aside: dict[str, str]  # the columns set aside, with the reason
+    named: bool  # the columns have names (strings), rather than positions
 
 
 def prepare_table(options: Options, X, y) -> Table:
     """(X, y) as ``Selector.fit`` takes them, checked against ``options``; raises DataError
     or ConfigError."""
+    named = isinstance(X, pd.DataFrame) and _named(X.columns)
     task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
     inputs = list(frame.columns)
     cats = categorical_columns(frame, options.categorical)
@@ -72,7 +76,26 @@ def prepare_table(options: Options, X, y) -> Table:
         if task_name == "reconstruction":  # the constant columns are no targets either
             check_reconstruction([], [], frame.shape[1])
             target = frame.to_numpy(dtype=np.float64)
-    return Table(task_name, frame, target, inputs, cats, gappy, aside)
+    return Table(task_name, frame, target, inputs, cats, gappy, aside, named)
+
+
+def checked_table(prepared: Prepared) -> Table:
+    """The ``Table`` of a table ``checks.check_table`` has checked and the options have been
+    checked against (``cli_input.read_prepared``): its constant columns set aside."""
+    aside = {c: "constant" for c in prepared.constant}
+    frame = prepared.X.drop(columns=list(aside)) if aside else prepared.X
+    if prepared.task == "reconstruction":
+        target = frame.to_numpy(dtype=np.float64)
+    else:
+        target = prepared.target
+    return Table(prepared.task, frame, target, list(prepared.X.columns),
+                 list(prepared.categorical), list(prepared.gappy), aside,
+                 _named(prepared.X.columns))
+
+
+def _named(columns) -> bool:
+    """Whether the columns have names: scikit-learn's ``feature_names_in_`` then holds them."""
+    return all(isinstance(c, str) for c in columns)
 
 
 @dataclasses.dataclass

@@ -493,3 +493,31 @@ def test_separable_categories_do_not_run_away_on_the_path(tmp_path):
     row = pd.read_csv(out).iloc[0]
     assert set(row["features"].split(";")) == {"Genotype", "Treatment", "Behavior"}
     assert row["refit_score"] > row["random_score"]
+
+
+def test_select_checks_its_table_once_and_fits_as_the_python_api_does(gappy, tmp_path,
+                                                                       monkeypatch):
+    """select fits the table its own checks prepared (``prepare.checked_table``), without the
+    Python API's checks (``prepare_table``) a second time, and ranks as the API does on the same
+    columns: the gaps, categories and the rows without a target, and a constant column set
+    aside."""
+    df = gappy["df"].assign(flat=7.0)
+    data, ranking = tmp_path / "flat.csv", tmp_path / "ranking.csv"
+    df.to_csv(data, index=False)
+
+    def second_check(*args, **kwargs):
+        raise AssertionError("select checked its table a second time")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("lassonet_cli.estimator.prepare_table", second_check)
+        result = invoke("select", data, "-t", "y", "--id", "id", "--missing", "impute", *FAST,
+                        "-o", ranking)
+    assert result.exit_code == 0, result.stderr
+    assert "set aside 1 constant column(s)" in result.stderr
+    cli = pd.read_csv(ranking)
+    api = LassoNetSelector(missing="impute", max_epochs=20, patience=3, cv=0, seed=0).fit(
+        df.drop(columns=["id", "y"]), df["y"]).ranking_table()
+    assert list(cli["feature"]) == list(api["feature"])
+    assert list(cli["feature"])[-1] == "flat"
+    np.testing.assert_allclose(cli["importance"], api["importance"], rtol=1e-9)
+    assert list(cli["selected"]) == list(api["selected"])
