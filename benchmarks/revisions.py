@@ -10,8 +10,8 @@ a fresh process of this venv's python with the revision's folder first on ``sys.
 
 The commands cover the regimes the path treats differently: a small regression and a
 classification table (settled exits, relaxed fits), Adam without relaxed fits, minibatches,
-cross-validation, Cox, reconstruction, and a synthetic wide table (more columns than rows:
-the SGD dense fit, no settling).  Run from the project root::
+cross-validation, Cox, reconstruction, a synthetic wide table (more columns than rows:
+the SGD dense fit, no settling), a grid of M, and text columns with gaps imputed.  Run from the project root::
 
     .venv/bin/python benchmarks/revisions.py 113c6c4 HEAD
 
@@ -67,6 +67,9 @@ def commands(scratch: Path) -> dict[str, list[str]]:
         "breast_cancer_reconstruction": [bc, "--task", "reconstruction", "--exclude",
                                          "diagnosis", "--k", "10"],
         "wide_synthetic": [str(wide_table(scratch)), "--target", "y"],
+        "toy_M_grid": [toy, "--target", "y", "--M", "1,10", "--cv", "3"],
+        "mice_text_gaps": [str(TESTS / "mice_protein_slice.csv"), "--target", "class", "--id",
+                           "MouseID", "--missing", "impute"],
     }
 
 
