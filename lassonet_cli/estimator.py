@@ -235,38 +235,18 @@ class Selector:
         def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
             """A path callback that shows the points of ``run`` through ``on_run``."""
             shown = on_run(run) if on_run is not None else None
-
-            def show(point: PathPoint, net: LassoNet) -> None:
-                if shown is not None:
-                    shown(point)
-
-            return show
-
-        show_path = display("path")
-
-        def progress(point: PathPoint, net: LassoNet) -> None:
-            show_path(point, net)
-            if on_point is not None:
-                on_point(point, net)
+            return lambda point, net: shown(point) if shown is not None else None
 
         folds = options.cv_folds(len(table.target))
         if folds is None:
             keeper = StateKeeper(setup.units.names, options.rule, options.k)
-
-            def callback(point: PathPoint, net: LassoNet) -> None:
-                keeper(point, net)
-                progress(point, net)
-
-            self.path_, model = setup.run_path(*setup.rows, callback)
+            self.path_, model = setup.run_path(
+                *setup.rows, _each(keeper, display("path"), on_point))
             self.cv_scores_ = None
         else:
             states = PointStates(CV_STATES_BYTES)
-
-            def keep_all(point: PathPoint, net: LassoNet) -> None:
-                states(point, net)
-                progress(point, net)
-
-            self.path_, model = setup.run_path(*setup.rows, keep_all)
+            self.path_, model = setup.run_path(
+                *setup.rows, _each(states, display("path"), on_point))
             runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
             self.cv_scores_, keeper = cross_validated_point(
                 self.path_, options, table.target, setup.task, setup.run_path, folds, runner,
@@ -499,6 +479,17 @@ class Selector:
                 **extra,
             }
         )
+
+
+def _each(*callbacks) -> Callable[[PathPoint, LassoNet], None]:
+    """One path callback that calls each of ``callbacks`` (None: skipped) in turn."""
+    called = [c for c in callbacks if c is not None]
+
+    def each(point: PathPoint, net: LassoNet) -> None:
+        for callback in called:
+            callback(point, net)
+
+    return each
 
 
 def _fit_at_M(shared: tuple, options: Options) -> Selector:
