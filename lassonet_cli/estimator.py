@@ -305,24 +305,6 @@ class Selector:
                                            fit.chosen_point_.val_score_se) for fit in fits}
         return self
 
-    def stability(self, X, y=None, pairs: int = 50, pi_thr: float = 0.6, q: int | None = None,
-                  efv: float | None = None, k_grid: list[int] | None = None,
-                  on_done: Callable[[int, int], None] | None = None):
-        """Stability selection with these parameters over ``pairs`` complementary pairs of
-        half-samples of (X, y) (``stability.stability_selection``); the subsample paths run
-        where ``n_jobs`` and ``scheduler`` say.  Returns the ``stability.Stability`` result
-        and keeps it as ``stability_``; ``stability_scores_`` (one per column of X) is each
-        column's selection probability at q (``max_probability``).  Does not fit the model."""
-        from .stability import stability_selection
-
-        options = self.validate()
-        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
-        result = stability_selection(options, as_frame(X), y, pairs,
-                                     pi_thr, q, efv, k_grid, runner, on_done)
-        self.stability_ = result
-        self.stability_scores_ = result.max_probability
-        return result
-
     def save(self, path: str) -> None:
         """Write the chosen model to a model file (``modelfile``)."""
         from .modelfile import save_model

@@ -9,7 +9,7 @@ scikit-learn's input checks of arrays (NaN and infinite values, sparse, complex,
 input, the number of columns), with ``NotFittedError`` before ``fit``; it passes
 ``sklearn.utils.estimator_checks.check_estimator`` (``tests/test_sklearn.py``).  Without
 scikit-learn it is ``Selector`` under this name: fitting, predicting, selecting and saving work
-the same.
+the same.  Either way it has ``stability`` (``stability.StabilityMixin``).
 
 Kept apart from ``estimator`` so that the command line, which uses ``Selector``, never imports
 scikit-learn (about a second of start-up).
@@ -21,6 +21,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .estimator import Selector
+from .stability import StabilityMixin
 
 try:
     from sklearn.base import BaseEstimator
@@ -28,12 +29,12 @@ try:
     from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 except ImportError:  # no scikit-learn, or one older than 1.6 (no validate_data)
 
-    class LassoNetSelector(Selector):
+    class LassoNetSelector(StabilityMixin, Selector):
         __doc__ = Selector.__doc__
 
 else:
 
-    class LassoNetSelector(SelectorMixin, BaseEstimator, Selector):
+    class LassoNetSelector(StabilityMixin, SelectorMixin, BaseEstimator, Selector):
         __doc__ = Selector.__doc__
 
         def fit(self, X, y=None, on_point=None, on_run=None) -> LassoNetSelector:

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .estimator import Selector
+from .inputs import as_frame
 from .options import Options
 from .runs import Runner
 from .splits import half_samples
@@ -51,8 +53,6 @@ class _Table:
 def _subsample_path(table: _Table, rows: np.ndarray) -> tuple[np.ndarray, int]:
     """(positions: each column's place in the subsample's ranking, 0 = first; the size of the
     subsample's chosen model)."""
-    from .estimator import Selector
-
     target = None if table.target is None else table.target[rows]
     selector = Selector.of(table.options).fit(table.frame.iloc[rows], target)
     place = pd.Index(selector.ranking_).get_indexer(table.frame.columns)
@@ -208,3 +208,24 @@ def _default_grid(p: int) -> list[int]:
     from .evaluate import parse_k_grid
 
     return parse_k_grid(None, p)
+
+
+class StabilityMixin:
+    """``stability``, the Python API's stability selection: a method of ``LassoNetSelector``
+    (``sklearn_api``), over a ``Selector``'s parameters."""
+
+    def stability(self, X, y=None, pairs: int = DEFAULT_PAIRS, pi_thr: float = DEFAULT_PI_THR,
+                  q: int | None = None, efv: float | None = None,
+                  k_grid: list[int] | None = None, on_done=None) -> Stability:
+        """Stability selection with these parameters over ``pairs`` complementary pairs of
+        half-samples of (X, y) (``stability_selection``); the subsample paths run where
+        ``n_jobs`` and ``scheduler`` say.  Returns the ``Stability`` result and keeps it as
+        ``stability_``; ``stability_scores_`` (one per column of X) is each column's selection
+        probability at q (``max_probability``).  Does not fit the model."""
+        options = self.validate()
+        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+        result = stability_selection(options, as_frame(X), y, pairs,
+                                     pi_thr, q, efv, k_grid, runner, on_done)
+        self.stability_ = result
+        self.stability_scores_ = result.max_probability
+        return result

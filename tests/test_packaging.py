@@ -1,7 +1,9 @@
-"""The package's metadata: what pip reads from pyproject.toml."""
+"""The package's metadata (what pip reads from pyproject.toml), its build without a C compiler,
+and the layers of its modules (docs/architecture.md)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -104,3 +106,40 @@ def test_a_selection_and_the_prox_tests_run_without_the_kernel(tmp_path):
     summary = tested.stdout.strip().splitlines()[-1] if tested.stdout.strip() else ""
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-2000:]
     assert "skipped" in summary and "failed" not in summary, summary
+
+
+def _layers() -> dict[str, int]:
+    """Module -> its place in docs/architecture.md's layout: the index of the list item that
+    names it (the modules of one item share a place)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    layout = text.split("## The tests")[0]
+    place, item = {}, 0
+    for line in layout.splitlines():
+        if line.startswith("- "):
+            item += 1
+        elif not line.startswith("  "):
+            continue
+        for name in re.findall(r"`(\w+)\.py`", line):
+            place.setdefault(name, item)
+    return place
+
+
+def test_every_module_imports_only_modules_listed_above_it_in_the_architecture():
+    """docs/architecture.md lists the package's modules in layers; each module may import (at
+    the top or inside a function) only modules listed above it or on its own line, and every
+    module is listed."""
+    place = _layers()
+    package = ROOT / "lassonet_cli"
+    modules = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    assert [m for m in modules if m not in place] == []
+    upward = []
+    for module in modules:
+        tree = ast.parse((package / f"{module}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+                for name in names:
+                    target = name.split(".")[0]
+                    if place.get(target, -1) > place[module]:
+                        upward.append(f"{module} imports {target} (line {node.lineno})")
+    assert upward == []

@@ -198,7 +198,7 @@ def test_the_command_line_does_not_import_scikit_learn():
 
 def test_without_scikit_learn_the_selector_still_fits():
     """scikit-learn is an optional extra (SPEC 7): without it LassoNetSelector is the plain
-    estimator, which fits, predicts and selects the same."""
+    estimator (with its stability selection), which fits, predicts and selects the same."""
     result = run_python(
         "import sys\n"
         "sys.modules['sklearn'] = None  # as if it were not installed\n"
@@ -207,7 +207,9 @@ def test_without_scikit_learn_the_selector_still_fits():
         "torch.set_num_threads(1)\n"
         "from lassonet_cli import LassoNetSelector\n"
         "from lassonet_cli.estimator import Selector\n"
-        "assert LassoNetSelector.__mro__[1:] == Selector.__mro__, LassoNetSelector.__mro__\n"
+        "from lassonet_cli.stability import StabilityMixin\n"
+        "assert LassoNetSelector.__mro__[1:] == (StabilityMixin, *Selector.__mro__), "
+        "LassoNetSelector.__mro__\n"
         "rng = np.random.default_rng(0)\n"
         "X = rng.standard_normal((120, 4))\n"
         "y = 3 * X[:, 2] + 0.1 * rng.standard_normal(120)\n"
