@@ -11,7 +11,8 @@ a fresh process of this venv's python with the revision's folder first on ``sys.
 The commands cover the regimes the path treats differently: a small regression and a
 classification table (settled exits, relaxed fits), Adam without relaxed fits, minibatches,
 cross-validation, Cox, reconstruction, a synthetic wide table (more columns than rows:
-the SGD dense fit, no settling), a grid of M, and text columns with gaps imputed.  Run from the project root::
+the SGD dense fit, no settling), a grid of M, and text columns with gaps imputed.  Run from
+the project root::
 
     .venv/bin/python benchmarks/revisions.py 113c6c4 HEAD
 
