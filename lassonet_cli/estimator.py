@@ -227,6 +227,9 @@ class Selector:
     def fit_table(self, table: Table, on_point=None, on_run=None, on_runs=None) -> Selector:
         """``fit`` on a table whose columns are checked already (``prepare.Table``: from
         ``prepare_table``, or from the command line's checks through ``checked_table``)."""
+        if not isinstance(table, Table):
+            raise TypeError(f"fit_table takes a prepare.Table, not {type(table).__name__}: "
+                            "call fit(X, y)")
         options = self.validate()
         if options.M_grid is not None:
             return self._fit_M_grid(options, table, on_point, on_run, on_runs)

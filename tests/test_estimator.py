@@ -424,3 +424,12 @@ def test_python_refuses_the_columns_the_command_line_refuses():
     assert "categorical=['b']" in message and "--na-values" not in message
     kept = LassoNetSelector(categorical=["b"], **FAST).fit(texty, y)
     assert set(kept.ranking_) == {"a", "b"}
+
+
+def test_fit_table_refuses_what_fit_takes_and_names_fit():
+    """``fit_table`` takes the checked ``prepare.Table``; given (X) as ``fit`` takes it, it says
+    to call ``fit`` instead of failing on a missing attribute."""
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    with pytest.raises(TypeError, match=r"fit_table takes a prepare\.Table, not DataFrame: "
+                                        r"call fit\(X, y\)"):
+        LassoNetSelector(**FAST).fit_table(X)
