@@ -178,6 +178,11 @@ class Selector:
         selector._runner = runner
         return selector
 
+    def _runs(self) -> Runner:
+        """Where this selector's independent runs go: the runner ``of`` was given, else
+        ``n_jobs`` and ``scheduler``."""
+        return getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+
     def _params(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in PARAMETERS}
 
@@ -235,10 +240,11 @@ class Selector:
             return self._fit_M_grid(options, table, on_point, on_run, on_runs)
         setup = set_up_path(options, table)
 
-        def display(run: str) -> Callable[[PathPoint, LassoNet], None]:
-            """A path callback that shows the points of ``run`` through ``on_run``."""
+        def display(run: str) -> Callable[[PathPoint, LassoNet], None] | None:
+            """A path callback that shows the points of ``run`` through ``on_run`` (None: no
+            display)."""
             shown = on_run(run) if on_run is not None else None
-            return lambda point, net: shown(point) if shown is not None else None
+            return None if shown is None else lambda point, net: shown(point)
 
         folds = options.cv_folds(len(table.target))
         if folds is None:
@@ -250,7 +256,7 @@ class Selector:
             states = PointStates(CV_STATES_BYTES)
             self.path_, model = setup.run_path(
                 *setup.rows, _each(states, display("path"), on_point))
-            runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+            runner = self._runs()
             self.cv_scores_, keeper = cross_validated_point(
                 self.path_, options, table.target, setup.task, setup.run_path, folds, runner,
                 setup.rows, on_runs, display, states)
@@ -290,7 +296,7 @@ class Selector:
         its folds in the process that runs it, so that the result does not depend on where
         they ran: ``on_runs`` counts the fits done, and ``on_run`` is not called.
         ``on_point`` (the points of every M's path, in grid order) keeps them here."""
-        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+        runner = self._runs()
         singles = [dataclasses.replace(options, M=M, M_grid=None) for M in options.M_grid]
         names = [f"M {M:g}" for M in options.M_grid]
         here = Runner(1, threads=runner.threads)  # a fit's folds, in the process that runs it

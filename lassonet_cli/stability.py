@@ -223,9 +223,8 @@ class StabilityMixin:
         ``stability_``; ``stability_scores_`` (one per column of X) is each column's selection
         probability at q (``max_probability``).  Does not fit the model."""
         options = self.validate()
-        runner = getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
         result = stability_selection(options, as_frame(X), y, pairs,
-                                     pi_thr, q, efv, k_grid, runner, on_done)
+                                     pi_thr, q, efv, k_grid, self._runs(), on_done)
         self.stability_ = result
         self.stability_scores_ = result.max_probability
         return result
