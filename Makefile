@@ -24,8 +24,9 @@ setup: $(BIN)/lassonet
 demo: setup
 	$(BIN)/lassonet select sample_data/toy_regression.csv --target y --path-out path.csv
 
+# one pytest worker per core, at most four (each fit is small; more would contend for memory)
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses 4
 
 # regenerate the man pages in man/ from the CLI (tests/test_man.py fails when they are stale)
 man: setup

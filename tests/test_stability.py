@@ -20,7 +20,7 @@ def cluster():
     import distributed  # the dev extra installs it
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local:
+                                  dashboard_address=":0") as local:
         yield local
 
 
