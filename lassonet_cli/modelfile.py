@@ -97,8 +97,8 @@ def model_header(estimator) -> dict:
         "M": float(estimator.options_.M),
         "image_shape": list(shape) if shape is not None else None,
         "selected": [c for c, keep in zip(units, chosen, strict=True) if keep],
-        "importances": {
-            c: _finite_or_none(v)
+        "importances": {  # JSON has no inf or NaN: null
+            c: float(v) if math.isfinite(v) else None
             for c, v in zip(units, estimator.feature_importances_, strict=True)
         },
         "ranking": [str(c) for c in estimator.ranking_],
@@ -112,10 +112,6 @@ def model_header(estimator) -> dict:
             **({"val_score_se": float(point.val_score_se)} if estimator.cv_folds_ else {}),
         },
     }
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
 
 
 def read_model(path: str) -> tuple[dict, dict]:

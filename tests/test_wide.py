@@ -65,14 +65,17 @@ def spiky_table(seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 @pytest.mark.usefixtures("one_thread")
 def test_heavy_tailed_noise_columns_do_not_outrank_the_signal():
-    """Spiky columns let a model fit single rows.  An Adam-trained dense model gave them the
-    largest skip weights, which ordered the path's mass exits (arcene's top 5 refit no better
-    than random columns); found in the top 4 over these four tables: 8 of 16 informative
-    columns then, 14 of 16 with the SGD dense fit (``training.dense_optimizer``)."""
+    """Spiky columns let a model fit single rows, and an Adam-trained dense model once gave them
+    the largest skip weights, which ordered the path's mass exits (arcene's top 5 refit no
+    better than random columns; hence the SGD dense fit, ``training.dense_optimizer``).  Over
+    these eight tables the informative columns take most of the top 4: 20-24 of 32 with
+    rounding alone moving it (the optimiser's update rounded four ways, 2026-12-06), none if
+    the spiky columns came first.  Single tables move by one or two columns with rounding, so
+    the bar is on the sum, at half."""
     found = 0
-    for seed in range(4):
+    for seed in range(8):
         X, chosen, y = spiky_table(seed)
         selector = LassoNetSelector(task="classification", backbone="mlp:16", seed=seed, cv=0)
         selector.fit(X, y)
         found += sum(position < 4 for position in top_positions(selector, chosen))
-    assert found >= 13
+    assert found >= 16
