@@ -2,7 +2,9 @@
 
 ``overhead.py`` times whole paths; this times the pieces of one path epoch in isolation, on
 the network and training batch of ``compare_reference.py`` (seed 0 split, 90% of the training
-rows as the selector uses them, the rest as validation rows):
+rows as the selector uses them, the rest as validation rows), or of one of ``wide.py``'s real
+tables.  With ``--alive 0.1`` the bare steps read only a tenth of the columns, as a path's steps
+do once most columns are out:
 
 * ``step sgd fused`` / ``step sgd foreach``: forward, loss, backward and our heavy-ball update,
   with torch's fused kernel (through the public ``torch.optim.sgd.sgd``, as the path runs) and
@@ -26,6 +28,7 @@ between the variants.  Usage::
 
     .venv/bin/python benchmarks/step_parts.py                      # breast_cancer
     .venv/bin/python benchmarks/step_parts.py --dataset madelon --prox torch
+    .venv/bin/python benchmarks/step_parts.py --dataset prostate_ge --alive 0.1 --threads 1
 """
 
 from __future__ import annotations
@@ -49,11 +52,14 @@ from lassonet_cli.model import LassoNet  # noqa: E402
 from lassonet_cli.optim import Adam, HeavyBall  # noqa: E402
 from lassonet_cli.tasks import make_task  # noqa: E402
 
+# the real tables of ``wide.py`` (in ``../shared/data``): more columns than rows
+WIDE_TABLES = ("prostate_ge", "tox171", "arcene", "glioma", "colon", "lymphoma")
 LAM, M = 1e-4, 10.0  # a small step-scaled penalty: columns are clipped as along the path
 
 
 def build(name: str):
-    spec = cr.DATASETS[name]
+    spec = cr.DATASETS.get(name) or cr.DatasetSpec(  # else one of wide.py's real tables
+        name, f"../shared/data/{name}.parquet", "target", "classification")
     split = cr.make_split(spec, *cr.load_dataset(spec), 0)
     task = make_task(split.task).fit(split.y_train)
     n_fit = int(round(len(split.Z_train) * 0.9))
@@ -66,7 +72,7 @@ def build(name: str):
     return task, model, X, y, X_val, y_val
 
 
-def variants(task, model, X, y, X_val, y_val) -> dict:
+def variants(task, model, X, y, X_val, y_val, alive: float = 1.0) -> dict:
     optimisers = {
         "sgd fused": HeavyBall(model.parameters(), lr=1e-3),
         "sgd foreach": HeavyBall(model.parameters(), lr=1e-3),
@@ -80,9 +86,14 @@ def variants(task, model, X, y, X_val, y_val) -> dict:
     sgd = optimisers["sgd fused"]
     both, n = torch.cat([X, X_val]), len(X)
 
+    # the bare steps read only the first share ``alive`` of the columns, as a path's steps do
+    # once most columns are out (``LassoNet.alive_columns``)
+    columns = torch.arange(max(1, int(alive * X.shape[1]))) if alive < 1 else None
+    X_step = X if columns is None else X[:, columns].contiguous()
+
     def step(opt) -> None:
         opt.zero_grad()
-        task.loss(model(X), y).backward()
+        task.loss(model(X_step, columns), y).backward()
         opt.step()
 
     def validation() -> torch.Tensor:
@@ -167,10 +178,13 @@ def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(cr.DATASETS), default="breast_cancer")
+    parser.add_argument("--dataset", choices=sorted(cr.DATASETS) + sorted(WIDE_TABLES),
+                        default="breast_cancer")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--alive", type=float, default=1.0,
+                        help="the bare steps read only this share of the columns (default 1)")
     parser.add_argument("--prox", choices=["compiled", "torch"], default="compiled",
                         help="the CPU implementation of HIER-PROX to time (default: compiled)")
     args = parser.parse_args(argv)
@@ -180,10 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the compiled HIER-PROX kernel is not built (pip install -e .)")
     torch.set_num_threads(args.threads)
     print_run_header()
+    alive = "" if args.alive >= 1 else f", bare steps on {args.alive:g} of the columns"
     print(f"dataset: {args.dataset}, HIER-PROX {args.prox}, {args.rounds} rounds x "
-          f"{args.repeats} repeats\n")
+          f"{args.repeats} repeats{alive}\n")
     parts = build(args.dataset)
-    timed = variants(*parts)
+    timed = variants(*parts, alive=args.alive)
     seconds: dict[str, list[float]] = {name: [] for name in timed}
     for _ in range(args.rounds):
         for name, run in timed.items():

@@ -298,6 +298,19 @@ def test_step_parts_times_every_part(capsys):
     assert all(0 < v < 1e3 for v in times.values())
 
 
+def test_step_parts_with_a_share_of_the_columns_alive(capsys):
+    """``step_parts.py --alive``: the header says so, and the bare steps read fewer columns
+    (at toy size no cheaper for sure, so only that every part is timed)."""
+    import step_parts
+
+    argv = ["--dataset", TOY, "--rounds", "1", "--repeats", "3", "--threads", "1",
+            "--prox", "torch", "--alive", "0.5"]
+    assert step_parts.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "bare steps on 0.5 of the columns" in out
+    assert len(re.findall(r"^step (sgd|adam) .*\d+\.\d+ ms$", out, re.MULTILINE)) == 6
+
+
 def test_column_index_leaves_out_the_columns_of_each_share(capsys):
     """``column_index.py``: per share, d - int(share * d) columns out, their multiply-adds,
     and whether the path would restrict the step (at least MIN_SAVED_PRODUCTS saved)."""
