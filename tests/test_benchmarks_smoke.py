@@ -299,8 +299,8 @@ def test_step_parts_times_every_part(capsys):
 
 
 def test_step_parts_with_a_share_of_the_columns_alive(capsys):
-    """``step_parts.py --alive``: the header says so, and the bare steps read fewer columns
-    (at toy size no cheaper for sure, so only that every part is timed)."""
+    """``step_parts.py --alive``: the header says so, every bare step is timed, and a bare
+    step's forward reads the first half of the columns (at toy size no cheaper for sure)."""
     import step_parts
 
     argv = ["--dataset", TOY, "--rounds", "1", "--repeats", "3", "--threads", "1",
@@ -309,6 +309,16 @@ def test_step_parts_with_a_share_of_the_columns_alive(capsys):
     out = capsys.readouterr().out
     assert "bare steps on 0.5 of the columns" in out
     assert len(re.findall(r"^step (sgd|adam) .*\d+\.\d+ ms$", out, re.MULTILINE)) == 6
+
+    parts = step_parts.build(TOY)
+    model, d = parts[1], parts[2].shape[1]
+    read = []
+    forward = model.forward
+    model.forward = lambda x, columns=None: read.append((x.shape[1], columns)) or forward(
+        x, columns)
+    step_parts.variants(*parts, alive=0.5)["step sgd fused"]()
+    [(width, columns)] = read
+    assert width == d // 2 and columns.tolist() == list(range(d // 2))
 
 
 def test_column_index_leaves_out_the_columns_of_each_share(capsys):
