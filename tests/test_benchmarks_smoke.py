@@ -298,11 +298,17 @@ def test_step_parts_times_every_part(capsys):
     assert all(0 < v < 1e3 for v in times.values())
 
 
-def test_step_parts_with_a_share_of_the_columns_alive(capsys):
+def test_step_parts_with_a_share_of_the_columns_alive(capsys, monkeypatch):
     """``step_parts.py --alive``: the header says so, every bare step is timed, and a bare
     step's forward reads the first half of the columns (at toy size no cheaper for sure)."""
     import step_parts
 
+    from lassonet_cli import prox
+
+    # ``--prox torch`` sets the module's kernel to None for the rest of the process: restored
+    # after the test, or later tests in this worker would run another HIER-PROX than the
+    # processes they compare with (test_stability's byte-identical outputs)
+    monkeypatch.setattr(prox, "_compiled", prox._compiled)
     argv = ["--dataset", TOY, "--rounds", "1", "--repeats", "3", "--threads", "1",
             "--prox", "torch", "--alive", "0.5"]
     assert step_parts.main(argv) == 0
