@@ -188,11 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prox", choices=["compiled", "torch"], default="compiled",
                         help="the CPU implementation of HIER-PROX to time (default: compiled)")
     args = parser.parse_args(argv)
-    if args.prox == "torch":
-        prox._compiled = None  # as where the kernel is not built
-    elif prox._compiled is None:
+    if args.prox == "compiled" and prox._compiled is None:
         raise SystemExit("the compiled HIER-PROX kernel is not built (pip install -e .)")
-    torch.set_num_threads(args.threads)
+    # the kernel switch and the thread count are the process's: given back after the run, so
+    # that calling main in a process (the smoke tests) changes nothing for what runs next
+    kernel, threads = prox._compiled, torch.get_num_threads()
+    try:
+        if args.prox == "torch":
+            prox._compiled = None  # as where the kernel is not built
+        torch.set_num_threads(args.threads)
+        return _run(args)
+    finally:
+        prox._compiled = kernel
+        torch.set_num_threads(threads)
+
+
+def _run(args: argparse.Namespace) -> int:
     print_run_header()
     alive = "" if args.alive >= 1 else f", bare steps on {args.alive:g} of the columns"
     print(f"dataset: {args.dataset}, HIER-PROX {args.prox}, {args.rounds} rounds x "

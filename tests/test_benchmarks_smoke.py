@@ -298,20 +298,22 @@ def test_step_parts_times_every_part(capsys):
     assert all(0 < v < 1e3 for v in times.values())
 
 
-def test_step_parts_with_a_share_of_the_columns_alive(capsys, monkeypatch):
+def test_step_parts_with_a_share_of_the_columns_alive(capsys):
     """``step_parts.py --alive``: the header says so, every bare step is timed, and a bare
-    step's forward reads the first half of the columns (at toy size no cheaper for sure)."""
+    step's forward reads the first half of the columns (at toy size no cheaper for sure).
+    ``--prox torch`` switches the kernel off only for the run: left off, later tests in this
+    process would run another HIER-PROX than the processes they compare with (it broke
+    test_stability's byte-identical outputs under xdist)."""
     import step_parts
+    import torch
 
     from lassonet_cli import prox
 
-    # ``--prox torch`` sets the module's kernel to None for the rest of the process: restored
-    # after the test, or later tests in this worker would run another HIER-PROX than the
-    # processes they compare with (test_stability's byte-identical outputs)
-    monkeypatch.setattr(prox, "_compiled", prox._compiled)
+    kernel, threads = prox._compiled, torch.get_num_threads()
     argv = ["--dataset", TOY, "--rounds", "1", "--repeats", "3", "--threads", "1",
             "--prox", "torch", "--alive", "0.5"]
     assert step_parts.main(argv) == 0
+    assert prox._compiled is kernel and torch.get_num_threads() == threads
     out = capsys.readouterr().out
     assert "bare steps on 0.5 of the columns" in out
     assert len(re.findall(r"^step (sgd|adam) .*\d+\.\d+ ms$", out, re.MULTILINE)) == 6
