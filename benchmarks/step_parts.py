@@ -44,6 +44,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import compare_reference as cr  # noqa: E402  (the same datasets, splits and backbone)
+import wide  # noqa: E402  (its real tables)
 from _run_header import print_run_header  # noqa: E402
 
 from lassonet_cli import prox  # noqa: E402
@@ -52,14 +53,11 @@ from lassonet_cli.model import LassoNet  # noqa: E402
 from lassonet_cli.optim import Adam, HeavyBall  # noqa: E402
 from lassonet_cli.tasks import make_task  # noqa: E402
 
-# the real tables of ``wide.py`` (in ``../shared/data``): more columns than rows
-WIDE_TABLES = ("prostate_ge", "tox171", "arcene", "glioma", "colon", "lymphoma")
 LAM, M = 1e-4, 10.0  # a small step-scaled penalty: columns are clipped as along the path
 
 
 def build(name: str):
-    spec = cr.DATASETS.get(name) or cr.DatasetSpec(  # else one of wide.py's real tables
-        name, f"../shared/data/{name}.parquet", "target", "classification")
+    spec = cr.DATASETS.get(name) or wide.real_table_spec(name)
     split = cr.make_split(spec, *cr.load_dataset(spec), 0)
     task = make_task(split.task).fit(split.y_train)
     n_fit = int(round(len(split.Z_train) * 0.9))
@@ -178,7 +176,7 @@ def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=sorted(cr.DATASETS) + sorted(WIDE_TABLES),
+    parser.add_argument("--dataset", choices=sorted(cr.DATASETS) + sorted(wide.REAL_TABLES),
                         default="breast_cancer")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=100)

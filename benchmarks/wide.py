@@ -162,11 +162,16 @@ def synthetic_table(name: str, n: int, d: int, seed: int = TABLE_SEED) -> Table:
     return Table(name, task, pd.DataFrame(X, columns=columns), y, informative)
 
 
+def real_table_spec(name: str) -> cr.DatasetSpec:
+    """Where one of ``REAL_TABLES`` lies, and its target."""
+    return cr.DatasetSpec(name, f"../shared/data/{name}.parquet", TARGET, "classification")
+
+
 def load_table(name: str, n: int, d: int) -> Table:
     """A real table from ``../shared/data`` or a synthetic one (``n`` x ``d``)."""
     if name in SYNTHETIC_TABLES:
         return synthetic_table(name, n, d)
-    spec = cr.DatasetSpec(name, f"../shared/data/{name}.parquet", TARGET, "classification")
+    spec = real_table_spec(name)
     X, y = cr.load_dataset(spec)
     return Table(name, spec.task, X, y, None)
 
