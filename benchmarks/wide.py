@@ -51,6 +51,10 @@ project root::
     .venv/bin/python benchmarks/wide.py                       # everything: 4-6 hours
     .venv/bin/python benchmarks/wide.py --tables colon --seeds 0 --rankers lassonet anova_f
     .venv/bin/python benchmarks/wide.py --quick               # toy synthetic tables, 5 min
+    .venv/bin/python benchmarks/wide.py --rankers lassonet --lassonet-runs 5   # an ensemble
+
+``--lassonet-runs N`` ranks by ours' mean place over N fits with different seeds (validation
+rows and initial weights), an ensemble that ``select`` does not offer (``fit_lassonet``).
 """
 
 from __future__ import annotations
@@ -206,7 +210,7 @@ def rank_random(split: cr.Split, seed: int) -> np.ndarray:
 
 
 def fit_lassonet(split: cr.Split, seed: int, options: dict,
-                 entries: dict[tuple[str, int], dict]) -> tuple[np.ndarray, float]:
+                 entries: dict[tuple[str, int], dict], runs: int = 1) -> tuple[np.ndarray, float]:
     """Ours: the ranking and fitting time; ``entries`` records what ``ranking_`` held.
 
     Parameters
@@ -215,6 +219,10 @@ def fit_lassonet(split: cr.Split, seed: int, options: dict,
     options : extra keyword arguments of ``LassoNetSelector``
     entries : filled at (table, seed) with the counts of entries, distinct entries and
         columns
+    runs : ``--lassonet-runs``: with more than 1, the selector is fitted with the seeds
+        ``seed``, ``seed + 1000``, ... (each its own validation rows and initial weights) and
+        the columns are ordered by their mean place in the runs' rankings (ties by name), an
+        ensemble that ``select`` does not offer; the time is that of all runs
 
     Returns
     -------
@@ -223,6 +231,13 @@ def fit_lassonet(split: cr.Split, seed: int, options: dict,
     """
     start = time.perf_counter()
     names = _harness.lassonet_ranking(split, seed, **options)
+    if runs > 1:
+        place = {name: float(i) for i, name in enumerate(names)}
+        for run in range(1, runs):
+            for i, name in enumerate(_harness.lassonet_ranking(split, seed + 1000 * run,
+                                                               **options)):
+                place[name] = place.get(name, 0.0) + i
+        names = sorted(place, key=lambda name: (place[name], name))
     fit_s = time.perf_counter() - start
     entries[(split.name, seed)] = {
         "entries": len(names),
@@ -393,7 +408,8 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], args: argparse
     ks = budgets(table.X.shape[1])
     entries: dict[tuple[str, int], dict] = {}
     fitters = {
-        OURS: partial(fit_lassonet, options=args.lassonet_kwargs, entries=entries),
+        OURS: partial(fit_lassonet, options=args.lassonet_kwargs, entries=entries,
+                      runs=args.lassonet_runs),
         REFERENCE: partial(fit_reference, ref_python=args.ref_python, threads=args.threads,
                            workdir=workdir),
         **{name: partial(_harness.timed, rank) for name, rank in _harness.RANKERS.items()
@@ -632,6 +648,7 @@ def header(args: argparse.Namespace, command: str, rankers: list[str]) -> tuple[
         "seeds": args.seeds,
         "rankers": rankers,
         "lassonet_kwargs": args.lassonet_kwargs,
+        "lassonet_runs": args.lassonet_runs,
         "synthetic": {"n": args.synthetic_n, "d": args.synthetic_d, "table_seed": TABLE_SEED},
         "reference": args.ref_versions,
         "cache": None if args.cache_dir is None else str(args.cache_dir),
@@ -688,6 +705,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lassonet-kwargs", type=json.loads, default={}, metavar="JSON",
                         help="more keyword arguments for ours' LassoNetSelector, e.g. "
                              "'{\"path_multiplier\": 1.02}'")
+    parser.add_argument("--lassonet-runs", type=int, default=1, metavar="N",
+                        help="rank by ours' mean place over N fits with the seeds seed, "
+                             "seed + 1000, ... (an ensemble `select` does not offer; "
+                             "default 1: ours as it is)")
     parser.add_argument("--ref-python", type=Path, default=cr.DEFAULT_REF_PYTHON,
                         help="python of the reference venv (default: %(default)s)")
     parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
@@ -699,6 +720,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not isinstance(args.lassonet_kwargs, dict):
         parser.error("--lassonet-kwargs must be a JSON object")
+    if args.lassonet_runs < 1:
+        parser.error("--lassonet-runs must be at least 1")
     if args.tables is None:
         args.tables = list(SYNTHETIC_TABLES) if args.quick else tables
     if args.seeds is None:

@@ -124,6 +124,30 @@ def test_a_wrong_entry_count_in_ours_ranking_is_reported():
     assert any("WRONG ENTRY COUNT" in line and "29 distinct" in line for line in lines)
 
 
+def test_lassonet_runs_order_the_columns_by_their_mean_place(monkeypatch):
+    """``--lassonet-runs 3``: three fits with the seeds 7, 1007, 2007, and the columns by
+    their mean place over the three rankings, ties by name."""
+    a, b, c, d = "a", "b", "c", "d"
+    X = pd.DataFrame(np.random.default_rng(0).standard_normal((20, 4)), columns=[a, b, c, d])
+    table = wide.Table("four", "classification", X, np.arange(20) % 2, None)
+    split = wide.cr.make_split(table.spec, table.X, table.y, 7)
+    rankings = {7: [a, b, c, d], 1007: [b, a, d, c], 2007: [c, b, a, d]}
+    seeds = []
+
+    def ranking(split, seed, **options):
+        seeds.append(seed)
+        return rankings[seed]
+
+    monkeypatch.setattr(wide._harness, "lassonet_ranking", ranking)
+    entries = {}
+    order, _ = wide.fit_lassonet(split, 7, {}, entries, runs=3)
+    # mean places: a (0+1+2)/3 = 1, b (1+0+1)/3 = 2/3, c (2+3+0)/3 = 5/3, d (3+2+3)/3 = 8/3
+    assert [split.columns[j] for j in order] == [b, a, c, d]
+    assert seeds == [7, 1007, 2007]
+    order, _ = wide.fit_lassonet(split, 7, {}, entries, runs=1)
+    assert [split.columns[j] for j in order] == [a, b, c, d]
+
+
 def test_settle_wide_settles_the_exits_only_in_its_second_run(monkeypatch, tmp_path, capsys):
     """``settle_wide.py`` runs wide.py for ours twice: at the defaults, where a wide table's
     exits are not settled, then with every point where units leave settled; the default
