@@ -663,7 +663,9 @@ def header(args: argparse.Namespace, command: str, rankers: list[str]) -> tuple[
         f"# command: {command}",
         f"# seeds: {' '.join(map(str, args.seeds))}  rankers: {' '.join(rankers)}",
         f"# lassonet kwargs: {json.dumps(args.lassonet_kwargs)}  "
-        f"backbone: {args.lassonet_kwargs.get('backbone', cr.BACKBONE)}",
+        f"backbone: {args.lassonet_kwargs.get('backbone', cr.BACKBONE)}"
+        + (f"  ours: mean place over {args.lassonet_runs} runs" if args.lassonet_runs > 1
+           else ""),
         f"# synthetic tables: n={args.synthetic_n}, d={args.synthetic_d}, "
         f"table seed {TABLE_SEED}",
         f"# split: {1 - cr.TEST_FRACTION:.0%}/{cr.TEST_FRACTION:.0%}; learners: "
