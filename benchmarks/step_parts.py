@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prox", choices=["compiled", "torch"], default="compiled",
                         help="the CPU implementation of HIER-PROX to time (default: compiled)")
     args = parser.parse_args(argv)
+    if not 0 < args.alive <= 1:
+        parser.error(f"--alive must be a share in (0, 1], got {args.alive:g}")
     if args.prox == "compiled" and prox._compiled is None:
         raise SystemExit("the compiled HIER-PROX kernel is not built (pip install -e .)")
     # the kernel switch and the thread count are the process's: given back after the run, so

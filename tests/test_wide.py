@@ -71,7 +71,9 @@ def test_heavy_tailed_noise_columns_do_not_outrank_the_signal():
     these eight tables the informative columns take most of the top 4: 20-24 of 32 with
     rounding alone moving it (the optimiser's update rounded four ways, 2026-12-06), none if
     the spiky columns came first.  Single tables move by one or two columns with rounding, so
-    the bar is on the sum, at half."""
+    the bar is on the sum, at half.  This guards the outcome, not the dense optimiser: with the
+    Adam dense fit forced, today's path still finds 24 of 32 here (2026-12-06); the choice of
+    SGD is held by ``test_path``'s span and ``dense_optimizer`` tests."""
     found = 0
     for seed in range(8):
         X, chosen, y = spiky_table(seed)
