@@ -6,14 +6,12 @@ rows as the selector uses them, the rest as validation rows), or of one of ``wid
 tables.  With ``--alive 0.1`` the bare steps read only a tenth of the columns, as a path's steps
 do once most columns are out:
 
-* ``step sgd fused`` / ``step sgd foreach``: forward, loss, backward and our heavy-ball update,
-  with torch's fused kernel (through the public ``torch.optim.sgd.sgd``, as the path runs) and
-  with the unfused fallback;
-* ``step adam fused`` / ``step adam foreach``: the same with our Adam (the dense phase and the
-  relaxed fits);
-* ``step sgd kernel`` / ``step adam kernel``: the same update by calling the fused kernel
-  itself (``torch._fused_sgd_``, ``torch._fused_adam_``, private: measured here only, for what
-  the public functional call costs on top);
+* ``step sgd kernel`` / ``step sgd functional`` / ``step sgd foreach``: forward, loss,
+  backward and our heavy-ball update, by calling torch's fused kernel directly (as the path
+  runs where ``optim``'s probe allows), through the public ``torch.optim.sgd.sgd`` with the
+  fused kernel (the fallback), and through its unfused foreach form;
+* ``step adam kernel`` / ``step adam functional`` / ``step adam foreach``: the same with our
+  Adam (the dense phase and the relaxed fits);
 * ``step + prox``: the fused SGD step followed by HIER-PROX (``--prox``: the compiled kernel,
   the CPU default, or torch where the kernel is not built);
 * ``step + prox + validation``: and a validation pass, as a monitored path epoch does;
@@ -71,17 +69,15 @@ def build(name: str):
 
 
 def variants(task, model, X, y, X_val, y_val, alive: float = 1.0) -> dict:
-    optimisers = {
-        "sgd fused": HeavyBall(model.parameters(), lr=1e-3),
-        "sgd foreach": HeavyBall(model.parameters(), lr=1e-3),
-        "adam fused": Adam(model.parameters(), lr=1e-4),
-        "adam foreach": Adam(model.parameters(), lr=1e-4),
-    }
-    for name, opt in optimisers.items():
-        opt.fused = opt.fused and name.endswith("fused")
-    optimisers["sgd kernel"] = _KernelHeavyBall(model.parameters(), lr=1e-3)
-    optimisers["adam kernel"] = _KernelAdam(model.parameters(), lr=1e-4)
-    sgd = optimisers["sgd fused"]
+    optimisers = {}
+    for way in ("kernel", "functional", "foreach"):
+        for name, make in (("sgd", lambda: HeavyBall(model.parameters(), lr=1e-3)),
+                           ("adam", lambda: Adam(model.parameters(), lr=1e-4))):
+            opt = make()
+            opt.direct = opt.direct and way == "kernel"
+            opt.fused = opt.fused and way != "foreach"
+            optimisers[f"{name} {way}"] = opt
+    sgd = HeavyBall(model.parameters(), lr=1e-3)  # as the path steps
     both, n = torch.cat([X, X_val]), len(X)
 
     # the bare steps read only the first share ``alive`` of the columns, as a path's steps do
@@ -120,33 +116,6 @@ def variants(task, model, X, y, X_val, y_val, alive: float = 1.0) -> dict:
     timed.update({"step + prox": step_prox, "step + prox + validation": step_prox_validation,
                   "validation": validation, "step with validation rows": step_with_validation_rows})
     return timed
-
-
-class _KernelHeavyBall(HeavyBall):
-    """HeavyBall whose step calls torch's fused SGD kernel directly (private API)."""
-
-    @torch.no_grad()
-    def step(self) -> None:
-        grads = self._grads()
-        first = self.buffers is None
-        if first:
-            self.buffers = [torch.empty_like(g) for g in grads]
-        torch._fused_sgd_(self.params, grads, self.buffers, weight_decay=0.0,
-                          momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
-                          maximize=False, is_first_step=first)
-
-
-class _KernelAdam(Adam):
-    """Adam whose step calls torch's fused Adam kernel directly (private API)."""
-
-    @torch.no_grad()
-    def step(self) -> None:
-        beta1, beta2 = self.betas
-        self.steps += 1
-        count = torch.full((), float(self.steps))
-        torch._fused_adam_(self.params, self._grads(), self.m, self.v, [],
-                           [count] * len(self.params), lr=self.lr, beta1=beta1, beta2=beta2,
-                           weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
 
 
 def prox_in_sequence_and_replayed(task, model, X, y, calls: int) -> tuple[float, float]:

@@ -1,11 +1,21 @@
 """The two optimisers the path uses: SGD with heavy-ball momentum, and Adam.
 
 They perform the updates of ``torch.optim.SGD(momentum=m)`` (no dampening, no Nesterov) and
-``torch.optim.Adam`` by calling torch's functional optimisers, ``torch.optim.sgd.sgd`` and
-``torch.optim.adam.adam`` (public: in those modules' ``__all__``), with ``fused=True`` on the
-CPU and CUDA, where a step is one call of torch's fused kernel.  They are not the
-``torch.optim`` classes because constructing one imports ``torch._dynamo``, which costs more
-than a second, as much as a whole small path; the functional forms do not.
+``torch.optim.Adam`` (a test holds them equal).  They are not the ``torch.optim`` classes
+because constructing one imports ``torch._dynamo``, which costs more than a second, as much as
+a whole small path.
+
+On the CPU and CUDA a step is one call of torch's fused kernel.  The public way to it is the
+functional optimiser, ``torch.optim.sgd.sgd`` or ``torch.optim.adam.adam`` with ``fused=True``
+(in those modules' ``__all__``), whose bookkeeping (grouping the tensors by device and dtype,
+checks) costs about 25 microseconds a call: on breast_cancer's network the kernel itself takes
+9 (``benchmarks/step_parts.py``; a whole path step about 400).  So a step calls the kernels
+behind it, ``torch._fused_sgd_`` and ``torch._fused_adam_``, directly, but only where a probe
+found them in agreement with the public call: once per device and dtype, three steps of each
+optimiser on a few tensors, both ways, must give the same numbers to the bit.  A torch without
+the kernels, with a changed signature or with a different result falls back to the public
+functions; a non-fused device or dtype always uses them (``tests/test_optim.py`` runs every
+way).
 
 Both expose what the path driver needs and nothing else: ``zero_grad``, ``step``,
 ``state_dict``/``load_state_dict`` (to retry a point from a snapshot), ``lr`` and
@@ -21,12 +31,18 @@ import torch
 from torch.optim.adam import adam
 from torch.optim.sgd import sgd
 
+# the private kernels a step calls directly where the probe allows (None: this torch lacks one)
+_FUSED_SGD = getattr(torch, "_fused_sgd_", None)
+_FUSED_ADAM = getattr(torch, "_fused_adam_", None)
+
 
 class _Optimizer:
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float):
         self.params = [p for p in params if p.requires_grad]
         self.lr = lr
         self.fused = _fused_kernels_for(self.params)
+        # call the fused kernel directly (see the module's docstring)
+        self.direct = self.fused and _direct_kernels_agree(self.params[0])
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -54,7 +70,8 @@ class HeavyBall(_Optimizer):
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.9):
         super().__init__(params, lr)
         self.momentum = momentum
-        self.buffers: list[torch.Tensor] | None = None
+        # None before the first step; then one tensor per parameter (None without momentum)
+        self.buffers: list[torch.Tensor | None] | None = None
 
     @property
     def prox_scale(self) -> float:
@@ -62,11 +79,20 @@ class HeavyBall(_Optimizer):
 
     @torch.no_grad()
     def step(self) -> None:
-        if self.buffers is None:
-            self.buffers = [None] * len(self.params)  # made by the first step
-        sgd(self.params, self._grads(), self.buffers, fused=self.fused or None,
-            weight_decay=0.0, momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
-            maximize=False)
+        grads = self._grads()
+        if not self.direct:
+            if self.buffers is None:
+                self.buffers = [None] * len(self.params)  # sgd makes them on its first step
+            sgd(self.params, grads, self.buffers, fused=self.fused or None, weight_decay=0.0,
+                momentum=self.momentum, lr=self.lr, dampening=0.0, nesterov=False,
+                maximize=False)
+            return
+        first = self.buffers is None
+        if first:  # the kernel fills them with the gradients
+            self.buffers = [torch.empty_like(g) if self.momentum else None for g in grads]
+        _FUSED_SGD(self.params, grads, self.buffers if self.momentum else [],
+                   weight_decay=0.0, momentum=self.momentum, lr=self.lr, dampening=0.0,
+                   nesterov=False, maximize=False, is_first_step=first)
 
     def state_dict(self) -> dict:
         buffers = None if self.buffers is None else [
@@ -107,10 +133,16 @@ class Adam(_Optimizer):
     def step(self) -> None:
         beta1, beta2 = self.betas
         self.steps += 1
-        # the step count, one tensor per parameter, is advanced by adam itself
-        adam(self.params, self._grads(), self.m, self.v, [], self.counts,
-             fused=self.fused or None, amsgrad=False, beta1=beta1, beta2=beta2, lr=self.lr,
-             weight_decay=0.0, eps=self.eps, maximize=False)
+        if not self.direct:
+            # the step count, one tensor per parameter, is advanced by adam itself
+            adam(self.params, self._grads(), self.m, self.v, [], self.counts,
+                 fused=self.fused or None, amsgrad=False, beta1=beta1, beta2=beta2,
+                 lr=self.lr, weight_decay=0.0, eps=self.eps, maximize=False)
+            return
+        torch._foreach_add_(self.counts, 1)  # as adam does before the kernel
+        _FUSED_ADAM(self.params, self._grads(), self.m, self.v, [], self.counts, amsgrad=False,
+                    lr=self.lr, beta1=beta1, beta2=beta2, weight_decay=0.0, eps=self.eps,
+                    maximize=False)
 
     def _counts(self, steps: int) -> list[torch.Tensor]:
         """The step count as adam reads it: a float32 scalar tensor per parameter (on the
@@ -137,3 +169,42 @@ def _fused_kernels_for(params: list[torch.Tensor]) -> bool:
     device, dtype = params[0].device, params[0].dtype
     return (device.type in ("cpu", "cuda") and dtype in (torch.float32, torch.float64)
             and all(p.device == device and p.dtype == dtype for p in params))
+
+
+# (device, dtype) -> whether the direct kernel calls agree with the public ones there
+_AGREE: dict[tuple[torch.device, torch.dtype], bool] = {}
+
+
+def _direct_kernels_agree(like: torch.Tensor) -> bool:
+    """Whether both optimisers, calling the fused kernels directly, update tensors of
+    ``like``'s device and dtype exactly as the public functional calls do (probed once)."""
+    key = (like.device, like.dtype)
+    if key not in _AGREE:
+        _AGREE[key] = False  # (the probe's own optimisers are told which way to step)
+        _AGREE[key] = _probe(like.device, like.dtype)
+    return _AGREE[key]
+
+
+def _probe(device: torch.device, dtype: torch.dtype) -> bool:
+    gen = torch.Generator().manual_seed(0)
+    start = [torch.randn(shape, generator=gen, dtype=dtype) for shape in ((3, 4), (3,))]
+    grads = [[torch.randn(t.shape, generator=gen, dtype=dtype) for t in start]
+             for _ in range(3)]
+    for make in (lambda ps: HeavyBall(ps, lr=0.1), lambda ps: HeavyBall(ps, lr=0.1, momentum=0),
+                 lambda ps: Adam(ps, lr=0.1)):
+        finals = []
+        for direct in (True, False):
+            params = [torch.nn.Parameter(t.to(device, copy=True)) for t in start]
+            opt = make(params)
+            opt.direct = direct
+            try:
+                for step_grads in grads:
+                    for p, g in zip(params, step_grads, strict=True):
+                        p.grad = g.to(device)
+                    opt.step()
+            except Exception:  # noqa: BLE001 - a private kernel that fails in any way is not used
+                return False
+            finals.append(params)
+        if not all(torch.equal(a, b) for a, b in zip(*finals, strict=True)):
+            return False
+    return True
