@@ -8,14 +8,14 @@ a whole small path.
 On the CPU and CUDA a step is one call of torch's fused kernel.  The public way to it is the
 functional optimiser, ``torch.optim.sgd.sgd`` or ``torch.optim.adam.adam`` with ``fused=True``
 (in those modules' ``__all__``), whose bookkeeping (grouping the tensors by device and dtype,
-checks) costs about 25 microseconds a call: on breast_cancer's network the kernel itself takes
-9 (``benchmarks/step_parts.py``; a whole path step about 400).  So a step calls the kernels
-behind it, ``torch._fused_sgd_`` and ``torch._fused_adam_``, directly, but only where a probe
-found them in agreement with the public call: once per device and dtype, three steps of each
-optimiser on a few tensors, both ways, must give the same numbers to the bit.  A torch without
-the kernels, with a changed signature or with a different result falls back to the public
-functions; a non-fused device or dtype always uses them (``tests/test_optim.py`` runs every
-way).
+checks) costs about 25 microseconds a call around a kernel of 9 on breast_cancer's network,
+where a whole training step takes 400-900 (``benchmarks/step_parts.py``).  So a step calls the
+kernels behind it, ``torch._fused_sgd_`` and ``torch._fused_adam_`` (with
+``torch._foreach_add_`` for Adam's step count), directly, but only where a probe found them in
+agreement with the public call: once per device and dtype, three steps of each optimiser on a
+few tensors, both ways, must give the same numbers to the bit.  A torch without the kernels,
+with a changed signature or with a different result falls back to the public functions; a
+non-fused device or dtype always uses them (``tests/test_optim.py`` runs every way).
 
 Both expose what the path driver needs and nothing else: ``zero_grad``, ``step``,
 ``state_dict``/``load_state_dict`` (to retry a point from a snapshot), ``lr`` and
@@ -186,6 +186,8 @@ def _direct_kernels_agree(like: torch.Tensor) -> bool:
 
 
 def _probe(device: torch.device, dtype: torch.dtype) -> bool:
+    """Three steps of each optimiser on two small tensors, once by the direct calls and once
+    by the public ones (the probe's own generator: torch's global seed is left alone)."""
     gen = torch.Generator().manual_seed(0)
     start = [torch.randn(shape, generator=gen, dtype=dtype) for shape in ((3, 4), (3,))]
     grads = [[torch.randn(t.shape, generator=gen, dtype=dtype) for t in start]
