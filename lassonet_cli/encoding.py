@@ -208,7 +208,7 @@ def fit_encoder(
                 series = X[name].iloc[rows]
                 values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
                 finite = values[np.isfinite(values)]
-                fill = float(np.median(finite)) if len(finite) else 0.0
+                fill = _median(finite) if len(finite) else 0.0
             codes.append(ColumnCode(name, "numeric", [], fill, name in gappy))
     encoder = Encoder(codes, np.zeros(0), np.zeros(0))
     mean, std, constant = _column_moments(encoder, X, rows)
@@ -230,6 +230,16 @@ def fit_encoder(
         scale[~(scale > 0)] = 1.0
     encoder.mean, encoder.scale = mean, scale
     return encoder
+
+
+def _median(values: np.ndarray) -> float:
+    """The median of finite ``values`` (at least one), as ``np.median`` gives it, but finite
+    where two middle values near 1e308 would make their mean overflow: a/2 + b/2 rounds as
+    (a + b)/2 does (halving is exact), and stays in range."""
+    middle = (len(values) - 1) // 2
+    ordered = np.partition(values, [middle, len(values) // 2])
+    low, high = ordered[middle], ordered[len(values) // 2]
+    return float(low) if len(values) % 2 else float(low / 2 + high / 2)
 
 
 def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tuple[

@@ -242,6 +242,36 @@ def test_feature_swamped_by_huge_values_gets_a_note_and_runs(tmp_path):
     assert not ranking.isna().any().any() and sorted(ranking["feature"]) == ["a", "b", "c"]
 
 
+def test_gaps_among_huge_values_are_imputed_with_a_finite_median(tmp_path):
+    """Found by the Parquet fuzz: a gappy column whose two middle values are 1e308 had the
+    imputation median of numpy, (a + b) / 2 = inf, and `select --missing impute` ended in an
+    overflow warning and "training diverged ... set a smaller --lr". The median is 1e308."""
+    df = good_frame()
+    df["b"] = [np.nan, 0.0, 1e308, 1e308, 1e308, 0.0] * (len(df) // 6) + [1e308] * (len(df) % 6)
+    encoder = fit_encoder(df[["a", "b", "c"]], gappy=["b"])  # RuntimeWarnings are errors here
+    (code,) = [c for c in encoder.codes if c.name == "b"]
+    assert code.fill == 1e308
+    assert np.isfinite(encoder.transform(df[["a", "b", "c"]])).all()
+    path = tmp_path / "gaps.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "ranking.csv"
+    result = invoke("select", path, "-t", "y", "--missing", "impute", "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "Warning" not in result.stderr and "diverged" not in result.stderr
+    assert sorted(pd.read_csv(out)["feature"]) == ["a", "b", "c"]
+
+
+def test_the_imputation_median_is_numpys_where_numpys_is_finite():
+    from lassonet_cli.encoding import _median
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4, 7, 10, 101):
+        for scale in (1e-300, 1.0, 1e300):
+            values = rng.standard_normal(n) * scale
+            assert _median(values) == np.median(values), (n, scale)
+    assert _median(np.array([1e308, 1.7e308])) == pytest.approx(1.35e308, rel=1e-15)
+
+
 def test_huge_values_on_the_scale_of_the_column_are_used():
     """A column whose values are all near 1e300 is standardised like any other: no note."""
     df = good_frame()
