@@ -235,7 +235,7 @@ def fit_encoder(
 def _median(values: np.ndarray) -> float:
     """The median of finite ``values`` (at least one), as ``np.median`` gives it, but finite
     where two middle values near 1e308 would make their mean overflow: a/2 + b/2 rounds as
-    (a + b)/2 does (halving is exact), and stays in range."""
+    (a + b)/2 does (halving is exact above the subnormals), and stays in range."""
     middle = (len(values) - 1) // 2
     ordered = np.partition(values, [middle, len(values) // 2])
     low, high = ordered[middle], ordered[len(values) // 2]
