@@ -8,10 +8,11 @@ a whole small path.
 On the CPU and CUDA a step is one call of torch's fused kernel.  The public way to it is the
 functional optimiser, ``torch.optim.sgd.sgd`` or ``torch.optim.adam.adam`` with ``fused=True``
 (in those modules' ``__all__``), whose bookkeeping (grouping the tensors by device and dtype,
-checks) costs about 25 microseconds a call around a kernel of 9 on breast_cancer's network,
-where a whole training step takes 400-900 (``benchmarks/step_parts.py``).  So a step calls the
-kernels behind it, ``torch._fused_sgd_`` and ``torch._fused_adam_`` (with
-``torch._foreach_add_`` for Adam's step count), directly, but only where a probe found them in
+checks) made a whole training step on breast_cancer's network 5-8% dearer than calling the
+kernel itself (``benchmarks/step_parts.py``, ``step sgd kernel`` against ``step sgd
+functional``, and the same for Adam).  So a step calls the kernels behind it,
+``torch._fused_sgd_`` and ``torch._fused_adam_`` (with ``torch._foreach_add_`` for Adam's
+step count), directly, but only where a probe found them in
 agreement with the public call: once per device and dtype, three steps of each optimiser on a
 few tensors, both ways, must give the same numbers to the bit.  A torch without the kernels,
 with a changed signature or with a different result falls back to the public functions; a

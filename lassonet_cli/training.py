@@ -480,9 +480,9 @@ def _largest_weight(model: LassoNet) -> float:
     A separable classification lets a too-long step throw the weights far out where the loss
     and its gradient are zero; nothing would bring them back, so such a point is retried.
     """
-    with torch.no_grad():  # one copy of every weight, then two operations: half the time
-        # of two operations per parameter on the small networks, and it runs after every fit
-        largest = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).abs_().max()
+    with torch.no_grad():  # one copy of every weight and two operations, not two operations
+        # per parameter: this runs after every fit, where the per-operation cost is what counts
+        largest = torch.cat([p.reshape(-1) for p in model.parameters()]).abs_().max()
     value = float(largest)
     return value if math.isfinite(value) else math.inf
 
