@@ -9,8 +9,9 @@ Tables (``--tables``, default all):
 * real, from ``../shared/data`` (classification, target ``target``): ``prostate_ge``,
   ``tox171``, ``arcene``, ``glioma``, ``colon``, ``lymphoma``;
 * synthetic, ``--synthetic-n`` rows x ``--synthetic-d`` standard normal columns (default
-  150 x 2,000), drawn from a fixed seed, with the informative columns at random positions:
-  ``linear_c`` (class = sign of a linear function of 10 columns, weights 2 down to 0.5, plus
+  150 x 2,000), drawn once from a fixed seed (with ``--redraw``, anew for every seed), with
+  the informative columns at random positions:
+  ``linear_c`` (class = sign of a linear function of 10 columns, weights 1.5 down to 0.5, plus
   noise), ``linear_r`` (the same kind of function plus noise as the target), ``xor_c``
   (class = sign of 2 sign(x1 x2) + x3 + x4 + x5 + noise: x1 and x2 matter only together, so no
   marginal test sees them) and ``product_r`` (y = x1 x2 + x3 x4 + x5 - x6 + noise).
@@ -98,6 +99,7 @@ SYNTHETIC_TABLES = {  # name -> (task, informative columns)
     "product_r": ("regression", 6),
 }
 TABLE_SEED = 0  # the synthetic tables are drawn once; the seeds choose splits
+REDRAW_SEED = 1000  # with --redraw, seed s draws its synthetic table with REDRAW_SEED + s
 COUNTS = (5, 10, 25, 50, 100)
 SHARES = (0.10, 0.25, 0.50)
 TREES = 300
@@ -430,8 +432,11 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], args: argparse
     }
 
     runs, failures = [], []
+    drawn = table
     for seed in seeds:
-        split = cr.make_split(table.spec, table.X, table.y, seed)
+        if args.redraw and table.informative is not None:
+            drawn = synthetic_table(table.name, *table.X.shape, seed=REDRAW_SEED + seed)
+        split = cr.make_split(drawn.spec, drawn.X, drawn.y, seed)
         store = SplitCache.for_split(args.cache_dir, split, seed, read=not args.no_cache)
         refitters = {name: refit for name, refit in (("mlp", cr.Refitter(split, seed).score),
                                                      ("trees", TreeRefitter(split, seed).score))
@@ -454,8 +459,8 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], args: argparse
             row = {"table": table.name, "seed": seed, "ranker": ranker, "fit_s": run.fit_s,
                    "cached": ranker in store.hits, "scores": run.scores,
                    "top": [int(j) for j in run.order[:100]]}
-            if table.informative is not None:
-                wanted = set(table.informative)
+            if drawn.informative is not None:
+                wanted = set(drawn.informative)
                 row["hits10"] = len(wanted & {int(j) for j in run.order[:10]})
                 row["hits50"] = len(wanted & {int(j) for j in run.order[:50]})
             runs.append(row)
@@ -649,7 +654,8 @@ def header(args: argparse.Namespace, command: str, rankers: list[str]) -> tuple[
         "rankers": rankers,
         "lassonet_kwargs": args.lassonet_kwargs,
         "lassonet_runs": args.lassonet_runs,
-        "synthetic": {"n": args.synthetic_n, "d": args.synthetic_d, "table_seed": TABLE_SEED},
+        "synthetic": {"n": args.synthetic_n, "d": args.synthetic_d,
+                      "table_seed": f"{REDRAW_SEED} + seed" if args.redraw else TABLE_SEED},
         "reference": args.ref_versions,
         "cache": None if args.cache_dir is None else str(args.cache_dir),
     }
@@ -667,7 +673,8 @@ def header(args: argparse.Namespace, command: str, rankers: list[str]) -> tuple[
         + (f"  ours: mean place over {args.lassonet_runs} runs" if args.lassonet_runs > 1
            else ""),
         f"# synthetic tables: n={args.synthetic_n}, d={args.synthetic_d}, "
-        f"table seed {TABLE_SEED}",
+        + (f"table seed {REDRAW_SEED} + seed (--redraw)" if args.redraw
+           else f"table seed {TABLE_SEED}"),
         f"# split: {1 - cr.TEST_FRACTION:.0%}/{cr.TEST_FRACTION:.0%}; learners: "
         + ", ".join({"mlp": f"mlp (refit val {cr.REFIT_VAL_FRACTION:.0%} of train)",
                      "trees": f"trees ({TREES} extra trees)"}[name] for name in args.learners),
@@ -704,6 +711,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a toy run: the synthetic tables at 100 x 100, seeds 0 1, "
                              "no reference")
+    parser.add_argument("--redraw", action="store_true",
+                        help="draw each synthetic table anew for every seed (table seed "
+                             f"{REDRAW_SEED} + seed) instead of once: the informative columns' "
+                             "counts then average over tables as well as splits")
     parser.add_argument("--lassonet-kwargs", type=json.loads, default={}, metavar="JSON",
                         help="more keyword arguments for ours' LassoNetSelector, e.g. "
                              "'{\"path_multiplier\": 1.02}'")

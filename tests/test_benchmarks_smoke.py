@@ -63,6 +63,24 @@ def test_synthetic_tables_are_drawn_from_the_seed_with_informative_columns_sprea
     assert other.informative != wide.synthetic_table("linear_c", 60, 500).informative
 
 
+def test_redraw_ranks_and_counts_each_seed_on_its_own_draw(tmp_path):
+    """With ``--redraw`` seed s ranks the table drawn with REDRAW_SEED + s, and its informative
+    counts are that draw's."""
+    out = tmp_path / "redraw.json"
+    argv = ["--quick", "--redraw", "--tables", "linear_c", "--rankers", "anova_f",
+            "--learners", "trees", "--threads", "1", "--no-cache", "--json-out", str(out)]
+    assert wide.main(argv) == 0
+    runs = json.loads(out.read_text(encoding="utf-8"))["runs"]
+    assert [run["seed"] for run in runs] == SEEDS
+    draws = [wide.synthetic_table("linear_c", 100, 100, seed=wide.REDRAW_SEED + s) for s in SEEDS]
+    assert draws[0].informative != draws[1].informative
+    for run, table in zip(runs, draws, strict=True):
+        split = wide.cr.make_split(table.spec, table.X, table.y, run["seed"])
+        order = wide._harness.rank_anova(split, run["seed"])
+        assert run["top"] == [int(j) for j in order[:100]]
+        assert run["hits10"] == len(set(table.informative) & set(run["top"][:10]))
+
+
 def test_every_ranker_scores_every_k_with_every_learner(quick):
     first, _ = quick
     ks = first["tables"]["linear_r"]["ks"]
