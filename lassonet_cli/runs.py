@@ -261,12 +261,66 @@ def _connect(address: str):
 
     # an unreachable scheduler is one line of ours, not distributed's retry warnings
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    _check_scheduler(address)
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
                                  f"{s('scheduler')}: {why}") from None
+
+
+def _check_scheduler(address: str) -> None:
+    """RunError unless ``address`` is tcp://host:port (or host:port) and a Dask scheduler
+    answers there within ``CONNECT_TIMEOUT`` seconds.
+
+    Asked before a ``Client`` is built: a client given a malformed address, or one of a server
+    that speaks another protocol (a dashboard's HTTP port, say), fails with a traceback from its
+    own clean-up, reads an HTTP reply as a message of exabytes, or waits for a silent server
+    for minutes.  The probe runs in a thread of its own, so it works under a running event loop
+    (a notebook) too.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed.comm import connect, parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    def refuse(why: str) -> RunError:
+        return RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
+                                  f"{s('scheduler')}: {why}")
+
+    try:
+        scheme, location = parse_address(address)
+        parse_host_port(location)
+    except (ValueError, TypeError) as e:
+        raise refuse(f"{e} (give tcp://host:port)") from None
+    if scheme != "tcp":
+        raise refuse(f"{scheme}:// is not supported (give tcp://host:port)")
+
+    async def identity():
+        comm = await connect(address, timeout=CONNECT_TIMEOUT)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    def ask():
+        import asyncio
+
+        return asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT + 2))
+
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            reply = pool.submit(ask).result()
+        except (OSError, TimeoutError) as e:
+            why = str(e).splitlines()[0] if str(e) else f"no answer within {CONNECT_TIMEOUT:g} s"
+            raise refuse(why) from None
+        except Exception:  # noqa: BLE001  (anything a foreign protocol makes of our message)
+            reply = None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise refuse("what answers there is not a Dask scheduler (the scheduler's port is "
+                     "8786 unless it was started with another)")
 
 
 def _on_dask(address: str, fn, shared, tasks, names, threads: int, progress) -> list:

@@ -133,6 +133,66 @@ def test_an_unreachable_scheduler_fails_within_seconds():
     assert time.monotonic() - started < 10
 
 
+class _Server:
+    """A TCP server on a free local port that is not a Dask scheduler: it answers every
+    connection with an HTTP error (``http``) or holds it without a word (``silent``)."""
+
+    def __init__(self, mode: str):
+        import socket
+        import threading
+
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.mode, self.held = mode, []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:  # closed
+                return
+            if self.mode == "http":
+                connection.recv(4096)
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                connection.close()
+            else:
+                self.held.append(connection)
+
+    def close(self) -> None:
+        self.socket.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.mark.parametrize("mode", ["http", "silent"])
+def test_a_server_that_is_not_a_scheduler_fails_within_seconds(mode):
+    """A dashboard's HTTP port given for the scheduler's: one error, not a client that reads
+    the HTTP reply as a message of exabytes or waits for a silent server for minutes."""
+    server = _Server(mode)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RunError, match="cannot reach the Dask scheduler") as caught:
+            Runner(scheduler=server.address).map(draw, {"seed": 0}, TASKS, NAMES)
+        assert time.monotonic() - started < 10
+    finally:
+        server.close()
+    assert ("not a Dask scheduler" if mode == "http" else "no answer within") in str(caught.value)
+
+
+@pytest.mark.parametrize("address, why", [
+    ("junk", "missing port number"),
+    ("", "missing port number"),
+    ("http://localhost", "missing port number"),
+    ("ucx://127.0.0.1:8786", "ucx:// is not supported"),
+])
+def test_a_malformed_scheduler_address_fails_at_once(address, why):
+    started = time.monotonic()
+    with pytest.raises(RunError, match=why):
+        Runner(scheduler=address).map(draw, {"seed": 0}, TASKS, NAMES)
+    assert time.monotonic() - started < 2
+
+
 def test_bad_runner_settings_are_refused():
     with pytest.raises(ConfigError, match="jobs must be at least 1"):
         Runner(jobs=0)
