@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from .cli_options import Missing, parse_decimal, parse_names, parse_separator, parse_values
-from .errors import ConfigError
+from .runs import check_threads
 
 SMALL_TABLE_CELLS = 1 << 22  # --threads' default: one thread for tables up to this size
 
@@ -69,8 +69,7 @@ def setup_torch(threads: int | None, seed: int) -> None:
     import torch
 
     if threads is not None:
-        if threads < 1:
-            raise ConfigError(lambda s: f"{s('threads')} must be at least 1, got {threads}")
+        check_threads(threads)
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
 

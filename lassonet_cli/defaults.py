@@ -65,6 +65,10 @@ CV_MIN_FOLD_ROWS = 5
 # legacy bound, far below both limits.
 MAX_SEED = 2**32 - 1
 
+# Most torch threads a run may ask for: torch takes an int32, and each thread is started (a
+# million of them exhausts memory with a misleading error).
+MAX_THREADS = 1024
+
 
 def default_M(selects_filters: bool) -> float:
     """The hierarchy multiplier used when none is given."""

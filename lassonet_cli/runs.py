@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from .defaults import MAX_THREADS
 from .errors import ConfigError, LassoNetError
 
 ATTEMPTS = 3  # a local worker may die this many times on a batch before it fails
@@ -42,6 +43,13 @@ CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler
 
 class RunError(LassoNetError):
     """A run could not be completed: workers died, or the cluster could not be reached."""
+
+
+def check_threads(threads: int) -> None:
+    """ConfigError unless 1 <= ``threads`` <= ``MAX_THREADS`` (torch starts every thread)."""
+    if not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(lambda s: f"{s('threads')} must be between 1 and {MAX_THREADS}, "
+                                    f"got {threads}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +64,7 @@ class Runner:
     def __post_init__(self):
         if self.jobs is not None and self.jobs < 1:
             raise ConfigError(lambda s: f"{s('jobs')} must be at least 1, got {self.jobs}")
-        if self.threads < 1:
-            raise ConfigError(lambda s: f"{s('threads')} must be at least 1, got {self.threads}")
+        check_threads(self.threads)
 
     def check(self) -> None:
         """Fail now (RunError) if the scheduler, where there is one, cannot be reached: before

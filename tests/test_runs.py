@@ -196,5 +196,7 @@ def test_a_malformed_scheduler_address_fails_at_once(address, why):
 def test_bad_runner_settings_are_refused():
     with pytest.raises(ConfigError, match="jobs must be at least 1"):
         Runner(jobs=0)
-    with pytest.raises(ConfigError, match="threads must be at least 1"):
+    with pytest.raises(ConfigError, match="threads must be between 1 and 1024"):
         Runner(threads=0)
+    with pytest.raises(ConfigError, match="threads must be between 1 and 1024"):
+        Runner(threads=1025)
