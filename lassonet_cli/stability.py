@@ -177,6 +177,10 @@ def stability_selection(
     p = frame.shape[1]
     if q is not None and q > p:
         raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} feature columns")
+    if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)):
+        raise ConfigError(lambda s: f"{s('efv')} {efv:g} is below {least:.3g}, the bound with "
+                                    f"one column selected per subsample (q = 1) of {p} at "
+                                    f"{s('pi_thr')} {pi_thr:g}: ask for at least {least:.3g}")
     task = make_task(task_name, columns=list(frame.columns))
     strata = task.strata(raw)
     y = raw if strata is None else strata

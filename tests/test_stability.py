@@ -134,6 +134,8 @@ def test_python_api_gives_the_commands_probabilities(toy_runs):
     (["--k-grid", "20"], ["--k-grid: 20 is more than the 10 features"]),
     (["--k-grid", "inf"], ["--k-grid", "'inf'"]),
     (["--efv", "inf"], ["--efv must be a finite number > 0"]),
+    (["--efv", "0.001"], ["--efv 0.001 is below 0.5", "(q = 1) of 10 at --pi-thr 0.6",
+                          "ask for at least 0.5"]),
     (["--M", "1,3"], ["--M", "give one M"]),
     (["--plot", "out.pdf"], ["--plot", ".png or .svg"]),
     (["--backbone", "conv:4,8"], ["--backbone", "filters"]),
