@@ -80,11 +80,22 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if debug:
             traceback.print_exc()
+        if _out_of_memory(e):
+            _print_error("out of memory: the run needs more than this machine has; use smaller "
+                         "hidden layers (--backbone), minibatches (--batch-size) or fewer rows "
+                         "or columns")
+            return EXIT_USAGE
         _print_error(
             f"internal error: {type(e).__name__}: {e} "
             "(rerun with --debug for the traceback, and please report it)"
         )
         return EXIT_INTERNAL
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """Whether ``e`` is an allocation that failed (Python's, or torch's on the CPU or a GPU)."""
+    return (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
+            or (isinstance(e, RuntimeError) and "can't allocate memory" in str(e)))
 
 
 class _Group(TyperGroup):

@@ -643,3 +643,26 @@ def test_names_holding_the_cell_separator_split_back_from_the_path_tables(tmp_pa
     assert result.exit_code == 0, result.stderr
     tops = [split(cell) for cell in pd.read_csv(io.StringIO(result.stdout))["features"]]
     assert [len(t) for t in tops] == [2, 4] and sorted(tops[1]) == sorted(names)
+
+
+def test_a_network_too_large_for_the_machine_is_refused_before_it_is_built():
+    """Its weights alone would need more than the machine's memory: one line, exit 2, before any
+    allocation (without the check this allocates terabytes and fails inside torch)."""
+    result = invoke("select", TOY, "-t", "y", "-q", "--cv", "0",
+                    "--backbone", "mlp:1000000000,1000")
+    assert_clean_error(result, "--backbone mlp:1000000000,1000 on 10 inputs has",
+                       "choose smaller hidden layers")
+
+
+def test_running_out_of_memory_is_one_line_and_exit_2(monkeypatch):
+    """An allocation that fails during training (torch's CPU allocator, as with a network whose
+    activations do not fit) is the size of the run, not an internal error."""
+    from lassonet_cli import path as path_module
+
+    def allocate(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't "
+                           "allocate memory: you tried to allocate 720000000000 bytes.")
+
+    monkeypatch.setattr(path_module, "build_model", allocate)
+    result = invoke("select", TOY, "-t", "y", "-q", "--cv", "0")
+    assert_clean_error(result, "out of memory", "--backbone", "--batch-size")
