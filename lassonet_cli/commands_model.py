@@ -106,10 +106,11 @@ def inspect(
     import json
     import math
 
-    from .modelfile import read_header
+    from .modelfile import check_weights, read_header
 
-    # the header alone, checked against the tensors' shapes: no torch, no weights read
+    # the header, checked against the tensors' shapes, and the weights read by numpy: no torch
     header, shapes = read_header(model)
+    check_weights(model)
     n_parameters = sum(math.prod(shape) for shape in shapes.values())
     if json_output:
         sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")

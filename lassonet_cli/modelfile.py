@@ -121,16 +121,37 @@ def read_model(path: str) -> tuple[dict, dict]:
     from safetensors.torch import load
 
     header, _ = read_header(path)
-    data = Path(path).read_bytes()
+    tensors = _load_tensors(path, load)
+    _refuse_non_finite(path, tensors, lambda t: bool(torch.isfinite(t).all()))
+    return header, tensors
+
+
+def _load_tensors(path: str, load) -> dict:
+    """The tensors of the model file at ``path`` through safetensors' ``load`` (torch's or
+    numpy's); ModelFileError where the file is damaged."""
     try:
-        tensors = load(data)
+        return load(Path(path).read_bytes())
     except Exception as e:  # safetensors raises its own error type for damaged files
         raise ModelFileError(f"{path}: damaged model file ({str(e).splitlines()[0]})") from None
-    broken = [name for name, t in tensors.items() if not torch.isfinite(t).all()]
+
+
+def _refuse_non_finite(path: str, tensors: dict, finite) -> None:
+    """ModelFileError naming the first tensor for which ``finite(tensor)`` is false."""
+    broken = [name for name, t in tensors.items() if not finite(t)]
     if broken:
         raise ModelFileError(f"{path}: damaged model file (tensor {broken[0]} holds values "
                              "that are not finite)")
-    return header, tensors
+
+
+def check_weights(path: str) -> None:
+    """ModelFileError where a tensor of the model file at ``path`` (whose header was read by
+    ``read_header``) is damaged or holds a value that is not finite, as ``read_model`` finds;
+    numpy only, so that ``inspect`` needs no torch."""
+    import numpy as np
+    from safetensors.numpy import load
+
+    _refuse_non_finite(path, _load_tensors(path, load),
+                       lambda t: t.dtype.kind != "f" or bool(np.isfinite(t).all()))
 
 
 def read_header(path: str) -> tuple[dict, dict[str, tuple[int, ...]]]:

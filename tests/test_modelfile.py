@@ -804,6 +804,8 @@ def test_tensor_bytes_that_are_not_finite_numbers_are_damaged(trained, tmp_path)
     path.write_bytes(_join(outer, body[:start] + b"\xff" * (end - start) + body[end:]))
     assert_clean_error(invoke("predict", path, trained["reg"]), "damaged", "skip.weight",
                        "not finite")
+    # inspect reads the weights too (with numpy): a model predict refuses is not shown as sound
+    assert_clean_error(invoke("inspect", path), "damaged", "skip.weight", "not finite")
 
 
 @pytest.mark.parametrize("column_kind", ["used", "unused"])
