@@ -406,6 +406,10 @@ def parse_separator(sep: str | None) -> str | None:
     value = named.get(sep.lower(), sep)
     if len(value) != 1:
         raise typer.BadParameter(f"{sep!r} is not a single character (or tab)", param_hint="--sep")
+    if value.isalnum() or value in "\"'\r\n.+-":
+        raise typer.BadParameter(f"{sep!r} cannot separate columns: letters, digits, quotes, "
+                                 "signs and decimal points are parts of values (use , ; tab | or "
+                                 "another mark)", param_hint="--sep")
     return value
 
 
