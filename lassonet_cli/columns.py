@@ -52,13 +52,15 @@ def join_names(names) -> str:
     return buffer.getvalue()[:-2]
 
 
-def unknown_column(name: str, columns: list[str], what: str) -> DataError:
-    """The error for a column ``name`` not among ``columns``, naming the closest ones."""
+def unknown_column(name: str, columns: list[str], what: str,
+                   among: str = "in the table") -> DataError:
+    """The error for a column ``name`` not among ``columns`` (which are those ``among``
+    describes), naming the closest ones."""
     stripped = {c.strip(): c for c in columns}  # (spaces around a name are no likeness)
     close = [stripped[c] for c in difflib.get_close_matches(name.strip(), list(stripped), n=3,
                                                              cutoff=0.6)]
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return DataError(f"{what} column {name!r} is not in the table{hint}")
+    return DataError(f"{what} column {name!r} is not {among}{hint}")
 
 
 def find_column(name: str, columns: list[str]) -> str | None:

@@ -311,5 +311,7 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
         raise DataError(f"{path}: feature(s) listed twice: {', '.join(repeated[:5])}")
     unknown = [n for n in names if n not in features]
     if unknown:
-        raise unknown_column(unknown[0], features, f"{path}: feature")
+        raise unknown_column(unknown[0], features, f"{path}: feature",
+                             "among the feature columns (the target, the id and excluded "
+                             "columns are not features)")
     return dict(zip(names, table["group"].astype(str), strict=True))

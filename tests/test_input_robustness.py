@@ -132,6 +132,8 @@ def test_path_table_eliminates_groups(grouped):
 
 @pytest.mark.parametrize("content, fragment", [
     ("feature,group\na1,a\nzz,a\n", "zz"),
+    # the target is in the table but is no feature: the message says so, not "not in the table"
+    ("feature,group\na1,a\ny,a\n", "'y' is not among the feature columns (the target"),
     ("name,team\na1,a\n", "feature,group"),
     ("feature,group\na1,a\na1,b\n", "twice"),
     ("feature,group\na1,c\n", "also an ungrouped column"),
