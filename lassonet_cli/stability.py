@@ -28,12 +28,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .estimator import Selector
 from .inputs import as_frame
 from .options import Options
 from .runs import Runner
-from .splits import half_samples
+from .splits import TooFewRows, half_samples
 from .targets import task_target
 from .tasks import make_task
 
@@ -184,6 +184,10 @@ def stability_selection(
     task = make_task(task_name, columns=list(frame.columns))
     strata = task.strata(raw)
     y = raw if strata is None else strata
+    if task_name == "cox" and int(np.sum(strata)) < 2:
+        raise DataError(lambda s: f"stability selection needs at least 2 events, one for each "
+                                  f"half-sample of a pair; the {s('event')} column has "
+                                  f"{int(np.sum(strata))}")
     subsamples = []
     for b in range(pairs):
         subsamples.extend(half_samples(y, strata is not None,
@@ -192,7 +196,13 @@ def stability_selection(
     shared = _Table(sub_options, frame, None if task_name == "reconstruction" else raw)
     names = [f"subsample {i + 1} (pair {i // 2 + 1}, half {i % 2 + 1})"
              for i in range(len(subsamples))]
-    outcomes = (runner or Runner()).map(_subsample_path, shared, subsamples, names, on_done)
+    try:
+        outcomes = (runner or Runner()).map(_subsample_path, shared, subsamples, names, on_done)
+    except TooFewRows as e:  # said of a half-sample: say it of the table
+        cause = e
+        raise TooFewRows(lambda s: f"each half-sample holds {len(subsamples[0])} of the "
+                                   f"{len(y)} rows, and {cause.spelled(s)} (stability "
+                                   "selection: a table of twice that)") from None
     positions = np.stack([place for place, _ in outcomes])
     sizes = np.asarray([size for _, size in outcomes])
     if q is not None:

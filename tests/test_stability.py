@@ -149,6 +149,34 @@ def test_bad_options_get_one_line_and_exit_2(args, fragments, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_table_too_small_for_half_samples_says_so_of_the_table(tmp_path, jobs):
+    """8 rows: a half-sample of 4 is too few for its validation split, and the message says
+    it of the half-samples, not as if the table had 4 rows (here or from a worker)."""
+    table = pd.read_csv(TOY).head(8)
+    path = tmp_path / "eight.csv"
+    table.to_csv(path, index=False)
+    result = invoke("stability", path, "-t", "y", "--pairs", "1", "--jobs", jobs, "-q",
+                    "-o", tmp_path / "out.csv")
+    assert_clean_error(result, "each half-sample holds 4 of the 8 rows", "need at least 6 rows",
+                       "a table of twice that")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_one_event_is_too_few_for_survival_stability(tmp_path):
+    """A pair's two halves cannot both hold the one event: said before any path runs, not
+    as 'the event column has no events' from the half without it."""
+    table = pd.read_csv(TOY).drop(columns="y").head(100)
+    table["time"] = np.arange(1, 101)
+    table["event"] = 0
+    table.loc[0, "event"] = 1
+    path = tmp_path / "one_event.csv"
+    table.to_csv(path, index=False)
+    result = invoke("stability", path, "--time", "time", "--event", "event", "--pairs", "1",
+                    "-q", "-o", tmp_path / "out.csv")
+    assert_clean_error(result, "at least 2 events", "the --event column has 1")
+
+
 def worker_pids(pid: int) -> set[int]:
     """The child processes of ``pid``."""
     import os
