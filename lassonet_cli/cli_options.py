@@ -155,7 +155,7 @@ InputFormatOpt = Annotated[
 Backbone = Annotated[
     str,
     typer.Option(help="Network beside the skip layer: 'mlp:H1,H2,...', 'linear', or (select "
-                 "only) 'conv:C1,C2[:kK]' for images: two conv layers with C1 and C2 channels "
+                 "and path) 'conv:C1,C2[:kK]' for images: two conv layers with C1 and C2 channels "
                  "and odd kernel K (default 3), then pooling and a linear head; needs "
                  "--image-shape, and the units selected are conv1's filters (filter_00, ...)."),
 ]
