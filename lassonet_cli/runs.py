@@ -279,7 +279,7 @@ def _connect(address: str):
 
 def _check_scheduler(address: str) -> None:
     """RunError unless ``address`` is tcp://host:port (or host:port) and a Dask scheduler
-    answers there within ``CONNECT_TIMEOUT`` seconds.
+    answers there within ``CONNECT_TIMEOUT`` seconds (two more for its reply).
 
     Asked before a ``Client`` is built: a client given a malformed address, or one of a server
     that speaks another protocol (a dashboard's HTTP port, say), fails with a traceback from its
