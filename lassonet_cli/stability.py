@@ -184,10 +184,9 @@ def stability_selection(
     task = make_task(task_name, columns=list(frame.columns))
     strata = task.strata(raw)
     y = raw if strata is None else strata
-    if task_name == "cox" and int(np.sum(strata)) < 2:
+    if task_name == "cox" and (events := int(np.sum(strata))) < 2:
         raise DataError(lambda s: f"stability selection needs at least 2 events, one for each "
-                                  f"half-sample of a pair; the {s('event')} column has "
-                                  f"{int(np.sum(strata))}")
+                                  f"half-sample of a pair; the {s('event')} column has {events}")
     subsamples = []
     for b in range(pairs):
         subsamples.extend(half_samples(y, strata is not None,

@@ -236,10 +236,10 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
      ("--path-multiplier", "1e200", "--path-multiplier"),
      # (found once the dense model is trained: -q keeps the notes before it off stderr)
      ("--lambda-start", "1e-300", "below the first exit"),
-     # the same message for every bad thread count; options that do not apply, or conflict
      ("--sep", "x", "'x' cannot separate columns"),
      ("--sep", "0", "'0' cannot separate columns"),
      ("--sep", ".", "'.' cannot separate columns"),
+     # the same message for every bad thread count; options that do not apply, or conflict
      ("--threads", "0", "--threads must be between 1 and 1024, got 0"),
      ("--threads", "-1", "--threads must be between 1 and 1024, got -1"),
      ("--threads", "1000000", "--threads must be between 1 and 1024, got 1000000"),
