@@ -50,7 +50,7 @@ class Prepared:
     ``y``: the target column (regression, classification), the (time, event) columns as float
     and 0/1 (cox), or None (reconstruction: the targets are the features).  ``constant``:
     feature columns kept in ``X`` that carry nothing (``constant_columns``); the estimator sets
-    them aside and ranks them last.
+    them aside and ranks them last.  ``id_column``: the --id column (never a feature), or None.
     """
 
     X: pd.DataFrame
@@ -60,6 +60,7 @@ class Prepared:
     categorical: list[str] = field(default_factory=list)
     gappy: list[str] = field(default_factory=list)
     constant: list[str] = field(default_factory=list)
+    id_column: str | None = None
 
     @property
     def target(self) -> np.ndarray | None:

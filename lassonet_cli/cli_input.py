@@ -45,6 +45,7 @@ def read_prepared(data, input_format, target, features, exclude, id_column, task
     images = options is not None and options.image_shape is not None
     prepared = check_table(df, selection, task, missing.value, forced, max_levels,
                           constant="keep" if images else constant)
+    prepared.id_column = selection.id
     if options is not None:
         options.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
                                prepared.gappy)

@@ -32,7 +32,8 @@ from .signals import committing
 
 PREDICT_HELP = (
     "Predict new rows with a saved model.\n\n"
-    "Writes one row per input row: the --keep columns, `prediction` (the class label as in the "
+    "Writes one row per input row: the training table's --id column (where the input has "
+    "it) and the --keep columns, `prediction` (the class label as in the "
     "training data, the value, or for cox the risk score: log relative hazard, higher = "
     "earlier event), and for classification one `proba_<label>` column per class; a "
     "reconstruction model writes `<column>_hat` for every feature column instead. The input "
@@ -76,6 +77,10 @@ def predict(
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
                                  param_hint="--keep")
+    # the training table's --id column leads, where the input has it
+    id_column = selector.header_.get("id_column")
+    if id_column in df.columns and id_column not in kept:
+        kept.insert(0, id_column)
     result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
     predictions = selector.predict_table(df[columns])
     clash = [c for c in predictions.columns if c in result.columns]

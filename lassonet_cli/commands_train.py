@@ -194,7 +194,7 @@ def select(
         if path_out:
             write_table(path_table, path_out, path_format)
         if model_out:
-            estimator.save(model_out)
+            estimator.save(model_out, prepared.id_column)
         if figure is not None:
             from .io import atomic_output
 

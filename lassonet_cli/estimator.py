@@ -57,6 +57,7 @@ from .path import PointStates, StateKeeper
 from .pathresult import PathPoint, path_records
 from .prepare import Table, column_results, prepare_table, set_up_path
 from .runs import Runner
+from .splits import check_scorable
 from .targets import task_target
 
 # cross-validation keeps the full path's model at each point in up to this many bytes, so that
@@ -247,7 +248,10 @@ class Selector:
             return None if shown is None else lambda point, net: shown(point)
 
         folds = options.cv_folds(len(table.target))
-        if folds is None:
+        if folds is None:  # the validation rows choose the point: their score must mean something
+            check_scorable(setup.task, table.target, setup.rows[1], "validation",
+                           lambda s: f"hold out more with {s('val_fraction')} or cross-validate "
+                                     f"with {s('cv', 'K')}")
             keeper = StateKeeper(setup.units.names, options.rule, options.k)
             self.path_, model = setup.run_path(
                 *setup.rows, _each(keeper, display("path"), on_point))
@@ -314,11 +318,12 @@ class Selector:
                                            fit.chosen_point_.val_score_se) for fit in fits}
         return self
 
-    def save(self, path: str) -> None:
-        """Write the chosen model to a model file (``modelfile``)."""
+    def save(self, path: str, id_column: str | None = None) -> None:
+        """Write the chosen model to a model file (``modelfile``); ``id_column``: the name
+        of the training table's row identifier, which ``lassonet predict`` passes through."""
         from .modelfile import save_model
 
-        save_model(path, self)
+        save_model(path, self, id_column)
 
     @classmethod
     def load(cls, path: str) -> Selector:

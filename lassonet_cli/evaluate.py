@@ -27,7 +27,7 @@ from .path import PathRun, PointStates, StateKeeper
 from .pathconfig import PathConfig
 from .pathresult import Path, PathPoint, choose_point
 from .runs import Runner
-from .splits import TooFewRows, fold_rows, split_task_rows
+from .splits import TooFewRows, check_scorable, fold_rows, split_task_rows
 from .targets import task_target
 from .tasks import make_task
 from .training import state_copy, train_dense
@@ -171,6 +171,8 @@ def accuracy_vs_k(
         make_task(task_name, columns=list(frame.columns)), raw, test_fraction, rng,
         "test_fraction",
     )
+    check_scorable(make_task(task_name, columns=list(frame.columns)), raw, test_rows, "test",
+                   lambda s: f"raise {s('test_fraction')}")
     # the columns the selector would set aside (constant in the training rows) are no candidates
     flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
                                                            selector.categorical)
@@ -374,9 +376,12 @@ def cross_validate(path: Path, options: Options, target: np.ndarray, task, run_p
     strata = task.strata(target)
     held_out = fold_rows(target if strata is None else strata, folds, strata is not None,
                          options.seed)
+    names = [f"cv fold {f + 1}/{folds}" for f in range(folds)]
+    for name, held in zip(names, held_out, strict=True):
+        check_scorable(task, target, held, f"{name}'s held-out",
+                       lambda s: f"use fewer folds ({s('cv', 'K')})")
     every = np.arange(len(target))
     tasks = [(np.setdiff1d(every, held), held, lambdas) for held in held_out]
-    names = [f"cv fold {f + 1}/{folds}" for f in range(folds)]
     fold_points = runner.map(_fold_points, run_path, tasks, names, on_done)
     scores = np.stack([matched_scores(points, fold) for fold in fold_points])
     mean = scores.mean(axis=0)

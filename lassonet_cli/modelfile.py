@@ -27,10 +27,13 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
     groups          {column: group} for user-given groups, or null
     point           {"index", "k", "val_score", "score_name"}, and "cv_folds" (null: one
                     validation split) with "val_score_se" when val_score is a mean over folds
+    id_column       the training table's --id column, which predict passes through (absent:
+                    none was named)
 
-input_columns, set_aside and point's cv_folds and val_score_se were added within format version
-1 as optional fields: files without them load as before, and readers that predate them ignore
-them.  Nothing is ever unpickled: tensors are read by safetensors, the header by ``json``.
+input_columns, set_aside, id_column and point's cv_folds and val_score_se were added within
+format version 1 as optional fields: files without them load as before, and readers that
+predate them ignore them.  Nothing is ever unpickled: tensors are read by safetensors, the
+header by ``json``.
 
 The tensors are the state dict of ``model.build_model`` for the header's backbone, sizes and image
 shape (``tensor_shapes``).  ``read_header`` checks the header against the tensors' entries in the
@@ -56,13 +59,16 @@ FORMAT_VERSION = 1
 _MAX_HEADER = 100 * 1024 * 1024
 
 
-def save_model(path: str, estimator) -> None:
-    """Write a fitted ``estimator.Selector`` to ``path`` atomically."""
+def save_model(path: str, estimator, id_column: str | None = None) -> None:
+    """Write a fitted ``estimator.Selector`` to ``path`` atomically; ``id_column``: the
+    training table's row identifier, for ``predict`` to pass through."""
     from safetensors.torch import save
 
     from .io import atomic_output
 
     header = model_header(estimator)
+    if id_column is not None:
+        header["id_column"] = str(id_column)
     tensors = {
         name: tensor.detach().cpu().contiguous()
         for name, tensor in estimator.model_.state_dict().items()
@@ -305,6 +311,8 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
             raise bad(f"point {key!r} is {_text(point.get(key), 40)}, not {_KIND_NAMES[kind]}")
     if point.get("cv_folds") and not _is_number(point.get("val_score_se")):
         raise bad("a cross-validated point without a numeric val_score_se")
+    if not (header.get("id_column") is None or _is_text(header["id_column"])):
+        raise bad(f"'id_column' is {_text(header['id_column'], 40)}, not text")
     importances, selected = header["importances"], header["selected"]
     if not all(v is None or _is_number(v) for v in importances.values()):
         raise bad("an importance is not a number")

@@ -24,7 +24,18 @@ def split_task_rows(
 
 
 class TooFewRows(DataError):
-    """A split that leaves a side too few rows (``split_rows``)."""
+    """A split that leaves a side too few rows (``split_rows``), or held-out rows on which
+    the task's score is undefined (``check_scorable``)."""
+
+
+def check_scorable(task, y: np.ndarray, rows: np.ndarray, which: str, remedy) -> None:
+    """Raise ``TooFewRows`` when ``task``'s score is undefined on the held-out ``rows`` of
+    the raw target ``y`` (``task.unscorable``): a score there would be a constant that chose
+    or ranked nothing.  ``which`` names the rows ('validation', 'test', 'cv fold 2/5's
+    held-out'); ``remedy(s)`` says what to change."""
+    reason = task.unscorable(y[rows])
+    if reason is not None:
+        raise TooFewRows(lambda s: f"the {len(rows)} {which} row(s) {reason}: {remedy(s)}")
 
 
 def split_rows(

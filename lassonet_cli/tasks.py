@@ -12,6 +12,8 @@ The path driver only uses this contract; besides, every task has
 * ``loss_of_copies(out, y)``: out (m, n, c) holds m sets of outputs for the same n rows; the sum
   over the m sets of ``loss(out[k], y)`` (``start.exit_thresholds`` scores m models at once);
 * ``strata(y)``: labels to stratify row splits by (validation, test, folds), or None;
+* ``unscorable(y)``: why ``score`` is undefined on held-out rows with raw target ``y`` (R^2
+  on rows of one value, a C-index on rows no pair of which it can order), or None;
 * ``to_dict()`` / ``task_from_dict``: the fitted task in the model file.
 
 The raw target a task is fitted on (``targets.task_target``): a (n,) array of numbers or labels
@@ -83,6 +85,11 @@ class Regression:
     def strata(self, y: np.ndarray) -> None:
         return None
 
+    def unscorable(self, y: np.ndarray) -> str | None:
+        if len(np.unique(np.asarray(y, dtype=np.float64))) < 2:
+            return "hold a single target value, on which R^2 is undefined"
+        return None
+
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """R^2 of ``out`` against ``y`` (both standardised, so units cancel).
 
@@ -152,6 +159,9 @@ class Classification:
 
     def strata(self, y: np.ndarray) -> np.ndarray:
         return y
+
+    def unscorable(self, y: np.ndarray) -> None:
+        return None
 
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return (out.argmax(dim=1) == y).to(out.dtype).mean()
@@ -238,6 +248,18 @@ class Cox:
         """Splits keep events on both sides: stratify on the event indicator."""
         return np.asarray(y, dtype=np.float64)[:, 1] > 0
 
+    def unscorable(self, y: np.ndarray) -> str | None:
+        """The C-index orders pairs of rows in which one has an event before the other's
+        time: without such a pair it is undefined (``concordance_index`` gives it 0.5)."""
+        y = np.asarray(y, dtype=np.float64)
+        events = y[:, 1] > 0
+        if not events.any():
+            return "hold no event, and the C-index orders rows by their events"
+        if not (y[events, 0] < y[:, 0].max()).any():
+            return ("hold no event before another row's time, and the C-index orders rows by "
+                    "their events")
+        return None
+
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return concordance_index(out[:, 0], y[:, 0], y[:, 1])
 
@@ -307,6 +329,12 @@ class Reconstruction:
         return _repeated_loss(self.loss, out, y)
 
     def strata(self, y: np.ndarray) -> None:
+        return None
+
+    def unscorable(self, y: np.ndarray) -> str | None:
+        y = np.asarray(y, dtype=np.float64)
+        if not np.any(y != y[:1]):
+            return "are all alike, and R^2 is undefined on rows of one value"
         return None
 
     def score(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

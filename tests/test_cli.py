@@ -568,6 +568,39 @@ def test_a_test_fraction_that_starves_the_training_rows_is_named(tmp_path):
     assert line.index("--test-fraction") < line.index("--val-fraction")
 
 
+SIX_ROWS = "a,b,y\n1,2,1.0\n2,1,2.5\n3,5,2.0\n4,3,4.1\n5,6,5.2\n6,4,5.9\n"
+# five rows of one value: of three folds of two rows, at least two hold that value alone
+MOSTLY_ONE = "a,b,y\n1,2,1.5\n2,1,1.5\n3,5,1.5\n4,3,1.5\n5,6,1.5\n6,4,2.5\n"
+
+
+@pytest.mark.parametrize("command, args, table, which, remedy", [
+    ("select", ["--cv", "0"], SIX_ROWS, "the 1 validation row(s) hold a single target value",
+     "--val-fraction"),
+    ("select", ["--cv", "3"], MOSTLY_ONE, "held-out row(s) hold a single target value",
+     "fewer folds (--cv K)"),
+    ("path", [], SIX_ROWS, "the 1 test row(s) hold a single target value",
+     "raise --test-fraction"),
+])
+def test_held_out_rows_on_which_r2_is_undefined_are_refused(tmp_path, command, args, table,
+                                                            which, remedy):
+    """One held-out row (or rows of one target value) gave R^2 0 at every path point, and
+    the point was then chosen by that constant; now one line names the rows and the option."""
+    path = tmp_path / "six.csv"
+    path.write_text(table)
+    line = assert_clean_error(invoke(command, path, "-t", "y", "-q", *args), which, remedy)
+    assert "cv fold" in line or "--cv" not in args[:1] or args[1] == "0"
+
+
+def test_cox_validation_rows_without_an_event_are_refused(tmp_path):
+    """One event in eight rows: the split keeps it for training, and the validation rows' C-index
+    was 0.5 at every point, choosing the empty model."""
+    table = tmp_path / "cox.csv"
+    table.write_text("time,event,a,b\n1,1,1,2\n2,0,2,1\n3,0,3,5\n4,0,4,3\n5,0,5,6\n"
+                     "6,0,6,4\n7,0,2,2\n8,0,1,1\n")
+    assert_clean_error(invoke("select", table, "--task", "cox", "--time", "time", "--event",
+                              "event", "-q"), "validation row(s) hold no event")
+
+
 def test_names_with_spaces_around_them_are_found_and_suggested_quoted(tmp_path):
     """A header written 'a, b, y' names ' b' and ' y': -t y and --features b find them (one
     column fits each), and a suggestion shows its spaces."""
@@ -620,6 +653,34 @@ def test_a_name_holding_a_comma_is_addressed_in_double_quotes(tmp_path):
     result = invoke("predict", model, path, "--keep", '"id, site"')
     assert result.exit_code == 0, result.stderr
     assert list(pd.read_csv(io.StringIO(result.stdout)).columns) == ["id, site", "prediction"]
+
+
+def test_predict_passes_the_training_id_column_through(tmp_path):
+    """SPEC 4: --id is passed through where rows are written.  The model file records it, and
+    predict writes it first when the input has it (once, with --keep naming it too), and
+    goes on without it when the input has none."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((60, 2)), columns=["a", "b"])
+    table["y"] = 2 * table["a"] + 0.1 * rng.standard_normal(60)
+    table.insert(1, "sample", [f"s{i}" for i in range(60)])
+    path = tmp_path / "ids.csv"
+    table.to_csv(path, index=False)
+    model = tmp_path / "m.st"
+    assert invoke("select", path, "-t", "y", "--id", "sample", "--cv", "0", "-q",
+                  "--max-epochs", "5", "--threads", "1", "--model-out", model).exit_code == 0
+
+    def columns(data, *args):
+        result = invoke("predict", model, data, *args)
+        assert result.exit_code == 0, result.stderr
+        return pd.read_csv(io.StringIO(result.stdout))
+
+    out = columns(path)
+    assert list(out.columns) == ["sample", "prediction"]
+    assert out["sample"].tolist() == table["sample"].tolist()
+    assert list(columns(path, "--keep", "y,sample").columns) == ["y", "sample", "prediction"]
+    bare = tmp_path / "bare.csv"
+    table.drop(columns="sample").to_csv(bare, index=False)
+    assert list(columns(bare).columns) == ["prediction"]
 
 
 def test_names_holding_the_cell_separator_split_back_from_the_path_tables(tmp_path):

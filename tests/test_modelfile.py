@@ -116,7 +116,7 @@ def _predict(model, data, *extra):
 
 def test_predict_regression_is_bitwise_the_in_process_prediction(trained):
     pred = _predict(trained["reg_model"], trained["reg"])
-    assert list(pred.columns) == ["prediction"]
+    assert list(pred.columns) == ["id", "prediction"]  # select's --id leads
     data = pd.read_csv(trained["reg"])
     expected = trained["reg_fit"].predict(data[FEATURES])
     assert pred["prediction"].dtype == np.float64
@@ -127,7 +127,7 @@ def test_predict_regression_is_bitwise_the_in_process_prediction(trained):
 
 def test_predict_classification_text_labels_and_probabilities(trained):
     pred = _predict(trained["cls_model"], trained["cls"], "-o", "-")
-    assert list(pred.columns) == ["prediction"] + [f"proba_{c}" for c in CLASSES]
+    assert list(pred.columns) == ["id", "prediction"] + [f"proba_{c}" for c in CLASSES]
     data = pd.read_csv(trained["cls"])
     fit = trained["cls_fit"]
     assert list(fit.classes_) == CLASSES
@@ -183,7 +183,7 @@ def test_save_load_round_trip(trained, tmp_path, kind):
 
 def test_in_process_save_is_byte_identical_to_select_model_out(trained, tmp_path):
     path = tmp_path / "m.safetensors"
-    trained["reg_fit"].save(str(path))
+    trained["reg_fit"].save(str(path), id_column="id")  # as select --id id saves it
     assert path.read_bytes() == trained["reg_model"].read_bytes()
 
 
@@ -235,11 +235,11 @@ def test_extra_columns_are_ignored_and_order_does_not_matter(trained, tmp_path):
     shuffled.to_csv(path, index=False)
     pred = _predict(trained["cls_model"], path)
     pd.testing.assert_frame_equal(pred, baseline, check_exact=True)
-    # the training target is not needed either
+    # the training target is not needed either, nor the id column (then not written)
     only = tmp_path / "only.csv"
     data[FEATURES[::-1]].to_csv(only, index=False)
-    pd.testing.assert_frame_equal(_predict(trained["cls_model"], only), baseline,
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(_predict(trained["cls_model"], only),
+                                  baseline.drop(columns="id"), check_exact=True)
 
 
 def test_missing_value_in_a_needed_column(trained, tmp_path):

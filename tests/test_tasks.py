@@ -60,3 +60,22 @@ def test_a_held_out_value_far_outside_the_training_range_encodes_to_inf_quietly(
 def test_constant_target_is_still_refused():
     with pytest.raises(DataError, match="constant"):
         Regression().fit(np.full(5, 3e250))
+
+
+@pytest.mark.parametrize("name, undefined, defined", [
+    ("regression", [[2.0], [2.0, 2.0, 2.0]], [[1.0, 2.0]]),
+    ("classification", [], [["a"], ["a", "a"]]),
+    # (time, event): no event; the only event at the latest time; then an orderable pair
+    ("cox", [[[1, 0], [2, 0]], [[1, 0], [3, 1], [3, 0]]], [[[1, 1], [2, 0]]]),
+    ("reconstruction", [[[1.0, 2.0]], [[1.0, 2.0], [1.0, 2.0]]], [[[1.0, 2.0], [1.0, 3.0]]]),
+])
+def test_held_out_rows_say_when_their_score_is_undefined(name, undefined, defined):
+    """``unscorable``: R^2 needs two distinct rows, the C-index an event before another row's
+    time; accuracy is defined on any row."""
+    from lassonet_cli.tasks import make_task
+
+    task = make_task(name, columns=["a", "b"])
+    for y in undefined:
+        assert isinstance(task.unscorable(np.asarray(y)), str)
+    for y in defined:
+        assert task.unscorable(np.asarray(y)) is None
