@@ -282,7 +282,7 @@ def path_command(
 ) -> None:
     from pathlib import Path as FilePath
 
-    from .evaluate import accuracy_vs_k, parse_k_grid
+    from .evaluate import accuracy_vs_k, check_random_repeats, parse_k_grid
     from .io import atomic_output, check_distinct, check_writable, output_format, write_table
     from .plot import accuracy_vs_k_figure
 
@@ -310,8 +310,7 @@ def path_command(
     runner = Runner(jobs, scheduler, threads or 1)
     runner.check()
     task_name = resolve_task(task.value, target, time, event)
-    if random_repeats < 1:
-        raise typer.BadParameter("must be at least 1", param_hint="--random-repeats")
+    check_random_repeats(random_repeats)
     if not 0 < test_fraction < 1:
         raise typer.BadParameter("must be between 0 and 1", param_hint="--test-fraction")
     setup_torch(threads, seed)

@@ -65,6 +65,13 @@ CV_MIN_FOLD_ROWS = 5
 # legacy bound, far below both limits.
 MAX_SEED = 2**32 - 1
 
+# Most complementary pairs a stability selection may ask for, and most random sets per k a
+# `lassonet path` may refit: a million, typed for a thousand, would draw every set (or
+# half-sample) before the first path and run for months; 10,000 pairs are 20,000 paths,
+# 200 times Shah & Samworth's B = 50.
+MAX_PAIRS = 10_000
+MAX_RANDOM_REPEATS = 1_000
+
 # Most torch threads a run may ask for: torch takes an int32, and each thread is started (a
 # million of them exhausts memory with a misleading error).
 MAX_THREADS = 1024

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import defaults
 from .backbones import BackboneSpec
 from .checks import constant_columns
 from .columns import join_names
@@ -122,6 +123,13 @@ def parse_k_grid(text: str | None, d: int, noun: str = "features") -> list[int]:
     return sorted(set(values))
 
 
+def check_random_repeats(random_repeats: int) -> None:
+    """ConfigError unless 1 <= ``random_repeats`` <= ``defaults.MAX_RANDOM_REPEATS``."""
+    if not 1 <= random_repeats <= defaults.MAX_RANDOM_REPEATS:
+        raise ConfigError(f"--random-repeats must be between 1 and "
+                          f"{defaults.MAX_RANDOM_REPEATS}, got {random_repeats}")
+
+
 def accuracy_vs_k(
     make_selector: Callable[[], object],
     frame: pd.DataFrame,
@@ -161,8 +169,7 @@ def accuracy_vs_k(
         ``seed + 1 + r``) and the random sets are drawn before any refit, so the table is the
         same wherever they run
     """
-    if random_repeats < 1:
-        raise ConfigError(f"--random-repeats must be at least 1, got {random_repeats}")
+    check_random_repeats(random_repeats)
     rng = np.random.default_rng([seed, 1])
     selector = make_selector()
     options = selector.validate()

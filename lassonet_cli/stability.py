@@ -28,6 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from . import defaults
 from .errors import ConfigError, DataError
 from .estimator import Selector
 from .inputs import as_frame
@@ -144,8 +145,9 @@ def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int
         raise ConfigError(lambda s: f"{s('q')} must be at least 1, got {q}")
     if efv is not None and not 0 < efv < math.inf:
         raise ConfigError(lambda s: f"{s('efv')} must be a finite number > 0, got {efv}")
-    if pairs < 1:
-        raise ConfigError(lambda s: f"{s('pairs')} must be at least 1, got {pairs}")
+    if not 1 <= pairs <= defaults.MAX_PAIRS:
+        raise ConfigError(lambda s: f"{s('pairs')} must be between 1 and "
+                                    f"{defaults.MAX_PAIRS}, got {pairs}")
 
 
 def stability_selection(

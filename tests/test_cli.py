@@ -416,6 +416,7 @@ def test_path_refits_in_two_processes_give_the_same_table(signal_table, tmp_path
     (["--k-grid", "0,2"], "k-grid"), (["--k-grid", "7"], "7"), (["--k-grid", "x"], "'x'"),
     (["--k-grid", "inf"], "'inf'"),
     (["--plot", "acc.pdf"], ".png or .svg"), (["--random-repeats", "0"], "--random-repeats"),
+    (["--random-repeats", "1000000"], "--random-repeats must be between 1 and 1000"),
     (["--test-fraction", "1.2"], "--test-fraction"),
 ])
 def test_path_command_bad_options(signal_table, args, fragment):
