@@ -81,15 +81,23 @@ def _run(main, args, debug: bool, **kwargs) -> int:
         if debug:
             traceback.print_exc()
         if _out_of_memory(e):
-            _print_error("out of memory: the run needs more than this machine has; use smaller "
-                         "hidden layers (--backbone), minibatches (--batch-size) or fewer rows "
-                         "or columns")
+            _print_error(f"out of memory: the run needs more than this machine has; "
+                         f"{_memory_remedy(args)}")
             return EXIT_USAGE
         _print_error(
             f"internal error: {type(e).__name__}: {e} "
             "(rerun with --debug for the traceback, and please report it)"
         )
         return EXIT_INTERNAL
+
+
+def _memory_remedy(args: list[str]) -> str:
+    """What a command that ran out of memory can change: a prediction only its input."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command == "predict":
+        return "predict fewer rows at a time (split the input)"
+    return ("use smaller hidden layers (--backbone), minibatches (--batch-size) or fewer rows "
+            "or columns")
 
 
 def _out_of_memory(e: BaseException) -> bool:

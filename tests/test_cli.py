@@ -731,3 +731,20 @@ def test_running_out_of_memory_is_one_line_and_exit_2(monkeypatch):
     monkeypatch.setattr(path_module, "build_model", allocate)
     result = invoke("select", TOY, "-t", "y", "-q", "--cv", "0")
     assert_clean_error(result, "out of memory", "--backbone", "--batch-size")
+
+
+def test_predict_out_of_memory_names_what_predict_can_change(monkeypatch, tmp_path):
+    """predict has no --backbone or --batch-size: its remedy is a smaller input."""
+    from lassonet_cli.estimator import Selector
+
+    model = tmp_path / "m.st"
+    assert invoke("select", TOY, "-t", "y", "-q", "--cv", "0", "--max-epochs", "5",
+                  "--model-out", model, "-o", tmp_path / "r.csv").exit_code == 0
+
+    def allocate(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(Selector, "predict_table", allocate)
+    line = assert_clean_error(invoke("predict", model, TOY), "out of memory",
+                              "fewer rows at a time")
+    assert "--backbone" not in line
