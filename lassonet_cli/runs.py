@@ -69,8 +69,9 @@ class Runner:
     def check(self) -> None:
         """Fail now (RunError) if the scheduler, where there is one, cannot be reached: before
         a command reads its data or trains, not after."""
-        if self.scheduler is not None:
-            _connect(self.scheduler).close()
+        if self.scheduler is not None:  # the probe alone: a client is built once, by map
+            _client_class()
+            _check_scheduler(self.scheduler)
 
     def map(self, fn: Callable, shared, tasks: Sequence, names: Sequence[str],
             on_done: Callable[[int, int], None] | None = None) -> list:
@@ -259,15 +260,7 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
 def _connect(address: str):
     """A distributed ``Client`` of the scheduler at ``address``; RunError within
     ``CONNECT_TIMEOUT`` seconds where there is none."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise ConfigError(lambda s: f"{s('scheduler')} needs Dask distributed: "
-                                    "pip install 'lassonet-cli[dask]'") from None
-    import logging
-
-    # an unreachable scheduler is one line of ours, not distributed's retry warnings
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    Client = _client_class()
     _check_scheduler(address)
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
@@ -275,6 +268,21 @@ def _connect(address: str):
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
                                  f"{s('scheduler')}: {why}") from None
+
+
+def _client_class():
+    """distributed's ``Client`` (ConfigError naming the extra where Dask is not installed),
+    with distributed's logging quietened: an unreachable scheduler is one line of ours, not
+    its retry warnings."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError(lambda s: f"{s('scheduler')} needs Dask distributed: "
+                                    "pip install 'lassonet-cli[dask]'") from None
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    return Client
 
 
 def _check_scheduler(address: str) -> None:

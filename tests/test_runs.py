@@ -193,6 +193,24 @@ def test_a_malformed_scheduler_address_fails_at_once(address, why):
     assert time.monotonic() - started < 2
 
 
+def test_checking_a_scheduler_probes_it_and_builds_no_client(monkeypatch):
+    """A command checks the scheduler before reading its data; a client (a second connection,
+    its own start-up) is built once, when the runs are sent."""
+    import distributed
+
+    from lassonet_cli import runs
+
+    probed = []
+    monkeypatch.setattr(runs, "_check_scheduler", probed.append)
+
+    def no_client(*args, **kwargs):
+        raise AssertionError("a client was built by the check")
+
+    monkeypatch.setattr(distributed, "Client", no_client)
+    Runner(scheduler="tcp://127.0.0.1:8786").check()
+    assert probed == ["tcp://127.0.0.1:8786"]
+
+
 def test_bad_runner_settings_are_refused():
     with pytest.raises(ConfigError, match="jobs must be at least 1"):
         Runner(jobs=0)
