@@ -630,15 +630,21 @@ def test_names_with_spaces_around_them_are_found_and_suggested_quoted(tmp_path):
     assert list(pd.read_csv(io.StringIO(result.stdout)).columns)[0] == " g"
 
 
+def _table_with_ids(path, features: list[str], id_column: str, at: int):
+    """60 rows: two normal features, y = 2 * the first + noise, and an id column at ``at``;
+    written to ``path``.  Returns (path, the table)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((60, 2)), columns=features)
+    table["y"] = 2 * table[features[0]] + 0.1 * rng.standard_normal(60)
+    table.insert(at, id_column, [f"r{i}" for i in range(60)])
+    table.to_csv(path, index=False)
+    return path, table
+
+
 def test_a_name_holding_a_comma_is_addressed_in_double_quotes(tmp_path):
     """--features, --exclude and --keep split on commas; a quoted entry, as in CSV, keeps
     its comma (such a column could not be named at all)."""
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame(rng.standard_normal((60, 2)), columns=["dose, mg", "age"])
-    table["y"] = 2 * table["dose, mg"] + 0.1 * rng.standard_normal(60)
-    table.insert(0, "id, site", [f"r{i}" for i in range(60)])
-    path = tmp_path / "commas.csv"
-    table.to_csv(path, index=False)
+    path, _ = _table_with_ids(tmp_path / "commas.csv", ["dose, mg", "age"], "id, site", 0)
     fast = ["--cv", "0", "-q", "--max-epochs", "5", "--threads", "1"]
 
     def features(*args):
@@ -660,12 +666,7 @@ def test_predict_passes_the_training_id_column_through(tmp_path):
     """SPEC 4: --id is passed through where rows are written.  The model file records it, and
     predict writes it first when the input has it (once, with --keep naming it too), and
     goes on without it when the input has none."""
-    rng = np.random.default_rng(0)
-    table = pd.DataFrame(rng.standard_normal((60, 2)), columns=["a", "b"])
-    table["y"] = 2 * table["a"] + 0.1 * rng.standard_normal(60)
-    table.insert(1, "sample", [f"s{i}" for i in range(60)])
-    path = tmp_path / "ids.csv"
-    table.to_csv(path, index=False)
+    path, table = _table_with_ids(tmp_path / "ids.csv", ["a", "b"], "sample", 1)
     model = tmp_path / "m.st"
     assert invoke("select", path, "-t", "y", "--id", "sample", "--cv", "0", "-q",
                   "--max-epochs", "5", "--threads", "1", "--model-out", model).exit_code == 0
