@@ -46,6 +46,12 @@ Protocol, for every table and seed (``--seeds``, default 0 1 2):
     ``1 - sum_ij (z_ij - zhat_ij)^2 / sum_ij (z_ij - mean_i' z_i'j)^2`` over the test rows i
     and all columns j in training-standardised units (the score of ``lassonet_cli``'s
     reconstruction task, ``tasks._r2``);
+  - ``r2raw``: the same ridge, from the k standardised columns to all d columns in their own
+    units (centred by the training means), and the pooled R^2 in those units: the share of
+    the table's total variance the k columns rebuild, each column weighted by its variance.
+    For images this is the LassoNet paper's measure (the reconstruction's mean squared error in
+    pixel units, section 6.2) made a share; ``r2`` instead weighs a border pixel with ink on a
+    handful of images (training sd 0.09 on digits) as much as a central one;
   - ``acc``: the test accuracy of extremely randomised trees (``ExtraTreesClassifier``,
     ``--trees`` trees, default 100, ``random_state=seed``, one job) on the k columns.
 
@@ -99,8 +105,11 @@ TABLES = ("digits", "coil20", "isolet_skf", "colon")
 BAR_TABLES = ("digits", "coil20")  # issue 19: ours above random and >= Laplacian here
 RANKERS = ("lassonet", "laplacian", "variance", "pfa", "random")
 OURS = "lassonet"
-METRICS = ("r2", "acc")
+METRICS = ("r2", "r2raw", "acc")
 KS = (10, 25, 50)
+# issue 19's bar asks for "reconstruction R^2" and label accuracy; R^2 read two ways
+READINGS = {"standardised R^2 (r2) and acc": ("r2", "acc"),
+            "R^2 in the columns' own units (r2raw) and acc": ("r2raw", "acc")}
 NEIGHBOURS = 5  # He et al.'s experiments use a 5-nearest-neighbour graph
 PFA_VARIANCE = 0.90  # q: the components that keep this share of the variance (at most k)
 RIDGE_ALPHA = 1.0
@@ -360,6 +369,15 @@ class Downstream:
         model = Ridge(alpha=RIDGE_ALPHA).fit(s.Z_train[:, columns], s.Z_train)
         return pooled_r2(s.Z_test, model.predict(s.Z_test[:, columns]))
 
+    def r2raw(self, features: list[int]) -> float:
+        """Test pooled R^2 in the columns' own units of the same ridge (``r2``'s inputs)."""
+        columns = np.sort(np.asarray(features, dtype=np.int64))
+        s = self.split
+        raw_train = s.train_raw.to_numpy(dtype=np.float64)
+        model = Ridge(alpha=RIDGE_ALPHA).fit(s.Z_train[:, columns], raw_train)
+        return pooled_r2(s.test_raw.to_numpy(dtype=np.float64),
+                         model.predict(s.Z_test[:, columns]))
+
     def acc(self, features: list[int]) -> float:
         """Test accuracy of extra trees on ``features``."""
         columns = np.sort(np.asarray(features, dtype=np.int64))
@@ -404,7 +422,7 @@ def run_table(table: Table, seeds: list[int], rankers: list[str], ks: dict[str, 
     for seed in seeds:
         split = cr.make_split(table.spec, table.X, table.y, seed)
         downstream = Downstream(split, seed, args.trees)
-        learners = {"r2": downstream.r2, "acc": downstream.acc}
+        learners = {"r2": downstream.r2, "r2raw": downstream.r2raw, "acc": downstream.acc}
         for ranker in rankers:
             try:
                 if ranker == "pfa":  # one set per k
@@ -492,7 +510,8 @@ def format_table(table: Table, ks: dict[str, int], seeds: list[int], stats: dict
         rows.append(cells)
     lines += _harness.render_table(headers, rows)
     lines.append("(mean (sd) over seeds on the test rows; r2: ridge from the top k to all "
-                 "columns, pooled standardised R^2; acc: extra trees on the top k, label "
+                 "columns, pooled standardised R^2; r2raw: the same in the columns' own units; "
+                 "acc: extra trees on the top k, label "
                  "accuracy; mean_rank: 1 = best; fit_s: median seconds to rank; blank@k: share "
                  "of training rows at the column's minimum, mean over the top k)")
     lines += [f"FAILED: {f['ranker']} on seed {f['seed']}: {f['error']}" for f in failures]
@@ -501,26 +520,32 @@ def format_table(table: Table, ks: dict[str, int], seeds: list[int], stats: dict
 
 def bar_lines(name: str, stats: dict, ks: dict[str, int],
               seeds: list[int]) -> tuple[list[str], bool]:
-    """Issue 19's bar on one table: ours above random and >= Laplacian, every metric and k.
+    """Issue 19's bar on one table: ours above random and >= Laplacian at every k, for the
+    label accuracy and a reconstruction R^2, read both ways (``READINGS``).
 
-    Not met where ours ran on fewer seeds than asked (a failed fit).
+    Returns (the lines, whether every cell of every metric is met).  Not met where ours ran on
+    fewer seeds than asked (a failed fit).
     """
     if not {OURS, "random", "laplacian"} <= set(stats):
         return [f"{name}: needs lassonet, laplacian and random"], False
-    met = stats[OURS]["seeds"] == len(seeds)
-    lines = [] if met else [f"  {name}: ours ran on {stats[OURS]['seeds']} of "
-                            f"{len(seeds)} seeds"]
+    complete = stats[OURS]["seeds"] == len(seeds)
+    lines = [] if complete else [f"  {name}: ours ran on {stats[OURS]['seeds']} of "
+                                 f"{len(seeds)} seeds"]
+    cell_met = {}
     for m in METRICS:
         for label, k in ks.items():
             ours, _ = stats[OURS]["cells"][(m, label)]
             rnd, _ = stats["random"]["cells"][(m, label)]
             lap, _ = stats["laplacian"]["cells"][(m, label)]
-            ok = ours > rnd and ours >= lap
-            met &= ok
+            cell_met[m, label] = ok = complete and ours > rnd and ours >= lap
             lines.append(f"  {name} {m}@{k}: ours {ours:.3f}  random {rnd:.3f} "
                          f"({ours - rnd:+.3f})  laplacian {lap:.3f} ({ours - lap:+.3f})  "
                          f"{'met' if ok else 'NOT met'}")
-    return [f"{name}: {'met' if met else 'NOT met'}", *lines], met
+    verdicts = []
+    for reading, metrics in READINGS.items():
+        met = all(cell_met[m, label] for m in metrics for label in ks)
+        verdicts.append(f"{'met' if met else 'NOT met'} with {reading}")
+    return [f"{name}: {'; '.join(verdicts)}", *lines], all(cell_met.values())
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

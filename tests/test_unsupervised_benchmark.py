@@ -113,6 +113,18 @@ def test_pooled_r2_is_one_minus_sse_over_sst_over_all_columns():
 def test_all_columns_reconstruct_the_table():
     split = _toy_split(0)
     assert ub.Downstream(split, 0).r2(list(range(split.d))) > 0.999
+    assert ub.Downstream(split, 0).r2raw(list(range(split.d))) > 0.999
+
+
+def test_r2raw_weighs_each_column_by_its_variance():
+    """The toy's last four columns are noise, each rebuilding only itself, and scaled by
+    2**8 .. 2**11 they hold almost all of the raw variance: in their own units they rebuild
+    the table (R^2 = their share, ~0.99), standardised only their 4 of 12 columns."""
+    split = _toy_split(0)
+    noise = [split.columns.index(c) for c in NOISE]
+    downstream = ub.Downstream(split, 0)
+    assert downstream.r2raw(noise) > 0.95
+    assert downstream.r2(noise) < 0.4
 
 
 # --- the toy run -------------------------------------------------------------------------------
@@ -199,4 +211,5 @@ def test_a_ranker_that_fails_is_reported_and_the_bar_is_not_met(monkeypatch, cap
     printed = capsys.readouterr().out
     assert "FAILED: lassonet on seed 1: RuntimeError: training diverged" in printed
     assert "lassonet (1 seeds)" in printed
-    assert "toy: NOT met" in printed and "ours ran on 1 of 2 seeds" in printed
+    assert "toy: NOT met with standardised R^2 (r2) and acc; NOT met with R^2 in the columns' " \
+        "own units (r2raw) and acc" in printed and "ours ran on 1 of 2 seeds" in printed
