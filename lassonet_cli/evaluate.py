@@ -174,12 +174,9 @@ def accuracy_vs_k(
     selector = make_selector()
     options = selector.validate()
     task_name, frame, raw = task_target(task_name, frame, target, selector.categorical)
-    train_rows, test_rows = split_task_rows(
-        make_task(task_name, columns=list(frame.columns)), raw, test_fraction, rng,
-        "test_fraction",
-    )
-    check_scorable(make_task(task_name, columns=list(frame.columns)), raw, test_rows, "test",
-                   lambda s: f"raise {s('test_fraction')}")
+    unfitted = make_task(task_name, columns=list(frame.columns))
+    train_rows, test_rows = split_task_rows(unfitted, raw, test_fraction, rng, "test_fraction")
+    check_scorable(unfitted, raw, test_rows, "test", lambda s: f"raise {s('test_fraction')}")
     # the columns the selector would set aside (constant in the training rows) are no candidates
     flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
                                                            selector.categorical)
