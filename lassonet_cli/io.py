@@ -257,7 +257,36 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
 
 
 def _json_value(value):
-    """Python scalars for json (repr keeps every float bit); non-finite numbers become null."""
+    """A cell as json writes it: Python scalars (repr keeps every float bit), non-finite
+    numbers and missing values as null, dates and times in ISO 8601, durations as ISO 8601
+    durations, bytes as text (undecodable bytes escaped), decimals as numbers, and the
+    lists and mappings of nested columns (passed through by --keep) element by element."""
+    import datetime
+    import decimal
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Timedelta | datetime.timedelta | np.timedelta64):
+        delta = pd.Timedelta(value)
+        return None if delta is pd.NaT else delta.isoformat()
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+        return None if value is pd.NaT else value.isoformat()
+    if isinstance(value, datetime.date | datetime.time):  # (pandas' Timestamp too)
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

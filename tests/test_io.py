@@ -170,6 +170,32 @@ def test_write_json_keeps_full_float_precision(tmp_path, fmt):
     assert got == vals
 
 
+def test_json_writes_the_cells_predict_keep_passes_through(tmp_path):
+    """--keep passes any input column through: dates, times, durations, bytes, decimals and
+    nested cells become JSON values (json.dumps refused them: an internal error), and the
+    missing ones null."""
+    import datetime
+    import decimal
+
+    df = pd.DataFrame({
+        "when": [pd.Timestamp("2024-01-01 01:00", tz="UTC"), pd.NaT],
+        "day": [datetime.date(2024, 1, 2), None],
+        "at": [datetime.time(1, 2, 3), None],
+        "took": pd.to_timedelta([90, None], unit="s"),
+        "raw": [b"ok", b"\xff"],
+        "price": [decimal.Decimal("1.25"), None],
+        "tags": [np.array([1.0, 2.0]), [("k", 1)]],
+    })
+    out = tmp_path / "t.jsonl"
+    write_table(df, str(out))
+    first, second = (json.loads(line) for line in out.read_text().splitlines())
+    assert first == {"when": "2024-01-01T01:00:00+00:00", "day": "2024-01-02",
+                     "at": "01:02:03", "took": "P0DT0H1M30S", "raw": "ok", "price": 1.25,
+                     "tags": [1.0, 2.0]}
+    assert second == {"when": None, "day": None, "at": None, "took": None, "raw": "\\xff",
+                      "price": None, "tags": [["k", 1]]}
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".pq"])
 def test_write_parquet_round_trip(tmp_path, suffix):
     df = ranked()
