@@ -10,6 +10,7 @@ outputs: ``select`` and ``path`` are in ``commands_train``, ``predict`` and ``in
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -80,6 +81,10 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if debug:
             traceback.print_exc()
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            # our own writes name their file (``io``); this is click's help or version text
+            _print_error(f"cannot write the output: {e.strerror}")
+            return EXIT_USAGE
         if _out_of_memory(e):
             _print_error(f"out of memory: the run needs more than this machine has; "
                          f"{_memory_remedy(args)}")

@@ -111,6 +111,7 @@ def inspect(
     import json
     import math
 
+    from .io import write_stdout
     from .modelfile import check_weights, read_header
 
     # the header, checked against the tensors' shapes, and the weights read by numpy: no torch
@@ -118,7 +119,7 @@ def inspect(
     check_weights(model)
     n_parameters = sum(math.prod(shape) for shape in shapes.values())
     if json_output:
-        sys.stdout.write(json.dumps(header, indent=1, sort_keys=True) + "\n")
+        write_stdout((json.dumps(header, indent=1, sort_keys=True) + "\n").encode())
         return
     point = header["point"]
     task = header["task"]
@@ -153,7 +154,7 @@ def inspect(
         if name in selected:
             value = importances[name]
             lines.append(f"  {name:<30} {'inf' if value is None else format(value, '.6g')}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    write_stdout(("\n".join(lines) + "\n").encode())
 
 
 def _cv_detail(point: dict) -> str:

@@ -391,6 +391,33 @@ def test_full_stdout_is_one_line_and_exit_2(good):
     assert done.stderr.decode() == "error: no space left writing stdout\n"
 
 
+@pytest.mark.parametrize("closed", [False, True])
+def test_inspect_and_help_on_a_full_or_closed_stdout_are_one_line_and_exit_2(good, tmp_path,
+                                                                           closed):
+    """inspect wrote with sys.stdout.write and --help through click: a full stdout was an
+    internal error (exit 1), a closed one an AttributeError.  (--help to a closed stdout
+    writes nothing and fails nothing: click skips it.)"""
+    if not closed and not os.path.exists("/dev/full"):
+        pytest.skip("this system has no /dev/full")
+    model = tmp_path / "m.st"
+    assert invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "--model-out", model,
+                  "-o", "/dev/null").exit_code == 0
+    commands = [["inspect", str(model)], ["inspect", str(model), "--json"]]
+    if not closed:
+        commands.append(["--help"])
+    for command in commands:
+        if closed:
+            done = subprocess.run([LASSONET, *command], stderr=subprocess.PIPE, timeout=60,
+                                  preexec_fn=lambda: os.close(1))
+        else:
+            with open("/dev/full", "wb") as full:
+                done = subprocess.run([LASSONET, *command], stdout=full,
+                                      stderr=subprocess.PIPE, timeout=60)
+        stderr = done.stderr.decode()
+        assert done.returncode == 2, (command, stderr)
+        assert len(stderr.splitlines()) == 1 and stderr.startswith("error: "), (command, stderr)
+
+
 def test_reader_closing_early_on_an_open_stdout_ends_quietly(tmp_path):
     """`-o /dev/stdout | head -1` with a ranking larger than the pipe buffer: exit 0.  The
     test names stdout /proc/self/fd/1, which a writer that renames cannot destroy."""
