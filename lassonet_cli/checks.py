@@ -98,6 +98,10 @@ def check_table(
     notes: list[str] = []
     X = df[sel.features]
     y: pd.Series | pd.DataFrame | None = None
+    for role, name in (("--target", sel.target), ("--time", sel.time), ("--event", sel.event)):
+        if name is not None and _is_nested(df[name]):
+            raise DataError(f"the {role} column {name!r} holds lists or records: it needs one "
+                            "value per row")
     if task == "auto" and sel.time is not None:
         task = "cox"
         notes.append("task: cox (from --time and --event; override with --task)")

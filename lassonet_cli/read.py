@@ -75,6 +75,7 @@ def read_table(
     na_values: list[str] | None = None,
     decimal: str = ".",
     what: str = "input",
+    text: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV, TSV (optionally gzipped) or Parquet table from a path or ``-`` (stdin).
 
@@ -83,8 +84,9 @@ def read_table(
     (a UTF-8 byte-order mark is always skipped).  ``na_values``: cells that mean "missing"
     besides the empty cell and pandas' usual NA, NaN, null, ... (in Parquet, text cells equal
     to one of them).  ``decimal``: the decimal mark of numbers in text tables.  ``what``: the
-    file's role in messages ("input", "groups").  Parquet bytes on stdin are recognised by
-    their magic number; decimal Parquet columns are read as float64.
+    file's role in messages ("input", "groups").  ``text``: every cell of a text table is read
+    as text (a groups file's labels '007' and '7' stay two).  Parquet bytes on stdin are
+    recognised by their magic number; decimal Parquet columns are read as float64.
     """
     kind = input_format(path, fmt)
     if path == "-":
@@ -112,12 +114,17 @@ def read_table(
             if sep is None:
                 sep = "\t" if kind == "tsv" else _sniff_separator(source, compression,
                                                                   text_encoding)
-            if decimal == sep:
-                raise DataError(f"{path}: --decimal {decimal!r} is also the field separator: "
-                                "name another separator with --sep (e.g. --sep ';')")
+            # a decimal mark that is also the separator reads only inside quoted cells
+            # ("0,35","1,2"): a bare one splits the number, and the rows outgrow the header
+            shared = decimal == sep
+            if shared and not _quotes_decimal(_head(source, compression, text_encoding),
+                                              decimal):
+                raise _shared_mark(path, decimal)
             df = pd.read_csv(source, sep=sep, compression=compression,
                              encoding=text_encoding, na_values=na_values or None,
-                             decimal=decimal)
+                             decimal=decimal, dtype=str if text else None)
+            if shared and not isinstance(df.index, pd.RangeIndex):
+                raise _shared_mark(path, decimal)
     except DataError:
         raise
     except LookupError:
@@ -160,6 +167,12 @@ def read_table(
 
 
 PARQUET_MAGIC = b"PAR1"
+
+
+def _shared_mark(path: str, decimal: str) -> DataError:
+    return DataError(f"{path}: --decimal {decimal!r} is also the field separator, and its "
+                     "numbers are not all quoted: name another separator with --sep (e.g. "
+                     "--sep ';')")
 
 
 def _starts_with(source, magic: bytes) -> bool:
@@ -263,6 +276,12 @@ def _sniff_separator(source, compression, encoding: str) -> str:
 
 
 def _first_line(source, compression, encoding: str) -> str:
+    head = _head(source, compression, encoding)
+    return head.splitlines()[0] if head else ""
+
+
+def _head(source, compression, encoding: str) -> str:
+    """The first 64 KiB of a text table, decoded (undecodable bytes replaced)."""
     import gzip
 
     if isinstance(source, io.BytesIO):
@@ -273,7 +292,15 @@ def _first_line(source, compression, encoding: str) -> str:
         opener = gzip.open if str(source).lower().endswith(".gz") else open
         with opener(source, "rb") as handle:
             head = handle.read(1 << 16)
-    return head.decode(encoding, errors="replace").splitlines()[0] if head else ""
+    return head.decode(encoding, errors="replace")
+
+
+def _quotes_decimal(head: str, mark: str) -> bool:
+    """Whether ``head`` holds a quoted number written with ``mark`` as its decimal mark
+    ("0,35"): a separator that is also the decimal mark can then be read."""
+    import re
+
+    return re.search(r'"\s*[-+]?\d*' + re.escape(mark) + r'\d+\s*"', head) is not None
 
 
 def _raw_header(source, sep: str, compression, encoding: str) -> list[str] | None:
@@ -300,7 +327,7 @@ def _check_unique(path: str, names: list[str]) -> None:
 def read_groups(path: str, features: list[str]) -> dict[str, str]:
     """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}."""
     table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None,
-                       what="groups")
+                       what="groups", text=True)
     if not {"feature", "group"} <= set(table.columns):
         raise DataError(f"{path}: a groups file needs the columns feature,group "
                         f"(found {', '.join(table.columns[:5])})")

@@ -50,8 +50,10 @@ def survival_target(time, event, time_name: str = "time",
                 f"the {s(option)} column {name!r} has {gaps} missing value(s): Cox needs a time "
                 "and an event for every row; fill or drop those rows"))
     if not pd.api.types.is_numeric_dtype(time) or pd.api.types.is_bool_dtype(time):
+        row = _first_non_number(time)
         raise DataError(lambda s: f"the {s('time')} column {time_name!r} is not numeric (e.g. "
-                        f"{plain_value(time.iloc[0])!r}): it must hold follow-up times")
+                        f"{plain_value(time.iloc[row])!r} in row {row + 1}): it must hold "
+                        "follow-up times")
     times = time.to_numpy(dtype=np.float64)
     if not np.isfinite(times).all():
         raise DataError(lambda s: f"the {s('time')} column {time_name!r} has infinite values")
@@ -61,6 +63,8 @@ def survival_target(time, event, time_name: str = "time",
                         f"{times.min():g}): times must be >= 0")
     if pd.api.types.is_bool_dtype(event):
         events = event.to_numpy(dtype=np.float64)
+    elif (coded := _event_codes(event)) is not None:  # text: '1'/'0', 'true'/'false'
+        events = coded
     else:
         numeric = pd.api.types.is_numeric_dtype(event)
         values = event.to_numpy(dtype=np.float64) if numeric else None
@@ -199,6 +203,26 @@ def check_target_spread(values: np.ndarray, what: str) -> None:
                         "number and nothing can be learnt; fix or drop those rows"
                         + (" (missing-value codes can be read as gaps with --na-values)"
                            if s.cli else ""))
+
+
+def _first_non_number(series: pd.Series) -> int:
+    """The position of the first value of ``series`` that is no number (0 if none is)."""
+    numbers = pd.to_numeric(series, errors="coerce").notna().to_numpy()
+    return int(np.argmin(numbers)) if not numbers.all() else 0
+
+
+# event codes written as text (a Parquet string column, or a CSV read with --categorical)
+_EVENT_TEXT = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0, "false": 0.0, "true": 1.0}
+
+
+def _event_codes(event: pd.Series) -> np.ndarray | None:
+    """0/1 from an event column of text codes ('1', '0', 'true', 'false', any case), or None
+    when it holds anything else."""
+    if pd.api.types.is_numeric_dtype(event):
+        return None
+    text = event.astype(str).str.strip().str.lower()
+    codes = text.map(_EVENT_TEXT)
+    return None if codes.isna().any() else codes.to_numpy(dtype=np.float64)
 
 
 def plain_value(value):

@@ -130,6 +130,17 @@ def test_path_table_eliminates_groups(grouped):
     assert path["k"].iloc[0] == 3
 
 
+def test_group_labels_are_text_as_written(grouped, tmp_path):
+    """'007' and '7' are two groups (they were read as the number 7 and merged), and a label
+    beside a blank cell keeps its spelling ('1', not '1.0')."""
+    from lassonet_cli.read import read_groups
+
+    groups = tmp_path / "groups.csv"
+    groups.write_text("feature,group\na1,007\na2,7\nb1,1\nb2,\n")
+    assert read_groups(str(groups), ["a1", "a2", "b1", "b2", "c"]) == {
+        "a1": "007", "a2": "7", "b1": "1"}
+
+
 @pytest.mark.parametrize("content, fragment", [
     ("feature,group\na1,a\nzz,a\n", "zz"),
     # the target is in the table but is no feature: the message says so, not "not in the table"
@@ -154,3 +165,47 @@ def test_too_few_rows_says_how_many_are_needed(tmp_path, n_rows):
     for command in ("select", "path"):
         line = assert_clean_error(invoke(command, path, "-t", "y"), "at least")
         assert "rows" in line
+
+
+def _cox_table(n: int = 80, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3))
+    return pd.DataFrame({"time": rng.exponential(np.exp(-x[:, 0])) + 0.01,
+                         "event": (rng.random(n) < 0.7).astype(int),
+                         "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+
+
+@pytest.mark.parametrize("codes", [{0: "0", 1: "1"}, {0: "false", 1: "TRUE"}])
+def test_cox_event_codes_stored_as_text_read_as_their_numbers(tmp_path, codes):
+    """A Parquet string column '1'/'0' or 'true'/'false' was refused by a message that named
+    exactly those values as the ones it wanted; it now ranks as the 0/1 column does."""
+    table = _cox_table()
+    numeric, text = tmp_path / "numeric.parquet", tmp_path / "text.parquet"
+    table.to_parquet(numeric)
+    table.assign(event=table["event"].map(codes)).to_parquet(text)
+    args = ["--task", "cox", "--time", "time", "--event", "event", *FAST]
+    rankings = [invoke("select", path, *args) for path in (numeric, text)]
+    assert all(r.exit_code == 0 for r in rankings), rankings[1].stderr
+    assert rankings[0].stdout == rankings[1].stdout
+
+
+def test_a_text_time_names_the_cell_that_is_no_number(tmp_path):
+    table = _cox_table().astype({"time": object})
+    table.loc[3, "time"] = "soon"  # (its example was the first cell, a number)
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "--time", "time", "--event", "event", *FAST),
+                       "'soon' in row 4")
+
+
+@pytest.mark.parametrize("role", ["--target", "--event"])
+def test_a_target_of_lists_is_one_line(tmp_path, role):
+    """A list column as the target or the event was an internal error (unhashable type)."""
+    table = _cox_table()
+    table["z"] = [np.array([1.0, float(i % 2)]) for i in range(len(table))]
+    path = tmp_path / "lists.parquet"
+    table.to_parquet(path)
+    args = (["-t", "z"] if role == "--target" else
+            ["--time", "time", "--event", "z", "--exclude", "event"])
+    assert_clean_error(invoke("select", path, *args, *FAST), f"the {role} column 'z' holds "
+                       "lists or records")

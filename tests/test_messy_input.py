@@ -145,6 +145,22 @@ def test_decimal_same_as_separator_is_refused(tmp_path):
                        "--decimal", "separator")
 
 
+def test_quoted_decimal_commas_in_a_comma_separated_table_are_read(tmp_path):
+    """"0,346","1,5": the advice went round in a circle (--decimal , -> "also the separator,
+    use --sep ';'" -> "separated by ','" -> --decimal , ...) and the file could not be read.
+    Quoted, the commas inside the numbers are unambiguous; bare ones still are refused."""
+    quoted = tmp_path / "quoted.csv"
+    good_frame().to_csv(quoted, index=False, decimal=",", quoting=1)  # csv.QUOTE_ALL
+    assert_clean_error(invoke("select", quoted, "-t", "y", *FAST), "--decimal ,")
+    result = invoke("select", quoted, "-t", "y", "--decimal", ",", *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert pd.read_csv(io.StringIO(result.stdout))["feature"].iloc[0] == "b"
+    bare = tmp_path / "bare.csv"
+    bare.write_text("a,b,y\n0,5,1,5,2,5\n1,0,2,0,3,5\n")
+    assert_clean_error(invoke("select", bare, "-t", "y", "--decimal", ",", *FAST),
+                       "not all quoted")
+
+
 # --------------------------------------------------------------------------------------------
 # typed Parquet columns (defect 5)
 
