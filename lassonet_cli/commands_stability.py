@@ -128,14 +128,22 @@ def stability(
 ) -> None:
     from pathlib import Path as FilePath
 
-    from .io import atomic_output, check_distinct, check_writable, output_format, write_table
+    from .io import (
+        check_distinct,
+        check_writable,
+        output_format,
+        write_file,
+        write_outputs,
+        write_table,
+    )
     from .runs import Runner
     from .stability import check_thresholds
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
-    check_writable(plot)
+    if plot is not None:
+        check_writable(plot)
     check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
     plot_format = figure_format(plot, "--plot")
     from .backbones import BackboneSpec
@@ -190,7 +198,5 @@ def stability(
             plot_format,
         )
     with committing():
-        if plot:
-            with atomic_output(plot) as handle:
-                handle.write(figure)
-        write_table(table, output, out_format)
+        write_outputs(lambda: write_table(table, output, out_format),
+                      [lambda: write_file(plot, figure)] if plot else [], output in (None, "-"))

@@ -133,14 +133,22 @@ def select(
     model_out: ModelOut = None,
     filters_out: FiltersOut = None,
 ) -> None:
-    from .io import check_distinct, check_writable, output_format, write_table
+    from .io import (
+        check_distinct,
+        check_writable,
+        output_format,
+        write_file,
+        write_outputs,
+        write_table,
+    )
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     path_format = output_format(path_out, None, override=None) if path_out else None
     check_writable(output, out_format)
     for destination in (path_out, model_out, filters_out):
-        check_writable(destination)
+        if destination is not None:
+            check_writable(destination)
     check_distinct({"the input": data, "the groups file": groups},
                    {"-o": output, "--path-out": path_out, "--model-out": model_out,
                     "--filters-out": filters_out})
@@ -190,17 +198,16 @@ def select(
         figure = filters_figure(estimator.filter_weights(), estimator.unit_support_,
                                 list(estimator.units_.names), filters_format)
     path_table = estimator.path_table() if path_out else None
+    others = []
+    if path_out:
+        others.append(lambda: write_table(path_table, path_out, path_format))
+    if model_out:
+        others.append(lambda: estimator.save(model_out, prepared.id_column))
+    if figure is not None:
+        others.append(lambda: write_file(filters_out, figure))
     with committing():  # every output, or (an error) those written so far
-        if path_out:
-            write_table(path_table, path_out, path_format)
-        if model_out:
-            estimator.save(model_out, prepared.id_column)
-        if figure is not None:
-            from .io import atomic_output
-
-            with atomic_output(filters_out) as handle:
-                handle.write(figure)
-        write_table(ranking, output, out_format)
+        write_outputs(lambda: write_table(ranking, output, out_format), others,
+                      output in (None, "-"))
 
 
 def _filters_format(path: str | None, options) -> str | None:
@@ -283,13 +290,21 @@ def path_command(
     from pathlib import Path as FilePath
 
     from .evaluate import accuracy_vs_k, check_random_repeats, parse_k_grid
-    from .io import atomic_output, check_distinct, check_writable, output_format, write_table
+    from .io import (
+        check_distinct,
+        check_writable,
+        output_format,
+        write_file,
+        write_outputs,
+        write_table,
+    )
     from .plot import accuracy_vs_k_figure
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
-    check_writable(plot)
+    if plot is not None:
+        check_writable(plot)
     check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
     plot_format = figure_format(plot, "--plot")
     if isinstance(parse_M(M), list):
@@ -339,10 +354,8 @@ def path_command(
             units.noun,
         )
     with committing():
-        if plot:
-            with atomic_output(plot) as handle:
-                handle.write(figure)
-        write_table(table, output, out_format)
+        write_outputs(lambda: write_table(table, output, out_format),
+                      [lambda: write_file(plot, figure)] if plot else [], output in (None, "-"))
 
 
 def M_note(estimator) -> str:

@@ -24,7 +24,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -129,13 +129,16 @@ def _failure(what: str, e: OSError) -> DataError:
 def check_writable(path: str | None, fmt: str | None = None) -> None:
     """Fail before any work is done when ``path`` cannot be written.
 
-    stdout always can, except that parquet (``fmt``) is not written to a terminal.  For a file,
+    stdout can unless it is closed (``>&-``), and parquet (``fmt``) is not written to a
+    terminal.  For a file,
     the directory must exist and take a new file: a temporary one is created and removed at
     once (``os.access`` says yes to root anywhere, and to /proc).  A FIFO is not opened (that
     waits for a reader, and closing it would end the reader's input).
     """
     if path is None or path == "-":
-        if fmt == "parquet" and sys.stdout is not None and sys.stdout.isatty():
+        if sys.stdout is None:
+            raise DataError("cannot write stdout: it is closed")
+        if fmt == "parquet" and sys.stdout.isatty():
             raise DataError("refusing to write parquet to a terminal: use -o FILE.parquet")
         return
     kind, where = _destination(path)
@@ -146,6 +149,16 @@ def check_writable(path: str | None, fmt: str | None = None) -> None:
     fd, probe = _temporary_beside(path, where)
     os.close(fd)
     os.unlink(probe)
+
+
+def write_outputs(main: Callable[[], None], others: list[Callable[[], None]],
+                  main_to_stdout: bool) -> None:
+    """Write a command's outputs: ``main`` (its table) and the ``others`` (path table, model,
+    figures; each atomic).  A table on stdout cannot be taken back, so it goes first: if it
+    fails, no other file is written; a table to a file goes last, so that a failing other
+    output leaves none of it."""
+    for write in ([main, *others] if main_to_stdout else [*others, main]):
+        write()
 
 
 def check_distinct(inputs: dict[str, str | None], outputs: dict[str, str | None]) -> None:
@@ -304,6 +317,11 @@ def write_table(df: pd.DataFrame, path: str | None, fmt: str | None = None) -> N
         return
     if path.lower().endswith(".gz"):
         data = gzip.compress(data, mtime=0)  # mtime 0: same input, same bytes
+    write_file(path, data)
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to the file ``path`` atomically (``atomic_output``)."""
     with atomic_output(path) as handle:
         handle.write(data)
 

@@ -64,7 +64,7 @@ def save_model(path: str, estimator, id_column: str | None = None) -> None:
     training table's row identifier, for ``predict`` to pass through."""
     from safetensors.torch import save
 
-    from .io import atomic_output
+    from .io import write_file
 
     header = model_header(estimator)
     if id_column is not None:
@@ -74,8 +74,7 @@ def save_model(path: str, estimator, id_column: str | None = None) -> None:
         for name, tensor in estimator.model_.state_dict().items()
     }
     data = save(tensors, metadata={"lassonet": json.dumps(header, sort_keys=True)})
-    with atomic_output(path) as handle:
-        handle.write(data)
+    write_file(path, data)
 
 
 def model_header(estimator) -> dict:

@@ -381,14 +381,31 @@ def test_keep_names_a_column_once(good, tmp_path):
 # --- as a real process: stdout full, a terminal ------------------------------------------------
 
 
-def test_full_stdout_is_one_line_and_exit_2(good):
+def test_full_stdout_is_one_line_and_exit_2(good, tmp_path):
+    """... and leaves none of the other outputs: the table on stdout, which cannot be taken
+    back, is written first (the model and the path table were written, then stdout failed)."""
     if not os.path.exists("/dev/full"):
         pytest.skip("this system has no /dev/full")
+    model, path = tmp_path / "m.st", tmp_path / "path.csv"
     with open("/dev/full", "wb") as full:
         done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--exclude", "id",
-                               *FAST], stdout=full, stderr=subprocess.PIPE, timeout=300)
+                               *FAST, "--model-out", str(model), "--path-out", str(path)],
+                              stdout=full, stderr=subprocess.PIPE, timeout=300)
     assert done.returncode == 2, done.stderr
     assert done.stderr.decode() == "error: no space left writing stdout\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_stdout_fails_before_training(good, tmp_path):
+    """Known at start-up, it was found only when the ranking was written, after training and
+    after the other outputs."""
+    done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--exclude", "id", *FAST,
+                           "--path-out", str(tmp_path / "path.csv")],
+                          stderr=subprocess.PIPE, timeout=300, preexec_fn=lambda: os.close(1))
+    assert done.returncode == 2
+    # the notes (task, ...) come just before training: only the error line means it never began
+    assert done.stderr.decode() == "error: cannot write stdout: it is closed\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("closed", [False, True])
@@ -514,8 +531,8 @@ def test_a_signal_while_the_outputs_are_written_lets_them_all_land_with_exit_0(
     if name == "model":
         real = Selector.save
 
-        def save_then_signal(self, path):
-            real(self, path)
+        def save_then_signal(self, path, *args):
+            real(self, path, *args)
             signal.raise_signal(sig)
 
         monkeypatch.setattr(Selector, "save", save_then_signal)
