@@ -119,6 +119,8 @@ class _Group(TyperGroup):
         # crawl (a 1024 x 100 matrix product: 0.24 ms alone, 16 ms beside one busy process);
         # waiting passively costs little alone.  Read when torch loads, so set before that.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if sys.stderr is None:  # started with stderr closed (`2>&-`): notes and errors go nowhere
+            sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
         argv = list(sys.argv[1:] if args is None else args)
         with signals_handled():
             code = _run(

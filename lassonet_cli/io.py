@@ -264,7 +264,14 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
         return (df.to_string(index=False) + "\n").encode()
     if fmt == "parquet":
         buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
+        try:
+            df.to_parquet(buf, index=False)
+        except Exception as e:  # pyarrow's own errors: a column it cannot store (--keep)
+            if not type(e).__module__.startswith("pyarrow"):
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise DataError(f"cannot write the table as parquet ({first}): choose another "
+                            "format, e.g. --format jsonl") from None
         return buf.getvalue()
     raise DataError(f"unknown format {fmt!r}")
 

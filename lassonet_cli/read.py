@@ -88,11 +88,13 @@ def read_table(
     as text (a groups file's labels '007' and '7' stay two).  Parquet bytes on stdin are
     recognised by their magic number; decimal Parquet columns are read as float64.
     """
-    kind = input_format(path, fmt)
     if path == "-":
+        kind = input_format(path, fmt)
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise DataError("cannot read stdin: it is closed")
         raw = sys.stdin.buffer.read()
         source: object = io.BytesIO(raw)
-        compression = "gzip" if raw[:2] == b"\x1f\x8b" else None
+        compression = "gzip" if raw[:2] == GZIP_MAGIC else None
         if fmt is None and raw[:4] == PARQUET_MAGIC:
             kind = "parquet"
     else:
@@ -101,10 +103,18 @@ def read_table(
             raise DataError(f"{what} file {path!r} does not exist")
         if p.is_dir():
             raise DataError(f"{what} file {path!r} is a directory, not a table")
+        kind = input_format(path, fmt)
         source = p
-        compression = "infer"
+        # gzip by its first bytes too: a gzipped table named .csv
+        compression = "gzip" if _starts_with(p, GZIP_MAGIC) else "infer"
+        if kind == "parquet" and fmt is None and not _starts_with(p, PARQUET_MAGIC):
+            raise DataError(f"{path}: not a Parquet file (it does not start with "
+                            f"{PARQUET_MAGIC.decode()}): if it is text, read it with "
+                            "--input-format csv")
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     text_encoding = "utf-8-sig" if utf8 else encoding
+    if utf8 and compression != "gzip" and any(_starts_with(source, bom) for bom in UTF16_BOMS):
+        text_encoding = "utf-16"  # (its byte-order mark says so; --encoding is the default)
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
@@ -167,6 +177,8 @@ def read_table(
 
 
 PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _shared_mark(path: str, decimal: str) -> DataError:
@@ -289,7 +301,8 @@ def _head(source, compression, encoding: str) -> str:
         if compression == "gzip":
             head = gzip.decompress(source.getvalue())[: 1 << 16]
     else:
-        opener = gzip.open if str(source).lower().endswith(".gz") else open
+        gzipped = compression == "gzip" or str(source).lower().endswith(".gz")
+        opener = gzip.open if gzipped else open
         with opener(source, "rb") as handle:
             head = handle.read(1 << 16)
     return head.decode(encoding, errors="replace")

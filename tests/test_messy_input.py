@@ -440,3 +440,31 @@ def test_the_suggested_option_value_names_the_column(tmp_path, name):
     result = invoke("select", path, "-t", "y", *FAST, "--exclude", value)
     assert result.exit_code == 0, result.stderr
     assert list(pd.read_csv(io.StringIO(result.stdout))["feature"]) == ["a"]
+
+
+# --- a file whose content is not what its name says (hunt of 2026-12-07) ---------------------
+
+
+def test_content_not_as_named_is_read_by_its_first_bytes_or_named(tmp_path):
+    """A gzipped table named .csv and a UTF-16 one (with its byte-order mark) were told to try
+    --encoding latin-1; they are read.  Text named .parquet got pyarrow's words; a missing
+    file without an extension was 'cannot tell the format'."""
+    import gzip
+
+    frame = good_frame()
+    text = frame.to_csv(index=False)
+    gz = tmp_path / "table.csv"
+    gz.write_bytes(gzip.compress(text.encode()))
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(text.encode("utf-16"))  # (a byte-order mark first)
+    rankings = []
+    for path in (gz, utf16):
+        result = invoke("select", path, "-t", "y", *FAST)
+        assert result.exit_code == 0, result.stderr
+        rankings.append(result.stdout)
+    assert rankings[0] == rankings[1]
+    fake = tmp_path / "text.parquet"
+    fake.write_text(text)
+    assert_clean_error(invoke("select", fake, "-t", "y", *FAST), "not a Parquet file",
+                       "--input-format csv")
+    assert_clean_error(invoke("select", tmp_path / "nothere", "-t", "y"), "does not exist")

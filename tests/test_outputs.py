@@ -396,6 +396,29 @@ def test_full_stdout_is_one_line_and_exit_2(good, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_closed_stdin_and_stderr(good):
+    """stdin closed (`<&-`) with '-' as the input was an internal error; stderr closed
+    (`2>&-`) lost the run with exit 1 and no output; now one error line, and a run without its
+    notes."""
+    done = subprocess.run([LASSONET, "select", "-", "-t", "y", *FAST], capture_output=True,
+                          timeout=300, preexec_fn=lambda: os.close(0))
+    assert (done.returncode, done.stderr) == (2, b"error: cannot read stdin: it is closed\n")
+    done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--exclude", "id",
+                           "--max-epochs", "5", "--threads", "1", "--cv", "0"],
+                          stdout=subprocess.PIPE, timeout=300, preexec_fn=lambda: os.close(2))
+    assert done.returncode == 0
+    assert done.stdout.decode().startswith("rank,feature,importance,selected\n")
+
+
+def test_a_column_parquet_cannot_store_is_one_line(tmp_path):
+    from lassonet_cli.errors import DataError
+
+    frame = pd.DataFrame({"m": [{"a": 1.0}, 2.5]})
+    with pytest.raises(DataError, match="cannot write the table as parquet .*--format jsonl"):
+        write_table(frame, str(tmp_path / "t.parquet"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_closed_stdout_fails_before_training(good, tmp_path):
     """Known at start-up, it was found only when the ranking was written, after training and
     after the other outputs."""
