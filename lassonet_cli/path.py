@@ -120,6 +120,7 @@ def lassonet_path(
     stepper = Stepper(trainer, lr)
 
     search_epochs = 0
+    given_start = None  # a lambda_start given by the user
     grid = iter(lambdas) if lambdas is not None else None
     if grid is not None:
         lam = next(grid, None)
@@ -127,6 +128,7 @@ def lassonet_path(
             return Path(list(unit_names), points, task.score_name, 0.0)
     elif config.lambda_start is not None:
         lam = config.lambda_start
+        given_start = lam
         _check_reachable(lam, auto_lambda_start(model, task, X_head, y_head, config.M),
                          config.path_multiplier)
     else:
@@ -160,6 +162,8 @@ def lassonet_path(
             continue
         point.epochs += discarded
         discarded = 0
+        if given_start is not None and last is points[0] and point.k == 0 and last.k > 1:
+            _refuse_start_above_every_exit(given_start)
         if relaxer is not None and point.k == 0:
             point.val_score = trainer.validation_score(keep)
         delivery.add(point, last, start[0], grouped=grid is None and last.k <= SPLIT_BELOW)
@@ -194,6 +198,14 @@ def _check_reachable(lambda_start: float, first_exit: float, multiplier: float) 
         raise ConfigError(lambda s: f"{s('lambda_start')} {lambda_start:g} lies about "
                           f"{steps:.0f} path steps below the first exit (near lambda "
                           f"{first_exit:.3g}): raise it, or leave it auto")
+
+
+def _refuse_start_above_every_exit(lambda_start: float) -> None:
+    """A given ``lambda_start`` at which every unit left at the first point: they would all
+    share one importance, their order arbitrary."""
+    raise ConfigError(lambda s: f"{s('lambda_start')} {lambda_start:g} removes every feature at "
+                      "the path's first point, which leaves them no order: lower it, or leave "
+                      "it auto")
 
 
 class _Delivery:

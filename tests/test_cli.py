@@ -236,6 +236,8 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
      ("--path-multiplier", "1e200", "--path-multiplier"),
      # (found once the dense model is trained: -q keeps the notes before it off stderr)
      ("--lambda-start", "1e-300", "below the first exit"),
+     # and one above every exit: all left at the first point, with one importance, unordered
+     ("--lambda-start", "1e308", "removes every feature at the path's first point"),
      ("--sep", "x", "'x' cannot separate columns"),
      ("--sep", "0", "'0' cannot separate columns"),
      ("--sep", ".", "'.' cannot separate columns"),
