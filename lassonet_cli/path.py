@@ -183,8 +183,7 @@ def lassonet_path(
     delivery.order_group()
     if last.k > 0 and grid is None:
         raise TrainingError(lambda s: f"the path reached {MAX_POINTS} points with {last.k} "
-                            f"unit(s) still in: raise {s('lambda_start')} (or leave it auto) or "
-                            f"{s('path_multiplier')}")
+                            f"unit(s) still in: {_endless_path_remedy(s, config, model)}")
     if len(points) > 1:
         lambda_start = points[1].lambda_  # the first point may have been refined
     return Path(list(unit_names), points, task.score_name, lambda_start, search_epochs)
@@ -198,6 +197,18 @@ def _check_reachable(lambda_start: float, first_exit: float, multiplier: float) 
         raise ConfigError(lambda s: f"{s('lambda_start')} {lambda_start:g} lies about "
                           f"{steps:.0f} path steps below the first exit (near lambda "
                           f"{first_exit:.3g}): raise it, or leave it auto")
+
+
+def _endless_path_remedy(s, config: PathConfig, model: LassoNet) -> str:
+    """What shortens a path that did not end within ``MAX_POINTS`` points: a larger step,
+    a higher given start, and less dropout (a network whose hidden units are nearly all
+    dropped keeps its linear weights alive with noise)."""
+    remedies = [f"raise {s('path_multiplier')}"]
+    if config.lambda_start is not None:
+        remedies.append(f"raise {s('lambda_start')} (or leave it auto)")
+    if any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules()):
+        remedies.append(f"lower {s('dropout')}")
+    return ", ".join(remedies[:-1]) + f" or {remedies[-1]}" if len(remedies) > 1 else remedies[0]
 
 
 def _refuse_start_above_every_exit(lambda_start: float) -> None:

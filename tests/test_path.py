@@ -1037,5 +1037,13 @@ def test_a_path_that_runs_out_of_points_before_the_empty_model_is_an_error(monke
     from lassonet_cli.errors import TrainingError
 
     monkeypatch.setattr(path_module, "MAX_POINTS", 3)
-    with pytest.raises(TrainingError, match="reached 3 points with [1-6] unit"):
+    with pytest.raises(TrainingError, match="reached 3 points with [1-6] unit") as raised:
         run_small_path(path_multiplier=1.01)
+    # the remedies that apply: lambda_start was auto and there is no dropout
+    assert str(raised.value).endswith("still in: raise path_multiplier")
+    X, y, task = small_classification()
+    dropped = LassoNet(6, 2, BackboneSpec.parse("mlp:16").build(6, 2, 0.5))
+    with pytest.raises(TrainingError, match="raise path_multiplier or lower dropout"):
+        lassonet_path(dropped, task, X[:200], y[:200], X[200:], y[200:],
+                      [f"x{j}" for j in range(6)], PathConfig(path_multiplier=1.01),
+                      torch.Generator().manual_seed(0))
