@@ -248,6 +248,8 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
 
 def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
     """Serialise a table; floats keep full precision so outputs are reproducible."""
+    if fmt in ("csv", "tsv", "table"):
+        df = _bytes_as_text(df)
     if fmt == "csv":
         return df.to_csv(index=False, lineterminator="\n").encode()
     if fmt == "tsv":
@@ -274,6 +276,20 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
                             "format, e.g. --format jsonl") from None
         return buf.getvalue()
     raise DataError(f"unknown format {fmt!r}")
+
+
+def _bytes_as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the bytes cells of its text columns (a binary column that predict --keep
+    passes through) decoded as _json_value does, rather than written as "b'...'"."""
+    binary = [c for c in df.columns if df[c].dtype == object
+              and df[c].map(lambda v: isinstance(v, bytes)).any()]
+    if not binary:
+        return df
+    df = df.copy()
+    for c in binary:
+        df[c] = df[c].map(lambda v: v.decode("utf-8", errors="backslashreplace")
+                          if isinstance(v, bytes) else v)
+    return df
 
 
 def _json_value(value):

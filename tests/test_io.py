@@ -170,6 +170,16 @@ def test_write_json_keeps_full_float_precision(tmp_path, fmt):
     assert got == vals
 
 
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_bytes_cells_are_written_as_text(tmp_path, fmt):
+    """A binary column passed through by predict --keep was written as "b'ok'"."""
+    out = tmp_path / f"t.{fmt}"
+    write_table(pd.DataFrame({"raw": [b"ok", b"\xff", None], "x": [1.0, 2.0, 3.0]}), str(out))
+    assert out.read_text().splitlines()[1:] == [
+        line.replace(",", "\t" if fmt == "tsv" else ",") for line in ["ok,1.0", "\\xff,2.0",
+                                                                        ",3.0"]]
+
+
 def test_json_writes_the_cells_predict_keep_passes_through(tmp_path):
     """--keep passes any input column through: dates, times, durations, bytes, decimals and
     nested cells become JSON values (json.dumps refused them: an internal error), and the
