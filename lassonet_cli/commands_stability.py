@@ -131,6 +131,7 @@ def stability(
     from .io import (
         check_distinct,
         check_writable,
+        check_writable_files,
         output_format,
         write_file,
         write_outputs,
@@ -142,8 +143,7 @@ def stability(
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
-    if plot is not None:
-        check_writable(plot)
+    check_writable_files(plot)
     check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
     plot_format = figure_format(plot, "--plot")
     from .backbones import BackboneSpec
@@ -198,5 +198,5 @@ def stability(
             plot_format,
         )
     with committing():
-        write_outputs(lambda: write_table(table, output, out_format),
-                      [lambda: write_file(plot, figure)] if plot else [], output in (None, "-"))
+        write_outputs(lambda: write_table(table, output, out_format), output,
+                      [lambda: write_file(plot, figure)] if plot else [])

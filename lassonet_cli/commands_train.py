@@ -136,6 +136,7 @@ def select(
     from .io import (
         check_distinct,
         check_writable,
+        check_writable_files,
         output_format,
         write_file,
         write_outputs,
@@ -146,9 +147,7 @@ def select(
     out_format = output_format(output, format.value if format else None)
     path_format = output_format(path_out, None, override=None) if path_out else None
     check_writable(output, out_format)
-    for destination in (path_out, model_out, filters_out):
-        if destination is not None:
-            check_writable(destination)
+    check_writable_files(path_out, model_out, filters_out)
     check_distinct({"the input": data, "the groups file": groups},
                    {"-o": output, "--path-out": path_out, "--model-out": model_out,
                     "--filters-out": filters_out})
@@ -206,8 +205,7 @@ def select(
     if figure is not None:
         others.append(lambda: write_file(filters_out, figure))
     with committing():  # every output, or (an error) those written so far
-        write_outputs(lambda: write_table(ranking, output, out_format), others,
-                      output in (None, "-"))
+        write_outputs(lambda: write_table(ranking, output, out_format), output, others)
 
 
 def _filters_format(path: str | None, options) -> str | None:
@@ -293,6 +291,7 @@ def path_command(
     from .io import (
         check_distinct,
         check_writable,
+        check_writable_files,
         output_format,
         write_file,
         write_outputs,
@@ -303,8 +302,7 @@ def path_command(
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_writable(output, out_format)
-    if plot is not None:
-        check_writable(plot)
+    check_writable_files(plot)
     check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
     plot_format = figure_format(plot, "--plot")
     if isinstance(parse_M(M), list):
@@ -354,8 +352,8 @@ def path_command(
             units.noun,
         )
     with committing():
-        write_outputs(lambda: write_table(table, output, out_format),
-                      [lambda: write_file(plot, figure)] if plot else [], output in (None, "-"))
+        write_outputs(lambda: write_table(table, output, out_format), output,
+                      [lambda: write_file(plot, figure)] if plot else [])
 
 
 def M_note(estimator) -> str:

@@ -151,13 +151,21 @@ def check_writable(path: str | None, fmt: str | None = None) -> None:
     os.unlink(probe)
 
 
-def write_outputs(main: Callable[[], None], others: list[Callable[[], None]],
-                  main_to_stdout: bool) -> None:
-    """Write a command's outputs: ``main`` (its table) and the ``others`` (path table, model,
-    figures; each atomic).  A table on stdout cannot be taken back, so it goes first: if it
-    fails, no other file is written; a table to a file goes last, so that a failing other
-    output leaves none of it."""
-    for write in ([main, *others] if main_to_stdout else [*others, main]):
+def check_writable_files(*paths: str | None) -> None:
+    """``check_writable`` for each of a command's optional file outputs that is given."""
+    for path in paths:
+        if path is not None:
+            check_writable(path)
+
+
+def write_outputs(main: Callable[[], None], main_path: str | None,
+                  others: list[Callable[[], None]]) -> None:
+    """Write a command's outputs: ``main`` (its table, to ``main_path``: None or '-' for
+    stdout) and the ``others`` (path table, model, figures; each atomic).  A table on stdout
+    cannot be taken back, so it goes first: if it fails, no other file is written; a table to
+    a file goes last, so that a failing other output leaves none of it."""
+    to_stdout = main_path is None or main_path == "-"
+    for write in ([main, *others] if to_stdout else [*others, main]):
         write()
 
 

@@ -446,8 +446,9 @@ def test_conv_coil20_on_the_bars_images(tmp_path, capsys):
     bars = pd.read_csv(Path(__file__).resolve().parent / "data" / "bars_8x8.csv")
     bars.drop(columns=["id"]).rename(columns={"shape": "target"}).to_csv(
         tmp_path / "bars.csv", index=False)
+    # (the script's start, lambda 1 for COIL-20, is above every exit on bars: refused)
     conv_coil20.main(["--data", str(tmp_path / "bars.csv"), "--image-shape", "1x8x8",
-                      "--backbone", "conv:4,4", "--threads", "1"])
+                      "--backbone", "conv:4,4", "--threads", "1", "--lambda-start", "0.1"])
     captured = capsys.readouterr()
     out = captured.out
     assert ("bars: 120 images, 64 pixels, 2 classes; 96 training rows (10% of them for "
@@ -659,6 +660,7 @@ def test_conv_path_coil20_on_the_bars_images(tmp_path):
     bars.drop(columns=["id"]).rename(columns={"shape": "target"}).to_csv(
         tmp_path / "bars.csv", index=False)
     out = _bash("conv_path_coil20.sh", str(tmp_path / "out"), "--random-repeats", "2",
+                "--lambda-start", "0.1",  # (1, COIL-20's, is above every exit on bars)
                 DATA=str(tmp_path / "bars.csv"), SHAPE="1x8x8", BACKBONE="conv:4,3", GRID="1,2,4")
     written = pd.read_csv(tmp_path / "out" / "coil20_conv_path.csv")
     assert list(written["k"]) == [1, 2, 4]
