@@ -368,5 +368,6 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
         if bad and code.fill is None:
             problems.append(f"{code.name} ({bad} missing or infinite)")
     if problems:
-        raise DataError(f"unusable values in column(s): {', '.join(problems)}; the model was "
-                        "trained without gaps there")
+        raise DataError(lambda s: f"unusable values in column(s): {', '.join(problems)}; the "
+                        "model was trained without gaps there (fill them, or predict with "
+                        f"{s('missing', 'impute') if s.cli else 'impute=True'})")

@@ -109,6 +109,13 @@ TaskOpt = Annotated[
                  "reconstructs all (standardised, numeric) feature columns from the selected "
                  "ones, score R^2 pooled over columns."),
 ]
+PredictMissing = Annotated[
+    Missing,
+    typer.Option("--missing", help="Gaps in the model's columns: error, or impute (a column "
+                 "trained with gaps is always filled as in training; impute also fills the "
+                 "others: numbers with their training mean, categories as none of the "
+                 "levels)."),
+]
 MissingOpt = Annotated[
     Missing,
     typer.Option(help="Gaps in feature columns: error (name the columns) or impute (training "

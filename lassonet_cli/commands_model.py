@@ -21,9 +21,11 @@ from .cli_options import (
     Format,
     InputFormatOpt,
     Keep,
+    Missing,
     ModelPath,
     NaValues,
     Output,
+    PredictMissing,
     Sep,
     Threads,
     parse_names,
@@ -55,6 +57,7 @@ def predict(
     debug: Debug = False,
     output: Output = None,
     format: Format = None,
+    missing: PredictMissing = Missing.error,
 ) -> None:
     import pandas as pd
 
@@ -70,7 +73,8 @@ def predict(
     selector = Selector.load(model)
     df = read_input(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
-    check_features(df, selector.encoder_)
+    impute = missing == Missing.impute
+    check_features(df, selector.encoder_.filling_gaps() if impute else selector.encoder_)
     # a column named twice is kept once (as --features and --exclude take their lists)
     kept = find_columns(parse_names(keep), list(df.columns))
     absent = [c for c in kept if c not in df.columns]
@@ -82,7 +86,7 @@ def predict(
     if id_column in df.columns and id_column not in kept:
         kept.insert(0, id_column)
     result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
-    predictions = selector.predict_table(df[columns])
+    predictions = selector.predict_table(df[columns], impute=impute)
     clash = [c for c in predictions.columns if c in result.columns]
     if clash:
         raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
@@ -92,8 +96,33 @@ def predict(
     if unseen:
         sys.stderr.write(f"note: {unseen} row(s) have a category level not seen in training "
                          "(encoded as none of the levels)\n")
+    if impute:
+        filled = _gaps_without_fill(df, selector.encoder_)
+        if filled:
+            sys.stderr.write(
+                f"note: filled {sum(filled.values())} gap(s) in {', '.join(filled)}, which the "
+                "model was trained without gaps in (numbers: the training mean; categories: "
+                "none of the levels)\n")
     with committing():
         write_table(result, output, out_format)
+
+
+def _gaps_without_fill(df, encoder) -> dict[str, int]:
+    """{column: gaps} in the columns whose training had no gaps (``--missing impute``)."""
+    import numpy as np
+    import pandas as pd
+
+    counts = {}
+    for code in (c for c in encoder.codes if c.fill is None):
+        series = df[code.name]
+        if code.kind == "numeric":
+            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+            gaps = int((~np.isfinite(values)).sum())
+        else:
+            gaps = int(series.isna().sum())
+        if gaps:
+            counts[code.name] = gaps
+    return counts
 
 
 INSPECT_HELP = (

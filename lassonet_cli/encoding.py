@@ -8,12 +8,17 @@ training statistics.  ``fit_encoder`` learns an ``Encoder`` from the training ro
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .read import row_chunks
+
+# the fill of a categorical column's gaps at predict time where training had none: a level no
+# table holds (a NUL first), so that the gap sets none of the one-hot inputs
+GAP_LEVEL = "\x00gap"
 
 
 @dataclass
@@ -135,6 +140,19 @@ class Encoder:
                     z[lost] = (raw / self.scale - self.mean / self.scale)[lost]
             out[rows] = np.clip(z, -largest, largest, out=z)
         return out
+
+    def filling_gaps(self) -> Encoder:
+        """This encoder with a fill for every column (``predict --missing impute``): a numeric
+        column trained without gaps gets its training mean, a categorical one none of its
+        levels (all its one-hot inputs 0, as an unseen level); columns with a fill keep it."""
+        starts = np.cumsum([0] + [len(c.input_names) for c in self.codes])
+        codes = []
+        for code, start in zip(self.codes, starts, strict=False):
+            fill = code.fill
+            if fill is None:
+                fill = float(self.mean[start]) if code.kind == "numeric" else GAP_LEVEL
+            codes.append(dataclasses.replace(code, fill=fill))
+        return Encoder(codes, self.mean, self.scale)
 
     def to_dict(self) -> dict:
         return {

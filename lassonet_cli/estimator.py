@@ -372,11 +372,13 @@ class Selector:
             return X.set_axis(list(self.input_columns_), axis=1)
         return as_frame(X, list(self.input_columns_))
 
-    def _outputs(self, frame: pd.DataFrame) -> torch.Tensor:
-        """(n, c) outputs of the chosen model for ``_frame``'s rows."""
-        check_features(frame, self.encoder_)  # no gaps where the model has nothing to fill
+    def _outputs(self, frame: pd.DataFrame, encoder: Encoder | None = None) -> torch.Tensor:
+        """(n, c) outputs of the chosen model for ``_frame``'s rows, encoded by ``encoder``
+        (default: the fitted one)."""
+        encoder = self.encoder_ if encoder is None else encoder
+        check_features(frame, encoder)  # no gaps where the model has nothing to fill
         device = next(self.model_.parameters()).device
-        features = torch.from_numpy(self.encoder_.transform(frame)).to(device)
+        features = torch.from_numpy(encoder.transform(frame)).to(device)
         with torch.no_grad():
             out = self.model_(features)
         # an input standardised beyond float32's range is clipped there (Encoder.transform):
@@ -396,11 +398,14 @@ class Selector:
         frame = self._frame(X)
         return self.task_.decode(self._outputs(frame))
 
-    def predict_table(self, X) -> pd.DataFrame:
+    def predict_table(self, X, impute: bool = False) -> pd.DataFrame:
         """The predict command's columns: ``prediction`` (label, value or risk score) and
-        ``proba_<label>`` per class, or ``<column>_hat`` per feature for reconstruction."""
+        ``proba_<label>`` per class, or ``<column>_hat`` per feature for reconstruction.
+        ``impute``: gaps in columns trained without gaps are filled too
+        (``Encoder.filling_gaps``), not refused."""
         frame = self._frame(X)
-        columns = self.task_.prediction_columns(self._outputs(frame))
+        encoder = self.encoder_.filling_gaps() if impute else self.encoder_
+        columns = self.task_.prediction_columns(self._outputs(frame, encoder))
         return pd.DataFrame(columns, index=range(len(next(iter(columns.values())))))
 
     def predict_proba(self, X) -> np.ndarray:

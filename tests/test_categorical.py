@@ -521,3 +521,20 @@ def test_select_checks_its_table_once_and_fits_as_the_python_api_does(gappy, tmp
     assert list(cli["feature"])[-1] == "flat"
     np.testing.assert_allclose(cli["importance"], api["importance"], rtol=1e-9)
     assert list(cli["selected"]) == list(api["selected"])
+
+
+def test_filling_gaps_gives_numbers_their_mean_and_categories_no_level():
+    """``predict --missing impute``: where training had no gaps, a number's gap takes its
+    training mean (0 once standardised) and a category's sets none of its one-hot inputs; a
+    column trained with gaps keeps its own fill and indicator."""
+    train = pd.DataFrame({"x": [1.0, 2.0, 3.0, 6.0], "c": ["a", "b", "a", "b"],
+                          "g": [1.0, np.nan, 3.0, 5.0]})
+    encoder = fit_encoder(train, ["c"], ["g"])
+    filled = encoder.filling_gaps()
+    assert [c.fill for c in encoder.codes][:2] == [None, None]
+    new = pd.DataFrame({"x": [np.nan], "c": [None], "g": [np.nan]})
+    z = dict(zip(filled.input_names, filled.transform(new)[0], strict=True))
+    assert z["x"] == 0.0  # the mean, standardised
+    raw = dict(zip(filled.input_names, filled.raw(new)[0][0], strict=True))
+    assert raw["x"] == 3.0 and raw["c=a"] == 0.0 and raw["c=b"] == 0.0
+    assert raw["g"] == 3.0 and raw["g:missing"] == 1.0  # the training median, flagged

@@ -243,11 +243,27 @@ def test_extra_columns_are_ignored_and_order_does_not_matter(trained, tmp_path):
 
 
 def test_missing_value_in_a_needed_column(trained, tmp_path):
+    """Refused by default, naming the column and the option; with --missing impute a gap in a
+    column trained without gaps takes the training mean: its rows predict as the same rows
+    with that mean written in, and a note counts the filled cells."""
     data = pd.read_csv(trained["reg"])
+    clean = data.copy()
     data.loc[[3, 7], "f0"] = np.nan
     path = tmp_path / "gaps.csv"
     data.to_csv(path, index=False)
-    assert_clean_error(invoke("predict", trained["reg_model"], path), "f0")
+    assert_clean_error(invoke("predict", trained["reg_model"], path), "f0",
+                       "--missing impute")
+    result = invoke("predict", trained["reg_model"], path, "--missing", "impute")
+    assert result.exit_code == 0, result.stderr
+    assert "filled 2 gap(s) in f0" in result.stderr
+    header, _ = read_model(str(trained["reg_model"]))
+    mean = header["encoder"]["mean"][header["encoder"]["columns"].index("f0")]
+    by_hand = tmp_path / "by_hand.csv"
+    clean.loc[[3, 7], "f0"] = mean
+    clean.to_csv(by_hand, index=False)
+    expected = _predict(trained["reg_model"], by_hand)
+    imputed = read_csv_exact(result.stdout)
+    assert np.array_equal(imputed["prediction"].to_numpy(), expected["prediction"].to_numpy())
 
 
 def test_text_in_a_needed_column(trained, tmp_path):
