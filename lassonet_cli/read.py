@@ -115,15 +115,18 @@ def read_table(
     text_encoding = "utf-8-sig" if utf8 else encoding
     if utf8 and compression != "gzip" and any(_starts_with(source, bom) for bom in UTF16_BOMS):
         text_encoding = "utf-16"  # (its byte-order mark says so; --encoding is the default)
+    excel_sep = None
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
             df = _read_parquet(pq.ParquetFile(source), path, na_values)
         else:
+            # Excel writes the separator as a first line of its own, "sep=;"
+            excel_sep = _excel_separator(_first_line(source, compression, text_encoding))
             if sep is None:
-                sep = "\t" if kind == "tsv" else _sniff_separator(source, compression,
-                                                                  text_encoding)
+                sep = excel_sep or ("\t" if kind == "tsv" else
+                                    _sniff_separator(source, compression, text_encoding))
             # a decimal mark that is also the separator reads only inside quoted cells
             # ("0,35","1,2"): a bare one splits the number, and the rows outgrow the header
             shared = decimal == sep
@@ -132,7 +135,8 @@ def read_table(
                 raise _shared_mark(path, decimal)
             df = pd.read_csv(source, sep=sep, compression=compression,
                              encoding=text_encoding, na_values=na_values or None,
-                             decimal=decimal, dtype=str if text else None)
+                             decimal=decimal, dtype=str if text else None,
+                             skiprows=1 if excel_sep else None)
             if shared and not isinstance(df.index, pd.RangeIndex):
                 raise _shared_mark(path, decimal)
     except DataError:
@@ -167,7 +171,8 @@ def read_table(
         raise
     names = [str(c) for c in df.columns]
     if kind != "parquet":
-        names = _raw_header(source, sep, compression, text_encoding) or names
+        names = _raw_header(source, sep, compression, text_encoding,
+                            skip=1 if excel_sep else 0) or names
         if len(names) == 1:
             _check_separator(path, names[0], sep)
     _check_named(path, names)
@@ -308,6 +313,12 @@ def _head(source, compression, encoding: str) -> str:
     return head.decode(encoding, errors="replace")
 
 
+def _excel_separator(first_line: str) -> str | None:
+    """The separator a first line "sep=X" names (Excel's convention), or None."""
+    line = first_line.strip()
+    return line[4] if len(line) == 5 and line.lower().startswith("sep=") else None
+
+
 def _quotes_decimal(head: str, mark: str) -> bool:
     """Whether ``head`` holds a quoted number written with ``mark`` as its decimal mark
     ("0,35"): a separator that is also the decimal mark can then be read."""
@@ -316,14 +327,15 @@ def _quotes_decimal(head: str, mark: str) -> bool:
     return re.search(r'"\s*[-+]?\d*' + re.escape(mark) + r'\d+\s*"', head) is not None
 
 
-def _raw_header(source, sep: str, compression, encoding: str) -> list[str] | None:
+def _raw_header(source, sep: str, compression, encoding: str,
+                skip: int = 0) -> list[str] | None:
     """The header row as written (pandas renames repeated names to 'x.1', hiding them)."""
     if isinstance(source, io.BytesIO):
         source.seek(0)
     try:
         row = pd.read_csv(
-            source, sep=sep, compression=compression,
-            encoding=encoding, header=None, nrows=1, dtype=str, keep_default_na=False,
+            source, sep=sep, compression=compression, encoding=encoding, header=None,
+            nrows=1, dtype=str, keep_default_na=False, skiprows=skip or None,
         )
     except Exception:  # noqa: BLE001 - the full read already succeeded; this is a check only
         return None

@@ -468,3 +468,14 @@ def test_content_not_as_named_is_read_by_its_first_bytes_or_named(tmp_path):
     assert_clean_error(invoke("select", fake, "-t", "y", *FAST), "not a Parquet file",
                        "--input-format csv")
     assert_clean_error(invoke("select", tmp_path / "nothere", "-t", "y"), "does not exist")
+
+
+def test_an_excel_separator_line_is_honoured(tmp_path):
+    """Excel writes "sep=;" as a first line; it was read as the header (a misleading message
+    about a column without a name)."""
+    path = tmp_path / "excel.csv"
+    path.write_text("sep=;\n" + good_frame().to_csv(index=False, sep=";", decimal=","))
+    result = invoke("select", path, "-t", "y", "--decimal", ",", *FAST)
+    assert result.exit_code == 0, result.stderr
+    ranking = pd.read_csv(io.StringIO(result.stdout))
+    assert sorted(ranking["feature"]) == ["a", "b", "c"] and ranking["feature"].iloc[0] == "b"
