@@ -64,11 +64,10 @@ def predict(
     from .checks import check_features
     from .columns import find_columns
     from .estimator import Selector
-    from .io import check_distinct, check_writable, output_format, write_table
+    from .io import check_outputs, output_format, write_table
 
     out_format = output_format(output, format.value if format else None)
-    check_writable(output, out_format)
-    check_distinct({"the model": model, "the input": data}, {"-o": output})
+    check_outputs({"the model": model, "the input": data}, output, out_format)
     setup_torch(threads, 0)
     selector = Selector.load(model)
     df = read_input(data, input_format, sep, encoding, na_values, decimal)

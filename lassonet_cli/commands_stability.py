@@ -128,23 +128,14 @@ def stability(
 ) -> None:
     from pathlib import Path as FilePath
 
-    from .io import (
-        check_distinct,
-        check_writable,
-        check_writable_files,
-        output_format,
-        write_file,
-        write_outputs,
-        write_table,
-    )
+    from .io import check_outputs, output_format, write_file, write_outputs, write_table
     from .runs import Runner
     from .stability import check_thresholds
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    check_writable(output, out_format)
-    check_writable_files(plot)
-    check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
+    check_outputs({"the input": data, "the groups file": groups}, output, out_format,
+                  {"--plot": plot})
     plot_format = figure_format(plot, "--plot")
     from .backbones import BackboneSpec
 

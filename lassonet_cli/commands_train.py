@@ -133,24 +133,13 @@ def select(
     model_out: ModelOut = None,
     filters_out: FiltersOut = None,
 ) -> None:
-    from .io import (
-        check_distinct,
-        check_writable,
-        check_writable_files,
-        output_format,
-        write_file,
-        write_outputs,
-        write_table,
-    )
+    from .io import check_outputs, output_format, write_file, write_outputs, write_table
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     path_format = output_format(path_out, None, override=None) if path_out else None
-    check_writable(output, out_format)
-    check_writable_files(path_out, model_out, filters_out)
-    check_distinct({"the input": data, "the groups file": groups},
-                   {"-o": output, "--path-out": path_out, "--model-out": model_out,
-                    "--filters-out": filters_out})
+    check_outputs({"the input": data, "the groups file": groups}, output, out_format,
+                  {"--path-out": path_out, "--model-out": model_out, "--filters-out": filters_out})
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     options = parse_options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,
@@ -288,22 +277,13 @@ def path_command(
     from pathlib import Path as FilePath
 
     from .evaluate import accuracy_vs_k, check_random_repeats, parse_k_grid
-    from .io import (
-        check_distinct,
-        check_writable,
-        check_writable_files,
-        output_format,
-        write_file,
-        write_outputs,
-        write_table,
-    )
+    from .io import check_outputs, output_format, write_file, write_outputs, write_table
     from .plot import accuracy_vs_k_figure
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
-    check_writable(output, out_format)
-    check_writable_files(plot)
-    check_distinct({"the input": data, "the groups file": groups}, {"-o": output, "--plot": plot})
+    check_outputs({"the input": data, "the groups file": groups}, output, out_format,
+                  {"--plot": plot})
     plot_format = figure_format(plot, "--plot")
     if isinstance(parse_M(M), list):
         raise typer.BadParameter("lassonet path trains one path: give one M (choose it with "

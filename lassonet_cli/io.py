@@ -151,11 +151,17 @@ def check_writable(path: str | None, fmt: str | None = None) -> None:
     os.unlink(probe)
 
 
-def check_writable_files(*paths: str | None) -> None:
-    """``check_writable`` for each of a command's optional file outputs that is given."""
-    for path in paths:
+def check_outputs(inputs: dict[str, str | None], output: str | None, fmt: str | None,
+                  files: dict[str, str | None] | None = None) -> None:
+    """Before any work: the main table's destination ``output`` (None or '-': stdout) takes
+    ``fmt``, each optional file output that is given ({flag: path}) can be written, and no
+    output names an input ({role: path}) or another output (``check_distinct``)."""
+    files = files or {}
+    check_writable(output, fmt)
+    for path in files.values():
         if path is not None:
             check_writable(path)
+    check_distinct(inputs, {"-o": output, **files})
 
 
 def write_outputs(main: Callable[[], None], main_path: str | None,
