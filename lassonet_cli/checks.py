@@ -345,6 +345,15 @@ def _is_nested(series: pd.Series) -> bool:
     return len(values) > 0 and isinstance(values.iloc[0], list | tuple | dict | np.ndarray)
 
 
+def column_gaps(series: pd.Series, kind: str) -> int:
+    """The gaps of an input column as its encoding counts them: missing or infinite numbers
+    (``kind`` 'numeric'), missing levels ('categorical')."""
+    if kind == "numeric":
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        return int((~np.isfinite(values)).sum())
+    return int(series.isna().sum())
+
+
 def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
     """The input has every column a saved model needs, usable as the model was trained."""
     columns = encoder.columns
@@ -361,10 +370,7 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
                 check_column_kind(series, f"column {code.name!r}")
                 problems.append(f"{code.name} (not numeric)")
                 continue
-            values = series.to_numpy(dtype=np.float64)
-            bad = int((~np.isfinite(values)).sum())
-        else:
-            bad = int(series.isna().sum())
+        bad = column_gaps(series, code.kind)
         if bad and code.fill is None:
             problems.append(f"{code.name} ({bad} missing or infinite)")
     if problems:

@@ -83,7 +83,9 @@ def _run(main, args, debug: bool, **kwargs) -> int:
             traceback.print_exc()
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             # our own writes name their file (``io``); this is click's help or version text
-            _print_error(f"cannot write the output: {e.strerror}")
+            from .io import write_failure
+
+            _print_error(str(write_failure("stdout", e)))
             return EXIT_USAGE
         if _out_of_memory(e):
             _print_error(f"out of memory: the run needs more than this machine has; "

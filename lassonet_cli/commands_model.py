@@ -108,20 +108,10 @@ def predict(
 
 def _gaps_without_fill(df, encoder) -> dict[str, int]:
     """{column: gaps} in the columns whose training had no gaps (``--missing impute``)."""
-    import numpy as np
-    import pandas as pd
+    from .checks import column_gaps
 
-    counts = {}
-    for code in (c for c in encoder.codes if c.fill is None):
-        series = df[code.name]
-        if code.kind == "numeric":
-            values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
-            gaps = int((~np.isfinite(values)).sum())
-        else:
-            gaps = int(series.isna().sum())
-        if gaps:
-            counts[code.name] = gaps
-    return counts
+    counts = {c.name: column_gaps(df[c.name], c.kind) for c in encoder.codes if c.fill is None}
+    return {name: n for name, n in counts.items() if n}
 
 
 INSPECT_HELP = (

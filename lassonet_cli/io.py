@@ -117,7 +117,7 @@ def _directory(real: str) -> str:
     return os.path.dirname(real) or "."
 
 
-def _failure(what: str, e: OSError) -> DataError:
+def write_failure(what: str, e: OSError) -> DataError:
     """One line for an OSError met while writing ``what`` (a quoted path, or 'stdout')."""
     if e.errno == errno.ENOSPC:
         return DataError(f"no space left writing {what}")
@@ -235,7 +235,7 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
         except BrokenPipeError:
             pass  # the reader has gone, as in `-o /dev/stdout | head`: end quietly
         except OSError as e:
-            raise _failure(repr(path), e) from None
+            raise write_failure(repr(path), e) from None
         return
     fd, tmp = _temporary_beside(path, where)
     try:
@@ -244,14 +244,14 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
                 yield handle
                 handle.flush()
             except OSError as e:
-                raise _failure(repr(path), e) from None
+                raise write_failure(repr(path), e) from None
         os.chmod(tmp, 0o644)
         os.replace(tmp, where)
     except OSError as e:  # closing (the last flush), the mode, the rename
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if e.errno in (errno.ENOSPC, errno.EDQUOT) or not os.path.lexists(where):
-            raise _failure(repr(path), e) from None
+            raise write_failure(repr(path), e) from None
         # e.g. an immutable file, or a directory that takes no new names
         raise DataError(f"cannot replace {path!r}: {e.strerror or e}") from None
     except BaseException:
@@ -294,16 +294,20 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
 
 def _bytes_as_text(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with the bytes cells of its text columns (a binary column that predict --keep
-    passes through) decoded as _json_value does, rather than written as "b'...'"."""
+    passes through) decoded (``_bytes_text``), rather than written as "b'...'"."""
     binary = [c for c in df.columns if df[c].dtype == object
               and df[c].map(lambda v: isinstance(v, bytes)).any()]
     if not binary:
         return df
     df = df.copy()
     for c in binary:
-        df[c] = df[c].map(lambda v: v.decode("utf-8", errors="backslashreplace")
-                          if isinstance(v, bytes) else v)
+        df[c] = df[c].map(lambda v: _bytes_text(v) if isinstance(v, bytes) else v)
     return df
+
+
+def _bytes_text(value: bytes) -> str:
+    """A bytes cell as text: UTF-8, undecodable bytes escaped (\\xff)."""
+    return value.decode("utf-8", errors="backslashreplace")
 
 
 def _json_value(value):
@@ -334,7 +338,7 @@ def _json_value(value):
     if isinstance(value, datetime.date | datetime.time):  # (pandas' Timestamp too)
         return value.isoformat()
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="backslashreplace")
+        return _bytes_text(value)
     if isinstance(value, decimal.Decimal):
         value = float(value)
     if hasattr(value, "item"):
@@ -382,7 +386,7 @@ def write_stdout(data: bytes) -> None:
         detach_stdout()
     except OSError as e:
         detach_stdout()
-        raise _failure("stdout", e) from None
+        raise write_failure("stdout", e) from None
 
 
 def detach_stdout() -> None:

@@ -266,8 +266,12 @@ def _connect(address: str):
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
-                                 f"{s('scheduler')}: {why}") from None
+        raise _unreachable(address, why) from None
+
+
+def _unreachable(address: str, why: str) -> RunError:
+    return RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
+                              f"{s('scheduler')}: {why}")
 
 
 def _client_class():
@@ -300,17 +304,13 @@ def _check_scheduler(address: str) -> None:
     from distributed.comm import connect, parse_address
     from distributed.comm.addressing import parse_host_port
 
-    def refuse(why: str) -> RunError:
-        return RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
-                                  f"{s('scheduler')}: {why}")
-
     try:
         scheme, location = parse_address(address)
         parse_host_port(location)
     except (ValueError, TypeError) as e:
-        raise refuse(f"{e} (give tcp://host:port)") from None
+        raise _unreachable(address, f"{e} (give tcp://host:port)") from None
     if scheme != "tcp":
-        raise refuse(f"{scheme}:// is not supported (give tcp://host:port)")
+        raise _unreachable(address, f"{scheme}:// is not supported (give tcp://host:port)")
 
     async def identity():
         comm = await connect(address, timeout=CONNECT_TIMEOUT)
@@ -330,12 +330,12 @@ def _check_scheduler(address: str) -> None:
             reply = pool.submit(ask).result()
         except (OSError, TimeoutError) as e:
             why = str(e).splitlines()[0] if str(e) else f"no answer within {CONNECT_TIMEOUT:g} s"
-            raise refuse(why) from None
+            raise _unreachable(address, why) from None
         except Exception:  # noqa: BLE001  (anything a foreign protocol makes of our message)
             reply = None
     if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
-        raise refuse("what answers there is not a Dask scheduler (the scheduler's port is "
-                     "8786 unless it was started with another)")
+        raise _unreachable(address, "what answers there is not a Dask scheduler (the "
+                           "scheduler's port is 8786 unless it was started with another)")
 
 
 def _on_dask(address: str, fn, shared, tasks, names, threads: int, progress) -> list:
