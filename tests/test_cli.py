@@ -576,22 +576,21 @@ SIX_ROWS = "a,b,y\n1,2,1.0\n2,1,2.5\n3,5,2.0\n4,3,4.1\n5,6,5.2\n6,4,5.9\n"
 MOSTLY_ONE = "a,b,y\n1,2,1.5\n2,1,1.5\n3,5,1.5\n4,3,1.5\n5,6,1.5\n6,4,2.5\n"
 
 
-@pytest.mark.parametrize("command, args, table, which, remedy", [
-    ("select", ["--cv", "0"], SIX_ROWS, "the 1 validation row(s) hold a single target value",
-     "--val-fraction"),
-    ("select", ["--cv", "3"], MOSTLY_ONE, "held-out row(s) hold a single target value",
-     "fewer folds (--cv K)"),
-    ("path", [], SIX_ROWS, "the 1 test row(s) hold a single target value",
-     "raise --test-fraction"),
+@pytest.mark.parametrize("command, args, table, fragments", [
+    ("select", ["--cv", "0"], SIX_ROWS,
+     ["the 1 validation row(s) hold a single target value", "--val-fraction"]),
+    ("select", ["--cv", "3"], MOSTLY_ONE,
+     ["cv fold", "held-out row(s) hold a single target value", "fewer folds (--cv K)"]),
+    ("path", [], SIX_ROWS, ["the 1 test row(s) hold a single target value",
+                            "raise --test-fraction"]),
 ])
 def test_held_out_rows_on_which_r2_is_undefined_are_refused(tmp_path, command, args, table,
-                                                            which, remedy):
+                                                            fragments):
     """One held-out row (or rows of one target value) gave R^2 0 at every path point, and
     the point was then chosen by that constant; now one line names the rows and the option."""
     path = tmp_path / "six.csv"
     path.write_text(table)
-    line = assert_clean_error(invoke(command, path, "-t", "y", "-q", *args), which, remedy)
-    assert "cv fold" in line or "--cv" not in args[:1] or args[1] == "0"
+    assert_clean_error(invoke(command, path, "-t", "y", "-q", *args), *fragments)
 
 
 def test_cox_validation_rows_without_an_event_are_refused(tmp_path):
