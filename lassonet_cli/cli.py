@@ -18,7 +18,7 @@ import traceback
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .commands_model import INSPECT_HELP, PREDICT_HELP, inspect, predict
@@ -132,6 +132,31 @@ class _Group(TyperGroup):
         sys.exit(code)
 
 
+class _Command(TyperCommand):
+    """Typer command that refuses an option given twice: click keeps the last value, so
+    ``-t a -t b`` would select for b alone and ``--features a --features b`` use b's list."""
+
+    def parse_args(self, ctx, args):
+        if not ctx.resilient_parsing and not set(ctx.help_option_names) & set(args):
+            _refuse_repeated_options(self, ctx, args)
+        return super().parse_args(ctx, args)
+
+
+def _refuse_repeated_options(command: TyperCommand, ctx, args: list[str]) -> None:
+    """BadParameter for the first option that takes a value and is given more than once
+    (flags may repeat: saying one twice means the same)."""
+    _, _, order = command.make_parser(ctx).parse_args(args=list(args))
+    seen = set()
+    for param in order:
+        if param.param_type_name != "option" or param.is_flag or param.multiple:
+            continue
+        if param.name in seen:
+            lists = " (it takes a comma list)" if "comma list" in (param.help or "").lower() else ""
+            raise typer.BadParameter(f"given more than once{lists}: give it once", ctx=ctx,
+                                     param=param)
+        seen.add(param.name)
+
+
 app = typer.Typer(
     cls=_Group,
     name="lassonet",
@@ -164,11 +189,11 @@ def root(
 
 
 # the commands, in the order --help lists them
-app.command(help=SELECT_HELP, no_args_is_help=True)(select)
-app.command("path", help=PATH_HELP, no_args_is_help=True)(path_command)
-app.command(help=STABILITY_HELP, no_args_is_help=True)(stability)
-app.command(help=PREDICT_HELP, no_args_is_help=True)(predict)
-app.command(help=INSPECT_HELP, no_args_is_help=True)(inspect)
+app.command(help=SELECT_HELP, no_args_is_help=True, cls=_Command)(select)
+app.command("path", help=PATH_HELP, no_args_is_help=True, cls=_Command)(path_command)
+app.command(help=STABILITY_HELP, no_args_is_help=True, cls=_Command)(stability)
+app.command(help=PREDICT_HELP, no_args_is_help=True, cls=_Command)(predict)
+app.command(help=INSPECT_HELP, no_args_is_help=True, cls=_Command)(inspect)
 
 
 def main() -> None:

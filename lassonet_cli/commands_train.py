@@ -213,7 +213,7 @@ PATH_HELP = (
     "features, lassonet_score (the path model with at most k features; lassonet_k says how "
     "many it has), refit_score (the backbone retrained densely on exactly those k features) "
     "and random_score / random_score_sd (the same refit on --random-repeats random sets of k "
-    "features).\n\n"
+    "features: their mean and standard deviation, which needs two sets or more).\n\n"
     "With --backbone conv:C1,C2 k counts conv1's filters: the refit keeps only those filters "
     "of the dense model's conv1, as learnt, and trains the rest of the network anew.\n\n"
     "Example: lassonet path data.parquet --target y --k-grid 10,25,50 -o acc.csv "

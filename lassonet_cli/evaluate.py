@@ -160,7 +160,8 @@ def accuracy_vs_k(
         constant in the training rows (``checks.constant_columns``) are left out: k counts the
         others (pixels are kept: they are no candidates, the filters are)
     k_grid : see ``parse_k_grid``
-    random_repeats : random k-sets refitted per k
+    random_repeats : random k-sets refitted per k (with one, the table has no
+        ``random_score_sd`` column)
     on_point, on_run : as ``LassoNetSelector.fit`` takes them
     on_refit : optional progress display, called with (refits done, refits in all) before
         the first refit and after each
@@ -236,18 +237,17 @@ def accuracy_vs_k(
         first = i * (random_repeats + 1)
         random_scores = scores[first:first + random_repeats]
         top = refits[first + random_repeats][0]
-        records.append(
-            {
-                "k": k,
-                "features": join_names(units.names[j] for j in top),
-                "lassonet_score": path_score,
-                "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
-                "refit_score": scores[first + random_repeats],
-                "random_score": float(np.mean(random_scores)),
-                "random_score_sd": float(np.std(random_scores, ddof=1))
-                if len(random_scores) > 1 else 0.0,
-            }
-        )
+        record = {
+            "k": k,
+            "features": join_names(units.names[j] for j in top),
+            "lassonet_score": path_score,
+            "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
+            "refit_score": scores[first + random_repeats],
+            "random_score": float(np.mean(random_scores)),
+        }
+        if random_repeats > 1:  # one random set has no spread to report
+            record["random_score_sd"] = float(np.std(random_scores, ddof=1))
+        records.append(record)
     return pd.DataFrame.from_records(records), selector
 
 

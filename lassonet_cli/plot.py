@@ -24,8 +24,9 @@ def accuracy_vs_k_figure(table: pd.DataFrame, score_name: str, title: str, fmt: 
     k = table["k"].to_numpy()
     ax.plot(k, table["lassonet_score"], "o-", label=f"LassoNet path model (<= k {noun})")
     ax.plot(k, table["refit_score"], "s-", label="refit on LassoNet's top k")
-    ax.errorbar(k, table["random_score"], yerr=table["random_score_sd"], fmt="^--", capsize=3,
-                label=f"refit on random k {noun} (mean ± sd)")
+    spread = table.get("random_score_sd")  # absent with one random set per k
+    random_label = f"refit on random k {noun}" + ("" if spread is None else " (mean ± sd)")
+    ax.errorbar(k, table["random_score"], yerr=spread, fmt="^--", capsize=3, label=random_label)
     ax.set_xscale("log")
     if len(k) <= GRID_TICKS:  # the grid's own values, not powers of ten, on the axis
         ax.set_xticks(k, [str(v) for v in k])

@@ -425,6 +425,25 @@ def test_path_command_bad_options(signal_table, args, fragment):
     assert_clean_error(invoke("path", signal_table, "-t", "label", *args), fragment)
 
 
+@pytest.mark.parametrize("args, fragments", [
+    (["-t", "label", "-t", "a"], ["'--target' / '-t'", "more than once"]),
+    (["-t", "label", "--target=a"], ["'--target' / '-t'", "more than once"]),
+    (["-t", "label", "--features", "a", "--features", "b"], ["'--features'", "comma list"]),
+])
+def test_an_option_given_twice_is_refused_not_overridden(signal_table, args, fragments):
+    """click keeps an option's last value: `-t a -t b` would select for b alone."""
+    assert_clean_error(invoke("select", signal_table, *args), *fragments)
+
+
+def test_a_flag_given_twice_means_the_same_and_help_still_helps(signal_table):
+    result = invoke("select", signal_table, "-t", "label", "-q", "-q", "--backbone", "linear",
+                    "--max-epochs", "2", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""  # quiet, once or twice
+    result = invoke("select", signal_table, "-t", "label", "-t", "a", "--help")
+    assert result.exit_code == 0 and "--target" in result.stdout
+
+
 # --- few rows: the point is chosen by cross-validation; constant columns are ranked last --------
 
 
@@ -522,6 +541,8 @@ def test_path_command_leaves_constant_columns_out(small_table, tmp_path):
     table = pd.read_csv(io.StringIO(result.stdout))
     assert table["k"].tolist() == [1, 2, 3]
     assert set(table["features"].iloc[-1].split(";")) == {"a", "b", "noise"}
+    # one random set per k has no spread: no column rather than a made-up 0
+    assert "random_score" in table.columns and "random_score_sd" not in table.columns
 
 
 def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_table):

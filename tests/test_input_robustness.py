@@ -94,6 +94,16 @@ def test_plot_without_matplotlib_says_how_to_install(monkeypatch):
         accuracy_vs_k_figure(table, "accuracy", "t", "png")
 
 
+def test_plot_of_one_random_set_per_k_draws_no_error_bars():
+    """--random-repeats 1 gives no random_score_sd column: the figure is drawn without it."""
+    from lassonet_cli.plot import accuracy_vs_k_figure
+
+    table = pd.DataFrame({"k": [1, 2], "lassonet_score": [0.5, 0.6], "refit_score": [0.5, 0.7],
+                          "random_score": [0.4, 0.5]})
+    svg = accuracy_vs_k_figure(table, "accuracy", "t", "svg").decode()
+    assert "refit on random k features" in svg and "mean ± sd" not in svg
+
+
 @pytest.fixture(scope="module")
 def grouped(tmp_path_factory):
     """y depends on a1 (group 'a' = a1, a2); b1, b2 and c are noise."""
