@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Accuracy against k on ISOLET (issue: refit on LassoNet's top k vs random k-sets).
 # Usage: benchmarks/accuracy_vs_k.sh [OUTDIR [OPTIONS...]]   (needs ../shared/data)
-#   OPTIONS go to `lassonet path`, e.g. --max-epochs 30 --patience 30
+#   OPTIONS go to `lassonet path`, e.g. --max-epochs 30 --patience 30 (not the ones set below:
+#   an option given twice is refused); sd is nan with --random-repeats 1 (no spread to show)
 #   DATA=FILE replaces ../shared/data/isolet_skf.parquet (a table with a `target` column and at
 #   least 100 features); LASSONET=path/to/lassonet runs another installation (default: the
 #   project's .venv/bin/lassonet). The smoke test runs it on a small synthetic table.
@@ -28,5 +29,5 @@ for r in rows:
     gap = float(r["refit_score"]) - float(r["random_score"])
     print(f"{r['k']:>4} {float(r['lassonet_score']):9.3f} {r['lassonet_k']:>10} "
           f"{float(r['refit_score']):7.3f} {float(r['random_score']):7.3f} "
-          f"{float(r['random_score_sd']):6.3f} {gap:12.3f}")
+          f"{float(r.get('random_score_sd') or 'nan'):6.3f} {gap:12.3f}")
 PY

@@ -659,14 +659,14 @@ def test_conv_path_coil20_on_the_bars_images(tmp_path):
     bars = pd.read_csv(Path(__file__).resolve().parent / "data" / "bars_8x8.csv")
     bars.drop(columns=["id"]).rename(columns={"shape": "target"}).to_csv(
         tmp_path / "bars.csv", index=False)
-    out = _bash("conv_path_coil20.sh", str(tmp_path / "out"), "--random-repeats", "2",
-                "--lambda-start", "0.1",  # (1, COIL-20's, is above every exit on bars)
+    out = _bash("conv_path_coil20.sh", str(tmp_path / "out"), "--seed", "1",
+                REPEATS="2", LAMBDA_START="0.1",  # (1, COIL-20's, is above every exit on bars)
                 DATA=str(tmp_path / "bars.csv"), SHAPE="1x8x8", BACKBONE="conv:4,3", GRID="1,2,4")
     written = pd.read_csv(tmp_path / "out" / "coil20_conv_path.csv")
     assert list(written["k"]) == [1, 2, 4]
     assert (tmp_path / "out" / "coil20_conv_path.png").stat().st_size > 0
-    assert re.search(r"^# .*--backbone conv:4,3 --image-shape 1x8x8 --k-grid 1,2,4 ", out,
-                     re.MULTILINE)
+    assert re.search(r"^# .*--backbone conv:4,3 --image-shape 1x8x8 --k-grid 1,2,4 "
+                     r"--lambda-start 0\.1 .*--random-repeats 2 .*--seed 1$", out, re.MULTILINE)
     assert re.search(r"^# wall time: \d+ s$", out, re.MULTILINE)
     rows = [line.split() for line in out.splitlines() if re.match(r"^ +\d+ +\d\.\d{3} ", line)]
     assert [int(r[0]) for r in rows] == [1, 2, 4]

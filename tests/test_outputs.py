@@ -462,8 +462,8 @@ def test_reader_closing_early_on_an_open_stdout_ends_quietly(tmp_path):
     """`-o /dev/stdout | head -1` with a ranking larger than the pipe buffer: exit 0.  The
     test names stdout /proc/self/fd/1, which a writer that renames cannot destroy."""
     data = write_long_named_table(tmp_path)
-    proc = subprocess.Popen([LASSONET, "select", str(data), "-t", "y", *FAST, "--max-epochs",
-                             "2", "-o", "/proc/self/fd/1"],
+    proc = subprocess.Popen([LASSONET, "select", str(data), "-t", "y", *FAST,
+                             "-o", "/proc/self/fd/1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = proc.stdout.readline()
     proc.stdout.close()

@@ -145,7 +145,8 @@ def test_python_api_gives_the_commands_probabilities(toy_runs):
 ])
 def test_bad_options_get_one_line_and_exit_2(args, fragments, tmp_path):
     out = tmp_path / "out.csv"
-    result = invoke("stability", TOY, "-t", "y", "--pairs", "1", *args, "-o", out)
+    pairs = [] if "--pairs" in args else ["--pairs", "1"]  # (an option given twice is refused)
+    result = invoke("stability", TOY, "-t", "y", *pairs, *args, "-o", out)
     assert_clean_error(result, *fragments)
     assert list(tmp_path.iterdir()) == []
 
