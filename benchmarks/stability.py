@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -119,7 +120,7 @@ class Cluster:
         self.folder.cleanup()
 
 
-def speed(tables: list[str], pairs: int) -> None:
+def speed(tables: list[str], pairs: int, options: list[str]) -> None:
     jobs = [("--jobs 1", ["--jobs", "1"]), ("--jobs 2", ["--jobs", "2"])]
     print(f"\n{'table':14} {'command':22} {'runs on':16} {'wall_s':>7} {'peak_MiB':>9} "
           f"{'speed-up':>8}  same output")
@@ -135,7 +136,8 @@ def speed(tables: list[str], pairs: int) -> None:
                 first = None
                 for where, extra in executors:
                     also = cluster.pids if where.startswith("dask") else []
-                    wall, peak, out, _ = measured([LASSONET, *command, *extra, "-q"], also)
+                    wall, peak, out, _ = measured([LASSONET, *command, *extra, *options, "-q"],
+                                                  also)
                     first = first or (wall, out)
                     print(f"{table:14} {label:22} {where:16} {wall:7.1f} {peak / 2**20:9.0f} "
                           f"{first[0] / wall:7.2f}x  {'yes' if out == first[1] else 'NO'}",
@@ -182,11 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--columns", type=int, default=500, help="synthetic: columns (>= 10)")
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=None, help="synthetic: --jobs of the runs")
+    parser.add_argument("--options", default="",
+                        help="speed: more options for every command, e.g. '--max-epochs 5' "
+                             "(the smoke test's; the figures in RESULTS use none)")
     args = parser.parse_args(argv)
     print(f"# stability: part {args.part}")
     print_run_header()
     if args.part == "speed":
-        speed(args.tables, args.pairs)
+        speed(args.tables, args.pairs, shlex.split(args.options))
     else:
         synthetic(args.rows, args.pairs, args.jobs, args.columns)
     return 0

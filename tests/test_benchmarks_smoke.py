@@ -585,7 +585,8 @@ def test_stability_times_each_executor_and_counts_the_stable_set(tmp_path, capsy
                       f"{TOY}.csv").rename(columns={"y": "target"})
     table = tmp_path / "toy.parquet"
     toy.iloc[:300].to_parquet(table)
-    assert stability.main(["--part", "speed", "--tables", str(table), "--pairs", "2"]) == 0
+    assert stability.main(["--part", "speed", "--tables", str(table), "--pairs", "2",
+                           "--options", "--max-epochs 5 --path-multiplier 1.5"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()
             if line.startswith("toy ")]
     assert [" ".join(row[1:-4]) for row in rows] == [

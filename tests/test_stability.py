@@ -66,7 +66,8 @@ def test_select_cross_validation_is_the_same_in_processes_and_on_dask(tmp_path, 
     for extra in (["--jobs", "1"], ["--jobs", "2"], ["--scheduler", cluster.scheduler_address]):
         path = tmp_path / "path.csv"
         result = invoke("select", "tests/data/mice_protein_slice.csv", "-t", "class", "--id",
-                        "MouseID", "--missing", "impute", "--cv", "3", *FAST, *extra,
+                        "MouseID", "--missing", "impute", "--cv", "3", "--max-epochs", "10",
+                        "--path-multiplier", "1.3", *extra,
                         "--path-out", path)
         assert result.exit_code == 0, result.stderr
         outputs.append((result.stdout, path.read_bytes(), result.stderr))
