@@ -154,9 +154,14 @@ def check_writable(path: str | None, fmt: str | None = None) -> None:
 def check_outputs(inputs: dict[str, str | None], output: str | None, fmt: str | None,
                   files: dict[str, str | None] | None = None) -> None:
     """Before any work: the main table's destination ``output`` (None or '-': stdout) takes
-    ``fmt``, each optional file output that is given ({flag: path}) can be written, and no
-    output names an input ({role: path}) or another output (``check_distinct``)."""
+    ``fmt``, each optional file output that is given ({flag: path}) can be written, at most
+    one input ({role: path}) reads stdin, and no output names an input or another output
+    (``check_distinct``)."""
     files = files or {}
+    from_stdin = [role for role, path in inputs.items() if path == "-"]
+    if len(from_stdin) > 1:
+        raise DataError(f"{' and '.join(from_stdin)} both read stdin ('-'), which can be read "
+                        "once: give one of them as a file")
     check_writable(output, fmt)
     for path in files.values():
         if path is not None:

@@ -10,6 +10,7 @@ raised as ``DataError`` with a message that says what is wrong and how to fix it
 from __future__ import annotations
 
 import io
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -88,21 +89,20 @@ def read_table(
     as text (a groups file's labels '007' and '7' stay two).  Parquet bytes on stdin are
     recognised by their magic number; decimal Parquet columns are read as float64.
     """
-    if path == "-":
-        kind = input_format(path, fmt)
-        if sys.stdin is None:  # started with stdin closed (`<&-`)
-            raise DataError("cannot read stdin: it is closed")
-        raw = sys.stdin.buffer.read()
+    p = Path(path)
+    if path != "-" and not p.exists():
+        raise DataError(f"{what} file {path!r} does not exist")
+    if path != "-" and p.is_dir():
+        raise DataError(f"{what} file {path!r} is a directory, not a table")
+    if path == "-" or _is_stream(p):
+        # stdin, a pipe (`<(zcat t.csv.gz)`) or a FIFO can be read once: read it into memory
+        raw = _read_stream(path)
         source: object = io.BytesIO(raw)
         compression = "gzip" if raw[:2] == GZIP_MAGIC else None
+        kind = _stream_format(path, fmt)
         if fmt is None and raw[:4] == PARQUET_MAGIC:
             kind = "parquet"
     else:
-        p = Path(path)
-        if not p.exists():
-            raise DataError(f"{what} file {path!r} does not exist")
-        if p.is_dir():
-            raise DataError(f"{what} file {path!r} is a directory, not a table")
         kind = input_format(path, fmt)
         source = p
         # gzip by its first bytes too: a gzipped table named .csv
@@ -190,6 +190,36 @@ def _shared_mark(path: str, decimal: str) -> DataError:
     return DataError(f"{path}: --decimal {decimal!r} is also the field separator, and its "
                      "numbers are not all quoted: name another separator with --sep (e.g. "
                      "--sep ';')")
+
+
+def _is_stream(path: Path) -> bool:
+    """A pipe, FIFO, socket or character device: what can be read only once."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _read_stream(path: str) -> bytes:
+    if path == "-":
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise DataError("cannot read stdin: it is closed")
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _stream_format(path: str, fmt: str | None) -> str:
+    """A stream's format: --input-format, else its name's extension if it has a known one
+    (a FIFO named t.tsv), else csv (``-``, ``/dev/fd/63``; Parquet is told by its bytes)."""
+    if fmt is not None or path == "-":
+        return input_format(path, fmt)
+    name = path.lower()[:-3] if path.lower().endswith(".gz") else path.lower()
+    return FORMATS.get(Path(name).suffix, "csv")
 
 
 def _starts_with(source, magic: bytes) -> bool:

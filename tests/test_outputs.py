@@ -622,3 +622,62 @@ def test_the_console_script_keeps_signals_ignored_once_the_outputs_are_written(g
     result = invoke("select", good, "-t", "nope")
     assert result.exit_code == 2
     assert signal.getsignal(signal.SIGINT) is saved[signal.SIGINT]
+
+
+# --- inputs that can be read once: pipes and FIFOs ----------------------------------------------
+
+def _toy_head(tmp_path, rows: int = 80) -> Path:
+    path = tmp_path / "toy.csv"
+    pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data" /
+                "toy_regression.csv").head(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("stream", ["<(cat {csv})", "<(gzip -c {csv})", "<(cat {parquet})"])
+def test_a_pipe_as_data_is_read_once_like_the_file(tmp_path, stream):
+    """``select <(zcat t.csv.gz)``: bash names the pipe /dev/fd/63, which has no extension and
+    can be read once; it was called empty (the table was opened to sniff it, then again)."""
+    csv = _toy_head(tmp_path)
+    parquet = tmp_path / "toy.parquet"
+    pd.read_csv(csv).to_parquet(parquet)
+    command = f"{LASSONET} select {{}} -t y {' '.join(FAST)}"
+    from_file = subprocess.run(["bash", "-c", command.format(csv)], capture_output=True,
+                               text=True, timeout=120)
+    from_pipe = subprocess.run(
+        ["bash", "-c", command.format(stream.format(csv=csv, parquet=parquet))],
+        capture_output=True, text=True, timeout=120)
+    assert from_file.returncode == 0, from_file.stderr
+    assert (from_pipe.returncode, from_pipe.stderr) == (0, "")
+    assert from_pipe.stdout == from_file.stdout and from_file.stdout.count("\n") == 11
+
+
+def test_a_fifo_as_data_and_groups_is_read_once(tmp_path):
+    """A named FIFO given as the table and one as --groups: each read once (the table's
+    second open used to wait for a writer that had gone: a hang)."""
+    csv = _toy_head(tmp_path)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("feature,group\nx1,a\nx2,a\n")
+    fifos = {name: tmp_path / f"{name}.fifo.csv" for name in ("data", "groups")}
+    writers = []
+    for name, source in (("data", csv), ("groups", groups)):
+        os.mkfifo(fifos[name])
+        writers.append(subprocess.Popen(["bash", "-c", f"cat {source} > {fifos[name]}"]))
+    try:
+        done = subprocess.run([LASSONET, "select", str(fifos["data"]), "-t", "y", *FAST,
+                               "--groups", str(fifos["groups"])],
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        for writer in writers:
+            writer.kill()
+            writer.wait()
+    assert done.returncode == 0, done.stderr
+    ranking = pd.read_csv(pd.io.common.StringIO(done.stdout))
+    assert len(ranking) == 10 and set(ranking.loc[ranking["group"] == "a", "feature"]) == {
+        "x1", "x2"}
+
+
+def test_the_table_and_the_groups_both_from_stdin_is_refused(tmp_path):
+    csv = _toy_head(tmp_path)
+    result = invoke("select", "-", "-t", "y", "--groups", "-", *FAST, input=csv.read_text())
+    assert_clean_error(result, "the input and the groups file both read stdin ('-')",
+                       "give one of them as a file")
