@@ -8,6 +8,8 @@ one row of any class of two or more; ``fold_rows`` deals the rows out in turn.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import ConfigError, DataError
@@ -57,8 +59,7 @@ def split_rows(
                                   f"{fraction}")
     n_out = int(round(n * fraction))
     if n_out < 1 or n - n_out < 2:
-        need = next(m for m in range(n + 1, n + 10_000)
-                    if round(m * fraction) >= 1 and m - round(m * fraction) >= 2)
+        need = _rows_needed(n, fraction)
         raise TooFewRows(lambda s: f"{n} row(s) are too few for {name(s)} {fraction}: need "
                                    f"at least {need} rows")
     shuffled = _shuffled(y, stratify, rng)
@@ -80,6 +81,17 @@ def split_rows(
                                   "split")
     keep = np.setdiff1d(np.arange(n), out)
     return keep, out
+
+
+def _rows_needed(n: int, fraction: float) -> int:
+    """The fewest rows, above ``n``, that hold out at least one and keep at least two."""
+    # (rounded) about 0.5 / fraction rows hold one out, 1.5 / (1 - fraction) keep two
+    estimate = max(0.5 / fraction, 1.5 / (1 - fraction))
+    start = max(n + 1, int(estimate) - 3)
+    for m in range(start, start + 10_000):
+        if round(m * fraction) >= 1 and m - round(m * fraction) >= 2:
+            return m
+    return int(math.ceil(estimate))
 
 
 def fold_rows(y: np.ndarray, k: int, stratify: bool, seed: int) -> list[np.ndarray]:

@@ -177,6 +177,24 @@ def test_too_few_rows_says_how_many_are_needed(tmp_path, n_rows):
         assert "rows" in line
 
 
+@pytest.mark.parametrize("option, fraction", [
+    ("--val-fraction", "1e-9"), ("--val-fraction", "0.99999"), ("--test-fraction", "1e-9"),
+    ("--test-fraction", "0.99999")])
+def test_an_extreme_fraction_says_how_many_rows_it_would_need(tmp_path, option, fraction):
+    """The count of rows needed lies far beyond the table: it was searched for only 10,000
+    rows ahead (an internal error, StopIteration)."""
+    path = tmp_path / "small.csv"
+    pd.DataFrame({"a": range(40), "b": range(40, 0, -1), "y": range(40)}).to_csv(path,
+                                                                             index=False)
+    command = "path" if option == "--test-fraction" else "select"
+    line = assert_clean_error(invoke(command, path, "-t", "y", "--cv", "0", option, fraction),
+                              f"40 row(s) are too few for {option} {float(fraction):g}")
+    need = int(line.rsplit("need at least ", 1)[1].split()[0])
+    f = float(fraction)  # the fewest rows that hold out one (rounded) and keep two
+    assert round(need * f) >= 1 and need - round(need * f) >= 2
+    assert round((need - 1) * f) < 1 or (need - 1) - round((need - 1) * f) < 2
+
+
 def _cox_table(n: int = 80, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, 3))
