@@ -396,7 +396,11 @@ class Selector:
         values, (n,) risk scores (cox, higher = earlier event), or (n, p) reconstructed features
         (reconstruction)."""
         frame = self._frame(X)
-        return self.task_.decode(self._outputs(frame))
+        out = self._outputs(frame)
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = self.task_.decode(out)
+        _refuse_overflow({"prediction": values})
+        return values
 
     def predict_table(self, X, impute: bool = False) -> pd.DataFrame:
         """The predict command's columns: ``prediction`` (label, value or risk score) and
@@ -405,7 +409,10 @@ class Selector:
         (``Encoder.filling_gaps``), not refused."""
         frame = self._frame(X)
         encoder = self.encoder_.filling_gaps() if impute else self.encoder_
-        columns = self.task_.prediction_columns(self._outputs(frame, encoder))
+        out = self._outputs(frame, encoder)
+        with np.errstate(over="ignore", invalid="ignore"):
+            columns = self.task_.prediction_columns(out)
+        _refuse_overflow(columns)
         return pd.DataFrame(columns, index=range(len(next(iter(columns.values())))))
 
     def predict_proba(self, X) -> np.ndarray:
@@ -497,3 +504,16 @@ def _fit_at_M(shared: tuple, options: Options) -> Selector:
     """One M of a grid (``Selector._fit_M_grid``): a run for ``runs.Runner``."""
     table, here, on_point = shared
     return Selector.of(options, here).fit_table(table, on_point)
+
+
+def _refuse_overflow(columns: dict[str, np.ndarray]) -> None:
+    """DataError if a numeric prediction is not finite: the network's outputs are (checked in
+    ``_outputs``), so the target's scale took them beyond float64 (a damaged model file)."""
+    bad = np.zeros(len(next(iter(columns.values()))), dtype=bool)
+    for values in columns.values():
+        if values.dtype.kind == "f":
+            bad |= ~np.isfinite(values.reshape(len(bad), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(f"the model cannot predict {len(rows)} row(s) (first: row {rows[0] + 1}): "
+                        "its outputs in the target's units overflow (a damaged model file?)")

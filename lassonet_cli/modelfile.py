@@ -48,6 +48,7 @@ import json
 import math
 import os
 import struct
+import sys
 from pathlib import Path
 
 from . import __version__
@@ -331,8 +332,11 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
             and _is_numbers(encoder.get("scale"))
             and len(encoder["mean"]) == len(encoder["scale"])):
         raise bad("the encoder needs lists columns, mean and scale (one per model input)")
-    if not all(v > 0 for v in encoder["scale"]):
-        raise bad("an encoder scale is not positive")
+    if not all(v >= sys.float_info.min for v in encoder["scale"]):
+        raise bad("an encoder scale is not a positive number")
+    reason = _task_statistics_fault(task)
+    if reason:
+        raise bad(reason)
     if len(encoder["columns"]) != header["n_inputs"]:
         raise bad(f"{len(encoder['columns'])} encoder column(s), n_inputs says "
                   f"{header['n_inputs']}")
@@ -430,6 +434,24 @@ def _task_outputs(task: dict) -> int:
     if not isinstance(task.get(key), list):
         raise ValueError(f"the {name} task has no list of {key}")
     return len(task[key])
+
+
+def _task_statistics_fault(task: dict) -> str | None:
+    """What is wrong with a regression or reconstruction task's target statistics (the mean
+    and scale that turn outputs back into the target's units), or None."""
+    mean, scale = task.get("mean"), task.get("scale")
+    if task["name"] == "regression":
+        if _is_number(mean) and _is_number(scale) and scale >= sys.float_info.min:
+            return None
+        return (f"the regression task's mean {_text(mean, 20)} and scale {_text(scale, 20)} "
+                "are not a finite number and a positive one")
+    if task["name"] == "reconstruction":
+        if not (_is_numbers(mean) and _is_numbers(scale)
+                and len(mean) == len(scale) == len(task["columns"])):
+            return "the reconstruction task needs a finite mean and scale per column"
+        if not all(v >= sys.float_info.min for v in scale):
+            return "a reconstruction scale is not a positive number"
+    return None
 
 
 def _shape(value) -> str:

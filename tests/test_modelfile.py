@@ -501,7 +501,17 @@ TAMPERED = [
     ("M_list", lambda meta: meta.update(M=[1]), "'M' is [1], not"),
     # a scale of 0 divides by zero and predicts NaN
     ("scale", lambda meta: meta["encoder"]["scale"].__setitem__(0, 0.0),
-     "an encoder scale is not positive"),
+     "an encoder scale is not a positive number"),
+    # a subnormal scale overflowed the inputs (numpy's warnings on stderr)
+    ("subnormal_scale", lambda meta: meta["encoder"]["scale"].__setitem__(0, 1e-320),
+     "an encoder scale is not a positive number"),
+    # the target's statistics: NaN predicted empty cells, a negative scale flipped every sign
+    ("target_scale_nan", lambda meta: meta["task"].update(scale=float("nan")),
+     "the regression task's mean"),
+    ("target_scale_negative", lambda meta: meta["task"].update(scale=-1.0),
+     "and scale -1.0 are not a finite number and a positive one"),
+    ("target_mean_text", lambda meta: meta["task"].update(mean="0"),
+     "the regression task's mean \"0\""),
 ]
 
 
@@ -519,6 +529,15 @@ def test_a_tampered_header_is_refused_before_anything_is_built(trained, tmp_path
     monkeypatch.setattr("lassonet_cli.model.build_model", no_build)
     with pytest.raises(ModelFileError, match="inconsistent"):
         Selector.load(str(path))
+
+
+def test_a_target_scale_that_overflows_the_predictions_is_refused(trained, tmp_path):
+    """A finite, positive but absurd target scale: predictions beyond float64 were written as
+    inf, with numpy's overflow warning on stderr."""
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors",
+                   lambda meta: meta["task"].update(scale=1e308))
+    assert_clean_error(invoke("predict", path, trained["reg"]), "the model cannot predict",
+                       "overflow")
 
 
 def rewrite_tensors(src: pathlib.Path, dst: pathlib.Path, edit) -> pathlib.Path:
