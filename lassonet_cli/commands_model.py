@@ -26,6 +26,7 @@ from .cli_options import (
     NaValues,
     Output,
     PredictMissing,
+    Quiet,
     Sep,
     Threads,
     parse_names,
@@ -58,6 +59,7 @@ def predict(
     output: Output = None,
     format: Format = None,
     missing: PredictMissing = Missing.error,
+    quiet: Quiet = False,
 ) -> None:
     import pandas as pd
 
@@ -91,11 +93,9 @@ def predict(
         raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
                                  param_hint="--keep")
     result = pd.concat([result, predictions], axis=1)
-    unseen = selector.encoder_.raw(df[columns])[1]
-    if unseen:
-        sys.stderr.write(f"note: {unseen} row(s) have a category level not seen in training "
-                         "(encoded as none of the levels)\n")
-    if impute:
+    if not quiet:
+        _note_unseen_levels(*selector.encoder_.unseen_levels(df[columns]))
+    if impute and not quiet:
         filled = _gaps_without_fill(df, selector.encoder_)
         if filled:
             sys.stderr.write(
@@ -104,6 +104,19 @@ def predict(
                 "none of the levels)\n")
     with committing():
         write_table(result, output, out_format)
+
+
+def _note_unseen_levels(rows: int, columns: dict[str, tuple[list[str], bool]]) -> None:
+    """One note for the rows with category levels that training did not see (encoded as none
+    of the levels), naming each column and a few of its new levels; a column none of whose
+    values training saw (upper case where training had lower, say) is singled out."""
+    if not rows:
+        return
+    shown = "; ".join(f"{name} ({', '.join(repr(v) for v in levels)}"
+                      f"{', none of its values seen in training' if alien else ''})"
+                      for name, (levels, alien) in columns.items())
+    sys.stderr.write(f"note: {rows} row(s) have a category level not seen in training, encoded "
+                     f"as none of the levels: {shown}\n")
 
 
 def _gaps_without_fill(df, encoder) -> dict[str, int]:

@@ -120,6 +120,22 @@ class Encoder:
                 unseen |= _unseen_rows(code, df[code.name])
         return np.column_stack(parts), int(unseen.sum())
 
+    def unseen_levels(self, df: pd.DataFrame) -> tuple[int, dict[str, tuple[list[str], bool]]]:
+        """Rows with a category level the training rows did not have, and per such column
+        (a few of) its unseen levels and whether none of its values was seen in training."""
+        rows = np.zeros(len(df), dtype=bool)
+        columns = {}
+        for code in self.codes:
+            if code.kind == "numeric":
+                continue
+            unseen = _unseen_rows(code, df[code.name])
+            if unseen.any():
+                rows |= unseen
+                present = ~df[code.name].isna().to_numpy()
+                levels = list(dict.fromkeys(level_text(df[code.name])[unseen]))
+                columns[code.name] = (levels[:3], bool(unseen[present].all()))
+        return int(rows.sum()), columns
+
     def transform(self, df: pd.DataFrame) -> np.ndarray:
         """(n, inputs) float32 matrix of standardised inputs (computed in row chunks, so a tall
         table needs no float64 copy of itself).

@@ -295,7 +295,8 @@ def test_predict_fills_gaps_and_counts_unseen_levels(gappy, tmp_path):
     got = pd.read_csv(io.StringIO(result.stdout))
     assert got["id"].tolist() == rows["id"].tolist()
     assert np.isfinite(got["prediction"]).all()
-    assert re.search(r"\b3 row\(s\) have a category level not seen in training", result.stderr)
+    assert re.search(r"\b3 row\(s\) have a category level not seen in training, encoded as "
+                     r"none of the levels: color \('purple', 'mauve'\)$", result.stderr, re.M)
     # independent: encode by hand (gaps -> fill + indicator 1; purple/mauve -> all-zero one-hot)
     header = header_of(gappy["model"])
     inputs = hand_encode(header, rows)
@@ -313,6 +314,21 @@ def test_predict_fills_gaps_and_counts_unseen_levels(gappy, tmp_path):
         as_level = hand_encode(header, rows[unseen].assign(color=level))
         other = network_outputs(gappy["model"], as_level)[:, 0] * task["scale"] + task["mean"]
         assert not np.allclose(other, want[unseen], atol=1e-3)
+
+
+def test_a_column_whose_levels_all_changed_is_named_and_quiet_silences_it(gappy, tmp_path):
+    """Levels upper-cased since training: every row is encoded as none of the levels, which
+    changes the predictions; the note says which column, and that training saw none of it."""
+    rows = new_rows().assign(color=lambda t: t["color"].str.upper())
+    data = tmp_path / "upper.csv"
+    rows.to_csv(data, index=False)
+    result = invoke("predict", gappy["model"], data)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ("note: 6 row(s) have a category level not seen in training, "
+                             "encoded as none of the levels: color ('RED', 'PURPLE', 'GREEN', "
+                             "none of its values seen in training)\n")
+    quiet = invoke("predict", gappy["model"], data, "-q")
+    assert (quiet.exit_code, quiet.stderr, quiet.stdout) == (0, "", result.stdout)
 
 
 def test_predict_with_gaps_where_training_had_none_is_an_error(gappy, tmp_path):
