@@ -361,18 +361,23 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
     if absent:
         shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
         raise DataError(f"the input lacks {len(absent)} column(s) the model needs: {shown}")
-    problems = []
+    problems, not_numbers = [], []
     for code in encoder.codes:
         series = df[code.name]
         if code.kind == "numeric":
             if is_categorical(series) and not series.isna().all():
                 # a stray '?' or a decimal comma: say which cells, as at training
                 check_column_kind(series, f"column {code.name!r}")
-                problems.append(f"{code.name} (not numeric)")
+                not_numbers.append(series)
                 continue
         bad = column_gaps(series, code.kind)
         if bad and code.fill is None:
             problems.append(f"{code.name} ({bad} missing or infinite)")
+    if not_numbers:
+        first = not_numbers[0].dropna().iloc[0]
+        raise DataError(f"column(s) {', '.join(str(c.name) for c in not_numbers)} hold text or "
+                        f"true/false (e.g. {plain_value(first)!r} in {not_numbers[0].name}) "
+                        "where the model was trained on numbers: give them as numbers")
     if problems:
         raise DataError(lambda s: f"unusable values in column(s): {', '.join(problems)}; the "
                         "model was trained without gaps there (fill them, or predict with "

@@ -980,7 +980,13 @@ def test_check_features_names_unusable_columns():
     assert "z" in one_line(e)
     with pytest.raises(DataError) as e:
         check_features(pd.DataFrame({"x": [1.0], "z": ["text"], "c": ["a"]}), enc)
-    assert "z (not numeric)" in one_line(e)
+    assert "column(s) z hold text or true/false (e.g. 'text' in z)" in one_line(e)
+    # not a gap: filling gaps (predict --missing impute) is no remedy, and none is offered
+    for encoder in (enc, enc.filling_gaps()):
+        with pytest.raises(DataError) as e:
+            check_features(pd.DataFrame({"x": [1.0], "z": [True], "c": ["a"]}), encoder)
+        assert "trained on numbers: give them as numbers" in one_line(e)
+        assert "impute" not in one_line(e) and "gaps" not in one_line(e)
 
 
 # --------------------------------------------------------------------------------------------
