@@ -179,6 +179,9 @@ def select_columns(
         resolved.append(column)
     target, time, event, id_column = resolved
     selection = Selection(target=target, features=[], id=id_column, time=time, event=event)
+    if features is not None and not comma_list(features):
+        raise DataError("--features is empty: name the feature columns, or leave --features "
+                        "out to use every column")
     candidates = _expand(features, columns, "--features") if features else columns
     dropped = set(_expand(exclude, columns, "--exclude")) if exclude else set()
     roles = set(selection.roles)

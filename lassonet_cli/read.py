@@ -387,6 +387,9 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
         raise DataError(f"{path}: a groups file needs the columns feature,group "
                         f"(found {', '.join(table.columns[:5])})")
     table = table.dropna(subset=["feature", "group"])
+    if table.empty:
+        raise DataError(f"{path}: the groups file lists no feature (a row feature,group per "
+                        "grouped column)")
     names = table["feature"].astype(str)
     repeated = sorted(set(names[names.duplicated()]))
     if repeated:

@@ -158,6 +158,9 @@ def test_group_labels_are_text_as_written(grouped, tmp_path):
     ("name,team\na1,a\n", "feature,group"),
     ("feature,group\na1,a\na1,b\n", "twice"),
     ("feature,group\na1,c\n", "also an ungrouped column"),
+    # a header alone ran with no groups at all, silently
+    ("feature,group\n", "the groups file lists no feature"),
+    ("feature,group\n,\n", "the groups file lists no feature"),
 ])
 def test_bad_groups_files(grouped, tmp_path, content, fragment):
     _, data, _, _, _ = grouped
@@ -166,6 +169,14 @@ def test_bad_groups_files(grouped, tmp_path, content, fragment):
     result = invoke("select", data, "-t", "y", "--groups", groups, *FAST)
     assert result.exit_code == 2, result.stderr
     assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("features", ["", " , "])
+def test_an_empty_features_list_is_refused_not_read_as_every_column(tmp_path, features):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(30), "b": range(30), "y": range(30)}).to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", "--features", features),
+                       "--features is empty", "leave --features out to use every column")
 
 
 @pytest.mark.parametrize("n_rows", [1, 3])
