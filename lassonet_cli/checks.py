@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     from .encoding import Encoder
 
 
-# the smallest table the default 10% validation split can divide (1 held out, 4 to train)
-MIN_ROWS = 5
+# the smallest table the default 10% validation split can divide (1 held out, 5 to train:
+# 5 rows would hold out round(0.5) = 0, as splits.split_rows counts)
+MIN_ROWS = 6
 
 
 @dataclass
@@ -193,12 +194,19 @@ def check_table(
         check_target_spread(y.to_numpy(dtype=np.float64), f"the target column {sel.target!r}")
     if len(X) == 1:  # say so before "the target is constant", which would mislead
         raise DataError(f"a single row{' with a target' if y is not None else ''} is too few: "
-                        f"training and validation need at least {MIN_ROWS} rows")
+                        f"training and validation need at least {MIN_ROWS} rows (at the "
+                        "default --val-fraction 0.1)")
     if isinstance(y, pd.Series) and y.nunique() < 2:
         raise DataError(
             f"the target column {sel.target!r} is constant ({plain_value(y.iloc[0])!r}): "
             "nothing to predict"
         )
+    if task == "classification" and (y.value_counts() >= 2).sum() == 0:
+        numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+        raise DataError(f"the target column {sel.target!r} has a different value in each of its "
+                        f"{len(y)} rows: classification needs classes of at least 2 rows"
+                        + ("; if it is a number to predict, use --task regression" if numeric
+                           else "; is it an ID? name the column to predict with --target"))
 
     flat = [] if constant == "keep" else constant_columns(X, cats)
     if flat:

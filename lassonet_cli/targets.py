@@ -77,6 +77,11 @@ def survival_target(time, event, time_name: str = "time",
     if not events.any():
         raise DataError(lambda s: f"the {s('event')} column {event_name!r} has no events (all "
                         "0): Cox needs at least one observed event")
+    if not (times[events > 0] < times.max()).any():
+        raise DataError(lambda s: f"the {s('time')} column {time_name!r} puts no event before "
+                        "another row's time"
+                        + (f" (every time is {times[0]:g})" if (times == times[0]).all() else "")
+                        + ": Cox learns from the order of events, and this table has none")
     return np.column_stack([times, events])
 
 

@@ -200,6 +200,24 @@ def test_no_events_is_refused(tmp_path):
     assert_clean_error(invoke("select", data, *SURV, *FAST), "no events")
 
 
+@pytest.mark.parametrize("times, fragment", [
+    ("equal", "puts no event before another row's time (every time is 5)"),
+    ("events_last", "puts no event before another row's time: Cox"),
+])
+def test_a_table_with_no_ordered_event_is_refused_as_such(tmp_path, times, fragment):
+    """Every time equal, or every event at the last time: no setting can help, and the
+    message sent users to --val-fraction and --cv."""
+    data = _table(tmp_path)
+    table = pd.read_csv(data)
+    if times == "equal":
+        table["time"] = 5
+    else:
+        table.loc[table["event"] == 1, "time"] = table["time"].max() + 1
+    table.to_csv(data, index=False)
+    assert_clean_error(invoke("select", data, *SURV, *FAST), fragment,
+                       "Cox learns from the order of events")
+
+
 def test_unknown_ties_method_is_a_usage_error(tmp_path):
     result = invoke("select", _table(tmp_path), *SURV, "--ties", "exact")
     assert_clean_error(result, "--ties")

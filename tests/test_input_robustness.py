@@ -179,6 +179,23 @@ def test_an_empty_features_list_is_refused_not_read_as_every_column(tmp_path, fe
                        "--features is empty", "leave --features out to use every column")
 
 
+@pytest.mark.parametrize("target, task, fragment", [
+    (np.linspace(0.5, 9.5, 30), "classification", "if it is a number to predict, use --task "
+                                                  "regression"),
+    ([f"id{i}" for i in range(30)], "auto", "is it an ID? name the column to predict with "
+                                             "--target"),
+])
+def test_a_target_with_a_value_per_row_is_no_classification(tmp_path, target, task, fragment):
+    """It was refused as 'too few rows per class to hold out --val-fraction 0.1', which sent
+    users to the fraction."""
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(30), "b": range(30, 0, -1), "y": target}).to_csv(path,
+                                                                          index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", "--task", task),
+                       "the target column 'y' has a different value in each of its 30 rows",
+                       fragment)
+
+
 @pytest.mark.parametrize("n_rows", [1, 3])
 def test_too_few_rows_says_how_many_are_needed(tmp_path, n_rows):
     path = tmp_path / "tiny.csv"
