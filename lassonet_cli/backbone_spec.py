@@ -7,6 +7,7 @@ torch; the networks they name are built in ``backbones``.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 
@@ -121,3 +122,33 @@ def check_image_columns(image_shape: tuple[int, int, int], n_columns: int) -> No
             f"(the pixels in row-major order), but the table has {n_columns}; select the pixel "
             "columns" + (" with --features or --exclude" if s.cli else "")
         )
+
+
+# Bytes a training run holds per weight: float32 weights, gradients, the optimiser's state and
+# the copies the path keeps (the relaxed model, the best point's state); and per hidden unit of
+# a row a training step reads: its float32 pre-activation, activation and their gradients.
+BYTES_PER_WEIGHT = 20
+BYTES_PER_ACTIVATION = 16
+
+
+def check_fits_memory(spec: BackboneSpec, n_inputs: int, n_outputs: int = 1,
+                      step_rows: int = 0) -> None:
+    """ConfigError when an MLP's weights and the activations of a step over ``step_rows``
+    rows exceed this machine's memory: an absurd width is the user's to fix, not an
+    allocator's crash after minutes of initialising weights and a first step."""
+    if spec.kind != "mlp":
+        return
+    widths = [n_inputs, *spec.hidden, n_outputs]
+    weights = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    need = weights * BYTES_PER_WEIGHT + step_rows * sum(spec.hidden) * BYTES_PER_ACTIVATION
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no check
+        return
+    if need > memory:
+        rows = f" and steps over {step_rows:,} rows" if step_rows else ""
+        raise ConfigError(lambda s: f"{s('backbone')} {spec} on {n_inputs} inputs has "
+                                    f"{weights:,} weights{rows}, about {need / 2**30:,.0f} GiB "
+                                    f"to train, more than this machine's "
+                                    f"{memory / 2**30:,.0f} GiB of memory: choose smaller "
+                                    "hidden layers")

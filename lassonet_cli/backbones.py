@@ -23,8 +23,6 @@ kind of network it is.
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import nn
 
@@ -32,6 +30,7 @@ from .backbone_spec import (  # noqa: F401 (BackboneSpec and the image shape, re
     DEFAULT_KERNEL,
     HEAD_GRID,
     BackboneSpec,
+    check_fits_memory,
     check_image_columns,
     head_grid,
     parse_image_shape,
@@ -55,30 +54,8 @@ def build_backbone(
                               f"{s('image_shape', 'CxHxW')}")
         check_image_columns(image_shape, n_inputs)
         return ConvBackbone(image_shape, spec.hidden, spec.kernel, n_outputs, dropout)
-    _check_fits_memory(spec, [n_inputs, *spec.hidden, n_outputs])
+    check_fits_memory(spec, n_inputs, n_outputs)
     return MLPBackbone(n_inputs, spec.hidden, n_outputs, dropout)
-
-
-# Bytes a training run holds per weight: float32 weights, gradients, the optimiser's state and
-# the copies the path keeps (the relaxed model, the best point's state).
-BYTES_PER_WEIGHT = 20
-
-
-def _check_fits_memory(spec: BackboneSpec, widths: list[int]) -> None:
-    """ConfigError when the MLP's weights alone (``BYTES_PER_WEIGHT`` each) exceed this
-    machine's memory: an absurd width is the user's to fix, not an allocator's crash after
-    minutes of initialising weights."""
-    weights = sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
-    try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): no check
-        return
-    if weights * BYTES_PER_WEIGHT > memory:
-        raise ConfigError(lambda s: f"{s('backbone')} {spec} on {widths[0]} inputs has "
-                                    f"{weights:,} weights, about "
-                                    f"{weights * BYTES_PER_WEIGHT / 2**30:,.0f} GiB to train, more "
-                                    f"than this machine's {memory / 2**30:,.0f} GiB of memory: "
-                                    "choose smaller hidden layers")
 
 
 class LinearBackbone(nn.Module):

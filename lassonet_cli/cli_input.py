@@ -48,7 +48,7 @@ def read_prepared(data, input_format, target, features, exclude, id_column, task
     prepared.id_column = selection.id
     if options is not None:
         options.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
-                               prepared.gappy)
+                               prepared.gappy, len(prepared.X))
     if threads is None and prepared.X.size <= SMALL_TABLE_CELLS:
         import torch
 

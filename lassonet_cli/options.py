@@ -18,9 +18,14 @@ import numpy as np
 import torch
 
 from . import defaults
-from .backbone_spec import BackboneSpec, check_image_columns, parse_image_shape
+from .backbone_spec import (
+    BackboneSpec,
+    check_fits_memory,
+    check_image_columns,
+    parse_image_shape,
+)
 from .errors import ConfigError, DataError
-from .pathconfig import PathConfig
+from .pathconfig import PathConfig, default_batch_size
 from .tasks import TASKS, TIES
 
 # the parameters of ``estimator.Selector``, in its order: what ``Options.check`` reads
@@ -196,13 +201,16 @@ class Options:
         return self.cv
 
     def check_columns(self, columns: list[str], task: str, categorical: list[str],
-                      gappy: list[str]) -> None:
-        """Refuse feature columns a conv backbone cannot read as images (before training).
+                      gappy: list[str], n_rows: int) -> None:
+        """Before training: refuse feature columns a conv backbone cannot read as images, and
+        an MLP too large for this machine's memory.
 
         ``columns``: the feature columns; ``categorical``, ``gappy``: those to one-hot encode
-        and those with gaps.  Nothing to check for the other backbones.
+        and those with gaps; ``n_rows``: the table's rows.
         """
         if self.image_shape is None:
+            batch = self.batch_size if self.batch_size is not None else default_batch_size(n_rows)
+            check_fits_memory(self.backbone, len(columns), 1, min(batch or n_rows, n_rows))
             return
         _check_image_task(task)
         if categorical:

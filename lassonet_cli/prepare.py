@@ -61,7 +61,7 @@ def prepare_table(options: Options, X, y) -> Table:
         raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                         "drop the column(s)")
     gappy = gappy_columns(frame)
-    options.check_columns(inputs, task_name, cats, gappy)
+    options.check_columns(inputs, task_name, cats, gappy, len(frame))
     if gappy and options.missing == "error":
         raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
                         f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")

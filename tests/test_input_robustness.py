@@ -265,3 +265,40 @@ def test_a_target_of_lists_is_one_line(tmp_path, role):
             ["--time", "time", "--event", "z", "--exclude", "event"])
     assert_clean_error(invoke("select", path, *args, *FAST), f"the {role} column 'z' holds "
                        "lists or records")
+
+
+# --- a network too large for the machine, refused before any weight is made ----------------------
+
+def _machine_of(monkeypatch, gib: int) -> None:
+    """This process sees a machine of ``gib`` GiB (4 KiB pages)."""
+    pages = {"SC_PHYS_PAGES": gib * 2**18, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr("lassonet_cli.backbone_spec.os.sysconf", lambda name: pages[name])
+
+
+def test_the_memory_check_counts_the_activations_of_a_step(monkeypatch):
+    """On a 1 GiB machine an mlp:10000 on 10 inputs has 2 MB of weights state, but a
+    full-batch step over 10,000 rows 1.6 GB of activations (it failed only when allocating);
+    with 1,000-row minibatches it fits."""
+    from lassonet_cli.backbone_spec import BackboneSpec, check_fits_memory
+    from lassonet_cli.errors import ConfigError
+
+    _machine_of(monkeypatch, 1)
+    spec = BackboneSpec.parse("mlp:10000")
+    check_fits_memory(spec, 10, 1, 1000)
+    with pytest.raises(ConfigError, match=r"120,001 weights and steps over 10,000 rows, about 1 "
+                                          r"GiB to train, more than this machine's 1 GiB"):
+        check_fits_memory(spec, 10, 1, 10_000)
+    check_fits_memory(BackboneSpec.parse("linear"), 10**9, 1, 10**9)  # no hidden layer
+
+
+def test_select_refuses_an_mlp_too_large_before_training(tmp_path, monkeypatch):
+    _machine_of(monkeypatch, 1)
+    path = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame(rng.standard_normal((3000, 4)), columns=list("abcy")).to_csv(path, index=False)
+    out = tmp_path / "ranking.csv"
+    line = assert_clean_error(invoke("select", path, "-t", "y", "--backbone", "mlp:30000",
+                                     "--cv", "0", "-o", out),
+                              "--backbone mlp:30000 on 3 inputs", "steps over 3,000 rows",
+                              "choose smaller hidden layers")
+    assert "GiB of memory" in line and not out.exists()
