@@ -58,6 +58,10 @@ def _run(main, args, debug: bool, **kwargs) -> int:
         return e.exit_code
     except typer.TyperException as e:  # click's usage errors, bad parameters, missing files
         ctx = getattr(e, "ctx", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            # a command typed alone asks what it takes: its help, not an error line of it
+            sys.stderr.write(ctx.get_help() + "\n")
+            return EXIT_USAGE
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _print_error(f"{_usage_message(e)}{hint}")
         return EXIT_USAGE

@@ -64,7 +64,8 @@ class Missing(str, Enum):
 
 # --- options, declared once -----------------------------------------------------------------------
 Data = Annotated[
-    str, typer.Argument(help="Input table: .csv, .tsv, .csv.gz, .parquet, or - for stdin "
+    str, typer.Argument(metavar="DATA",
+                        help="Input table: .csv, .tsv, .csv.gz, .parquet, or - for stdin "
                              "(CSV, gzipped CSV or Parquet, recognised by its first bytes).")
 ]
 Target = Annotated[
@@ -347,7 +348,8 @@ StabilityPlot = Annotated[
 ]
 
 # --- the options of predict and inspect -----------------------------------------------------------
-ModelPath = Annotated[str, typer.Argument(help="A model file written by select --model-out.")]
+ModelPath = Annotated[str, typer.Argument(metavar="MODEL",
+                                          help="A model file written by select --model-out.")]
 Keep = Annotated[
     str | None,
     typer.Option(help="Comma list of input columns (e.g. IDs) copied to the output first."),

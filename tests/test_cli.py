@@ -771,3 +771,19 @@ def test_predict_out_of_memory_names_what_predict_can_change(monkeypatch, tmp_pa
     line = assert_clean_error(invoke("predict", model, TOY), "out of memory",
                               "fewer rows at a time")
     assert "--backbone" not in line
+
+
+@pytest.mark.parametrize("command", [[], ["select"], ["path"], ["stability"], ["predict"],
+                                     ["inspect"]])
+def test_a_command_typed_alone_prints_its_help_not_an_error(command):
+    """It printed the whole help as one 'error: Usage: ...' message, with '(see --help)'
+    after it."""
+    done = subprocess.run([str(Path(sys.executable).parent / "lassonet"), *command],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"Usage: lassonet {' '.join(command)}".rstrip() + " ")
+    assert not any(line.startswith("error:") for line in lines)
+    assert "--help" in done.stderr and "(see 'lassonet" not in done.stderr
+    if command[:1] in (["select"], ["predict"]):
+        assert "DATA" in lines[0]
