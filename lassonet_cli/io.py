@@ -100,6 +100,9 @@ def _destination(path: str) -> tuple[str, str]:
         raise DataError(f"cannot write {path!r}: {e.strerror}") from None
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise DataError(f"cannot write {path!r}: it is a directory")
+    if path.endswith(os.sep):  # 'results/': a directory meant, and none there to write in
+        raise DataError(f"cannot write {path!r}: a name ending in {os.sep!r} is a directory, "
+                        "and there is none; name the file (e.g. results/ranking.csv)")
     if info is not None and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
         return "stream", path
     if _through_proc(path):

@@ -681,3 +681,14 @@ def test_the_table_and_the_groups_both_from_stdin_is_refused(tmp_path):
     result = invoke("select", "-", "-t", "y", "--groups", "-", *FAST, input=csv.read_text())
     assert_clean_error(result, "the input and the groups file both read stdin ('-')",
                        "give one of them as a file")
+
+
+@pytest.mark.parametrize("flag, name", [("-o", "results/"), ("--path-out", "path.csv/"),
+                                        ("--model-out", "model.safetensors/")])
+def test_an_output_named_as_a_missing_directory_is_refused(tmp_path, monkeypatch, flag, name):
+    """`-o results/` wrote a file named results."""
+    csv = _toy_head(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("select", csv, "-t", "y", *FAST, flag, name)
+    assert_clean_error(result, f"cannot write {name!r}: a name ending in '/' is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.csv"]
