@@ -376,6 +376,8 @@ class Selector:
         """(n, c) outputs of the chosen model for ``_frame``'s rows, encoded by ``encoder``
         (default: the fitted one)."""
         encoder = self.encoder_ if encoder is None else encoder
+        if len(frame) == 0:
+            raise DataError("the input has no rows: nothing to predict")
         check_features(frame, encoder)  # no gaps where the model has nothing to fill
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(encoder.transform(frame)).to(device)

@@ -871,3 +871,13 @@ def test_a_model_trained_with_an_M_above_todays_bound_still_predicts(trained, tm
     baseline = _predict(trained["reg_model"], trained["reg"])
     pd.testing.assert_frame_equal(_predict(path, trained["reg"]), baseline, check_exact=True)
     assert Selector.load(str(path)).options_.M == 2e6
+
+
+def test_a_header_only_input_has_nothing_to_predict(trained, tmp_path):
+    """It ended in an internal error (exit 1: a reshape of an empty array)."""
+    empty = tmp_path / "header.csv"
+    empty.write_text(pd.read_csv(trained["reg"]).iloc[:0].to_csv(index=False))
+    assert_clean_error(invoke("predict", trained["reg_model"], empty),
+                       "the input has no rows: nothing to predict")
+    with pytest.raises(ValueError, match="no rows"):
+        Selector.load(str(trained["reg_model"])).predict(pd.read_csv(empty))
