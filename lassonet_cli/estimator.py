@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -50,7 +51,7 @@ from .columns import MAX_LEVELS
 from .encoding import Encoder
 from .errors import ConfigError, DataError
 from .evaluate import cross_validated_point
-from .inputs import as_frame, check_width
+from .inputs import as_frame, check_width, named_columns
 from .model import LassoNet
 from .options import PARAMETERS, Options
 from .path import PointStates, StateKeeper
@@ -318,19 +319,20 @@ class Selector:
                                            fit.chosen_point_.val_score_se) for fit in fits}
         return self
 
-    def save(self, path: str, id_column: str | None = None) -> None:
+    def save(self, path: str | os.PathLike, id_column: str | None = None) -> None:
         """Write the chosen model to a model file (``modelfile``); ``id_column``: the name
         of the training table's row identifier, which ``lassonet predict`` passes through."""
         from .modelfile import save_model
 
-        save_model(path, self, id_column)
+        self._check_fitted()
+        save_model(os.fspath(path), self, id_column)
 
     @classmethod
-    def load(cls, path: str) -> Selector:
+    def load(cls, path: str | os.PathLike) -> Selector:
         """A predictor from a model file (``modelfile.load_selector``); ``path_`` is None."""
         from .modelfile import load_selector
 
-        return load_selector(cls, path)
+        return load_selector(cls, os.fspath(path))
 
     def filter_weights(self) -> np.ndarray:
         """conv1's weights (C1, C, k, k) of a fitted conv backbone, the filters selected."""
@@ -366,6 +368,7 @@ class Selector:
         self._check_fitted()
         X = self._checked(X, reset=False)
         if isinstance(X, pd.DataFrame):
+            X = named_columns(X)  # (no text names: x0, x1, ..., as fit and a model file name them)
             if hasattr(self, "feature_names_in_"):
                 return X
             check_width(X, self.n_features_in_)
@@ -452,6 +455,10 @@ class Selector:
     def path_table(self) -> pd.DataFrame:
         """The path table (SPEC 3.2), one row per path point; after a grid of M, the path of
         the M chosen, with that M in a first column ``M``."""
+        self._check_fitted()
+        if self.path_ is None:
+            raise ConfigError("a selector loaded from a model file has no path (the file keeps "
+                              "the chosen model only): fit it to get one")
         table = pd.DataFrame(path_records(self.path_))
         if getattr(self, "M_scores_", None) is not None:
             table.insert(0, "M", self.options_.M)

@@ -10,10 +10,11 @@ from .errors import ConfigError, DataError
 
 def as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
     """X as a DataFrame: a DataFrame as it is; an array with ``columns`` (checked against its
-    width), by default x0, x1, ...  Columns of an object array that hold only numbers are
-    numeric; sparse matrices, complex numbers and empty tables are refused."""
+    width), by default x0, x1, ... (a DataFrame without text names, too).  Columns of an
+    object array that hold only numbers are numeric; sparse matrices, complex numbers and
+    empty tables are refused."""
     if isinstance(X, pd.DataFrame):
-        frame = X
+        frame = named_columns(X)
     else:
         if type(X).__module__.startswith("scipy.sparse"):
             raise TypeError("X is a sparse matrix; LassoNet reads dense input: pass X.toarray() "
@@ -33,6 +34,24 @@ def as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
         raise DataError(f"X has {frame.shape[0]} row(s) and {frame.shape[1]} column(s): "
                         "LassoNet needs at least one of each")
     return frame
+
+
+def named_columns(X: pd.DataFrame) -> pd.DataFrame:
+    """A DataFrame whose column names are all text, as it is (each name once); one without
+    text names (``pd.DataFrame(array)``: 0, 1, ...) with the positions' names x0, x1, ...
+    as an array gets them (scikit-learn, too, takes only text names as names)."""
+    text = [isinstance(c, str) for c in X.columns]
+    if all(text):
+        twice = sorted(set(X.columns[X.columns.duplicated()]))
+        if twice:
+            raise DataError(f"X names column(s) twice: {', '.join(twice[:5])}: give each "
+                            "column its own name")
+        return X
+    if any(text):
+        odd = next(c for c, is_text in zip(X.columns, text, strict=True) if not is_text)
+        raise TypeError(f"X's column names mix text and other values ({odd!r}): name every "
+                        "column with text, or none (X.columns = X.columns.astype(str))")
+    return X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
 
 
 def check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:

@@ -45,6 +45,48 @@ def test_numpy_input_gets_positional_names_and_a_full_ranking(fitted):
     assert {f"x{i}" for i in order[:2]} == {"x0", "x1"}
 
 
+def test_a_frame_without_text_names_is_read_by_position_and_its_model_loads(fitted, tmp_path):
+    """pd.DataFrame(X) has the names 0, 1, ...: they were written to the model file as numbers,
+    which no reader could then load ('selected' is [0], not a list of names)."""
+    sel, X, y = fitted
+    frame = pd.DataFrame(X)
+    by_frame = LassoNetSelector(k=2, **FAST).fit(frame, y)
+    assert list(by_frame.ranking_) == list(sel.ranking_)
+    assert not hasattr(by_frame, "feature_names_in_")
+    by_frame.save(tmp_path / "m.safetensors")
+    loaded = LassoNetSelector.load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(loaded.predict(frame), by_frame.predict(X))
+    np.testing.assert_array_equal(loaded.predict(X), by_frame.predict(X))
+
+
+def test_save_and_path_table_need_a_fitted_selector_with_a_path(fitted, tmp_path):
+    """Before fit they raised AttributeErrors ('chosen_point_', 'path_'); after load the path
+    table raised one on None."""
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        LassoNetSelector().save(tmp_path / "unfitted.safetensors")
+    with pytest.raises(NotFittedError):
+        LassoNetSelector().path_table()
+    assert not (tmp_path / "unfitted.safetensors").exists()
+    sel, _, _ = fitted
+    sel.save(str(tmp_path / "m.safetensors"))
+    with pytest.raises(ConfigError, match="loaded from a model file has no path"):
+        LassoNetSelector.load(str(tmp_path / "m.safetensors")).path_table()
+
+
+@pytest.mark.parametrize("columns, error, fragment", [
+    (["a", "b", 0, 1, 2, 3], TypeError, "mix text and other values (0)"),
+    (["a", "a", "b", "c", "d", "e"], DataError, "X names column(s) twice: a"),
+])
+def test_column_names_that_cannot_name_columns_are_refused(fitted, columns, error, fragment):
+    """They ended in comparisons of str with int deep in the ranking, or an AttributeError."""
+    _, X, y = fitted
+    with pytest.raises(error) as e:
+        LassoNetSelector(**FAST).fit(pd.DataFrame(X, columns=columns), y)
+    assert fragment in str(e.value)
+
+
 def test_support_transform_and_k(fitted):
     sel, X, _ = fitted
     mask = sel.get_support()
@@ -156,7 +198,7 @@ def test_errors_while_fitting_name_parameters_too():
     # the tasks' checks of the data name no flag either
     X, _ = signal(40)
     times = np.column_stack([np.arange(40.0) - 1, np.ones(40)])
-    text = pd.DataFrame(X).assign(word=["a", "b"] * 20)
+    text = pd.DataFrame(X).add_prefix("c").assign(word=["a", "b"] * 20)
     for task, X_bad, y_bad, fragment in [
         ("cox", X, times, "the time column 'time' has 1 negative value"),
         ("reconstruction", text, None, "task=reconstruction needs numeric feature columns"),
