@@ -78,6 +78,7 @@ class Options:
         """The options of ``params`` (a Selector's parameters, ``PARAMETERS``), checked;
         raises ConfigError naming the first wrong one."""
         p = dict(params)
+        _check_types(p)
         task = p["task"]
         if task != "auto" and task not in TASKS:
             raise ConfigError(lambda s: f"unknown {s('task')} {task!r}: use auto or one of "
@@ -221,6 +222,42 @@ class Options:
             raise DataError(f"a conv backbone needs every pixel; column(s) "
                             f"{', '.join(gappy[:5])} have gaps or infinite values")
         check_image_columns(self.image_shape, len(columns))
+
+
+# what each parameter holds, checked before any comparison (a string "0.1" or None where a
+# number belongs raised TypeErrors deep in the checks or in training): a number (int or
+# float), an integer, text, a boolean; "?" after a kind: None is allowed too
+_KINDS = {
+    "dropout": "number", "path_multiplier": "number", "val_fraction": "number", "lr": "number?",
+    "max_epochs": "integer?", "patience": "integer", "batch_size": "integer?", "k": "integer?",
+    "max_levels": "integer", "task": "text", "backbone": "text", "optimizer": "text",
+    "rule": "text", "missing": "text", "ties": "text", "relax": "boolean",
+}
+
+
+def _check_types(p: Mapping[str, object]) -> None:
+    """ConfigError naming the first parameter whose value is not of its kind (``_KINDS``),
+    and for ``categorical`` (a list of names) and ``groups`` (a mapping)."""
+    tests = {"number": lambda v: isinstance(v, int | float | np.integer | np.floating)
+             and not isinstance(v, bool | np.bool_) and math.isfinite(v),
+             "integer": _is_int, "text": lambda v: isinstance(v, str),
+             "boolean": lambda v: isinstance(v, bool | np.bool_)}
+    for name, kind in _KINDS.items():
+        value, optional = p[name], kind.endswith("?")
+        if not ((optional and value is None) or tests[kind.rstrip("?")](value)):
+            wanted = {"number": "a finite number", "integer": "an integer", "text": "text",
+                      "boolean": "True or False"}[kind.rstrip("?")] + (" or None" if optional
+                                                                      else "")
+            raise ConfigError(lambda s, name=name, wanted=wanted, value=value: (
+                f"{s(name)} must be {wanted}, got {value!r}"))
+    categorical = p["categorical"]
+    if categorical is not None and (isinstance(categorical, str)
+                                    or not isinstance(categorical, list | tuple)):
+        raise ConfigError(lambda s: f"{s('categorical')} must be a list of column names, got "
+                                    f"{categorical!r}")
+    if p["groups"] is not None and not isinstance(p["groups"], Mapping):
+        raise ConfigError(lambda s: f"{s('groups')} must be a mapping {{column: group}}, got "
+                                    f"{p['groups']!r}")
 
 
 def _M_grid(value) -> tuple[float | None, tuple[float, ...] | None]:

@@ -62,8 +62,11 @@ class Runner:
     threads: int = 1
 
     def __post_init__(self):
-        if self.jobs is not None and self.jobs < 1:
-            raise ConfigError(lambda s: f"{s('jobs')} must be at least 1, got {self.jobs}")
+        if self.jobs is not None and not (isinstance(self.jobs, int) and not isinstance(
+                self.jobs, bool) and self.jobs >= 1):
+            raise ConfigError(lambda s: (f"--jobs must be at least 1, got {self.jobs}" if s.cli
+                                         else "n_jobs must be an integer of at least 1 (or "
+                                         f"None: as the cores allow), got {self.jobs!r}"))
         check_threads(self.threads)
 
     def check(self) -> None:

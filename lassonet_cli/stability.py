@@ -136,6 +136,13 @@ def q_for(efv: float, pi_thr: float, p: int) -> int:
 
 
 def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int) -> None:
+    for name, value, integer in (("pi_thr", pi_thr, False), ("q", q, True), ("efv", efv, False),
+                                 ("pairs", pairs, True)):
+        if value is None and name in ("q", "efv"):
+            continue
+        if not (_is_integer(value) if integer else _is_number(value)):
+            raise ConfigError(lambda s, name=name, value=value, integer=integer: (
+                f"{s(name)} must be {'an integer' if integer else 'a number'}, got {value!r}"))
     if not 0.5 < pi_thr <= 1:
         raise ConfigError(lambda s: f"{s('pi_thr')} must be in (0.5, 1], got {pi_thr}")
     if q is not None and efv is not None:
@@ -177,6 +184,9 @@ def stability_selection(
     check_thresholds(pi_thr, q, efv, pairs)
     task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
     p = frame.shape[1]
+    if k_grid is not None and not all(_is_integer(k) and 1 <= k <= p for k in k_grid):
+        raise ConfigError(lambda s: f"{s('k_grid')} must list counts of columns from 1 to {p}, "
+                                    f"got {list(k_grid)!r}")
     if q is not None and q > p:
         raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} feature columns")
     if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)):
@@ -216,6 +226,15 @@ def stability_selection(
         q_from = "the median size of the subsamples' chosen models"
     grid = sorted(set(k_grid or _default_grid(p)) | {q})
     return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid)
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool))
 
 
 def _default_grid(p: int) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -475,3 +477,44 @@ def test_fit_table_refuses_what_fit_takes_and_names_fit():
     with pytest.raises(TypeError, match=r"fit_table takes a prepare\.Table, not DataFrame: "
                                         r"call fit\(X, y\)"):
         LassoNetSelector(**FAST).fit_table(X)
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"dropout": "0.1"}, "dropout must be a finite number, got '0.1'"),
+    ({"dropout": None}, "dropout must be a finite number, got None"),
+    ({"path_multiplier": "1.02"}, "path_multiplier must be a finite number"),
+    ({"max_epochs": 2.5}, "max_epochs must be an integer or None, got 2.5"),
+    ({"max_epochs": True}, "max_epochs must be an integer or None, got True"),
+    ({"patience": None}, "patience must be an integer, got None"),
+    ({"batch_size": True}, "batch_size must be an integer or None, got True"),
+    ({"k": 2.5}, "k must be an integer or None, got 2.5"),
+    ({"lr": "0.1"}, "lr must be a finite number or None"),
+    ({"relax": "no"}, "relax must be True or False, got 'no'"),
+    ({"backbone": None}, "backbone must be text, got None"),
+    ({"categorical": "x0"}, "categorical must be a list of column names, got 'x0'"),
+    ({"groups": "ab"}, "groups must be a mapping {column: group}, got 'ab'"),
+])
+def test_a_parameter_of_the_wrong_kind_is_named(fitted, params, fragment):
+    """Strings, None, floats or booleans where numbers, integers or lists belong raised
+    comparisons of str with int deep in the checks or in training, ran (batch_size=True: a
+    batch of one, for minutes) or iterated a string letter by letter."""
+    _, X, y = fitted
+    with pytest.raises(ConfigError) as e:
+        LassoNetSelector(**{**FAST, **params}).fit(X, y)
+    assert str(e.value) == fragment or str(e.value).startswith(fragment), str(e.value)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    ({"pi_thr": "0.7"}, "pi_thr must be a number, got '0.7'"),
+    ({"pairs": 1.5}, "pairs must be an integer, got 1.5"),
+    ({"q": "2"}, "q must be an integer, got '2'"),
+    ({"k_grid": [0, 2]}, "k_grid must list counts of columns from 1 to 6, got [0, 2]"),
+    ({"k_grid": [2.5]}, "k_grid must list counts of columns from 1 to 6"),
+    ({"k_grid": [7]}, "k_grid must list counts of columns from 1 to 6"),
+])
+def test_stability_arguments_of_the_wrong_kind_are_named(fitted, args, fragment):
+    """The command line refused these; in Python a k of 2.5 or 100 made columns p_k2.5 and
+    p_k100 of 6 features."""
+    _, X, y = fitted
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        LassoNetSelector(**FAST).stability(X, y, **{"pairs": 1, **args})

@@ -8,7 +8,7 @@ import time
 import pytest
 from runs_tasks import always_dies, bad_input, crashes, dies_once, draw
 
-from lassonet_cli.errors import CLI, ConfigError, DataError
+from lassonet_cli.errors import CLI, PYTHON, ConfigError, DataError
 from lassonet_cli.runs import ATTEMPTS, RunError, Runner
 
 TASKS = list(range(6))
@@ -212,8 +212,12 @@ def test_checking_a_scheduler_probes_it_and_builds_no_client(monkeypatch):
 
 
 def test_bad_runner_settings_are_refused():
-    with pytest.raises(ConfigError, match="jobs must be at least 1"):
+    with pytest.raises(ConfigError, match="jobs must be"):
         Runner(jobs=0)
+    for jobs in (0, "2", 1.5, True):  # (in Python it is n_jobs)
+        with pytest.raises(ConfigError) as e:
+            Runner(jobs=jobs)
+        assert e.value.spelled(PYTHON).startswith("n_jobs must be an integer of at least 1")
     with pytest.raises(ConfigError, match="threads must be between 1 and 1024"):
         Runner(threads=0)
     with pytest.raises(ConfigError, match="threads must be between 1 and 1024"):
