@@ -51,6 +51,13 @@ def prepare_table(options: Options, X, y) -> Table:
     named = isinstance(X, pd.DataFrame) and _named(X.columns)
     task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
     inputs = list(frame.columns)
+    for option, named_columns in (("categorical", options.categorical),
+                                  ("groups", list(options.groups or ()))):
+        unknown = [c for c in named_columns if c not in inputs]
+        if unknown:  # (a typo would leave a column numeric, or ungrouped, silently)
+            raise DataError(lambda s, option=option, unknown=unknown: (
+                f"{s(option)} names column(s) that are not features: "
+                f"{', '.join(map(str, unknown[:5]))}"))
     cats = categorical_columns(frame, options.categorical)
     forced = set(options.categorical or ())
     for c in cats:  # dates and mostly-numeric text would become one level per value

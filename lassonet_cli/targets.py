@@ -133,14 +133,18 @@ def task_target(
         hint = " (a (time, event) pair per row needs task='cox')" if target.ndim == 2 else ""
         raise ConfigError(f"y must be one-dimensional with one value per row of X{hint}")
     known = ~pd.isna(pd.Series(target)).to_numpy()
+    if not known.any():
+        raise DataError("y is empty: every value is missing")
     if not known.all():  # rows without a target teach nothing (the CLI says so on stderr)
         X, target = X[known].reset_index(drop=True), target[known]
     if task == "auto":
         task = infer_task(pd.Series(target))
     if task == "regression" and np.issubdtype(target.dtype, np.number):
         values = target.astype(np.float64)
-        if np.isfinite(values).all():
-            check_target_spread(values, "the target y")
+        if not np.isfinite(values).all():
+            raise DataError(f"y has {int(np.isinf(values).sum())} infinite value(s): a "
+                            "regression target must be finite")
+        check_target_spread(values, "the target y")
     return task, X, target
 
 

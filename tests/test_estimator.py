@@ -518,3 +518,24 @@ def test_stability_arguments_of_the_wrong_kind_are_named(fitted, args, fragment)
     _, X, y = fitted
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         LassoNetSelector(**FAST).stability(X, y, **{"pairs": 1, **args})
+
+
+def test_a_target_that_is_all_gaps_or_infinite_is_named_as_such(fitted):
+    """They were 'every feature column is constant' and 'the target is constant'."""
+    _, X, _ = fitted
+    y = X[:, 0] * 2.0
+    with pytest.raises(DataError, match="^y is empty: every value is missing$"):
+        LassoNetSelector(**FAST).fit(X, np.full(len(X), np.nan))
+    with pytest.raises(DataError, match=r"^y has 2 infinite value\(s\)"):
+        LassoNetSelector(**FAST).fit(X, np.where(np.arange(len(X)) < 2, np.inf, y))
+
+
+@pytest.mark.parametrize("params", [{"categorical": ["zz"]}, {"groups": {"zz": "g"}}])
+def test_a_column_named_in_categorical_or_groups_must_be_a_feature(fitted, params):
+    """A typo left the column numeric, or ungrouped, silently; the command line refuses it."""
+    _, X, y = fitted
+    frame = pd.DataFrame(X, columns=list("abcdef"))
+    name = next(iter(params))
+    with pytest.raises(DataError, match=f"^{name} names column\\(s\\) that are not features: "
+                                        "zz$"):
+        LassoNetSelector(**{**FAST, **params}).fit(frame, y)
