@@ -40,6 +40,10 @@ def named_columns(X: pd.DataFrame) -> pd.DataFrame:
     """A DataFrame whose column names are all text, as it is (each name once); one without
     text names (``pd.DataFrame(array)``: 0, 1, ...) with the positions' names x0, x1, ...
     as an array gets them (scikit-learn, too, takes only text names as names)."""
+    complex_columns = [c for c, dtype in X.dtypes.items() if dtype.kind == "c"]
+    if complex_columns:
+        raise DataError(f"X's column {complex_columns[0]!r} holds complex numbers: LassoNet "
+                        "reads real ones")
     text = [isinstance(c, str) for c in X.columns]
     if all(text):
         twice = sorted(set(X.columns[X.columns.duplicated()]))

@@ -137,6 +137,12 @@ def task_target(
         raise DataError("y is empty: every value is missing")
     if not known.all():  # rows without a target teach nothing (the CLI says so on stderr)
         X, target = X[known].reset_index(drop=True), target[known]
+    if target.dtype == object:
+        kinds = {"text" if isinstance(v, str) else "number" for v in target}
+        if len(kinds) > 1:
+            first = next(v for v in target if not isinstance(v, str))
+            raise DataError(f"y mixes text and other values ({first!r} among text labels): "
+                            "give labels of one kind (y.astype(str), say)")
     if task == "auto":
         task = infer_task(pd.Series(target))
     if task == "regression" and np.issubdtype(target.dtype, np.number):

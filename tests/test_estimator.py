@@ -539,3 +539,15 @@ def test_a_column_named_in_categorical_or_groups_must_be_a_feature(fitted, param
     with pytest.raises(DataError, match=f"^{name} names column\\(s\\) that are not features: "
                                         "zz$"):
         LassoNetSelector(**{**FAST, **params}).fit(frame, y)
+
+
+def test_complex_columns_and_mixed_labels_are_refused(fitted):
+    """A complex column of a DataFrame lost its imaginary part (an array was refused); labels
+    mixing numbers and text failed in numpy's sort ('<' not supported)."""
+    _, X, y = fitted
+    frame = pd.DataFrame({"a": X[:, 0], "z": X[:, 1] + 1j * X[:, 2]})
+    with pytest.raises(DataError, match="X's column 'z' holds complex numbers"):
+        LassoNetSelector(**FAST).fit(frame, y)
+    mixed = np.array([1, "a"] * (len(X) // 2), dtype=object)
+    with pytest.raises(DataError, match="y mixes text and other values"):
+        LassoNetSelector(**FAST).fit(X, mixed)
