@@ -95,7 +95,8 @@ class Selector:
     image_shape : 'CxHxW' or (C, H, W), the images whose pixels (row-major) are the columns;
         required with a conv backbone, refused with the others
     n_jobs : local processes for the cross-validation folds, or with a grid of M for its
-        paths, each with its folds (None: auto, see ``runs``); each run trains with one torch
+        paths, each with its folds (None: auto, see ``runs``; -1: every core, -2: all but
+        one, as in scikit-learn); each run trains with one torch
         thread wherever it runs, so the result does not depend on it
     scheduler : the address of a Dask distributed scheduler ('tcp://host:8786') to run them
         on instead (the ``dask`` extra)
@@ -183,7 +184,10 @@ class Selector:
     def _runs(self) -> Runner:
         """Where this selector's independent runs go: the runner ``of`` was given, else
         ``n_jobs`` and ``scheduler``."""
-        return getattr(self, "_runner", None) or Runner(self.n_jobs, self.scheduler)
+        jobs = self.n_jobs
+        if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs < 0:
+            jobs = max(1, (os.cpu_count() or 1) + 1 + jobs)  # scikit-learn's: -1 all cores
+        return getattr(self, "_runner", None) or Runner(jobs, self.scheduler)
 
     def _params(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in PARAMETERS}

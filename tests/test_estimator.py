@@ -551,3 +551,12 @@ def test_complex_columns_and_mixed_labels_are_refused(fitted):
     mixed = np.array([1, "a"] * (len(X) // 2), dtype=object)
     with pytest.raises(DataError, match="y mixes text and other values"):
         LassoNetSelector(**FAST).fit(X, mixed)
+
+
+def test_negative_n_jobs_count_back_from_the_cores(monkeypatch):
+    """scikit-learn's convention: -1 every core, -2 all but one (it was refused)."""
+    monkeypatch.setattr("lassonet_cli.estimator.os.cpu_count", lambda: 8)
+    assert LassoNetSelector(n_jobs=-1)._runs().jobs == 8
+    assert LassoNetSelector(n_jobs=-2)._runs().jobs == 7
+    assert LassoNetSelector(n_jobs=-20)._runs().jobs == 1
+    assert LassoNetSelector(n_jobs=3)._runs().jobs == 3
