@@ -96,10 +96,10 @@ def read_table(
         raise DataError(f"{what} file {path!r} is a directory, not a table")
     if path == "-" or _is_stream(p):
         # stdin, a pipe (`<(zcat t.csv.gz)`) or a FIFO can be read once: read it into memory
+        kind = _stream_format(path, fmt)
         raw = _read_stream(path)
         source: object = io.BytesIO(raw)
         compression = "gzip" if raw[:2] == GZIP_MAGIC else None
-        kind = _stream_format(path, fmt)
         if fmt is None and raw[:4] == PARQUET_MAGIC:
             kind = "parquet"
     else:
@@ -215,8 +215,9 @@ def _read_stream(path: str) -> bytes:
 
 def _stream_format(path: str, fmt: str | None) -> str:
     """A stream's format: --input-format, else its name's extension if it has a known one
-    (a FIFO named t.tsv), else csv (``-``, ``/dev/fd/63``; Parquet is told by its bytes)."""
-    if fmt is not None or path == "-":
+    (a FIFO named t.tsv), else csv for stdin and pipes (``-``, ``/dev/fd/63``; Parquet is told
+    by its bytes).  A character device needs one of the first two (/dev/zero never ends)."""
+    if fmt is not None or path == "-" or not stat.S_ISFIFO(Path(path).stat().st_mode):
         return input_format(path, fmt)
     name = path.lower()[:-3] if path.lower().endswith(".gz") else path.lower()
     return FORMATS.get(Path(name).suffix, "csv")

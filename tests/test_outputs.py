@@ -692,3 +692,12 @@ def test_an_output_named_as_a_missing_directory_is_refused(tmp_path, monkeypatch
     result = invoke("select", csv, "-t", "y", *FAST, flag, name)
     assert_clean_error(result, f"cannot write {name!r}: a name ending in '/' is a directory")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy.csv"]
+
+
+def test_a_character_device_needs_a_format_before_it_is_read(tmp_path):
+    """/dev/zero never ends: a stream is read whole, so its format must be known first (a
+    pipe defaults to CSV; a device does not)."""
+    done = subprocess.run([LASSONET, "select", "/dev/zero", "-t", "y"], capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("error: cannot tell the format of '/dev/zero'")
