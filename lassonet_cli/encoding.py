@@ -128,11 +128,11 @@ class Encoder:
         for code in self.codes:
             if code.kind == "numeric":
                 continue
-            unseen = _unseen_rows(code, df[code.name])
+            text, present = level_text(df[code.name]), ~df[code.name].isna().to_numpy()
+            unseen = ~np.isin(text, code.levels) & present
             if unseen.any():
                 rows |= unseen
-                present = ~df[code.name].isna().to_numpy()
-                levels = list(dict.fromkeys(level_text(df[code.name])[unseen]))
+                levels = list(dict.fromkeys(text[unseen]))
                 columns[code.name] = (levels[:3], bool(unseen[present].all()))
         return int(rows.sum()), columns
 

@@ -84,7 +84,7 @@ class Options:
             raise ConfigError(lambda s: f"unknown {s('task')} {task!r}: use auto or one of "
                                         f"{', '.join(TASKS)}")
         seed = p["seed"]
-        if not (_is_int(seed) and 0 <= seed <= defaults.MAX_SEED):
+        if not (is_int(seed) and 0 <= seed <= defaults.MAX_SEED):
             raise ConfigError(lambda s: f"{s('seed')} must be an integer from 0 to "
                                         f"{defaults.MAX_SEED}, got {seed!r}")
         spec = BackboneSpec.parse(p["backbone"])
@@ -113,9 +113,9 @@ class Options:
             raise ConfigError(lambda s: f"{s('k')} must be at least 1, got {options.k}")
         if options.rule not in ("best", "1se"):
             raise ConfigError(f"unknown rule {options.rule!r}: use best or 1se")
-        if options.rule == "1se" and not _is_int(options.cv):
+        if options.rule == "1se" and not is_int(options.cv):
             raise ConfigError(lambda s: f"the 1se rule needs cross-validation: add {s('cv', 'K')}")
-        if not (_is_int(options.max_levels) and options.max_levels >= 1):
+        if not (is_int(options.max_levels) and options.max_levels >= 1):
             raise ConfigError(lambda s: f"{s('max_levels')} must be at least 1, got "
                                         f"{options.max_levels!r}")
         if options.missing not in ("error", "impute"):
@@ -238,9 +238,8 @@ _KINDS = {
 def _check_types(p: Mapping[str, object]) -> None:
     """ConfigError naming the first parameter whose value is not of its kind (``_KINDS``),
     and for ``categorical`` (a list of names) and ``groups`` (a mapping)."""
-    tests = {"number": lambda v: isinstance(v, int | float | np.integer | np.floating)
-             and not isinstance(v, bool | np.bool_) and math.isfinite(v),
-             "integer": _is_int, "text": lambda v: isinstance(v, str),
+    tests = {"number": lambda v: is_real(v) and math.isfinite(v),
+             "integer": is_int, "text": lambda v: isinstance(v, str),
              "boolean": lambda v: isinstance(v, bool | np.bool_)}
     for name, kind in _KINDS.items():
         value, optional = p[name], kind.endswith("?")
@@ -275,8 +274,16 @@ def _M_grid(value) -> tuple[float | None, tuple[float, ...] | None]:
     return values[0], (values if len(values) > 1 else None)
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+def is_int(value) -> bool:
+    """An integer (Python's or numpy's), not a boolean."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def is_real(value) -> bool:
+    """A real number (an integer or a float, Python's or numpy's, inf and nan included), not a
+    boolean."""
+    return (isinstance(value, int | float | np.integer | np.floating)
+            and not isinstance(value, bool | np.bool_))
 
 
 def _lambda_start(value) -> float | None:
@@ -298,9 +305,9 @@ def _cv(cv) -> int | str | None:
     ConfigError for anything else."""
     if isinstance(cv, str) and cv == "auto":
         return "auto"
-    if cv is None or (_is_int(cv) and cv == 0):
+    if cv is None or (is_int(cv) and cv == 0):
         return None
-    if not _is_int(cv) or cv < 2:
+    if not is_int(cv) or cv < 2:
         raise ConfigError(lambda s: f"{s('cv')} needs at least 2 folds, or 0 for one "
                           f"validation split; got {cv!r}")
     return int(cv)

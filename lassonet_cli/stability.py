@@ -32,7 +32,7 @@ from . import defaults
 from .errors import ConfigError, DataError
 from .estimator import Selector
 from .inputs import as_frame
-from .options import Options
+from .options import Options, is_int, is_real
 from .runs import Runner
 from .splits import TooFewRows, half_samples
 from .targets import task_target
@@ -140,7 +140,7 @@ def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int
                                  ("pairs", pairs, True)):
         if value is None and name in ("q", "efv"):
             continue
-        if not (_is_integer(value) if integer else _is_number(value)):
+        if not (is_int(value) if integer else is_real(value)):
             raise ConfigError(lambda s, name=name, value=value, integer=integer: (
                 f"{s(name)} must be {'an integer' if integer else 'a number'}, got {value!r}"))
     if not 0.5 < pi_thr <= 1:
@@ -184,7 +184,7 @@ def stability_selection(
     check_thresholds(pi_thr, q, efv, pairs)
     task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
     p = frame.shape[1]
-    if k_grid is not None and not all(_is_integer(k) and 1 <= k <= p for k in k_grid):
+    if k_grid is not None and not all(is_int(k) and 1 <= k <= p for k in k_grid):
         raise ConfigError(lambda s: f"{s('k_grid')} must list counts of columns from 1 to {p}, "
                                     f"got {list(k_grid)!r}")
     if q is not None and q > p:
@@ -226,15 +226,6 @@ def stability_selection(
         q_from = "the median size of the subsamples' chosen models"
     grid = sorted(set(k_grid or _default_grid(p)) | {q})
     return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid)
-
-
-def _is_integer(value) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value) -> bool:
-    return (isinstance(value, int | float | np.integer | np.floating)
-            and not isinstance(value, bool))
 
 
 def _default_grid(p: int) -> list[int]:
