@@ -29,8 +29,12 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
                     validation split) with "val_score_se" when val_score is a mean over folds
     id_column       the training table's --id column, which predict passes through (absent:
                     none was named)
+    named_inputs    false where the fit's input had no text column names (a numpy array, or a
+                    DataFrame with names 0, 1, ...: x0, x1, ... name its columns), so a loaded
+                    model reads arrays as that fit did (absent in older files: true)
 
-input_columns, set_aside, id_column and point's cv_folds and val_score_se were added within
+input_columns, set_aside, id_column, named_inputs and point's cv_folds and val_score_se were
+added within
 format version 1 as optional fields: files without them load as before, and readers that
 predate them ignore them.  Nothing is ever unpickled: tensors are read by safetensors, the
 header by ``json``.
@@ -109,6 +113,8 @@ def model_header(estimator) -> dict:
         },
         "ranking": [str(c) for c in estimator.ranking_],
         "groups": dict(estimator.groups) if estimator.groups else None,
+        # written only where false: a file from named columns stays as before
+        **({} if hasattr(estimator, "feature_names_in_") else {"named_inputs": False}),
         "point": {
             "index": int(estimator.chosen_),
             "k": int(point.k),
@@ -313,6 +319,8 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
         raise bad("a cross-validated point without a numeric val_score_se")
     if not (header.get("id_column") is None or _is_text(header["id_column"])):
         raise bad(f"'id_column' is {_text(header['id_column'], 40)}, not text")
+    if not isinstance(header.get("named_inputs", True), bool):
+        raise bad(f"'named_inputs' is {_text(header['named_inputs'], 40)}, not true or false")
     importances, selected = header["importances"], header["selected"]
     if not all(v is None or _is_number(v) for v in importances.values()):
         raise bad("an importance is not a number")
@@ -544,6 +552,8 @@ def load_selector(cls, path: str):
     sel.model_ = model
     sel.header_ = header
     sel.path_ = None
-    sel.input_columns_ = sel.feature_names_in_ = np.asarray(inputs, dtype=object)
+    sel.input_columns_ = np.asarray(inputs, dtype=object)
+    if header.get("named_inputs", True):
+        sel.feature_names_in_ = sel.input_columns_
     sel.n_features_in_ = len(inputs)
     return sel

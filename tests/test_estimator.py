@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -58,9 +59,31 @@ def test_a_frame_without_text_names_is_read_by_position_and_its_model_loads(fitt
     by_frame.save(tmp_path / "m.safetensors")
     loaded = LassoNetSelector.load(tmp_path / "m.safetensors")
     np.testing.assert_array_equal(loaded.predict(frame), by_frame.predict(X))
-    # (a model file keeps names: scikit-learn warns that an array has none)
-    with pytest.warns(UserWarning, match="does not have valid feature names"):
+    # the file says the fit had no names: an array is read as by the fitted selector, without
+    # scikit-learn's "X does not have valid feature names" warning
+    assert not hasattr(loaded, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         np.testing.assert_array_equal(loaded.predict(X), by_frame.predict(X))
+
+
+def test_a_model_fitted_on_named_columns_keeps_its_names(fitted, tmp_path):
+    """The other side: a fit on a DataFrame with text names loads with them, so an array gets
+    scikit-learn's warning, and the file has no named_inputs field (as before it existed)."""
+    import json
+
+    from safetensors import safe_open
+
+    sel, X, _ = fitted
+    names = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    named = LassoNetSelector(k=2, **FAST).fit(names, fitted[2])
+    named.save(tmp_path / "named.safetensors")
+    with safe_open(tmp_path / "named.safetensors", "pt") as f:
+        assert "named_inputs" not in json.loads(f.metadata()["lassonet"])
+    loaded = LassoNetSelector.load(tmp_path / "named.safetensors")
+    assert list(loaded.feature_names_in_) == list(names.columns)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        loaded.predict(X)
 
 
 def test_save_and_path_table_need_a_fitted_selector_with_a_path(fitted, tmp_path):

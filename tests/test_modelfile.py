@@ -512,6 +512,8 @@ TAMPERED = [
      "and scale -1.0 are not a finite number and a positive one"),
     ("target_mean_text", lambda meta: meta["task"].update(mean="0"),
      "the regression task's mean \"0\""),
+    ("named_inputs", lambda meta: meta.update(named_inputs="no"),
+     "'named_inputs' is \"no\", not true or false"),
 ]
 
 
