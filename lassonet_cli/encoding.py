@@ -45,26 +45,25 @@ class ColumnCode:
         names = [self.name] if self.kind == "numeric" else [f"{self.name}={v}" for v in self.levels]
         return names + ([f"{self.name}:missing"] if self.indicator else [])
 
-    def raw(self, series: pd.Series) -> tuple[np.ndarray, int]:
-        """(n, inputs) unstandardised inputs, and the number of unseen levels (categorical)."""
+    def raw(self, series: pd.Series) -> np.ndarray:
+        """(n, inputs) unstandardised inputs (a level training did not see: none of the
+        levels; ``Encoder.unseen_levels`` counts them)."""
         if self.kind == "numeric":
             values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
             gaps = ~np.isfinite(values)
             if self.fill is not None:
                 values = np.where(gaps, self.fill, values)
             columns = [values]
-            unseen = 0
         else:
             gaps = series.isna().to_numpy()
             text = level_text(series)
             if self.fill is not None:
                 text = np.where(gaps, str(self.fill), text)
             onehot = (text[:, None] == np.asarray(self.levels, dtype=object)[None, :])
-            unseen = int((~onehot.any(axis=1) & ~gaps).sum())
             columns = list(onehot.T.astype(np.float64))
         if self.indicator:
             columns.append(gaps.astype(np.float64))
-        return np.column_stack(columns), unseen
+        return np.column_stack(columns)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "levels": list(self.levels),
@@ -107,18 +106,12 @@ class Encoder:
         owner = np.asarray(self.unit_of_input)
         return np.flatnonzero(np.isin(owner, np.asarray(units, dtype=np.int64)))
 
-    def raw(self, df: pd.DataFrame) -> tuple[np.ndarray, int]:
-        """(n, inputs) unstandardised matrix and the count of rows with an unseen level."""
+    def raw(self, df: pd.DataFrame) -> np.ndarray:
+        """(n, inputs) unstandardised matrix."""
         if all(c.kind == "numeric" and c.fill is None and not c.indicator for c in self.codes):
             # plain numeric tables (the common, and the wide, case): one conversion, no loop
-            return df[self.columns].to_numpy(dtype=np.float64), 0
-        parts, unseen = [], np.zeros(len(df), dtype=bool)
-        for code in self.codes:
-            block, n_unseen = code.raw(df[code.name])
-            parts.append(block)
-            if n_unseen:
-                unseen |= _unseen_rows(code, df[code.name])
-        return np.column_stack(parts), int(unseen.sum())
+            return df[self.columns].to_numpy(dtype=np.float64)
+        return np.column_stack([code.raw(df[code.name]) for code in self.codes])
 
     def unseen_levels(self, df: pd.DataFrame) -> tuple[int, dict[str, tuple[list[str], bool]]]:
         """Rows with a category level the training rows did not have, and per such column
@@ -147,7 +140,7 @@ class Encoder:
         out = np.empty((len(df), len(self.mean)), dtype=np.float32)
         largest = np.finfo(np.float32).max
         for rows in row_chunks(len(df), len(self.mean)):
-            raw = self.raw(df.iloc[rows])[0]
+            raw = self.raw(df.iloc[rows])
             with np.errstate(over="ignore"):  # beyond float64 is beyond float32: clipped
                 z = (raw - self.mean) / self.scale
                 # -1e308 - 1e308 overflows though its standardised value need not: scale first
@@ -201,11 +194,6 @@ def level_text(series: pd.Series) -> np.ndarray:
         out[finite & ~integral] = values[finite & ~integral].astype(str)
         return out
     return series.astype(str).to_numpy()
-
-
-def _unseen_rows(code: ColumnCode, series: pd.Series) -> np.ndarray:
-    text = level_text(series)
-    return ~np.isin(text, code.levels) & ~series.isna().to_numpy()
 
 
 def fit_encoder(
@@ -294,7 +282,7 @@ def _column_moments(encoder: Encoder, X: pd.DataFrame, rows: np.ndarray) -> tupl
 
     def blocks():
         for part in chunks:
-            yield encoder.raw(X.iloc[rows[part]])[0]
+            yield encoder.raw(X.iloc[rows[part]])
 
     low, high = np.full(width, np.inf), np.full(width, -np.inf)
     for values in blocks():

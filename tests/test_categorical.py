@@ -475,7 +475,7 @@ def test_forced_numeric_levels_match_across_int_and_float_reads():
     train = pd.DataFrame({"g": [1.0, 2.0, np.nan, 3.0, 2.0]})
     encoder = fit_encoder(train, categorical=["g"], gappy=["g"])
     assert isinstance(encoder.codes[0], ColumnCode)
-    assert encoder.raw(pd.DataFrame({"g": [1, 2, 3]}))[1] == 0
+    assert encoder.unseen_levels(pd.DataFrame({"g": [1, 2, 3]})) == (0, {})
 
 
 def test_predict_forced_numeric_column_without_gaps_uses_its_levels(tmp_path):
@@ -551,6 +551,6 @@ def test_filling_gaps_gives_numbers_their_mean_and_categories_no_level():
     new = pd.DataFrame({"x": [np.nan], "c": [None], "g": [np.nan]})
     z = dict(zip(filled.input_names, filled.transform(new)[0], strict=True))
     assert z["x"] == 0.0  # the mean, standardised
-    raw = dict(zip(filled.input_names, filled.raw(new)[0][0], strict=True))
+    raw = dict(zip(filled.input_names, filled.raw(new)[0], strict=True))
     assert raw["x"] == 3.0 and raw["c=a"] == 0.0 and raw["c=b"] == 0.0
     assert raw["g"] == 3.0 and raw["g:missing"] == 1.0  # the training median, flagged

@@ -932,9 +932,9 @@ def test_categorical_encoder_one_hot_levels_and_statistics():
     for j, p in enumerate([0.5, 0.25, 0.25]):
         assert enc.mean[j] == pytest.approx(p)
         assert enc.scale[j] == pytest.approx(math.sqrt(p * (1 - p)))
-    raw, unseen = enc.raw(pd.DataFrame({"c": ["w", "zz", "u"], "x": [0.0, 0.0, 0.0]}))
-    np.testing.assert_array_equal(raw[:, :3], [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
-    assert unseen == 1
+    new = pd.DataFrame({"c": ["w", "zz", "u"], "x": [0.0, 0.0, 0.0]})
+    np.testing.assert_array_equal(enc.raw(new)[:, :3], [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
+    assert enc.unseen_levels(new) == (1, {"c": (["zz"], False)})
 
 
 def test_imputing_encoder_fills_medians_and_most_frequent_level():
@@ -950,8 +950,8 @@ def test_imputing_encoder_fills_medians_and_most_frequent_level():
     assert all(c.indicator for c in enc.codes)
     assert enc.input_names == ["x", "x:missing", "c=u", "c=v", "c:missing",
                                "d=p", "d=q", "d:missing"]
-    raw, unseen = enc.raw(train)
-    assert unseen == 0 and np.isfinite(raw).all()
+    raw = enc.raw(train)
+    assert enc.unseen_levels(train) == (0, {}) and np.isfinite(raw).all()
     np.testing.assert_array_equal(raw[:, 0], [1.0, 2.0, 10.0, 2.0, 2.0])
     np.testing.assert_array_equal(raw[:, 1], [0, 1, 0, 0, 1])
     np.testing.assert_array_equal(raw[2, 2:5], [1, 0, 1])  # the gap as 'u', indicator on
