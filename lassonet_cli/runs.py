@@ -149,6 +149,7 @@ class _Failed:
     kind: type | None  # a LassoNetError subclass, or None for any other error
     python: str
     cli: str
+    finding: str | None = None  # splits.TooFewRows's, where it has one
 
 
 def _outcome(fn, shared, task, threads: int, other_errors: bool = True):
@@ -159,7 +160,7 @@ def _outcome(fn, shared, task, threads: int, other_errors: bool = True):
     try:
         return _here(fn, shared, task, threads)
     except LassoNetError as e:
-        return _Failed(type(e), e.spelled(PYTHON), e.spelled(CLI))
+        return _Failed(type(e), e.spelled(PYTHON), e.spelled(CLI), getattr(e, "finding", None))
     except Exception as e:  # noqa: BLE001 - reported in the caller's process
         if not other_errors:
             raise
@@ -175,7 +176,10 @@ def _result(outcome, name: str):
         return outcome
     if outcome.kind is not None:
         messages = {False: outcome.python, True: outcome.cli}
-        raise outcome.kind(lambda s: messages[s.cli])
+        error = outcome.kind(lambda s: messages[s.cli])
+        if outcome.finding is not None:
+            error.finding = outcome.finding
+        raise error
     raise RuntimeError(f"{name} failed: {outcome.python}")
 
 

@@ -27,7 +27,10 @@ def split_task_rows(
 
 class TooFewRows(DataError):
     """A split that leaves a side too few rows (``split_rows``), or held-out rows on which
-    the task's score is undefined (``check_scorable``)."""
+    the task's score is undefined (``check_scorable``; ``finding`` then says that without
+    the remedy, for callers whose remedy differs)."""
+
+    finding = None
 
 
 def check_scorable(task, y: np.ndarray, rows: np.ndarray, which: str, remedy) -> None:
@@ -37,7 +40,9 @@ def check_scorable(task, y: np.ndarray, rows: np.ndarray, which: str, remedy) ->
     held-out'); ``remedy(s)`` says what to change."""
     reason = task.unscorable(y[rows])
     if reason is not None:
-        raise TooFewRows(lambda s: f"the {len(rows)} {which} row(s) {reason}: {remedy(s)}")
+        error = TooFewRows(lambda s: f"the {len(rows)} {which} row(s) {reason}: {remedy(s)}")
+        error.finding = f"the {len(rows)} {which} row(s) {reason}"
+        raise error
 
 
 def split_rows(

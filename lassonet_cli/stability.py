@@ -49,24 +49,41 @@ class _Table:
     options: Options
     frame: pd.DataFrame
     target: np.ndarray | None
+    unit: np.ndarray  # (p,) each column's unit: itself, or its group (``unit_index``)
+
+
+def unit_index(columns, groups) -> np.ndarray:
+    """(len(columns),) the index of each column's unit: the columns of a user-given group
+    share one (a group enters and leaves the path as one), any other column has its own."""
+    keys = pd.Series(list(columns), dtype=object)
+    if groups:
+        keys = keys.map(lambda c: groups.get(c, c))
+    return pd.factorize(keys)[0]
 
 
 def _subsample_path(table: _Table, rows: np.ndarray) -> tuple[np.ndarray, int]:
-    """(positions: each column's place in the subsample's ranking, 0 = first; the size of the
-    subsample's chosen model)."""
+    """(positions: each column's unit's place in the subsample's ranking of the units, 0 =
+    first; the number of units in the subsample's chosen model)."""
     target = None if table.target is None else table.target[rows]
     selector = Selector.of(table.options).fit(table.frame.iloc[rows], target)
     place = pd.Index(selector.ranking_).get_indexer(table.frame.columns)
-    return place.astype(np.int32), int(selector.support_.sum())
+    first = np.full(table.unit.max() + 1, len(place))
+    np.minimum.at(first, table.unit, place)  # a unit's place: its first column's
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    chosen = len(np.unique(table.unit[selector.support_]))
+    return rank[table.unit].astype(np.int32), chosen
 
 
 @dataclasses.dataclass
 class Stability:
     """The result of ``stability_selection``.
 
-    ``columns`` (p,): the input columns; ``positions`` (2 * pairs, p): each subsample's
-    ranking (0 = first); ``chosen_sizes`` (2 * pairs,): its chosen model's size; ``q``: the
-    columns selected per subsample; ``pi_thr``: the threshold; ``k_grid``: the ks of the table.
+    ``columns``: the input columns; ``positions`` (2 * pairs, columns): each subsample's
+    ranking (0 = first) of the units, a column taking its unit's place (the columns of a
+    user-given group are one unit); ``chosen_sizes`` (2 * pairs,): its chosen model's units;
+    ``q``: the units selected per subsample; ``pi_thr``: the threshold; ``k_grid``: the ks of
+    the table; ``units``: how many units (p in the bound).
     """
 
     columns: list[str]
@@ -76,6 +93,7 @@ class Stability:
     q_from: str
     pi_thr: float
     k_grid: list[int]
+    units: int
 
     def probabilities(self, ks) -> np.ndarray:
         """(p, len(ks)): each column's share of the subsample rankings with it in the top k."""
@@ -95,7 +113,7 @@ class Stability:
     @property
     def error_bound(self) -> float:
         """Meinshausen & Bühlmann's bound on the expected number of false selections."""
-        return self.q ** 2 / ((2 * self.pi_thr - 1) * len(self.columns))
+        return self.q ** 2 / ((2 * self.pi_thr - 1) * self.units)
 
     def table(self, groups: dict[str, str] | None = None) -> pd.DataFrame:
         """One row per column, most stable first (then by mean place in the rankings, then by
@@ -116,16 +134,18 @@ class Stability:
 
     def summary(self) -> str:
         """The stderr line: the stable set and the bound it comes with."""
-        n, paths, p = int(self.stable.sum()), len(self.positions), len(self.columns)
+        n, paths, p = int(self.stable.sum()), len(self.positions), self.units
+        grouped = p < len(self.columns)
         return (f"stable set: {n} feature(s) in the top q = {self.q} ({self.q_from}) of at "
                 f"least {self.pi_thr:.0%} of {paths} half-sample paths ({paths // 2} "
                 f"complementary pairs); expected false selections <= {self.error_bound:.3g} "
-                f"(Meinshausen & Bühlmann's bound q^2/((2 pi_thr - 1) p), p = {p}, which "
-                "holds for complementary pairs: Shah & Samworth 2013)")
+                f"(Meinshausen & Bühlmann's bound q^2/((2 pi_thr - 1) p), p = {p}"
+                f"{' groups and ungrouped features, each counted once' if grouped else ''}, "
+                "which holds for complementary pairs: Shah & Samworth 2013)")
 
     def plot_ks(self, points: int = 60) -> np.ndarray:
         """The grid and about ``points`` ks spaced evenly on a log scale from 1 to p."""
-        p = len(self.columns)
+        p = self.units
         spread = np.unique(np.round(np.geomspace(1, p, points)).astype(int))
         return np.union1d(spread, self.k_grid)
 
@@ -183,12 +203,18 @@ def stability_selection(
     """
     check_thresholds(pi_thr, q, efv, pairs)
     task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
-    p = frame.shape[1]
-    if k_grid is not None and not all(is_int(k) and 1 <= k <= p for k in k_grid):
-        raise ConfigError(lambda s: f"{s('k_grid')} must list counts of columns from 1 to {p}, "
-                                    f"got {list(k_grid)!r}")
+    unit = unit_index(frame.columns, options.groups)
+    p = int(unit.max()) + 1 if len(unit) else 0
+    what = "feature columns" if p == frame.shape[1] else "groups and ungrouped feature columns"
+    if k_grid is not None:  # any sequence of counts (a list, an array, a Series), not empty
+        given = k_grid
+        k_grid = list(given) if isinstance(given, (list, tuple, range, np.ndarray,
+                                                   pd.Series)) else []
+        if not k_grid or not all(is_int(k) and 1 <= k <= p for k in k_grid):
+            raise ConfigError(lambda s: f"{s('k_grid')} must list counts of {what} from 1 to "
+                                        f"{p}, got {given!r}")
     if q is not None and q > p:
-        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} feature columns")
+        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} {what}")
     if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)):
         raise ConfigError(lambda s: f"{s('efv')} {efv:g} is below {least:.3g}, the bound with "
                                     f"one column selected per subsample (q = 1) of {p} at "
@@ -204,16 +230,22 @@ def stability_selection(
         subsamples.extend(half_samples(y, strata is not None,
                                        np.random.default_rng([options.seed, 3, b])))
     sub_options = dataclasses.replace(options, task=task_name, cv=None, rule="best", k=None)
-    shared = _Table(sub_options, frame, None if task_name == "reconstruction" else raw)
+    shared = _Table(sub_options, frame, None if task_name == "reconstruction" else raw, unit)
     names = [f"subsample {i + 1} (pair {i // 2 + 1}, half {i % 2 + 1})"
              for i in range(len(subsamples))]
     try:
         outcomes = (runner or Runner()).map(_subsample_path, shared, subsamples, names, on_done)
     except TooFewRows as e:  # said of a half-sample: say it of the table
         cause = e
-        raise TooFewRows(lambda s: f"each half-sample holds {len(subsamples[0])} of the "
-                                   f"{len(y)} rows, and {cause.spelled(s)} (stability "
-                                   "selection: a table of twice that)") from None
+        half = f"each half-sample holds {len(subsamples[0])} of the {len(y)} rows, and "
+        if cause.finding is None:  # too few rows to split
+            raise TooFewRows(lambda s: f"{half}{cause.spelled(s)} (stability selection: a "
+                                       "table of twice that)") from None
+        # a score undefined on the validation rows (no cross-validation here)
+        raise TooFewRows(lambda s: f"{half}{cause.finding}: hold out more with "
+                                   f"{s('val_fraction')}, or use a table with more rows "
+                                   "(each half-sample path chooses its point on its own "
+                                   "validation rows)") from None
     positions = np.stack([place for place, _ in outcomes])
     sizes = np.asarray([size for _, size in outcomes])
     if q is not None:
@@ -224,8 +256,8 @@ def stability_selection(
     else:
         q = max(1, int(np.ceil(np.median(sizes))))
         q_from = "the median size of the subsamples' chosen models"
-    grid = sorted(set(k_grid or _default_grid(p)) | {q})
-    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid)
+    grid = sorted(set(_default_grid(p) if k_grid is None else k_grid) | {q})
+    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p)
 
 
 def _default_grid(p: int) -> list[int]:

@@ -93,7 +93,7 @@ def test_probabilities_stable_set_and_bound_by_hand():
                           [0, 2, 1, 4, 3],
                           [0, 1, 4, 2, 3]])
     result = Stability(list("abcde"), positions, np.array([2, 2, 2, 2]), q=2, q_from="as given",
-                       pi_thr=0.7, k_grid=[1, 2, 5])
+                       pi_thr=0.7, k_grid=[1, 2, 5], units=5)
     probs = result.probabilities([1, 2, 3])
     assert probs[:, 0].tolist() == [0.75, 0.25, 0, 0, 0]
     assert probs[:, 1].tolist() == [1.0, 0.75, 0.25, 0, 0]
@@ -166,6 +166,22 @@ def test_a_table_too_small_for_half_samples_says_so_of_the_table(tmp_path, jobs)
     assert not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_score_undefined_on_a_half_samples_validation_rows_names_this_commands_remedy(
+        tmp_path, jobs):
+    """12 rows: a half-sample's one validation row makes R^2 undefined; the remedy was the
+    selection's ('... or cross-validate with --cv K'), an option stability does not have."""
+    path = tmp_path / "twelve.csv"
+    pd.read_csv(TOY).head(12).to_csv(path, index=False)
+    result = invoke("stability", path, "-t", "y", "--pairs", "1", "--jobs", jobs, "-q",
+                    "-o", tmp_path / "out.csv", *FAST)
+    assert_clean_error(result, "each half-sample holds 6 of the 12 rows",
+                       "R^2 is undefined: hold out more with --val-fraction, or use a table "
+                       "with more rows")
+    assert "--cv" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_one_event_is_too_few_for_survival_stability(tmp_path):
     """A pair's two halves cannot both hold the one event: said before any path runs, not
     as 'the event column has no events' from the half without it."""
@@ -230,3 +246,59 @@ def test_stopping_a_pool_ends_its_workers_and_writes_nothing(tmp_path, signum):
     while any(running(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(running(pid) for pid in workers)  # gone, not left running
+
+
+def test_a_group_is_one_unit_with_one_probability(tmp_path):
+    """The columns of a user-given group enter and leave the paths together: they share every
+    probability and the stable flag, q and the grid count units, and the bound's p is the
+    number of units (a group's second column once had probability 0 while the first had 1)."""
+    table = pd.read_csv(TOY).head(120)
+    path, groups = tmp_path / "t.csv", tmp_path / "groups.csv"
+    table.to_csv(path, index=False)
+    pd.DataFrame({"feature": ["x1", "x2", "x3", "x6"], "group": ["a", "a", "b", "b"]}).to_csv(
+        groups, index=False)
+    out = tmp_path / "out.csv"
+    result = invoke("stability", path, "-t", "y", "--pairs", "2", "--groups", groups,
+                    "--q", "2", "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    stab = pd.read_csv(out).set_index("feature")
+    for members in (["x1", "x2"], ["x3", "x6"]):
+        rows = stab.loc[members].drop(columns="group")
+        assert (rows.nunique() == 1).all(), rows
+    assert stab.loc["x1", "group"] == "a" and stab.loc["x0", "group"] != "a"
+    # 10 columns in 8 units: with q = 2 units, the bound is 4 / (0.2 * 8)
+    assert "expected false selections <= 2.5" in result.stderr
+    assert "p = 8 groups and ungrouped features" in result.stderr
+    # at k = 2 units every path has two units in, 2 to 4 columns: the shares sum to 2..4
+    assert 2 <= stab["p_k2"].sum() <= 4
+
+
+def test_unit_index_gives_a_group_one_unit():
+    from lassonet_cli.stability import unit_index
+
+    assert unit_index(["a", "b", "c", "d"], {"b": "g", "d": "g"}).tolist() == [0, 1, 2, 1]
+    assert unit_index(["a", "b"], None).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("grid, ok", [
+    (np.array([1, 2]), True), (pd.Series([2, 3]), True), ((1, 4), True), (range(1, 3), True),
+    ([], False), ("12", False), ([0, 1], False), ([1.5], False),
+])
+def test_the_python_k_grid_takes_any_sequence_of_counts(grid, ok, monkeypatch):
+    """A numpy array or Series once failed after every path had run ('truth value of an array
+    is ambiguous'); an empty list meant the default grid.  Checked before any path runs."""
+    from lassonet_cli import LassoNetSelector, stability
+    from lassonet_cli.errors import ConfigError
+
+    ran = []
+    monkeypatch.setattr(stability, "_subsample_path",
+                        lambda table, rows: ran.append(1) or (np.arange(10, dtype=np.int32), 2))
+    table = pd.read_csv(TOY).head(60)
+    selector = LassoNetSelector(n_jobs=1)
+    if ok:
+        result = selector.stability(table.drop(columns="y"), table["y"], pairs=1, k_grid=grid)
+        assert set(int(k) for k in grid) <= set(result.k_grid)
+    else:
+        with pytest.raises(ConfigError, match="k_grid must list counts"):
+            selector.stability(table.drop(columns="y"), table["y"], pairs=1, k_grid=grid)
+        assert not ran
