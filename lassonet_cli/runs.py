@@ -9,10 +9,10 @@ it runs (``threads``), so a result does not depend on which process computed it:
 
 - ``jobs=1``: the runs one after another in this process.
 - ``jobs=N``: this process and a pool of N - 1 others (started with ``spawn``: torch's thread
-  pools are not safe to fork); this one takes runs from the end of the list while the others
-  start up and work from its beginning.  A worker that dies (killed, out of memory) has its
-  runs started again in a new pool; after ``ATTEMPTS`` deaths the batch fails with an error
-  naming the runs.
+  pools are not safe to fork; without the caller's main script, ``_no_main_script``); this one
+  takes runs from the end of the list while the others start up and work from its
+  beginning.  A worker that dies (killed, out of memory) has its runs started again in a new
+  pool; after ``ATTEMPTS`` deaths the batch fails with an error naming the runs.
 - ``jobs=None`` (auto): the first run here; if the others would take long enough at its pace
   to be worth starting processes for (``AUTO_POOL_SECONDS``), they run in a pool of as many
   processes as there are cores, else here too.
@@ -25,11 +25,14 @@ Errors a user can fix (``LassoNetError``) raised in a run reach the caller as th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Sequence
 
 from .defaults import MAX_THREADS
@@ -200,6 +203,28 @@ def _in_worker(fn, task):
     return _outcome(fn, _WORKER["shared"], task, _WORKER["threads"])
 
 
+@contextlib.contextmanager
+def _no_main_script():
+    """While pool processes start: ``__main__`` is a module of no file, so that ``spawn``
+    does not import the caller's script in each of them.
+
+    ``spawn`` runs the parent's main script again in every child (as ``__mp_main__``), for
+    functions defined there; the runs here are this package's functions and need none of it.
+    A user's script without an ``if __name__ == "__main__":`` guard ran again in each
+    worker, repeating its side effects, and failed there when it started a pool of its own
+    (the batch then failed as workers that died).  Process starts happen in ``submit``
+    (ProcessPoolExecutor starts spawn children as work arrives), inside this block."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is None:
+            del sys.modules["__main__"]
+        else:
+            sys.modules["__main__"] = main
+
+
 def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progress) -> list:
     import multiprocessing
     from collections import deque
@@ -223,7 +248,8 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
             while queue or running:
                 while queue and len(running) < 2 * workers and not broken:
                     i = queue.popleft()
-                    running[pool.submit(_in_worker, fn, tasks[i])] = i
+                    with _no_main_script():
+                        running[pool.submit(_in_worker, fn, tasks[i])] = i
                 done = {future for future in running if future.done()}
                 if not done and queue and not broken:
                     i = queue.pop()

@@ -3,6 +3,7 @@ results wherever they run, worker deaths survived, errors carried back."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -74,6 +75,31 @@ def test_a_local_worker_that_dies_has_its_run_started_again(tmp_path):
     results = Runner(jobs=2).map(dies_once, shared, TASKS, NAMES)
     assert marker.exists()  # the worker did die
     assert results == expected()
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_in_the_workers(tmp_path):
+    """spawn imports the parent's main script in each worker: a script without
+    ``if __name__ == "__main__":`` ran again in every one (its side effects repeated), and
+    failed there when it started its own pool ('a worker process died 3 times')."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from runs_tasks import draw\n"
+        "from lassonet_cli.runs import Runner\n"
+        "print('body', flush=True)\n"
+        "results = Runner(jobs=2).map(draw, {'seed': 0}, list(range(6)), "
+        "[f'run {i}' for i in range(6)])\n"
+        "print(repr(results))\n")
+    tests = str(Path(__file__).resolve().parent)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": tests})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines.count("body") == 1, done.stdout
+    assert eval(lines[-1]) == expected()
 
 
 def test_a_dask_worker_that_dies_has_its_run_started_again(cluster, tmp_path):
