@@ -51,7 +51,8 @@ class Prepared:
     ``y``: the target column (regression, classification), the (time, event) columns as float
     and 0/1 (cox), or None (reconstruction: the targets are the features).  ``constant``:
     feature columns kept in ``X`` that carry nothing (``constant_columns``); the estimator sets
-    them aside and ranks them last.  ``id_column``: the --id column (never a feature), or None.
+    them aside and ranks them last; ``dropped``: those left out of ``X`` instead
+    (``constant="drop"``).  ``id_column``: the --id column (never a feature), or None.
     """
 
     X: pd.DataFrame
@@ -62,6 +63,7 @@ class Prepared:
     gappy: list[str] = field(default_factory=list)
     constant: list[str] = field(default_factory=list)
     id_column: str | None = None
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def target(self) -> np.ndarray | None:
@@ -227,7 +229,8 @@ def check_table(
                      "frequent level for categories), each with a missing-indicator")
     return Prepared(X=X, y=y, task=task, notes=notes,
                     categorical=[c for c in cats if c in X.columns and c not in flat],
-                    gappy=gappy, constant=flat if constant == "set_aside" else [])
+                    gappy=gappy, constant=flat if constant == "set_aside" else [],
+                    dropped=flat if constant == "drop" else [])
 
 
 def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:

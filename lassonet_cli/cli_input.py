@@ -57,12 +57,14 @@ def read_prepared(data, input_format, target, features, exclude, id_column, task
 
 
 def user_groups(path: str | None, prepared) -> dict[str, str] | None:
-    """The --groups file (feature -> group) checked against the feature columns; None without."""
+    """The --groups file (feature -> group) checked against the feature columns (those dropped
+    as constant may be named, and are left out); None without."""
     if path is None:
         return None
     from .read import read_groups
 
-    return read_groups(path, list(prepared.X.columns))
+    groups = read_groups(path, [*prepared.X.columns, *prepared.dropped])
+    return {c: g for c, g in groups.items() if c not in prepared.dropped} or None
 
 
 def setup_torch(threads: int | None, seed: int) -> None:

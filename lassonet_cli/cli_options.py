@@ -271,7 +271,8 @@ ModelOut = Annotated[
 ]
 KOpt = Annotated[
     int | None,
-    typer.Option("--k", help="Choose the path point with the most features <= K."),
+    typer.Option("--k", help="Choose the path point with the most features <= K (a --groups "
+                             "group counts as one)."),
 ]
 RuleOpt = Annotated[
     Rule | None,

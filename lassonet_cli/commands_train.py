@@ -311,10 +311,10 @@ def path_command(
                              task_name, threads, missing, categorical, max_levels, sep,
                              encoding, time, event, options, constant="drop",
                              na_values=na_values, decimal=decimal)
-    units = options.ranked_units(list(prepared.X.columns))  # what k counts
-    parse_k_grid(k_grid, units.n, units.noun)  # fail on a bad grid before training
     options = options.with_table(prepared.task, prepared.categorical,
                                  user_groups(groups, prepared))
+    units = options.ranked_units(list(prepared.X.columns))  # what k counts
+    parse_k_grid(k_grid, units.n, units.noun)  # fail on a bad grid before training
     try:
         table, selector = accuracy_vs_k(
             lambda: Selector.of(options, runner), prepared.X, prepared.target, prepared.task,
@@ -349,7 +349,10 @@ def M_note(estimator) -> str:
 def choice_note(estimator, k: int | None) -> str:
     """One stderr line: which path point was chosen, why, and how it scored."""
     point, path, folds = estimator.chosen_point_, estimator.path_, estimator.cv_folds_
-    among = f"among the points with the most features <= {k}, " if k is not None else ""
+    grouped = estimator.units_.of_column is not None and estimator.units_.n < len(
+        estimator.units_.of_column)
+    counted = "groups and features (a group counts once)" if grouped else "features"
+    among = f"among the points with the most {counted} <= {k}, " if k is not None else ""
     if folds is None:
         why = f"{among}the best validation score"
         score = f"validation {path.score_name} {point.val_score:.4f}"

@@ -146,10 +146,12 @@ def accuracy_vs_k(
 ) -> tuple[pd.DataFrame, object]:
     """The accuracy-vs-k table (SPEC 3.3) and the selector fitted on the training rows.
 
-    k counts what the selector ranks (``Options.ranked_units``): columns, or with a conv
-    backbone conv1's filters.  A refit (``refit_score``) trains a network on a set of those
-    units: a new network on the columns, or a conv network whose conv1 holds only the filters,
-    as the path's dense model (its first point) learnt them, everything after conv1 new.
+    k counts the units the path selects (``Options.ranked_units``): columns (those of a
+    user-given group as one), or with a conv backbone conv1's filters.  A refit
+    (``refit_score``) trains a network on a set of those units: a new network on their columns,
+    or a conv network whose conv1 holds only the filters, as the path's dense model (its first
+    point) learnt them, everything after conv1 new.  ``features`` lists the top k's columns
+    (filters).
 
     Parameters
     ----------
@@ -185,6 +187,9 @@ def accuracy_vs_k(
         frame = frame.drop(columns=flat)
         if task_name == "reconstruction":  # nor targets
             raw = frame.to_numpy(dtype=np.float64)
+        if selector.groups:  # (a group's constant columns are no candidates either)
+            selector.groups = {c: g for c, g in selector.groups.items() if c not in flat} or None
+            options = selector.validate()
     units = options.ranked_units(list(frame.columns))
     d = units.n
     grid = parse_k_grid(k_grid, d, units.noun)
@@ -216,7 +221,12 @@ def accuracy_vs_k(
                       tuple(task.encode(raw[r]) for r in rows), options.backbone,
                       options.path_config(), options.dropout, dense[0], encoder, units, device)
     X_test, y_test = data.X[2].to(device), data.y[2].to(device)
-    order = pd.Index(units.names).get_indexer(selector.ranking_)
+    if units.of_column is None:
+        order = pd.Index(units.names).get_indexer(selector.ranking_)
+    else:  # the ranking lists columns, those of a group together: their units, in that order
+        at = pd.Index(frame.columns).get_indexer(selector.ranking_)
+        order = pd.unique(np.asarray(units.of_column)[at[at >= 0]])
+    order = np.asarray(order)
     order = order[order >= 0].tolist()  # (-1: a column set aside, which the model does not read)
     # every k's random sets, then its top set: drawn before any refit, in the order of the
     # table, so that the draws do not depend on where the refits run
@@ -239,7 +249,9 @@ def accuracy_vs_k(
         top = refits[first + random_repeats][0]
         record = {
             "k": k,
-            "features": join_names(units.names[j] for j in top),
+            "features": join_names(
+                units.names[j] for j in top) if units.of_column is None else join_names(
+                frame.columns[c] for c in _in_order(units, top)),
             "lassonet_score": path_score,
             "lassonet_k": keepers[k].prefix.points[keepers[k].index].k,
             "refit_score": scores[first + random_repeats],
@@ -249,6 +261,16 @@ def accuracy_vs_k(
             record["random_score_sd"] = float(np.std(random_scores, ddof=1))
         records.append(record)
     return pd.DataFrame.from_records(records), selector
+
+
+def _in_order(units, picked) -> list[int]:
+    """The columns of the units ``picked``, unit by unit in that order (a group's columns in
+    table order)."""
+    owner = np.asarray(units.of_column)
+    place = np.full(units.n, -1)
+    place[np.asarray(picked, dtype=np.int64)] = np.arange(len(picked))
+    columns = np.flatnonzero(place[owner] >= 0)
+    return columns[np.argsort(place[owner[columns]], kind="stable")].tolist()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -168,14 +168,15 @@ class Options:
         return self.backbone.selects_filters
 
     def ranked_units(self, columns: list[str]):
-        """The ``units.Units`` that ``Selector.ranking_`` ranks for these feature columns, and
-        that ``lassonet path`` counts in k: conv1's filters, or the columns one by one (with
-        groups too, the ranking lists columns)."""
+        """The ``units.Units`` that the path selects for these feature columns, and that k
+        counts (``lassonet path``, ``--k``): conv1's filters, or the columns, those of a
+        user-given group together as one unit."""
         from .units import Units
 
         if self.selects_filters:
             return Units.filters(self.backbone.hidden[0])
-        return Units.of(columns, None)
+        groups = {c: g for c, g in (self.groups or {}).items() if c in columns}
+        return Units.of(columns, groups)
 
     def path_config(self) -> PathConfig:
         """The path driver's options."""

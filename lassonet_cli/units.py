@@ -53,16 +53,23 @@ class Units:
 
     @property
     def noun(self) -> str:
-        """What the units are called in messages and figures: 'filters' or 'features'."""
-        return "filters" if self.of_column is None else "features"
+        """What the units are called in messages and figures: 'filters', 'groups and
+        features' (user-given groups, each one unit) or 'features'."""
+        if self.of_column is None:
+            return "filters"
+        return "groups and features" if self.n < len(self.of_column) else "features"
+
+    def columns_of(self, picked) -> np.ndarray:
+        """The columns (encoder order) of the units ``picked`` (indices into ``names``)."""
+        return np.flatnonzero(np.isin(np.asarray(self.of_column), np.asarray(picked)))
 
     def model_units(self, encoder: Encoder, picked) -> np.ndarray:
-        """The model's units behind ``picked`` (indices into what ``Selector.ranking_`` ranks):
-        the model inputs of those columns (``Encoder.inputs_of``; a categorical column has
-        several), or the filters themselves; what a model's ``refit_network`` reads."""
+        """The model's units behind the units ``picked`` (indices into ``names``): the model
+        inputs of their columns (``Encoder.inputs_of``; a categorical column has several), or
+        the filters themselves; what a model's ``refit_network`` reads."""
         if self.of_column is None:
             return np.asarray(picked, dtype=np.int64)
-        return encoder.inputs_of(picked)
+        return encoder.inputs_of(self.columns_of(picked))
 
     def layout(self, encoder: Encoder) -> GroupLayout | None:
         """The group layout over model inputs; None when every unit is a single input (or

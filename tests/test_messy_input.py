@@ -421,6 +421,31 @@ def test_choice_note_counts_the_columns_of_the_groups_in(tmp_path):
     assert result.exit_code == 0, result.stderr
     (note,) = [line for line in result.stderr.splitlines() if line.startswith("chose")]
     assert "1 group(s) (2 features)" in note, note
+    assert "the most groups and features (a group counts once) <= 1" in note, note
+
+
+def test_path_counts_a_group_once_in_k_and_refits_on_its_columns(tmp_path):
+    """With --groups, k counted groups on the path (lassonet_k) and columns in the refits:
+    the row k = 1 listed one column of a two-column group and refitted on it alone, scored
+    beside the path model that held both.  Now k counts units everywhere: the top unit's
+    columns, its refit and random sets of one unit."""
+    df = good_frame()
+    df["d"] = 1.0  # constant: dropped by path, and a groups file may still name it
+    path, groups = tmp_path / "good.csv", tmp_path / "groups.csv"
+    df.to_csv(path, index=False)
+    groups.write_text("feature,group\na,ab\nb,ab\nd,dd\n")
+    out = tmp_path / "acc.csv"
+    result = invoke("path", path, "-t", "y", "--groups", groups, "--k-grid", "1,2",
+                    "--random-repeats", "2", "-o", out, *FAST[:-4])
+    assert result.exit_code == 0, result.stderr
+    acc = pd.read_csv(out)
+    assert acc["features"].tolist() == ["a;b", "a;b;c"]  # ab (b: the signal) first, then c
+    assert (acc["lassonet_k"] <= acc["k"]).all()
+    # ab alone explains y: the refit on it scores as well as the path model holding it
+    assert acc.loc[0, "refit_score"] > 0.9 and acc.loc[0, "lassonet_score"] > 0.9
+    # a grid beyond the units: 2 of them (ab and c; d dropped)
+    assert_clean_error(invoke("path", path, "-t", "y", "--groups", groups, "--k-grid", "3",
+                              *FAST[:-4]), "3 is more than the 2 groups and features")
 
 
 @pytest.mark.parametrize("name", ["dose, mg", 'say "hi"', "my col", "plain"])
