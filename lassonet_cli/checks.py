@@ -28,6 +28,7 @@ from .read import row_chunks
 from .targets import (
     FLOAT32_MAX,
     check_reconstruction,
+    check_target_kind,
     check_target_spread,
     infer_task,
     plain_value,
@@ -189,8 +190,7 @@ def check_table(
         task = infer_task(y)
         notes.append(f"task: {task} (from the target column {sel.target!r}; override with --task)")
     if task == "regression":
-        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
-            raise DataError(f"--task regression needs a numeric target; {sel.target!r} is not")
+        check_target_kind(y, task, f"the target column {sel.target!r}")
         if not np.isfinite(y.to_numpy(dtype=np.float64)).all():
             raise DataError(f"the target column {sel.target!r} has infinite values")
         check_target_spread(y.to_numpy(dtype=np.float64), f"the target column {sel.target!r}")
@@ -203,12 +203,8 @@ def check_table(
             f"the target column {sel.target!r} is constant ({plain_value(y.iloc[0])!r}): "
             "nothing to predict"
         )
-    if task == "classification" and (y.value_counts() >= 2).sum() == 0:
-        numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
-        raise DataError(f"the target column {sel.target!r} has a different value in each of its "
-                        f"{len(y)} rows: classification needs classes of at least 2 rows"
-                        + ("; if it is a number to predict, use --task regression" if numeric
-                           else "; is it an ID? name the column to predict with --target"))
+    if task == "classification":
+        check_target_kind(y, task, f"the target column {sel.target!r}")
 
     flat = [] if constant == "keep" else constant_columns(X, cats)
     if flat:
@@ -365,13 +361,17 @@ def column_gaps(series: pd.Series, kind: str) -> int:
     return int(series.isna().sum())
 
 
-def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
-    """The input has every column a saved model needs, usable as the model was trained."""
-    columns = encoder.columns
+def check_present(df: pd.DataFrame, columns) -> None:
+    """DataError naming the ``columns`` (a model's) that ``df`` lacks."""
     absent = [c for c in columns if c not in df.columns]
     if absent:
-        shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+        shown = ", ".join(map(str, absent[:5])) + (" ..." if len(absent) > 5 else "")
         raise DataError(f"the input lacks {len(absent)} column(s) the model needs: {shown}")
+
+
+def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
+    """The input has every column a saved model needs, usable as the model was trained."""
+    check_present(df, encoder.columns)
     problems, not_numbers = [], []
     for code in encoder.codes:
         series = df[code.name]
@@ -392,4 +392,5 @@ def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
     if problems:
         raise DataError(lambda s: f"unusable values in column(s): {', '.join(problems)}; the "
                         "model was trained without gaps there (fill them, or predict with "
-                        f"{s('missing', 'impute') if s.cli else 'impute=True'})")
+                        f"{s('missing', 'impute') if s.cli else 'predict_table(X, impute=True)'}"
+                        ")")

@@ -46,7 +46,7 @@ import pandas as pd
 import torch
 
 from . import defaults
-from .checks import check_features
+from .checks import check_features, check_present
 from .columns import MAX_LEVELS
 from .encoding import Encoder
 from .errors import ConfigError, DataError
@@ -358,8 +358,9 @@ class Selector:
         mask = self.get_support()
         if isinstance(X, pd.DataFrame):
             if hasattr(self, "feature_names_in_"):
-                names = self.feature_names_in_
-                return X[[c for c, keep in zip(names, mask, strict=True) if keep]]
+                kept = [c for c, keep in zip(self.feature_names_in_, mask, strict=True) if keep]
+                check_present(X, kept)
+                return X[kept]
             check_width(X, self.n_features_in_)
             return X.iloc[:, np.flatnonzero(mask)]
         values = np.asarray(X)
@@ -424,12 +425,24 @@ class Selector:
         _refuse_overflow(columns)
         return pd.DataFrame(columns, index=range(len(next(iter(columns.values())))))
 
-    def predict_proba(self, X) -> np.ndarray:
-        """(n, classes) class probabilities, columns in the order of ``classes_``."""
+    @property
+    def predict_proba(self) -> Callable[[object], np.ndarray]:
+        """``predict_proba(X)``: (n, classes) class probabilities, columns in the order of
+        ``classes_``.  Only a classifier has it (``hasattr`` is false for another task, fitted
+        or asked for, as scikit-learn's meta-estimators expect)."""
+        self._classifier_only("predict_proba")
+        return self._predict_proba
+
+    def _predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
-        if self.task_.name != "classification":
-            raise AttributeError("predict_proba is only defined for classification")
         return self.task_.proba(self._outputs(self._frame(X)))
+
+    def _classifier_only(self, name: str) -> None:
+        """AttributeError where this is (fitted as, or set to be) no classifier."""
+        task = self.task_.name if hasattr(self, "task_") else self.task
+        if task not in ("classification", "auto"):
+            raise AttributeError(f"{name} is only defined for classification, not "
+                                 f"task={task!r}")
 
     def score(self, X, y=None) -> float:
         """The chosen model's score on (X, y), the one the path chose by (``path_.score_name``):
@@ -454,6 +467,9 @@ class Selector:
     def classes_(self) -> np.ndarray:
         """The class labels, in the order of ``predict_proba``'s columns, as a numpy array of
         the training labels' dtype."""
+        if not hasattr(self, "task_"):
+            raise AttributeError("classes_ is set by fit")
+        self._classifier_only("classes_")
         return self.task_.labels
 
     def path_table(self) -> pd.DataFrame:

@@ -205,7 +205,8 @@ def stability_selection(
     task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
     unit = unit_index(frame.columns, options.groups)
     p = int(unit.max()) + 1 if len(unit) else 0
-    what = "feature columns" if p == frame.shape[1] else "groups and ungrouped feature columns"
+    grouped = p < frame.shape[1]
+    what = "groups and ungrouped columns" if grouped else "columns"
     if k_grid is not None:  # any sequence of counts (a list, an array, a Series), not empty
         given = k_grid
         k_grid = list(given) if isinstance(given, (list, tuple, range, np.ndarray,
@@ -214,7 +215,8 @@ def stability_selection(
             raise ConfigError(lambda s: f"{s('k_grid')} must list counts of {what} from 1 to "
                                         f"{p}, got {given!r}")
     if q is not None and q > p:
-        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} {what}")
+        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} "
+                                    f"{'groups and ungrouped' if grouped else 'feature'} columns")
     if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)):
         raise ConfigError(lambda s: f"{s('efv')} {efv:g} is below {least:.3g}, the bound with "
                                     f"one column selected per subsample (q = 1) of {p} at "

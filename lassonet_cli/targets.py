@@ -128,7 +128,22 @@ def task_target(
     if task == "cox":
         time, event = _survival_columns(y, len(X))
         return task, X, survival_target(time, event)
+    if isinstance(y, pd.Series | pd.DataFrame | pd.Index) and any(
+            pd.api.types.is_datetime64_any_dtype(t) or pd.api.types.is_timedelta64_dtype(t)
+            or isinstance(t, pd.PeriodDtype)
+            for t in (y.dtypes if isinstance(y, pd.DataFrame) else [y.dtype])):
+        raise DataError("y holds dates or times: give numbers (days since a date, say) to "
+                        "predict, or text labels to classify")
     target = np.asarray(y)
+    if target.ndim == 2 and target.shape[1] == 1 and len(target) == len(X):
+        target = target[:, 0]  # a column vector, as scikit-learn's estimators take it
+        _warn_column_vector()
+    if target.dtype.kind in "mM":
+        raise DataError("y holds dates or times: give numbers (days since a date, say) to "
+                        "predict, or text labels to classify")
+    if np.iscomplexobj(target):
+        raise DataError("y holds complex numbers: give real ones (the real part, the "
+                        "magnitude, or both as two fits)")
     if target.ndim != 1 or len(target) != len(X):
         hint = " (a (time, event) pair per row needs task='cox')" if target.ndim == 2 else ""
         raise ConfigError(f"y must be one-dimensional with one value per row of X{hint}")
@@ -145,6 +160,8 @@ def task_target(
                             "give labels of one kind (y.astype(str), say)")
     if task == "auto":
         task = infer_task(pd.Series(target))
+    if len(target) > 1:  # (one row is too few, said where the rows are split)
+        check_target_kind(pd.Series(target), task, "y")
     if task == "regression" and np.issubdtype(target.dtype, np.number):
         values = target.astype(np.float64)
         if not np.isfinite(values).all():
@@ -152,6 +169,27 @@ def task_target(
                             "regression target must be finite")
         check_target_spread(values, "the target y")
     return task, X, target
+
+
+def check_target_kind(y: pd.Series, task: str, called: str) -> None:
+    """DataError where ``y`` cannot be ``task``'s target (the command line's checks and the
+    Python API's say the same): a regression target that is not numeric, a classification
+    target with a different value in every row.  ``called``: how the message names it."""
+
+    def task_as(s, name: str) -> str:
+        return f"--task {name}" if s.cli else f"task='{name}'"
+
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    if task == "regression" and not numeric:
+        raise DataError(lambda s: f"{task_as(s, 'regression')} needs a numeric target; "
+                                  f"{called} is not")
+    if task == "classification" and (y.value_counts() >= 2).sum() == 0:
+        raise DataError(lambda s: (
+            f"{called} has a different value in each of its {len(y)} rows: classification "
+            "needs classes of at least 2 rows"
+            + (f"; if it is a number to predict, use {task_as(s, 'regression')}" if numeric
+               else "; is it an ID?" + (" name the column to predict with --target"
+                                        if s.cli else ""))))
 
 
 def _survival_columns(y, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -243,3 +281,16 @@ def _event_codes(event: pd.Series) -> np.ndarray | None:
 def plain_value(value):
     """A numpy scalar as the Python value it holds (for messages)."""
     return value.item() if hasattr(value, "item") else value
+
+
+def _warn_column_vector() -> None:
+    """scikit-learn's warning for a y of shape (n, 1), raveled (its DataConversionWarning where
+    scikit-learn is installed)."""
+    import warnings
+
+    try:
+        from sklearn.exceptions import DataConversionWarning as kind
+    except ImportError:
+        kind = UserWarning
+    warnings.warn("A column-vector y was passed when a 1d array was expected: read as its one "
+                  "column", kind, stacklevel=4)

@@ -585,3 +585,71 @@ def test_negative_n_jobs_count_back_from_the_cores(monkeypatch):
     assert LassoNetSelector(n_jobs=-2)._runs().jobs == 7
     assert LassoNetSelector(n_jobs=-20)._runs().jobs == 1
     assert LassoNetSelector(n_jobs=3)._runs().jobs == 3
+
+
+# --- targets and methods the Python API once took wrongly (hostile hunt of 2026-12-07) --------
+
+
+@pytest.mark.parametrize("y, task, kind, fragment", [
+    (lambda v: v + 5j * np.arange(len(v)), "regression", DataError, "complex numbers"),
+    (lambda v: pd.Series(pd.date_range("2020", periods=len(v))), "regression", DataError,
+     "dates or times"),
+    (lambda v: pd.Series(pd.to_timedelta(np.arange(len(v)), "D")), "auto", DataError,
+     "dates or times"),
+    (lambda v: np.array(["a", "b"] * (len(v) // 2)), "regression", DataError,
+     "task='regression' needs a numeric target; y is not"),
+    (lambda v: pd.Categorical(["a", "b"] * (len(v) // 2)), "regression", DataError,
+     "needs a numeric target"),
+    (lambda v: np.array([f"id{i}" for i in range(len(v))]), "auto", DataError,
+     "different value in each of its 240 rows: classification needs classes of at least 2 "
+     "rows; is it an ID?"),
+    (lambda v: np.arange(len(v)) + 0.5, "classification", DataError,
+     "if it is a number to predict, use task='regression'"),
+])
+def test_a_target_that_cannot_be_the_tasks_is_refused(y, task, kind, fragment):
+    """A complex y lost its imaginary part, a date y regressed on epoch microseconds, a text y
+    with task='regression' failed inside numpy, and an ID-like y was told about val_fraction."""
+    X, _ = signal()
+    values = X[:, 0] + X[:, 1]
+    with pytest.raises(kind, match=re.escape(fragment)):
+        LassoNetSelector(task=task, **FAST).fit(X, y(values))
+
+
+def test_a_column_vector_y_is_read_as_its_column_with_scikit_learns_warning():
+    from sklearn.exceptions import DataConversionWarning
+
+    X, y = signal()
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        as_column = LassoNetSelector(k=2, **FAST).fit(X, y.reshape(-1, 1))
+    plain = LassoNetSelector(k=2, **FAST).fit(X, y)
+    assert list(as_column.ranking_) == list(plain.ranking_)
+
+
+def test_predict_proba_and_classes_exist_for_classifiers_only(fitted):
+    """hasattr(regressor, 'predict_proba') was true (meta-estimators probing it were misled)
+    and classes_ raised "'Regression' object has no attribute 'labels'"."""
+    sel, X, _ = fitted
+    assert hasattr(sel, "predict_proba") and sel.predict_proba(X).shape == (len(X), 2)
+    regressor = LassoNetSelector(task="regression", **FAST).fit(X, X[:, 0] + X[:, 1])
+    assert not hasattr(regressor, "predict_proba")
+    assert not hasattr(LassoNetSelector(task="regression"), "predict_proba")
+    assert hasattr(LassoNetSelector(), "predict_proba")  # auto: a classifier perhaps
+    with pytest.raises(AttributeError, match="only defined for classification"):
+        regressor.classes_  # noqa: B018
+
+
+def test_transform_names_the_columns_a_frame_lacks(fitted):
+    sel, X, y = fitted
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(6)])
+    named = LassoNetSelector(k=2, **FAST).fit(frame, y)
+    first = named.get_feature_names_out()[0]
+    with pytest.raises(DataError, match=f"lacks 1 column.*{first}"):
+        named.transform(frame.drop(columns=first))
+
+
+def test_the_gap_message_names_the_python_method_that_imputes(fitted):
+    sel, X, _ = fitted
+    gappy = X.copy()
+    gappy[0, 0] = np.nan
+    with pytest.raises(DataError, match=re.escape("predict_table(X, impute=True)")):
+        sel.predict(pd.DataFrame(gappy, columns=[f"x{i}" for i in range(6)]))
