@@ -198,12 +198,12 @@ def _header(path: str, raw: bytes) -> tuple[dict, dict]:
     try:
         outer = json.loads(raw.decode("utf-8"))
         header = json.loads(outer["__metadata__"]["lassonet"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        raise ModelFileError(_not_ours(path)) from None
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError):
+        raise ModelFileError(_not_ours(path)) from None  # (nesting too deep: not ours either)
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(_not_ours(path))
     version = header.get("format_version")
-    if version != FORMAT_VERSION:
+    if not _is_count(version) or version != FORMAT_VERSION:  # (true == 1 in JSON's Python)
         raise ModelFileError(
             f"{path}: model format version {version} (written by lassonet "
             f"{header.get('package_version', '?')}) cannot be read by lassonet {__version__}, "
@@ -322,10 +322,15 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
     if not isinstance(header.get("named_inputs", True), bool):
         raise bad(f"'named_inputs' is {_text(header['named_inputs'], 40)}, not true or false")
     importances, selected = header["importances"], header["selected"]
-    if not all(v is None or _is_number(v) for v in importances.values()):
-        raise bad("an importance is not a number")
+    if not all(v is None or (_is_number(v) and v >= 0) for v in importances.values()):
+        raise bad("an importance is not a number >= 0")
     if set(header["ranking"]) != set(importances) or not set(selected) <= set(importances):
         raise bad("ranking or selected disagree with the importances")
+    for key in ("ranking", "selected"):
+        if len(set(header[key])) != len(header[key]):
+            raise bad(f"{key!r} names a unit twice")
+    if not header["M"] > 0:
+        raise bad(f"M {header['M']} is not positive")
 
     task = header["task"]
     try:
@@ -348,6 +353,9 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
     if len(encoder["columns"]) != header["n_inputs"]:
         raise bad(f"{len(encoder['columns'])} encoder column(s), n_inputs says "
                   f"{header['n_inputs']}")
+    reason = _codes_fault(encoder) or _outputs_fault(task, encoder["columns"])
+    if reason:
+        raise bad(reason)
     try:
         input_columns(header, encoder["columns"])
     except ValueError as e:
@@ -381,6 +389,59 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
         if shapes[name] != want:
             raise bad(f"tensor {name} is {_shape(shapes[name])} in the file; backbone {spec} with "
                       f"{d} input(s) and {n_outputs} output(s) needs {_shape(want)}")
+
+
+def _codes_fault(encoder: dict) -> str | None:
+    """What is wrong with the encoder's per-column codes (predict builds its inputs from them),
+    or None: one per column, in order, each numeric (a finite number or no fill) or
+    categorical (distinct text levels, a fill among them or none), with its missing-indicator
+    flag, making as many model inputs as the statistics have."""
+    codes = encoder.get("codes")
+    if not (isinstance(codes, list) and all(isinstance(c, dict) for c in codes)):
+        return "the encoder has no list of codes"
+    if [c.get("name") for c in codes] != encoder["columns"]:
+        return "the encoder's codes do not name its columns in order"
+    inputs = 0
+    for code in codes:
+        kind, levels, fill = code.get("kind"), code.get("levels"), code.get("fill")
+        name = _text(code["name"], 40)
+        if not isinstance(code.get("indicator"), bool):
+            return f"the code of {name} has no true/false indicator"
+        if kind == "numeric":
+            if levels != [] or not (fill is None or _is_number(fill)):
+                return f"the numeric code of {name} has levels or a fill that is not a number"
+        elif kind == "categorical":
+            if not (_is_names(levels) and levels and len(set(levels)) == len(levels)):
+                return f"the categorical code of {name} needs distinct text levels"
+            if not (fill is None or fill in levels):
+                return f"the categorical code of {name} fills gaps with {_text(fill, 20)}, " \
+                       "none of its levels"
+        else:
+            return f"the code of {name} is of kind {_text(kind, 20)}, not numeric or categorical"
+        inputs += (len(levels) or 1) + code["indicator"]
+    if inputs != len(encoder["mean"]):
+        return f"the encoder's codes make {inputs} input(s), its statistics {len(encoder['mean'])}"
+    return None
+
+
+def _outputs_fault(task: dict, columns: list[str]) -> str | None:
+    """What is wrong with the task's list of outputs (predict names its output columns after
+    them), or None: distinct labels (text, numbers or true/false) for classification, distinct
+    encoder columns for reconstruction."""
+    if task["name"] == "classification":
+        classes = task["classes"]
+        if not all(isinstance(c, str | int | float) and not (isinstance(c, float) and
+                                                              not math.isfinite(c))
+                   for c in classes) or len({json.dumps(c) for c in classes}) != len(classes):
+            return "the classification task's classes are not distinct labels"
+        if len(classes) < 2:
+            return "the classification task has fewer than 2 classes"
+    if task["name"] == "reconstruction":
+        outputs = task["columns"]
+        if not _is_names(outputs) or len(set(outputs)) != len(outputs) or not set(
+                outputs) <= set(columns):
+            return "the reconstruction task's columns are not distinct encoder columns"
+    return None
 
 
 def _is_number(value) -> bool:

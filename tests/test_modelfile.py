@@ -514,6 +514,18 @@ TAMPERED = [
      "the regression task's mean \"0\""),
     ("named_inputs", lambda meta: meta.update(named_inputs="no"),
      "'named_inputs' is \"no\", not true or false"),
+    # a hostile hunt's edits (2026-12-07): inspect passed them, predict failed or misread
+    ("no_codes", lambda meta: meta["encoder"].pop("codes"), "the encoder has no list of codes"),
+    ("text_fill", lambda meta: meta["encoder"]["codes"][0].update(fill="abc"),
+     "has levels or a fill that is not a number"),
+    ("code_kind", lambda meta: meta["encoder"]["codes"][0].update(kind="date"),
+     "not numeric or categorical"),
+    ("selected_twice", lambda meta: meta.update(selected=meta["selected"] * 2),
+     "'selected' names a unit twice"),
+    ("negative_M", lambda meta: meta.update(M=-1.0), "M -1.0 is not positive"),
+    ("negative_importance",
+     lambda meta: meta["importances"].update({next(iter(meta["importances"])): -1.0}),
+     "an importance is not a number >= 0"),
 ]
 
 
@@ -540,6 +552,42 @@ def test_a_target_scale_that_overflows_the_predictions_is_refused(trained, tmp_p
                    lambda meta: meta["task"].update(scale=1e308))
     assert_clean_error(invoke("predict", path, trained["reg"]), "the model cannot predict",
                        "overflow")
+
+
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda meta: meta["task"].update(classes=["cat", "cat", "eel"]),
+     "classes are not distinct labels"),
+    (lambda meta: meta["task"].update(classes=[None, {}, "eel"]),
+     "classes are not distinct labels"),
+    (lambda meta: meta["encoder"]["codes"][0].update(kind="categorical", levels=["a", "a"]),
+     "needs distinct text levels"),
+])
+def test_a_classifier_with_tampered_labels_or_levels_is_refused(trained, tmp_path, edit,
+                                                                fragment):
+    """Two equal class labels wrote one proba_ column holding the third class's probability,
+    and duplicate category levels changed every prediction; both were accepted."""
+    assert json.loads(_split(trained["cls_model"].read_bytes())[0]["__metadata__"][
+        "lassonet"])["task"]["classes"] == ["cat", "dog", "eel"]
+    path = rewrite(trained["cls_model"], tmp_path / "m.safetensors", edit)
+    assert_clean_error(invoke("inspect", path), "inconsistent", fragment)
+    assert_clean_error(invoke("predict", path, trained["cls"]), "inconsistent", fragment)
+
+
+@pytest.mark.parametrize("format_version", [True, 1.0])
+def test_a_format_version_of_another_type_is_refused(trained, tmp_path, format_version):
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors",
+                   lambda meta: meta.update(format_version=format_version))
+    assert_clean_error(invoke("inspect", path), "model format version")
+
+
+def test_a_header_nested_too_deep_for_json_is_not_a_model_file(trained, tmp_path):
+    """A RecursionError from the JSON reader was an internal error (exit 1)."""
+    outer, body = _split(trained["reg_model"].read_bytes())
+    outer["__metadata__"]["lassonet"] = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(_join(outer, body))
+    assert_clean_error(invoke("inspect", path), "not a lassonet model file")
+    assert_clean_error(invoke("predict", path, trained["reg"]), "not a lassonet model file")
 
 
 def rewrite_tensors(src: pathlib.Path, dst: pathlib.Path, edit) -> pathlib.Path:
