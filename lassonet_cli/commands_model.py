@@ -82,12 +82,18 @@ def predict(
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
                                  param_hint="--keep")
-    # the training table's --id column leads, where the input has it
+    predictions = selector.predict_table(df[columns], impute=impute)
+    # the training table's --id column leads, where the input has it (unless an output column
+    # has its name: then it is left out, with a note, as --keep could not bring it)
     id_column = selector.header_.get("id_column")
     if id_column in df.columns and id_column not in kept:
-        kept.insert(0, id_column)
+        if id_column in predictions.columns:
+            if not quiet:
+                sys.stderr.write(f"note: the id column {id_column!r} is not passed through: an "
+                                 "output column has its name\n")
+        else:
+            kept.insert(0, id_column)
     result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
-    predictions = selector.predict_table(df[columns], impute=impute)
     clash = [c for c in predictions.columns if c in result.columns]
     if clash:
         raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",

@@ -931,3 +931,22 @@ def test_a_header_only_input_has_nothing_to_predict(trained, tmp_path):
                        "the input has no rows: nothing to predict")
     with pytest.raises(ValueError, match="no rows"):
         Selector.load(str(trained["reg_model"])).predict(pd.read_csv(empty))
+
+
+def test_an_id_column_named_like_an_output_is_left_out_with_a_note(trained, tmp_path):
+    """--id prediction at training: predict on the training table itself failed with
+    'Invalid value for --keep: column(s) prediction would be written twice', naming an option
+    the user had not given, and no prediction could be made."""
+    table = pd.read_csv(trained["reg"]).rename(columns={"id": "prediction"})
+    path, model = tmp_path / "t.csv", tmp_path / "m.safetensors"
+    table.to_csv(path, index=False)
+    result = invoke("select", path, "-t", "y", "--id", "prediction", *FAST, "--model-out",
+                    model, "-o", tmp_path / "rank.csv")
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "pred.csv"
+    result = invoke("predict", model, path, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert "the id column 'prediction' is not passed through" in result.stderr
+    predicted = pd.read_csv(out)
+    assert list(predicted.columns) == ["prediction"]
+    assert not np.array_equal(predicted["prediction"], table["prediction"])
