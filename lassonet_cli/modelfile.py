@@ -175,6 +175,9 @@ def read_header(path: str) -> tuple[dict, dict[str, tuple[int, ...]]]:
         raise ModelFileError(f"model file {path!r} does not exist")
     if p.is_dir():
         raise ModelFileError(f"model file {path!r} is a directory")
+    if not p.is_file():  # a pipe (<(cat m.safetensors), /dev/stdin), a FIFO, a device
+        raise ModelFileError(f"model file {path!r} is not a regular file (a pipe or a "
+                             "device?): give the path of the saved file")
     with p.open("rb") as handle:
         start = handle.read(8)
         if len(start) < 8:
