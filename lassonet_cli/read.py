@@ -270,17 +270,24 @@ def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.Dat
     """
     schema = file.schema_arrow
     _check_unique(path, schema.names)
-    # a pandas index saved as a column is not data (whole-table reading made it the index)
+    # an unnamed pandas index saved as a column (__index_level_0__: row labels, such as the
+    # rows kept by a filter) is not data; a named one (df.set_index('sample')) is a column
     meta = schema.pandas_metadata or {}
-    index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
+    index = {c for c in meta.get("index_columns", [])
+             if isinstance(c, str) and c.startswith("__index_level_")}
     names = [n for n in schema.names if n not in index]
     per_read = max(1, CHUNK_CELLS // max(1, file.metadata.num_rows))
     frames = []
     for start in range(0, max(len(names), 1), per_read):
         table = _decimals_as_floats(file.read(columns=names[start : start + per_read]))
-        frames.append(table.to_pandas(split_blocks=True, self_destruct=True))
+        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        if any(level is not None for level in frame.index.names):  # a named index read back
+            frame = frame.reset_index()
+        frames.append(frame)
         del table
     df = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)
+    if list(df.columns) != names and len(names):  # (in the file's order)
+        df = df[names]
     if na_values:
         for name in df.columns:
             if is_categorical(df[name]) and not pd.api.types.is_bool_dtype(df[name]):

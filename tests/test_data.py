@@ -104,6 +104,19 @@ def test_read_parquet_round_trips_exactly(tmp_path, suffix):
     assert_same(read_table(str(p)), df)
 
 
+def test_a_named_parquet_index_is_a_column_and_an_unnamed_one_is_not(tmp_path):
+    """df.set_index('x0').to_parquet(...) keeps x0 as a column of the file: it was dropped
+    silently (and `-t x0` said it was not in the table); a filtered frame's unnamed index
+    (__index_level_0__) holds row labels, not data."""
+    df = pd.DataFrame({"x0": [1.0, 2.0, 3.0], "x1": [4.0, 5.0, 6.0]})
+    named = tmp_path / "named.parquet"
+    df.set_index("x0").to_parquet(named)
+    assert sorted(read_table(str(named)).columns) == ["x0", "x1"]
+    unnamed = tmp_path / "unnamed.parquet"
+    df[df["x0"] > 1].to_parquet(unnamed)  # index [1, 2]: saved as __index_level_0__
+    assert list(read_table(str(unnamed)).columns) == ["x0", "x1"]
+
+
 def test_read_csv_floats_round_trip_bit_exact(tmp_path):
     rng = np.random.default_rng(3)
     vals = np.concatenate(
