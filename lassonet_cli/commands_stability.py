@@ -165,7 +165,7 @@ def stability(
                              encoding, time, event, options, na_values=na_values,
                              decimal=decimal)
     p = prepared.X.shape[1]
-    grid = parse_k_grid(k_grid, p) if k_grid else None  # a bad grid fails before training
+    grid = parse_k_grid(k_grid, p) if k_grid is not None else None  # fails before training
     if q is not None and q > p:
         raise typer.BadParameter(f"{q} is more than the {p} feature columns", param_hint="--q")
     user = user_groups(groups, prepared)

@@ -93,17 +93,21 @@ def refit_score(
 def parse_k_grid(text: str | None, d: int, noun: str = "features") -> list[int]:
     """Counts (``1,2,5``) or fractions of d (``0.01,0.1,0.5``); default a 1-2-5 grid up to d.
     ``noun``: what d counts, for the error messages."""
-    if not text:
+    if text is None:
         grid, base = [], 1
         while base <= d:
             grid.extend(v for v in (base, 2 * base, 5 * base) if v <= d)
             base *= 10
         return sorted(set(grid + [d]))
     values = []
+    if not text.strip(" ,"):
+        raise ConfigError("--k-grid is empty")
     for part in (p.strip() for p in text.split(",")):
         if not part:
-            continue
+            raise ConfigError(f"--k-grid: an empty item in {text!r}")
         try:
+            if "_" in part:  # (float() reads 1_0 as 10)
+                raise ValueError
             value = float(part)
         except ValueError:
             raise ConfigError(f"--k-grid: {part!r} is not a number") from None

@@ -135,6 +135,10 @@ def test_python_api_gives_the_commands_probabilities(toy_runs):
     (["--jobs", "0"], ["--jobs must be at least 1"]),
     (["--k-grid", "20"], ["--k-grid: 20 is more than the 10 features"]),
     (["--k-grid", "inf"], ["--k-grid", "'inf'"]),
+    # an empty grid meant the default one, an empty item was skipped, 1_0 read as 10
+    (["--k-grid", ""], ["--k-grid is empty"]),
+    (["--k-grid", "1,,2"], ["--k-grid: an empty item in '1,,2'"]),
+    (["--k-grid", "1_0"], ["--k-grid: '1_0' is not a number"]),
     (["--efv", "inf"], ["--efv must be a finite number > 0"]),
     (["--efv", "0.001"], ["--efv 0.001 is below 0.5", "(q = 1) of 10 at --pi-thr 0.6",
                           "ask for at least 0.5"]),
