@@ -77,6 +77,9 @@ def predict(
     impute = missing == Missing.impute
     check_features(df, selector.encoder_.filling_gaps() if impute else selector.encoder_)
     # a column named twice is kept once (as --features and --exclude take their lists)
+    if keep is not None and not parse_names(keep):
+        raise typer.BadParameter("names no column: name the input columns to copy to the "
+                                 "output, or leave --keep out", param_hint="--keep")
     kept = find_columns(parse_names(keep), list(df.columns))
     absent = [c for c in kept if c not in df.columns]
     if absent:

@@ -215,6 +215,13 @@ def test_keep_absent_column_is_named(trained):
                               "id,nosuchcol"), "nosuchcol")
 
 
+@pytest.mark.parametrize("keep", ["", " , "])
+def test_keep_naming_no_column_is_refused(trained, keep):
+    """An empty --keep was taken as no --keep, as an empty --features once was every column."""
+    assert_clean_error(invoke("predict", trained["reg_model"], trained["reg"], "--keep", keep),
+                       "--keep", "names no column")
+
+
 @pytest.mark.parametrize("kind", ["reg", "cls"])
 def test_missing_model_column_is_named(trained, tmp_path, kind):
     fit = trained[f"{kind}_fit"]
