@@ -57,8 +57,11 @@ def unknown_column(name: str, columns: list[str], what: str,
     """The error for a column ``name`` not among ``columns`` (which are those ``among``
     describes), naming the closest ones."""
     stripped = {c.strip(): c for c in columns}  # (spaces around a name are no likeness)
-    close = [stripped[c] for c in difflib.get_close_matches(name.strip(), list(stripped), n=3,
-                                                             cutoff=0.6)]
+    # a name that differs in case alone comes first ('Y' for 'y', which difflib scores low)
+    cased = [c for c in columns if c.strip().casefold() == name.strip().casefold()]
+    close = cased + [stripped[c] for c in difflib.get_close_matches(
+        name.strip(), list(stripped), n=3, cutoff=0.6) if stripped[c] not in cased]
+    close = close[:3]
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     return DataError(f"{what} column {name!r} is not {among}{hint}")
 

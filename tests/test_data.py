@@ -441,6 +441,15 @@ def test_unknown_target_suggests_close_match(wide):
     assert "target" in msg.split("did you mean", 1)[1]
 
 
+def test_a_name_that_differs_in_case_alone_is_suggested_first(wide):
+    """'-t Y' for a column 'y' had no suggestion (difflib scores one letter apart low)."""
+    frame = pd.DataFrame({"y": [1.0, 2.0], "yield": [3.0, 4.0], "x": [0.0, 1.0]})
+    with pytest.raises(DataError, match=r"did you mean 'y'\?"):
+        select_columns(frame, "Y")
+    with pytest.raises(DataError, match=r"did you mean 'Target'"):
+        select_columns(wide.rename(columns={"target": "Target"}), "TARGET")
+
+
 def test_unknown_target_without_close_match_has_no_suggestion(wide):
     with pytest.raises(DataError) as e:
         select_columns(wide, "qqqqqq")
