@@ -115,6 +115,8 @@ def read_table(
     text_encoding = "utf-8-sig" if utf8 else encoding
     if utf8 and compression != "gzip" and any(_starts_with(source, bom) for bom in UTF16_BOMS):
         text_encoding = "utf-16"  # (its byte-order mark says so; --encoding is the default)
+    elif utf8 and compression != "gzip" and kind != "parquet":
+        text_encoding = _utf16_without_bom(_first_bytes(source, 64)) or text_encoding
     excel_sep = None
     try:
         if kind == "parquet":
@@ -224,13 +226,32 @@ def _stream_format(path: str, fmt: str | None) -> str:
 
 
 def _starts_with(source, magic: bytes) -> bool:
+    return _first_bytes(source, len(magic)) == magic
+
+
+def _first_bytes(source, n: int) -> bytes:
+    """The first ``n`` bytes of a path or an in-memory stream (b"" where unreadable)."""
     if isinstance(source, io.BytesIO):
-        return source.getvalue()[: len(magic)] == magic
+        return source.getvalue()[:n]
     try:
         with open(source, "rb") as handle:
-            return handle.read(len(magic)) == magic
+            return handle.read(n)
     except OSError:
-        return False
+        return b""
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' where ``head`` reads as UTF-16 text without a byte-order
+    mark (a NUL beside every ASCII character: 'y\\x00,\\x00'), else None."""
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    odd, even = head[1:2 * pairs:2], head[0:2 * pairs:2]
+    if odd.count(0) == pairs and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) == pairs and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def _check_separator(path: str, header: str, sep: str) -> None:

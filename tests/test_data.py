@@ -137,6 +137,16 @@ def test_read_returns_string_column_names(tmp_path):
     assert all(isinstance(c, str) for c in df.columns)
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path, codec):
+    """Windows tools write UTF-16 without a BOM too: its header read with a NUL in every
+    other byte, and '--target y' was 'not in the table'."""
+    df = sample_frame()
+    p = tmp_path / "u16.csv"
+    p.write_bytes(csv_bytes(df).decode("utf-8").encode(codec))
+    assert_same(read_table(str(p)), df)
+
+
 def test_utf8_bom_is_stripped_from_header(tmp_path):
     df = sample_frame()
     p = tmp_path / "bom.csv"
