@@ -108,6 +108,9 @@ def read_table(
         # gzip by its first bytes too: a gzipped table named .csv
         compression = "gzip" if _starts_with(p, GZIP_MAGIC) else "infer"
         if kind == "parquet" and fmt is None and not _starts_with(p, PARQUET_MAGIC):
+            if compression == "gzip":  # (t.parquet.gz: Parquet compresses inside the file)
+                raise DataError(f"{path}: a gzipped file, not a Parquet file: gunzip it "
+                                "first (a gzipped CSV reads with --input-format csv)")
             raise DataError(f"{path}: not a Parquet file (it does not start with "
                             f"{PARQUET_MAGIC.decode()}): if it is text, read it with "
                             "--input-format csv")

@@ -493,6 +493,13 @@ def test_content_not_as_named_is_read_by_its_first_bytes_or_named(tmp_path):
     fake.write_text(text)
     assert_clean_error(invoke("select", fake, "-t", "y", *FAST), "not a Parquet file",
                        "--input-format csv")
+    # a gzipped Parquet file was told to read itself as text
+    gzipped = tmp_path / "t.parquet.gz"
+    buffer = io.BytesIO()
+    good_frame().to_parquet(buffer, index=False)
+    gzipped.write_bytes(gzip.compress(buffer.getvalue()))
+    assert_clean_error(invoke("select", gzipped, "-t", "y", *FAST),
+                       "a gzipped file, not a Parquet file: gunzip it first")
     assert_clean_error(invoke("select", tmp_path / "nothere", "-t", "y"), "does not exist")
 
 
