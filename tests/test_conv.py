@@ -240,8 +240,11 @@ def test_selector_ranks_filters_and_round_trips(tmp_path):
     assert loaded.header_["image_shape"] == [1, 8, 8]
     assert list(loaded.ranking_) == list(sel.ranking_)
     np.testing.assert_array_equal(loaded.unit_support_, sel.unit_support_)
-    # a loaded model names its columns (x0, x1, ... for an array fit) and reads tables by name
-    table = pd.DataFrame(X, columns=loaded.feature_names_in_)
+    # a loaded model of an array fit reads arrays (and tables) by position, as the fit did;
+    # its columns are named x0, x1, ... in the file
+    assert list(loaded.input_columns_) == [f"x{i}" for i in range(64)]
+    np.testing.assert_array_equal(loaded.predict_proba(X), sel.predict_proba(X))
+    table = pd.DataFrame(X, columns=loaded.input_columns_)
     np.testing.assert_array_equal(loaded.predict_proba(table), sel.predict_proba(X))
 
 
