@@ -29,12 +29,16 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
                     validation split) with "val_score_se" when val_score is a mean over folds
     id_column       the training table's --id column, which predict passes through (absent:
                     none was named)
+    params          the fit's other parameters ({name: value}: lambda_start, path_multiplier,
+                    max_epochs, ..., seed; ``TRAINING_PARAMETERS``), which a loaded selector
+                    takes, so that get_params and clone give the training's (absent in older
+                    files: the defaults)
     named_inputs    false where the fit's input had no text column names (a numpy array, or a
                     DataFrame with names 0, 1, ...: x0, x1, ... name its columns), so a loaded
                     model reads arrays as that fit did (absent in older files: true)
 
-input_columns, set_aside, id_column, named_inputs and point's cv_folds and val_score_se were
-added within
+input_columns, set_aside, id_column, params, named_inputs and point's cv_folds and
+val_score_se were added within
 format version 1 as optional fields: files without them load as before, and readers that
 predate them ignore them.  Nothing is ever unpickled: tensors are read by safetensors, the
 header by ``json``.
@@ -62,6 +66,13 @@ from .errors import ConfigError, ModelFileError
 FORMAT = "lassonet-model"
 FORMAT_VERSION = 1
 _MAX_HEADER = 100 * 1024 * 1024
+# the parameters a file keeps under "params": those the header does not hold elsewhere (task,
+# backbone, M, dropout, groups, image_shape) but device, which is the training machine's
+TRAINING_PARAMETERS = (
+    "lambda_start", "path_multiplier", "max_epochs", "patience", "optimizer", "lr",
+    "batch_size", "relax", "val_fraction", "rule", "k", "cv", "missing", "categorical",
+    "max_levels", "seed", "ties",
+)
 
 
 def save_model(path: str, estimator, id_column: str | None = None) -> None:
@@ -115,6 +126,8 @@ def model_header(estimator) -> dict:
         "groups": dict(estimator.groups) if estimator.groups else None,
         # written only where false: a file from named columns stays as before
         **({} if hasattr(estimator, "feature_names_in_") else {"named_inputs": False}),
+        "params": {name: _plain(estimator.options_.params()[name])
+                   for name in TRAINING_PARAMETERS},
         "point": {
             "index": int(estimator.chosen_),
             "k": int(point.k),
@@ -322,6 +335,9 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
         raise bad("a cross-validated point without a numeric val_score_se")
     if not (header.get("id_column") is None or _is_text(header["id_column"])):
         raise bad(f"'id_column' is {_text(header['id_column'], 40)}, not text")
+    params = header.get("params", {})
+    if not (isinstance(params, dict) and set(params) <= set(TRAINING_PARAMETERS)):
+        raise bad(f"'params' is {_text(params, 60)}, not a mapping of training parameters")
     if not isinstance(header.get("named_inputs", True), bool):
         raise bad(f"'named_inputs' is {_text(header['named_inputs'], 40)}, not true or false")
     importances, selected = header["importances"], header["selected"]
@@ -526,6 +542,13 @@ def _task_statistics_fault(task: dict) -> str | None:
     return None
 
 
+def _plain(value):
+    """A parameter's value as JSON holds it (numpy numbers as Python's, tuples as lists)."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
 def _shape(value) -> str:
     """A shape (a list of counts) in a message: 3x4."""
     return "x".join(str(v) for v in value)
@@ -583,6 +606,8 @@ def load_selector(cls, path: str):
         if sel.encoder_.columns != columns:
             raise ValueError("encoder columns disagree")
         sel.groups = header.get("groups")
+        for name, value in header.get("params", {}).items():  # (checked by validate, below)
+            setattr(sel, name, value)
         # a conv backbone needs an image shape, the others none
         options = sel.options_ = dataclasses.replace(sel.validate(), M=M)
         sel.M = M

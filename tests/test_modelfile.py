@@ -530,6 +530,8 @@ TAMPERED = [
     ("selected_twice", lambda meta: meta.update(selected=meta["selected"] * 2),
      "'selected' names a unit twice"),
     ("negative_M", lambda meta: meta.update(M=-1.0), "M -1.0 is not positive"),
+    ("unknown_param", lambda meta: meta["params"].update(epochs=3),
+     "not a mapping of training parameters"),
     ("negative_importance",
      lambda meta: meta["importances"].update({next(iter(meta["importances"])): -1.0}),
      "an importance is not a number >= 0"),
@@ -976,3 +978,32 @@ def test_a_model_through_a_pipe_is_said_to_need_a_regular_file(trained, tmp_path
                           timeout=60)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("error: ") and "is not a regular file" in done.stderr
+
+
+def test_a_loaded_model_has_its_fits_parameters_and_its_clone_refits_the_same(trained):
+    """A loaded selector's get_params were the defaults (max_epochs None, cv 'auto', ...), so
+    clone(loaded).fit trained with other options than the file's model had."""
+    from sklearn.base import clone
+
+    from lassonet_cli import LassoNetSelector
+
+    reg = pd.read_csv(trained["reg"])
+    X, y = reg.drop(columns=["id", "y"]), reg["y"]
+    fitted = LassoNetSelector(task="regression", k=2, path_multiplier=1.3, lr=0.02,
+                              **FAST_KW).fit(X, y)
+    path = trained["dir"] / "params.safetensors"
+    fitted.save(path)
+    loaded = LassoNetSelector.load(path)
+    wanted = fitted.options_.params()
+    got = loaded.get_params()
+    assert {n: got[n] for n in wanted if n != "device"} == {
+        n: v for n, v in wanted.items() if n != "device"}
+    again = clone(loaded).fit(X, y)
+    assert list(again.ranking_) == list(fitted.ranking_)
+    np.testing.assert_array_equal(again.predict(X), fitted.predict(X))
+
+
+def test_a_tampered_parameter_is_an_inconsistent_file(trained, tmp_path):
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors",
+                   lambda meta: meta["params"].update(max_epochs=-1))
+    assert_clean_error(invoke("predict", path, trained["reg"]), "inconsistent", "max_epochs")
