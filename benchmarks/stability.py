@@ -120,7 +120,8 @@ class Cluster:
         self.folder.cleanup()
 
 
-def speed(tables: list[str], pairs: int, options: list[str]) -> None:
+def speed(tables: list[str], pairs: int, options: list[str],
+          which: tuple[str, ...] = ("select", "stability")) -> None:
     jobs = [("--jobs 1", ["--jobs", "1"]), ("--jobs 2", ["--jobs", "2"])]
     print(f"\n{'table':14} {'command':22} {'runs on':16} {'wall_s':>7} {'peak_MiB':>9} "
           f"{'speed-up':>8}  same output")
@@ -132,7 +133,7 @@ def speed(tables: list[str], pairs: int, options: list[str]) -> None:
             commands = [("select --cv 5", ["select", data, "-t", "target", "--cv", "5"]),
                         (f"stability --pairs {pairs}",
                          ["stability", data, "-t", "target", "--pairs", str(pairs)])]
-            for label, command in commands:
+            for label, command in (c for c in commands if c[1][0] in which):
                 first = None
                 for where, extra in executors:
                     also = cluster.pids if where.startswith("dask") else []
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--columns", type=int, default=500, help="synthetic: columns (>= 10)")
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=None, help="synthetic: --jobs of the runs")
+    parser.add_argument("--commands", nargs="+", choices=["select", "stability"],
+                        default=["select", "stability"], help="speed: the commands timed")
     parser.add_argument("--options", default="",
                         help="speed: more options for every command, e.g. '--max-epochs 5' "
                              "(the smoke test's; the figures in RESULTS use none)")
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# stability: part {args.part}")
     print_run_header()
     if args.part == "speed":
-        speed(args.tables, args.pairs, shlex.split(args.options))
+        speed(args.tables, args.pairs, shlex.split(args.options), tuple(args.commands))
     else:
         synthetic(args.rows, args.pairs, args.jobs, args.columns)
     return 0

@@ -77,6 +77,24 @@ def test_a_local_worker_that_dies_has_its_run_started_again(tmp_path):
     assert results == expected()
 
 
+def test_a_users_error_from_a_worker_keeps_its_class_and_finding():
+    """What a worker sends back rebuilds the error: its class, both spellings and a too-few-
+    rows error's finding (the stability command words its own remedy from it)."""
+    from lassonet_cli.errors import CLI
+    from lassonet_cli.runs import _outcome, _result
+    from lassonet_cli.splits import TooFewRows
+
+    def fails(shared, task):
+        error = TooFewRows(lambda s: f"few rows: use {s('val_fraction')}")
+        error.finding = "few rows"
+        raise error
+
+    with pytest.raises(TooFewRows) as raised:
+        _result(_outcome(fails, None, 0, 1), "run 0")
+    assert raised.value.finding == "few rows"
+    assert raised.value.spelled(CLI) == "few rows: use --val-fraction"
+
+
 def test_a_script_without_a_main_guard_is_not_run_again_in_the_workers(tmp_path):
     """spawn imports the parent's main script in each worker: a script without
     ``if __name__ == "__main__":`` ran again in every one (its side effects repeated), and
