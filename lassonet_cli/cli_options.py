@@ -297,8 +297,9 @@ Cv = Annotated[
 # --- path's own options ---------------------------------------------------------------------------
 KGrid = Annotated[
     str | None,
-    typer.Option(help="Values of k: counts (1,2,5,10) or fractions of the features "
-                 "(0.01,0.1,0.5). Default: 1, 2, 5, 10, 20, 50, ... up to all features."),
+    typer.Option(help="Values of k: counts (1,2,5,10; 1.0 is one) or fractions of the "
+                 "features strictly between 0 and 1 (0.01,0.1,0.5); a --groups group counts "
+                 "as one. Default: 1, 2, 5, 10, 20, 50, ... up to all features."),
 ]
 TestFraction = Annotated[
     float, typer.Option(help="Share of rows held out for the scores (stratified for classes, "

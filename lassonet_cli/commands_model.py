@@ -76,10 +76,10 @@ def predict(
     columns = list(selector.encoder_.columns)
     impute = missing == Missing.impute
     check_features(df, selector.encoder_.filling_gaps() if impute else selector.encoder_)
-    # a column named twice is kept once (as --features and --exclude take their lists)
     if keep is not None and not parse_names(keep):
         raise typer.BadParameter("names no column: name the input columns to copy to the "
                                  "output, or leave --keep out", param_hint="--keep")
+    # a column named twice is kept once (as --features and --exclude take their lists)
     kept = find_columns(parse_names(keep), list(df.columns))
     absent = [c for c in kept if c not in df.columns]
     if absent:
