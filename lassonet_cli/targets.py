@@ -128,19 +128,19 @@ def task_target(
     if task == "cox":
         time, event = _survival_columns(y, len(X))
         return task, X, survival_target(time, event)
-    if isinstance(y, pd.Series | pd.DataFrame | pd.Index) and any(
+    dates = DataError("y holds dates or times: give numbers (days since a date, say) to "
+                      "predict, or text labels to classify")
+    if isinstance(y, pd.Series | pd.DataFrame | pd.Index) and any(  # (tz-aware, periods)
             pd.api.types.is_datetime64_any_dtype(t) or pd.api.types.is_timedelta64_dtype(t)
             or isinstance(t, pd.PeriodDtype)
             for t in (y.dtypes if isinstance(y, pd.DataFrame) else [y.dtype])):
-        raise DataError("y holds dates or times: give numbers (days since a date, say) to "
-                        "predict, or text labels to classify")
+        raise dates
     target = np.asarray(y)
     if target.ndim == 2 and target.shape[1] == 1 and len(target) == len(X):
         target = target[:, 0]  # a column vector, as scikit-learn's estimators take it
         _warn_column_vector()
     if target.dtype.kind in "mM":
-        raise DataError("y holds dates or times: give numbers (days since a date, say) to "
-                        "predict, or text labels to classify")
+        raise dates
     if np.iscomplexobj(target):
         raise DataError("y holds complex numbers: give real ones (the real part, the "
                         "magnitude, or both as two fits)")
