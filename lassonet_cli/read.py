@@ -260,6 +260,9 @@ def _utf16_without_bom(head: bytes) -> str | None:
 def _check_separator(path: str, header: str, sep: str) -> None:
     """A one-column text table whose header holds another separator was split with the wrong
     one (``--sep x`` on a comma table): say so, rather than miss every column later."""
+    if header.lstrip().startswith("#"):  # (a comment's spaces are no separator)
+        raise DataError(f"{path}: the first line {header!r} reads as a comment, not a header: "
+                        "remove the comment lines above the header")
     others = [s for s in SEPARATORS if s != sep and s in header]
     if not others:
         return  # a table of one column (columns.select_columns hints if a name is then missing)

@@ -512,3 +512,14 @@ def test_an_excel_separator_line_is_honoured(tmp_path):
     assert result.exit_code == 0, result.stderr
     ranking = pd.read_csv(io.StringIO(result.stdout))
     assert sorted(ranking["feature"]) == ["a", "b", "c"] and ranking["feature"].iloc[0] == "b"
+
+
+def test_a_comment_line_above_the_header_is_named(tmp_path):
+    """'# exported 2026' above the header was read as a one-column header, and the message
+    advised --sep ' ' (its spaces)."""
+    path = tmp_path / "commented.csv"
+    path.write_text("# exported 2026\n" + good_frame().to_csv(index=False))
+    line = assert_clean_error(invoke("select", path, "-t", "y", *FAST),
+                              "'# exported 2026' reads as a comment",
+                              "remove the comment lines above the header")
+    assert "--sep" not in line
