@@ -314,7 +314,9 @@ def path_command(
     options = options.with_table(prepared.task, prepared.categorical,
                                  user_groups(groups, prepared))
     units = options.ranked_units(list(prepared.X.columns))  # what k counts
-    parse_k_grid(k_grid, units.n, units.noun)  # fail on a bad grid before training
+    flat = len(prepared.dropped)
+    parse_k_grid(k_grid, units.n, units.noun + (  # fail on a bad grid before training
+        f" left after dropping {flat} constant column(s)" if flat else ""))
     try:
         table, selector = accuracy_vs_k(
             lambda: Selector.of(options, runner), prepared.X, prepared.target, prepared.task,

@@ -445,7 +445,8 @@ def test_path_counts_a_group_once_in_k_and_refits_on_its_columns(tmp_path):
     assert acc.loc[0, "refit_score"] > 0.9 and acc.loc[0, "lassonet_score"] > 0.9
     # a grid beyond the units: 2 of them (ab and c; d dropped)
     assert_clean_error(invoke("path", path, "-t", "y", "--groups", groups, "--k-grid", "3",
-                              *FAST[:-4]), "3 is more than the 2 groups and features")
+                              *FAST[:-4]), "3 is more than the 2 groups and features left "
+                       "after dropping 1 constant column(s)")
 
 
 @pytest.mark.parametrize("name", ["dose, mg", 'say "hi"', "my col", "plain"])
