@@ -26,7 +26,7 @@ demo: setup
 
 # one pytest worker per core, at most four (each fit is small; more would contend for memory);
 # a module's tests on one worker, so that its module-scoped fixtures (stability runs, a Dask
-# cluster, trained models) run once, not once per worker: 558 s -> 505 s on two cores
+# cluster, trained models) run once, not once per worker
 test: setup
 	$(BIN)/python -m pytest -q -n auto --maxprocesses 4 --dist loadscope
 
