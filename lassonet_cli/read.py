@@ -99,15 +99,17 @@ def read_table(
         kind = _stream_format(path, fmt)
         raw = _read_stream(path)
         source: object = io.BytesIO(raw)
-        compression = "gzip" if raw[:2] == GZIP_MAGIC else None
-        if fmt is None and raw[:4] == PARQUET_MAGIC:
+        head = raw[:HEAD_BYTES]
+        compression = "gzip" if head.startswith(GZIP_MAGIC) else None
+        if fmt is None and head.startswith(PARQUET_MAGIC):
             kind = "parquet"
     else:
         kind = input_format(path, fmt)
         source = p
+        head = _first_bytes(p, HEAD_BYTES)  # (its magic numbers and text encoding)
         # gzip by its first bytes too: a gzipped table named .csv
-        compression = "gzip" if _starts_with(p, GZIP_MAGIC) else "infer"
-        if kind == "parquet" and fmt is None and not _starts_with(p, PARQUET_MAGIC):
+        compression = "gzip" if head.startswith(GZIP_MAGIC) else "infer"
+        if kind == "parquet" and fmt is None and not head.startswith(PARQUET_MAGIC):
             if compression == "gzip":  # (t.parquet.gz: Parquet compresses inside the file)
                 raise DataError(f"{path}: a gzipped file, not a Parquet file: gunzip it "
                                 "first (a gzipped CSV reads with --input-format csv)")
@@ -116,10 +118,10 @@ def read_table(
                             "--input-format csv")
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     text_encoding = "utf-8-sig" if utf8 else encoding
-    if utf8 and compression != "gzip" and any(_starts_with(source, bom) for bom in UTF16_BOMS):
+    if utf8 and compression != "gzip" and head.startswith(UTF16_BOMS):
         text_encoding = "utf-16"  # (its byte-order mark says so; --encoding is the default)
     elif utf8 and compression != "gzip" and kind != "parquet":
-        text_encoding = _utf16_without_bom(_first_bytes(source, 64)) or text_encoding
+        text_encoding = _utf16_without_bom(head) or text_encoding
     excel_sep = None
     try:
         if kind == "parquet":
@@ -149,7 +151,7 @@ def read_table(
     except LookupError:
         raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as e:
-        if _starts_with(source, PARQUET_MAGIC):
+        if head.startswith(PARQUET_MAGIC):
             raise DataError(f"{path}: this is a Parquet file, not {kind} text: read it with "
                             "--input-format parquet") from None
         raise DataError(
@@ -189,6 +191,7 @@ def read_table(
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+HEAD_BYTES = 64  # the first bytes read_table looks at (magic numbers, text encoding)
 
 
 def _shared_mark(path: str, decimal: str) -> DataError:
@@ -226,10 +229,6 @@ def _stream_format(path: str, fmt: str | None) -> str:
         return input_format(path, fmt)
     name = path.lower()[:-3] if path.lower().endswith(".gz") else path.lower()
     return FORMATS.get(Path(name).suffix, "csv")
-
-
-def _starts_with(source, magic: bytes) -> bool:
-    return _first_bytes(source, len(magic)) == magic
 
 
 def _first_bytes(source, n: int) -> bytes:
