@@ -53,7 +53,7 @@ from .errors import ConfigError, DataError
 from .evaluate import cross_validated_point
 from .inputs import as_frame, check_width, named_columns
 from .model import LassoNet
-from .options import PARAMETERS, Options
+from .options import PARAMETERS, Options, is_int
 from .path import PointStates, StateKeeper
 from .pathresult import PathPoint, path_records
 from .prepare import Table, column_results, prepare_table, set_up_path
@@ -185,7 +185,7 @@ class Selector:
         """Where this selector's independent runs go: the runner ``of`` was given, else
         ``n_jobs`` and ``scheduler``."""
         jobs = self.n_jobs
-        if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs < 0:
+        if is_int(jobs) and jobs < 0:
             jobs = max(1, (os.cpu_count() or 1) + 1 + jobs)  # scikit-learn's: -1 all cores
         return getattr(self, "_runner", None) or Runner(jobs, self.scheduler)
 

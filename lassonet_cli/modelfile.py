@@ -449,9 +449,8 @@ def _outputs_fault(task: dict, columns: list[str]) -> str | None:
     encoder columns for reconstruction."""
     if task["name"] == "classification":
         classes = task["classes"]
-        if not all(isinstance(c, str | int | float) and not (isinstance(c, float) and
-                                                              not math.isfinite(c))
-                   for c in classes) or len({json.dumps(c) for c in classes}) != len(classes):
+        labels = all(isinstance(c, str | bool) or _is_number(c) for c in classes)
+        if not labels or len({json.dumps(c) for c in classes}) != len(classes):
             return "the classification task's classes are not distinct labels"
         if len(classes) < 2:
             return "the classification task has fewer than 2 classes"
