@@ -63,7 +63,7 @@ def predict(
 ) -> None:
     import pandas as pd
 
-    from .checks import check_features
+    from .checks import check_present
     from .columns import find_columns
     from .estimator import Selector
     from .io import check_outputs, output_format, write_table
@@ -75,7 +75,7 @@ def predict(
     df = read_input(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
     impute = missing == Missing.impute
-    check_features(df, selector.encoder_.filling_gaps() if impute else selector.encoder_)
+    check_present(df, columns)  # (predict_table checks the values)
     if keep is not None and not parse_names(keep):
         raise typer.BadParameter("names no column: name the input columns to copy to the "
                                  "output, or leave --keep out", param_hint="--keep")
