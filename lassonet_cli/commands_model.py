@@ -156,7 +156,7 @@ def inspect(
 
     # the header, checked against the tensors' shapes, and the weights read by numpy: no torch
     header, shapes = read_header(model)
-    check_weights(model)
+    check_weights(model, header)
     n_parameters = sum(math.prod(shape) for shape in shapes.values())
     if json_output:
         write_stdout((json.dumps(header, indent=1, sort_keys=True) + "\n").encode())

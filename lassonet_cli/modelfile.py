@@ -36,9 +36,12 @@ bytes).  The header's ``__metadata__`` holds one entry, ``lassonet``, a JSON doc
     named_inputs    false where the fit's input had no text column names (a numpy array, or a
                     DataFrame with names 0, 1, ...: x0, x1, ... name its columns), so a loaded
                     model reads arrays as that fit did (absent in older files: true)
+    weights_sha256  SHA-256 of the tensors' bytes, in the order of their sorted names
+                    (``weights_digest``): a file damaged in its weights is refused, not read
+                    into wrong predictions (absent in older files: not checked)
 
-input_columns, set_aside, id_column, params, named_inputs and point's cv_folds and
-val_score_se were added within
+input_columns, set_aside, id_column, params, named_inputs, weights_sha256 and point's cv_folds
+and val_score_se were added within
 format version 1 as optional fields: files without them load as before, and readers that
 predate them ignore them.  Nothing is ever unpickled: tensors are read by safetensors, the
 header by ``json``.
@@ -52,9 +55,11 @@ without torch, so that ``lassonet inspect`` starts fast.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
+import re
 import struct
 import sys
 from pathlib import Path
@@ -89,8 +94,24 @@ def save_model(path: str, estimator, id_column: str | None = None) -> None:
         name: tensor.detach().cpu().contiguous()
         for name, tensor in estimator.model_.state_dict().items()
     }
+    header["weights_sha256"] = weights_digest({n: _bytes(t) for n, t in tensors.items()})
     data = save(tensors, metadata={"lassonet": json.dumps(header, sort_keys=True)})
     write_file(path, data)
+
+
+def weights_digest(raw: dict[str, bytes]) -> str:
+    """SHA-256 (hex) of the tensors' bytes ({name: bytes}), in sorted name order."""
+    digest = hashlib.sha256()
+    for name in sorted(raw):
+        digest.update(raw[name])
+    return digest.hexdigest()
+
+
+def _bytes(tensor) -> bytes:
+    """A torch tensor's bytes as safetensors stores them (any dtype, bfloat16 included)."""
+    import torch
+
+    return tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
 
 
 def model_header(estimator) -> dict:
@@ -147,7 +168,8 @@ def read_model(path: str) -> tuple[dict, dict]:
 
     header, _ = read_header(path)
     tensors = _load_tensors(path, load)
-    _refuse_non_finite(path, tensors, lambda t: bool(torch.isfinite(t).all()))
+    _refuse_damaged(path, header, {n: _bytes(t) for n, t in tensors.items()},
+                    [n for n, t in tensors.items() if not torch.isfinite(t).all()])
     return header, tensors
 
 
@@ -160,23 +182,31 @@ def _load_tensors(path: str, load) -> dict:
         raise ModelFileError(f"{path}: damaged model file ({str(e).splitlines()[0]})") from None
 
 
-def _refuse_non_finite(path: str, tensors: dict, finite) -> None:
-    """ModelFileError naming the first tensor for which ``finite(tensor)`` is false."""
-    broken = [name for name, t in tensors.items() if not finite(t)]
+def _refuse_damaged(path: str, header: dict, raw: dict[str, bytes], broken: list[str]
+                    ) -> None:
+    """ModelFileError where ``broken`` names tensors holding values that are not finite, or
+    where the tensors' bytes ({name: bytes}) do not match the header's checksum (where it has
+    one)."""
     if broken:
         raise ModelFileError(f"{path}: damaged model file (tensor {broken[0]} holds values "
                              "that are not finite)")
+    expected = header.get("weights_sha256")
+    if expected is not None and weights_digest(raw) != expected:
+        raise ModelFileError(f"{path}: damaged model file (its weights differ from those it "
+                             "was written with)")
 
 
-def check_weights(path: str) -> None:
-    """ModelFileError where a tensor of the model file at ``path`` (whose header was read by
-    ``read_header``) is damaged or holds a value that is not finite, as ``read_model`` finds;
-    numpy only, so that ``inspect`` needs no torch."""
+def check_weights(path: str, header: dict) -> None:
+    """ModelFileError where the tensors of the model file at ``path`` (whose ``header`` was
+    read by ``read_header``) are damaged, as ``read_model`` finds; numpy only, so that
+    ``inspect`` needs no torch."""
     import numpy as np
     from safetensors.numpy import load
 
-    _refuse_non_finite(path, _load_tensors(path, load),
-                       lambda t: t.dtype.kind != "f" or bool(np.isfinite(t).all()))
+    arrays = _load_tensors(path, load)
+    _refuse_damaged(path, header, {n: a.tobytes() for n, a in arrays.items()},
+                    [n for n, a in arrays.items()
+                     if a.dtype.kind == "f" and not np.isfinite(a).all()])
 
 
 def read_header(path: str) -> tuple[dict, dict[str, tuple[int, ...]]]:
@@ -340,6 +370,9 @@ def check_header(path: str, header: dict, shapes: dict[str, tuple[int, ...]]) ->
         raise bad(f"'params' is {_text(params, 60)}, not a mapping of training parameters")
     if not isinstance(header.get("named_inputs", True), bool):
         raise bad(f"'named_inputs' is {_text(header['named_inputs'], 40)}, not true or false")
+    digest = header.get("weights_sha256")
+    if not (digest is None or (_is_text(digest) and re.fullmatch("[0-9a-f]{64}", digest))):
+        raise bad(f"'weights_sha256' is {_text(digest, 40)}, not 64 hexadecimal digits")
     importances, selected = header["importances"], header["selected"]
     if not all(v is None or (_is_number(v) and v >= 0) for v in importances.values()):
         raise bad("an importance is not a number >= 0")

@@ -410,6 +410,50 @@ def test_damaged_files_are_refused(trained, damaged, name, command):
         assert "damaged" in line
 
 
+def _with_one_weight_changed(src: pathlib.Path, dst: pathlib.Path, edit=None) -> pathlib.Path:
+    """A copy of a model file whose last float32 weight is changed to another finite value
+    (the damage a flipped bit leaves), its header edited by ``edit``."""
+    outer, body = _split(src.read_bytes())
+    (value,) = struct.unpack("<f", body[-4:])
+    body = body[:-4] + struct.pack("<f", value + 0.25)
+    meta = json.loads(outer["__metadata__"]["lassonet"])
+    if edit is not None:
+        edit(meta)
+    outer["__metadata__"]["lassonet"] = json.dumps(meta)
+    dst.write_bytes(_join(outer, body))
+    return dst
+
+
+@pytest.mark.parametrize("command", ["predict", "inspect"])
+def test_weights_changed_after_writing_are_refused(trained, tmp_path, command):
+    """A finite weight changed in the file would predict something else without a word: the
+    header's checksum of the weights refuses it."""
+    path = _with_one_weight_changed(trained["reg_model"], tmp_path / "m.safetensors")
+    args = [command, path] + ([trained["reg"]] if command == "predict" else [])
+    line = assert_clean_error(invoke(*args), path.name)
+    assert "damaged model file" in line and "weights differ" in line, line
+
+
+def test_a_file_without_the_checksum_is_not_checked(trained, tmp_path):
+    """(The refusal above is the checksum's doing: without it the same file loads, and predicts
+    something else.)"""
+    path = _with_one_weight_changed(trained["reg_model"], tmp_path / "m.safetensors",
+                                    lambda meta: meta.pop("weights_sha256"))
+    changed = _predict(path, trained["reg"])
+    assert not changed.equals(_predict(trained["reg_model"], trained["reg"]))
+
+
+@pytest.mark.parametrize("digest", ["abc", 12, "G" * 64, None])
+def test_a_checksum_that_is_not_one_is_refused(trained, tmp_path, digest):
+    path = rewrite(trained["reg_model"], tmp_path / "m.safetensors",
+                   lambda meta: meta.update(weights_sha256=digest))
+    if digest is None:  # (null: as absent)
+        assert invoke("inspect", path).exit_code == 0
+        return
+    line = assert_clean_error(invoke("inspect", path), "weights_sha256")
+    assert "64 hexadecimal digits" in line
+
+
 def test_plain_safetensors_without_lassonet_header(trained, tmp_path):
     from safetensors.torch import save_file
 
@@ -812,7 +856,7 @@ def test_a_file_without_the_newer_fields_loads_as_before(trained, tmp_path):
     """Files written before columns were set aside and points cross-validated by default lack
     input_columns, set_aside and the point's cv_folds; they load and predict unchanged."""
     def strip(meta):
-        for key in ("input_columns", "set_aside"):
+        for key in ("input_columns", "set_aside", "weights_sha256"):
             meta.pop(key)
         meta["point"].pop("cv_folds")
 
