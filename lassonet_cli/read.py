@@ -146,6 +146,18 @@ def read_table(
                              skiprows=1 if excel_sep else None)
             if shared and not isinstance(df.index, pd.RangeIndex):
                 raise _shared_mark(path, decimal)
+            if not isinstance(df.index, pd.RangeIndex) and _trailing_separator(
+                    _head(source, compression, text_encoding), sep, 1 if excel_sep else 0):
+                # rows one field longer than the header: pandas takes the first field for row
+                # names (as R writes them), which shifts every column of a file whose rows end
+                # in a separator; read it without row names instead (the empty last field
+                # goes)
+                if isinstance(source, io.BytesIO):
+                    source.seek(0)
+                df = pd.read_csv(source, sep=sep, compression=compression,
+                                 encoding=text_encoding, na_values=na_values or None,
+                                 decimal=decimal, dtype=str if text else None,
+                                 skiprows=1 if excel_sep else None, index_col=False)
     except DataError:
         raise
     except LookupError:
@@ -375,6 +387,17 @@ def _head(source, compression, encoding: str) -> str:
         with opener(source, "rb") as handle:
             head = handle.read(1 << 16)
     return head.decode(encoding, errors="replace")
+
+
+def _trailing_separator(head: str, sep: str, skip: int) -> bool:
+    """Whether the data lines in ``head`` (after ``skip`` lines and the header) all end in
+    ``sep`` and the header does not: a writer that ends every row with a separator."""
+    lines = head.splitlines()[skip:]
+    if len(head) >= 1 << 16:
+        lines = lines[:-1]  # (the last one may be cut short)
+    data = [line for line in lines[1:] if line.strip()]
+    return (bool(data) and not lines[0].endswith(sep)
+            and all(line.endswith(sep) for line in data))
 
 
 def _excel_separator(first_line: str) -> str | None:

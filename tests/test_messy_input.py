@@ -524,3 +524,31 @@ def test_a_comment_line_above_the_header_is_named(tmp_path):
                               "'# exported 2026' reads as a comment",
                               "remove the comment lines above the header")
     assert "--sep" not in line
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_rows_ending_in_a_separator_the_header_lacks_are_not_shifted(tmp_path, stdin):
+    """Every data row ending in ',' (the header not): pandas took each row's first field for
+    its row name, and every column was read one to the left of its name (y's values under
+    c's name, trained on without a word)."""
+    frame = good_frame()
+    lines = frame.to_csv(index=False).splitlines()
+    text = "\n".join([lines[0]] + [line + "," for line in lines[1:]]) + "\n"
+    path = tmp_path / "trailing.csv"
+    path.write_text(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(text.encode())))
+        read = read_table("-" if stdin else str(path))
+    pd.testing.assert_frame_equal(read, frame, check_exact=True)
+
+
+def test_row_names_as_r_writes_them_are_still_read_as_row_names(tmp_path):
+    """(The other table whose rows are a field longer than the header: R's write.table puts
+    row names first, and they are not data.)"""
+    frame = good_frame(n=5)
+    path = tmp_path / "r.csv"
+    body = "\n".join(f"r{i}," + ",".join(repr(v) for v in row)
+                     for i, row in enumerate(frame.itertuples(index=False)))
+    path.write_text(",".join(frame.columns) + "\n" + body + "\n")
+    read = read_table(str(path))
+    pd.testing.assert_frame_equal(read.reset_index(drop=True), frame, check_exact=True)
