@@ -262,6 +262,10 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
     return [c for c in X.columns if c in flat]
 
 
+# a number written with ',' between groups of three digits (and '.' for decimals, if any)
+THOUSANDS = r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?"
+
+
 def check_column_kind(series: pd.Series, what: str, forced: bool = False,
                       levels: str | None = None, exclude: str | None = None,
                       na_values: bool = True) -> None:
@@ -294,11 +298,23 @@ def check_column_kind(series: pd.Series, what: str, forced: bool = False,
     n_numbers = int(counts.to_numpy()[number].sum())
     comma = cells.str.contains(",", regex=False).to_numpy() & pd.to_numeric(
         cells.str.replace(",", ".", regex=False), errors="coerce").notna().to_numpy()
-    n_comma = int(counts.to_numpy()[comma & ~number].sum())
+    grouped = cells.str.fullmatch(THOUSANDS).to_numpy()  # 1,612 or 12,000,000.5
+    n_comma = int(counts.to_numpy()[(comma | grouped) & ~number].sum())
     if n_comma and 2 * (n_numbers + n_comma) > total:
-        example = cells[comma & ~number].iloc[0]
-        raise DataError(f"{what} holds numbers with a decimal comma ({example!r}, row "
-                        f"{_first_row(series, example)}): read the table with --decimal ,")
+        example = cells[(comma | grouped) & ~number].iloc[0]
+        where = f"{example!r}, row {_first_row(series, example)}"
+        with_comma = cells[cells.str.contains(",", regex=False).to_numpy() & ~number]
+        if grouped[with_comma.index].all():
+            if not with_comma.str.fullmatch(r"[-+]?\d{1,3},\d{3}").all():  # 1,612.5, 1,000,000
+                raise DataError(f"{what} holds numbers with thousands separators ({where}): "
+                                "remove them from the table")
+            # 1,612 is 1612 with a thousands separator, or 1.612 with a decimal comma
+            raise DataError(f"{what} holds numbers with a comma ({where}), which reads as a "
+                            "thousands separator or as a decimal comma: remove the thousands "
+                            "separators from the table, or for a decimal comma read it with "
+                            "--decimal ,")
+        raise DataError(f"{what} holds numbers with a decimal comma ({where}): read the table "
+                        "with --decimal ,")
     n_text = total - n_numbers
     if not n_text or 2 * n_numbers <= total:
         return

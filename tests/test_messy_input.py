@@ -139,6 +139,29 @@ def test_decimal_comma_table_is_detected_and_read_with_decimal(tmp_path):
     assert pd.read_csv(out)["feature"].iloc[0] == "b"
 
 
+@pytest.mark.parametrize(("cells", "fragments", "not_in"), [
+    # 1,612 could be 1612 or 1.612: both readings are named
+    (["1,612", "950", "2,100", "1,850"] * 10, ["'1,612', row 1", "thousands separator or as a "
+                                               "decimal comma", "--decimal ,"], None),
+    # with a decimal point or a second group it can only be thousands
+    (["1,612.5", "950", "2,100.25", "1,000,000"] * 10, ["thousands separators",
+                                                         "'1,612.5', row 1"], "--decimal"),
+    (["0,35", "1,612", "2,5"] * 10, ["decimal comma", "'0,35', row 1", "--decimal ,"],
+     "thousands"),
+])
+def test_numbers_with_thousands_separators_are_not_sent_to_a_decimal_comma(tmp_path, cells,
+                                                                           fragments, not_in):
+    """'1,612' (quoted, in a comma-separated table) was said to hold a decimal comma, and
+    --decimal , then read 1.612 beside 950 and trained on that without a word."""
+    frame = good_frame(n=len(cells))
+    frame["a"] = cells
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False, quoting=1)  # csv.QUOTE_ALL
+    line = assert_clean_error(invoke("select", path, "-t", "y", *FAST), "column 'a'",
+                              *fragments)
+    assert not_in is None or not_in not in line, line
+
+
 def test_decimal_same_as_separator_is_refused(tmp_path):
     path = tmp_path / "t.csv"
     good_frame().to_csv(path, index=False)
