@@ -259,6 +259,12 @@ def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> l
         one_value = (gaps == 0) & (low == high)
         flat.update(c for c, empty, same in zip(numeric, gaps == len(X), one_value, strict=True)
                     if empty or same)
+        for name in numeric:  # 2**63 + 5, 2**63 + 6, ...: one value as float64, not constant
+            if name in flat and X[name].dtype.kind in "iu" and X[name].nunique() > 1:
+                raise DataError(f"column {name!r} holds integers ({X[name].min()} to "
+                                f"{X[name].max()}) too large to tell apart as floating-point "
+                                "numbers: subtract a common offset from them, or leave the "
+                                "column out")
     return [c for c in X.columns if c in flat]
 
 
@@ -289,6 +295,11 @@ def check_column_kind(series: pd.Series, what: str, forced: bool = False,
     if forced or not is_categorical(series) or pd.api.types.is_bool_dtype(series) \
             or isinstance(series.dtype, pd.CategoricalDtype):
         return
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "integer":
+        # beyond 64 bits: pandas keeps them as Python integers, which read as levels
+        example = series.dropna().iloc[0]
+        raise DataError(f"{what} holds integers too large for 64 bits (e.g. {example}): "
+                        f"divide them by a power of ten{leave_out or ', or leave it out'}")
     counts = series.dropna().astype(str).value_counts(sort=False)
     if not len(counts):
         return

@@ -575,3 +575,35 @@ def test_row_names_as_r_writes_them_are_still_read_as_row_names(tmp_path):
     path.write_text(",".join(frame.columns) + "\n" + body + "\n")
     read = read_table(str(path))
     pd.testing.assert_frame_equal(read.reset_index(drop=True), frame, check_exact=True)
+
+
+def test_integers_beyond_64_bits_are_not_read_as_levels(tmp_path):
+    """10**20 + i * 10**18 (a ramp): pandas keeps such integers as Python objects, which were
+    one-hot encoded as 40 levels and ranked first, without a note."""
+    frame = good_frame(n=40)
+    frame["big"] = [str(10**20 + i * 10**18) for i in range(40)]
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "column 'big'",
+                       "integers too large for 64 bits", "--exclude big")
+    X = frame.drop(columns="y").astype({"big": object})
+    X["big"] = [10**20 + i * 10**18 for i in range(40)]
+    from lassonet_cli import LassoNetSelector
+    with pytest.raises(DataError, match="integers too large for 64 bits"):
+        LassoNetSelector(max_epochs=2).fit(X, frame["y"])
+
+
+def test_integers_float64_cannot_tell_apart_are_not_called_constant(tmp_path):
+    """uint64 2**63 + 5 + i: one value as float64, so 'set aside 1 constant column(s)' of a
+    column that is not constant."""
+    frame = good_frame(n=40)
+    frame["u"] = np.array([2**63 + 5 + i for i in range(40)], dtype=np.uint64)
+    path = tmp_path / "u.parquet"
+    frame.to_parquet(path, index=False)
+    assert_clean_error(invoke("select", path, "-t", "y", *FAST), "column 'u'",
+                       "too large to tell apart", "9223372036854775813 to 9223372036854775852")
+    # a truly constant integer column is still set aside
+    frame["u"] = np.full(40, 2**63 + 5, dtype=np.uint64)
+    frame.to_parquet(path, index=False)
+    result = invoke("select", path, "-t", "y", *FAST)
+    assert result.exit_code == 0 and "constant" in result.stderr, result.stderr
