@@ -20,6 +20,7 @@ from .columns import (
     Selection,
     categorical_columns,
     is_categorical,
+    level_per_row,
     option_value,
     too_many_levels,
 )
@@ -146,6 +147,11 @@ def check_table(
     if nested:
         raise DataError(f"column(s) holding lists or records cannot be features: "
                         f"{', '.join(nested[:5])}; drop them with --exclude")
+    ids = level_per_row(X, cats)
+    if ids:
+        raise DataError(f"column {ids[0]!r} has a different value in each of its "
+                        f"{int(X[ids[0]].notna().sum())} rows: is it an ID? name it with --id "
+                        f"{option_value(ids[0])}, or leave it out with --exclude")
     many = too_many_levels(X, cats, max_levels)
     if many:
         listed = ", ".join(f"{c} ({n} levels)" for c, n in many)

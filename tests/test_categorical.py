@@ -462,9 +462,10 @@ def test_mice_without_impute_names_the_columns_with_gaps():
     assert "DYRK1A_N" not in line
 
 
-def test_mice_id_without_id_option_has_too_many_levels():
+def test_mice_id_without_id_option_is_named_as_an_id():
     assert_clean_error(invoke("select", MICE, "--target", "class", "--missing", "impute"),
-                       "MouseID (60 levels)", "--exclude")
+                       "'MouseID' has a different value in each of its 60 rows",
+                       "--id MouseID", "--exclude")
 
 
 # --------------------------------------------------------------------------------------------

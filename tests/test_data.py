@@ -617,6 +617,22 @@ def test_no_rows_is_error():
     assert "no rows" in one_line(e)
 
 
+def test_a_text_feature_with_a_level_per_row_is_taken_for_an_id():
+    """A text column with a different value in each of 40 rows (id0, id1, ...) was one-hot
+    encoded into one column per row, which the network fits: it ranked first."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.standard_normal(40), "tag": [f"id{i}" for i in range(40)],
+                       "y": rng.standard_normal(40)})
+    with pytest.raises(DataError) as e:
+        prepare(df, task="regression")
+    assert "'tag' has a different value in each of its 40 rows" in one_line(e)
+    from lassonet_cli import LassoNetSelector
+    with pytest.raises(DataError, match="is it an ID"):
+        LassoNetSelector(max_epochs=2).fit(df[["a", "tag"]], df["y"])
+    df.loc[1, "tag"] = "id0"  # a level shared by two rows: levels, not an ID
+    assert prepare(df, task="regression").categorical == ["tag"]
+
+
 def test_text_feature_is_categorical():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "city": ["x", "y", "z"], "y": [0.1, 0.5, 0.9]})
     prep = prepare(df, task="regression")
@@ -646,8 +662,8 @@ def test_categorical_option_naming_a_non_feature_is_error():
 
 
 def test_too_many_levels_names_the_column_and_suggests_exclude():
-    df = pd.DataFrame({"code": [f"c{i}" for i in range(12)], "few": ["p", "q"] * 6,
-                       "y": np.arange(12.0)})
+    df = pd.DataFrame({"code": [f"c{i}" for i in range(12)] * 2, "few": ["p", "q"] * 12,
+                       "y": np.arange(24.0)})
     with pytest.raises(DataError) as e:
         check_table(df, Selection("y", ["code", "few"]), "regression", max_levels=10)
     msg = one_line(e)
