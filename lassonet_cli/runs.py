@@ -13,6 +13,8 @@ it runs (``threads``), so a result does not depend on which process computed it:
   takes runs from the end of the list while the others start up and work from its
   beginning.  A worker that dies (killed, out of memory) has its runs started again in a new
   pool; after ``ATTEMPTS`` deaths the batch fails with an error naming the runs.
+- In a process that is itself a pool's worker (joblib, multiprocessing, Dask), which cannot
+  start a pool of its own, the runs go one after another there, whatever ``jobs`` says.
 - ``jobs=None`` (auto): the first run here; if the others would take long enough at its pace
   to be worth starting processes for (``AUTO_POOL_SECONDS``), they run in a pool of as many
   processes as there are cores, else here too.
@@ -92,6 +94,14 @@ class Runner:
                             lambda: _Progress(total, on_done))
         progress = _Progress(total, on_done)
         jobs = self.jobs
+        if jobs != 1 and _in_a_worker_process():
+            if jobs is not None:
+                import warnings
+
+                warnings.warn(f"n_jobs={jobs}: the runs go one after another in this process, "
+                              "itself a worker of a pool (joblib, multiprocessing, Dask), "
+                              "which cannot start one of its own", stacklevel=2)
+            jobs = 1
         results = []
         if jobs is None:  # auto: time the first run here
             started = time.perf_counter()
@@ -109,6 +119,17 @@ class Runner:
             return results
         return results + _in_pool(fn, shared, [tasks[i] for i in rest],
                                   [names[i] for i in rest], jobs, self.threads, progress)
+
+
+def _in_a_worker_process() -> bool:
+    """Whether this process is a worker of a pool (joblib's loky, multiprocessing's, a Dask
+    worker: started by multiprocessing, or daemonic): a pool started here fails there (a
+    daemon may have no children, and a loky worker's children look for loky's start method).
+    """
+    import multiprocessing
+
+    return (multiprocessing.current_process().daemon
+            or multiprocessing.parent_process() is not None)
 
 
 class _Progress:
@@ -279,11 +300,10 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
             deaths += 1
             if deaths >= ATTEMPTS:
                 lost = [names[i] for i in range(len(tasks)) if i not in results]
-                raise RunError(
-                    f"a worker process died {deaths} times (killed, or out of memory?) "
-                    f"while running {', '.join(lost[:3])}{' ...' if len(lost) > 3 else ''}: "
-                    "try fewer --jobs"
-                )
+                what = (f"a worker process died {deaths} times (killed, or out of memory?) "
+                        f"while running {', '.join(lost[:3])}"
+                        f"{' ...' if len(lost) > 3 else ''}: try fewer ")
+                raise RunError(lambda s, what=what: what + ("--jobs" if s.cli else "n_jobs"))
     return [results[i] for i in range(len(tasks))]
 
 

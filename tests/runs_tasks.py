@@ -58,3 +58,11 @@ def bad_input(shared: dict, task: int) -> None:
 
 def crashes(shared: dict, task: int) -> None:
     raise ZeroDivisionError("division by zero in a run")
+
+
+def nested(jobs: int | None) -> list:
+    """The draws of ``Runner(jobs).map``, called where this runs (a pool's worker)."""
+    from lassonet_cli.runs import Runner
+
+    return Runner(jobs=jobs).map(draw, {"seed": 0}, list(range(6)),
+                                 [f"run {i}" for i in range(6)])

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from runs_tasks import always_dies, bad_input, crashes, dies_once, draw
+from runs_tasks import always_dies, bad_input, crashes, dies_once, draw, nested
 
 from lassonet_cli.errors import CLI, PYTHON, ConfigError, DataError
 from lassonet_cli.runs import ATTEMPTS, RunError, Runner
@@ -148,6 +148,24 @@ def test_dask_workers_that_keep_dying_fail_with_an_error_naming_the_run():
     with one_worker_cluster() as alone:
         with pytest.raises(RunError, match=r"Dask workers.* died .*while running run 0"):
             Runner(scheduler=alone.scheduler_address).map(always_dies, {}, TASKS[:1], NAMES[:1])
+
+
+@pytest.mark.parametrize("pool", ["multiprocessing", "loky"])
+def test_runs_asked_for_in_a_pools_worker_run_there(pool):
+    """n_jobs=2 inside a worker of GridSearchCV(n_jobs=2) (joblib's loky) failed as 'a worker
+    process died 3 times', after tracebacks 'cannot find context for loky'; inside
+    multiprocessing's (daemonic) workers with 'daemonic processes are not allowed to have
+    children'.  The runs go one after another in the worker, with the same results."""
+    if pool == "loky":
+        from joblib import Parallel, delayed
+
+        got = Parallel(n_jobs=2)(delayed(nested)(jobs) for jobs in (2, None))
+    else:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(2) as workers:
+            got = workers.map(nested, [2, None])
+    assert got == [expected(), expected()]
 
 
 def test_workers_that_keep_dying_fail_with_an_error_naming_the_runs():
