@@ -9,6 +9,7 @@ raised as ``DataError`` with a message that says what is wrong and how to fix it
 
 from __future__ import annotations
 
+import codecs
 import io
 import stat
 import sys
@@ -116,6 +117,10 @@ def read_table(
             raise DataError(f"{path}: not a Parquet file (it does not start with "
                             f"{PARQUET_MAGIC.decode()}): if it is text, read it with "
                             "--input-format csv")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     text_encoding = "utf-8-sig" if utf8 else encoding
     if utf8 and compression != "gzip" and head.startswith(UTF16_BOMS):
@@ -160,8 +165,6 @@ def read_table(
                                  skiprows=1 if excel_sep else None, index_col=False)
     except DataError:
         raise
-    except LookupError:
-        raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     except UnicodeDecodeError as e:
         if head.startswith(PARQUET_MAGIC):
             raise DataError(f"{path}: this is a Parquet file, not {kind} text: read it with "
@@ -180,7 +183,7 @@ def read_table(
     except pd.errors.ParserError as e:
         first = str(e).strip().splitlines()[0]
         raise DataError(f"{path}: cannot parse as {kind}: {first}") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, LookupError) as e:  # (KeyError: pandas metadata that lies)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"{path}: cannot read as {kind}: {first}") from None
     except Exception as e:  # pyarrow raises its own error types for corrupt files
@@ -310,14 +313,27 @@ def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.Dat
     _check_unique(path, schema.names)
     # an unnamed pandas index saved as a column (__index_level_0__: row labels, such as the
     # rows kept by a filter) is not data; a named one (df.set_index('sample')) is a column
-    meta = schema.pandas_metadata or {}
+    try:
+        meta = schema.pandas_metadata or {}
+    except ValueError:  # (not JSON)
+        meta = {}
+    # pandas metadata that is not JSON, or names index columns the file lacks, is not used
+    # (pandas fails on it): the columns are read as they are
+    ignore_metadata = (b"pandas" in (schema.metadata or {}) and not meta) or any(
+        isinstance(c, str) and c not in schema.names for c in meta.get("index_columns", []))
     index = {c for c in meta.get("index_columns", [])
              if isinstance(c, str) and c.startswith("__index_level_")}
     names = [n for n in schema.names if n not in index]
     per_read = max(1, CHUNK_CELLS // max(1, file.metadata.num_rows))
     frames = []
+    if len(meta.get("column_indexes", [])) > 1:  # df.columns a MultiIndex
+        raise DataError(f"{path}: its columns have names of {len(meta['column_indexes'])} "
+                        "levels (a pandas MultiIndex): give them one-level names "
+                        "(df.columns = ['_'.join(c) for c in df.columns]) before saving")
     for start in range(0, max(len(names), 1), per_read):
         table = _decimals_as_floats(file.read(columns=names[start : start + per_read]))
+        if ignore_metadata:
+            table = table.replace_schema_metadata(None)
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
         if any(level is not None for level in frame.index.names):  # a named index read back
             frame = frame.reset_index()

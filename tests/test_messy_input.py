@@ -607,3 +607,34 @@ def test_integers_float64_cannot_tell_apart_are_not_called_constant(tmp_path):
     frame.to_parquet(path, index=False)
     result = invoke("select", path, "-t", "y", *FAST)
     assert result.exit_code == 0 and "constant" in result.stderr, result.stderr
+
+
+def _with_pandas_metadata(frame: pd.DataFrame, path, metadata: bytes) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata({b"pandas": metadata}), path)
+
+
+@pytest.mark.parametrize("metadata", [
+    b"{not json",
+    # an index column the file does not hold
+    b'{"index_columns": ["zz"], "column_indexes": [], "columns": []}',
+])
+def test_parquet_whose_pandas_metadata_is_wrong_is_read_as_its_columns(tmp_path, metadata):
+    """Wrong pandas metadata (another tool's, edited) failed the read with
+    "unknown --encoding 'utf-8'", as its KeyError was taken for an unknown encoding."""
+    frame = good_frame()
+    path = tmp_path / "t.parquet"
+    _with_pandas_metadata(frame, path, metadata)
+    pd.testing.assert_frame_equal(read_table(str(path)), frame, check_exact=True)
+
+
+def test_parquet_with_multi_level_column_names_is_named(tmp_path):
+    frame = good_frame()
+    frame.columns = pd.MultiIndex.from_tuples([("x", c) for c in frame.columns])
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    line = assert_clean_error(invoke("select", path, "-t", "y", *FAST),
+                              "names of 2 levels (a pandas MultiIndex)")
+    assert "encoding" not in line
+    assert_clean_error(invoke("select", path, "-t", "y", "--encoding", "nonsense", *FAST),
+                       "unknown --encoding 'nonsense'")
