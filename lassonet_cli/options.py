@@ -261,13 +261,21 @@ def _check_types(p: Mapping[str, object]) -> None:
 
 
 def _M_grid(value) -> tuple[float | None, tuple[float, ...] | None]:
-    """(M, the grid) of the M parameter: a number, None, or a list of numbers (a grid when it
-    has two or more)."""
+    """(M, the grid) of the M parameter: a number, None, or a list, tuple or 1-D array of
+    numbers (a grid when it has two or more)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim > 1:
+            raise ConfigError(lambda s: f"{s('M')} must be a number or a list of numbers, got "
+                                        f"an array of shape {value.shape}")
+        value = value.tolist()  # (a 0-d array: its number)
     if not isinstance(value, (list, tuple)):
+        if value is not None and not is_real(value):
+            raise ConfigError(lambda s: f"{s('M')} must be a number or a list of numbers, got "
+                                        f"{value!r}")
         return value, None
     if not value:
         raise ConfigError(lambda s: f"{s('M')} is an empty list: give one value or several")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if not all(is_real(v) for v in value):
         raise ConfigError(lambda s: f"{s('M')} must be numbers, got {list(value)!r}")
     values = tuple(float(v) for v in value)
     if len(set(values)) != len(values):

@@ -17,6 +17,7 @@ scikit-learn (about a second of start-up).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
@@ -57,6 +58,7 @@ else:
             ``Selector``); with ``reset`` False also its number of columns."""
             if isinstance(X, pd.DataFrame):
                 return X
+            X = _na_as_nan(X)
             options = dict(dtype=None, ensure_all_finite=self.missing != "impute")
             if reset:  # two rows: the least a fit needs (the validation split takes the rest)
                 return check_array(X, ensure_min_samples=2, **options)
@@ -74,3 +76,22 @@ else:
             tags.input_tags.string = tags.input_tags.categorical = True
             tags.target_tags.required = self.task != "reconstruction"
             return tags
+
+
+def _na_as_nan(X):
+    """An object array's (or nested list's) gaps (``pd.NA``, None, NaN) as NaN: scikit-learn's
+    check of gaps compares each cell with itself, which ``pd.NA`` cannot answer (a TypeError).
+    """
+    if type(X).__module__.startswith("scipy.sparse") or isinstance(X, np.ndarray) and (
+            X.dtype != object):
+        return X
+    values = np.asarray(X)
+    if values.dtype != object:
+        return X
+    gaps = pd.isna(values)
+    if not gaps.any():
+        return X
+    values = values.copy()
+    values[gaps] = np.nan
+    return values
+

@@ -96,3 +96,17 @@ def test_python_grids_are_checked():
     for M, fragment in (([], "empty"), (["a", 1], "must be numbers")):
         with pytest.raises(ValueError, match=fragment):
             Selector(M=M).fit(X, np.arange(10.0))
+
+
+def test_an_array_of_M_is_a_grid_like_a_list(table, one_thread):
+    """M=np.array([0.5, 10.0]) failed with numpy's 'truth value of an array ... is
+    ambiguous'; a 0-d array is its number, and anything else is refused by name."""
+    X, y, _ = table
+    as_list = Selector(M=[0.5, 10.0], cv=0, n_jobs=1, **FAST).fit(X, y)
+    as_array = Selector(M=np.array([0.5, 10.0]), cv=0, n_jobs=1, **FAST).fit(X, y)
+    assert as_array.M_scores_ == as_list.M_scores_ and len(as_list.M_scores_) == 2
+    single = Selector(M=np.array(3.0), cv=0, n_jobs=1, **FAST).fit(X, y)
+    assert single.options_.M == 3.0 and single.M_scores_ is None
+    for bad in (np.array([[1.0, 2.0]]), "3", True):
+        with pytest.raises(ValueError, match="M must be a number or a list of numbers"):
+            Selector(M=bad, **FAST).fit(X, y)

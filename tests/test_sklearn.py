@@ -227,3 +227,26 @@ def test_fit_takes_the_progress_callbacks_of_selector():
     runs = []
     LassoNetSelector(**TINY).fit(X, X[:, 0], on_run=lambda name: runs.append(name))
     assert runs and runs[0] == "path"
+
+
+@pytest.mark.parametrize("missing", ["error", "impute"])
+def test_pd_na_in_an_object_array_is_a_gap(missing):
+    """pd.NA in an object array failed inside scikit-learn's check of gaps with 'boolean
+    value of NA is ambiguous' (a TypeError)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = 2 * X[:, 0] + 0.1 * rng.standard_normal(60)
+    with_na = X.astype(object)
+    with_na[3, 2] = pd.NA
+    selector = LassoNetSelector(missing=missing, **FAST)
+    if missing == "error":
+        with pytest.raises(ValueError, match="NaN"):
+            selector.fit(with_na, y)
+        fitted = LassoNetSelector(**FAST).fit(X, y)
+        with pytest.raises(ValueError, match="NaN"):
+            fitted.predict(with_na)
+    else:
+        as_nan = X.copy()
+        as_nan[3, 2] = np.nan
+        expected = LassoNetSelector(missing=missing, **FAST).fit(as_nan, y)
+        np.testing.assert_array_equal(selector.fit(with_na, y).predict(X), expected.predict(X))
