@@ -191,6 +191,8 @@ def read_table(
             first = str(e).strip().splitlines()[0]
             raise DataError(f"{path}: cannot read as {kind}: {first}") from None
         raise
+    if kind != "parquet" and decimal != "." and not text:
+        _check_points(path, df, decimal)
     names = [str(c) for c in df.columns]
     if kind != "parquet":
         names = _raw_header(source, sep, compression, text_encoding,
@@ -207,6 +209,22 @@ PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 HEAD_BYTES = 64  # the first bytes read_table looks at (magic numbers, text encoding)
+
+
+def _check_points(path: str, df: pd.DataFrame, decimal: str) -> None:
+    """DataError naming a text column of numbers written with '.' in a table read with
+    another ``decimal`` mark: they are text to it (and every one its own level)."""
+    for name in df.columns:
+        if pd.api.types.is_numeric_dtype(df[name]) or pd.api.types.is_bool_dtype(df[name]):
+            continue
+        cells = df[name].dropna().astype(str)
+        pointed = cells.str.contains(".", regex=False).to_numpy()
+        if pointed.any() and pd.to_numeric(cells, errors="coerce").notna().all():
+            example = cells[pointed].iloc[0]
+            raise DataError(f"{path}: column {name!r} holds numbers written with '.' "
+                            f"({example!r}), which --decimal {decimal} reads as text: leave "
+                            "--decimal out if '.' is their decimal mark, or remove the "
+                            "thousands separators")
 
 
 def _shared_mark(path: str, decimal: str) -> DataError:

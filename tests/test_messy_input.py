@@ -638,3 +638,15 @@ def test_parquet_with_multi_level_column_names_is_named(tmp_path):
     assert "encoding" not in line
     assert_clean_error(invoke("select", path, "-t", "y", "--encoding", "nonsense", *FAST),
                        "unknown --encoding 'nonsense'")
+
+
+def test_decimal_comma_asked_for_a_table_of_decimal_points_is_named(tmp_path):
+    """--decimal , on a table written with '.': every number became text, and the message
+    was that the target had a different value in each row ('is it an ID?')."""
+    path = tmp_path / "points.csv"
+    good_frame().to_csv(path, index=False, sep=";")
+    line = assert_clean_error(invoke("select", path, "-t", "y", "--decimal", ",", *FAST),
+                              "holds numbers written with '.'", "leave --decimal out")
+    assert "ID" not in line
+    result = invoke("select", path, "-t", "y", *FAST)
+    assert result.exit_code == 0, result.stderr
