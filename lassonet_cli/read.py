@@ -468,6 +468,14 @@ def _check_unique(path: str, names: list[str]) -> None:
     dups = sorted({str(n) for n in names if n in seen or seen.add(n)})
     if dups:
         raise DataError(f"{path}: duplicate column names: {', '.join(dups)}")
+    # the options find a column by its name without the spaces around it ('a, b' names ' b')
+    first: dict[str, str] = {}
+    for name in map(str, names):
+        other = first.setdefault(name.strip(), name)
+        if other != name:
+            raise DataError(f"{path}: the column names {other!r} and {name!r} differ only in "
+                            "the spaces around them, which the options cannot tell apart: "
+                            "rename one")
 
 
 def read_groups(path: str, features: list[str]) -> dict[str, str]:

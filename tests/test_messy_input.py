@@ -650,3 +650,14 @@ def test_decimal_comma_asked_for_a_table_of_decimal_points_is_named(tmp_path):
     assert "ID" not in line
     result = invoke("select", path, "-t", "y", *FAST)
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_names_that_differ_only_in_spaces_around_them_are_refused(tmp_path, suffix):
+    """'a' and ' a': --exclude ' a' (and --features '" a"') named 'a', as the options strip
+    the spaces around a name: the wrong column was left out."""
+    frame = good_frame().rename(columns={"c": " a"})
+    path = tmp_path / f"t{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    assert_clean_error(invoke("select", path, "-t", "y", "--exclude", " a", *FAST),
+                       "'a' and ' a' differ only in the spaces around them", "rename one")
