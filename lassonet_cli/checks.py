@@ -402,12 +402,35 @@ def check_present(df: pd.DataFrame, columns) -> None:
         raise DataError(f"the input lacks {len(absent)} column(s) the model needs: {shown}")
 
 
+def _numbers_for_text_levels(series: pd.Series, levels) -> bool:
+    """Whether ``series`` holds numbers (a CSV read '01' as 1) and no level of a categorical
+    column trained on text ('01', 'a') is the text of a number, so that none can match."""
+    from .encoding import level_text
+
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series) \
+            or series.isna().all():
+        return False
+    levels = pd.Series(list(levels), dtype=object)
+    as_numbers = pd.to_numeric(levels, errors="coerce")
+    readable = as_numbers.notna().to_numpy()
+    if not readable.any():
+        return True
+    return not (level_text(as_numbers[readable]) == levels[readable].to_numpy()).any()
+
+
 def check_features(df: pd.DataFrame, encoder: Encoder) -> None:
     """The input has every column a saved model needs, usable as the model was trained."""
     check_present(df, encoder.columns)
     problems, not_numbers = [], []
     for code in encoder.codes:
         series = df[code.name]
+        if code.kind != "numeric" and _numbers_for_text_levels(series, code.levels):
+            shown = ", ".join(repr(v) for v in list(code.levels)[:3])
+            more = ", ..." if len(code.levels) > 3 else ""
+            raise DataError(f"column {code.name!r} holds numbers (e.g. "
+                            f"{plain_value(series.dropna().iloc[0])!r}) where the model was "
+                            f"trained on the levels {shown}{more}, which no number matches: "
+                            "give the column as text, as in the training table")
         if code.kind == "numeric":
             if is_categorical(series) and not series.isna().all():
                 # a stray '?' or a decimal comma: say which cells, as at training

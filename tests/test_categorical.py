@@ -498,6 +498,25 @@ def test_predict_forced_numeric_column_without_gaps_uses_its_levels(tmp_path):
     assert "not seen in training" not in predicted.stderr
 
 
+def test_predict_refuses_numbers_for_a_column_trained_on_text_codes(tmp_path):
+    """Codes '01', '02', '03' trained from Parquet, predicted from a CSV that reads them as
+    1, 2, 3: none matched a level, the column counted for nothing in every prediction, and
+    only a note said so.  A column trained on numbers as levels still predicts."""
+    rng = np.random.default_rng(2)
+    n = 80
+    code = rng.integers(1, 4, n)
+    df = pd.DataFrame({"code": [f"0{c}" for c in code], "x": rng.standard_normal(n),
+                       "y": code + 0.1 * rng.standard_normal(n)})
+    data, model, new = tmp_path / "t.parquet", tmp_path / "m.safetensors", tmp_path / "new.csv"
+    df.to_parquet(data)
+    result = invoke("select", data, "-t", "y", "--max-epochs", "5", "--patience", "2",
+                    "--threads", "1", "--cv", "0", "--model-out", model, "-q")
+    assert result.exit_code == 0, result.stderr
+    df.head(5).drop(columns="y").to_csv(new, index=False)  # '01' is read back as 1
+    assert_clean_error(invoke("predict", model, new), "column 'code' holds numbers",
+                       "'01', '02', '03'", "give the column as text")
+
+
 def test_separable_categories_do_not_run_away_on_the_path(tmp_path):
     """The label is a function of three text columns: cross-entropy can reach 0 with ever larger
     weights; a step that throws the weights out is retried with a smaller step, and the path
