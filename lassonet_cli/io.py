@@ -239,7 +239,7 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
             # with >> keeps what it has)
             fd = os.open(where, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(buffer.getvalue())
+                _write_all(handle, buffer.getvalue())
         except BrokenPipeError:
             pass  # the reader has gone, as in `-o /dev/stdout | head`: end quietly
         except OSError as e:
@@ -388,13 +388,22 @@ def write_stdout(data: bytes) -> None:
     try:
         sys.stdout.flush()  # text printed before goes first
         if data:
-            sys.stdout.buffer.write(data)
+            _write_all(sys.stdout.buffer, data)
             sys.stdout.buffer.flush()
     except BrokenPipeError:
         detach_stdout()
     except OSError as e:
         detach_stdout()
         raise write_failure("stdout", e) from None
+
+
+def _write_all(handle: BinaryIO, data: bytes) -> None:
+    """Write all of ``data``: a buffered write to a pipe or a device that a signal interrupts
+    returns the bytes written so far (the signal being held, ``signals.committing``), which
+    ended a run with exit 0 and the first 64 KiB of its output."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view):]
 
 
 def detach_stdout() -> None:

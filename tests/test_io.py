@@ -479,3 +479,23 @@ def test_parent_is_a_file_is_data_error(tmp_path):
     with pytest.raises(DataError) as e:
         check_writable(str(f / "out.csv"))
     one_line(e)
+
+
+class _ShortWrites(io.BytesIO):
+    """A stream that takes at most 1000 bytes per write, as a pipe's buffered writer does when
+    a signal interrupts it (it returns the bytes written so far)."""
+
+    def write(self, data) -> int:
+        return super().write(bytes(data[:1000]))
+
+
+def test_a_write_cut_short_by_a_signal_is_finished(monkeypatch, tmp_path):
+    """Ctrl-C or SIGTERM while the output waited on a slow reader: the run ended with exit 0
+    and only the first 64 KiB of the table on stdout."""
+    from lassonet_cli.io import write_stdout
+
+    data = bytes(range(256)) * 100
+    stream = _ShortWrites()
+    monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=stream, flush=lambda: None))
+    write_stdout(data)
+    assert stream.getvalue() == data
