@@ -189,5 +189,5 @@ def stability(
             plot_format,
         )
     with committing():
-        write_outputs(lambda: write_table(table, output, out_format), output,
-                      [lambda: write_file(plot, figure)] if plot else [])
+        write_outputs([(output, lambda: write_table(table, output, out_format))]
+                      + ([(plot, lambda: write_file(plot, figure))] if plot else []))

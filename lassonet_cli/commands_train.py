@@ -186,15 +186,15 @@ def select(
         figure = filters_figure(estimator.filter_weights(), estimator.unit_support_,
                                 list(estimator.units_.names), filters_format)
     path_table = estimator.path_table() if path_out else None
-    others = []
+    outputs = [(output, lambda: write_table(ranking, output, out_format))]
     if path_out:
-        others.append(lambda: write_table(path_table, path_out, path_format))
+        outputs.append((path_out, lambda: write_table(path_table, path_out, path_format)))
     if model_out:
-        others.append(lambda: estimator.save(model_out, prepared.id_column))
+        outputs.append((model_out, lambda: estimator.save(model_out, prepared.id_column)))
     if figure is not None:
-        others.append(lambda: write_file(filters_out, figure))
+        outputs.append((filters_out, lambda: write_file(filters_out, figure)))
     with committing():  # every output, or (an error) those written so far
-        write_outputs(lambda: write_table(ranking, output, out_format), output, others)
+        write_outputs(outputs)
 
 
 def _filters_format(path: str | None, options) -> str | None:
@@ -334,8 +334,8 @@ def path_command(
             units.noun,
         )
     with committing():
-        write_outputs(lambda: write_table(table, output, out_format), output,
-                      [lambda: write_file(plot, figure)] if plot else [])
+        write_outputs([(output, lambda: write_table(table, output, out_format))]
+                      + ([(plot, lambda: write_file(plot, figure))] if plot else []))
 
 
 def M_note(estimator) -> str:

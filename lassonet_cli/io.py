@@ -154,6 +154,10 @@ def check_writable(path: str | None, fmt: str | None = None) -> None:
     os.unlink(probe)
 
 
+# the optional outputs that are tables, which may go to stdout ('-') where -o does not
+TABLE_OUTPUTS = ("--path-out",)
+
+
 def check_outputs(inputs: dict[str, str | None], output: str | None, fmt: str | None,
                   files: dict[str, str | None] | None = None) -> None:
     """Before any work: the main table's destination ``output`` (None or '-': stdout) takes
@@ -166,20 +170,30 @@ def check_outputs(inputs: dict[str, str | None], output: str | None, fmt: str | 
         raise DataError(f"{' and '.join(from_stdin)} both read stdin ('-'), which can be read "
                         "once: give one of them as a file")
     check_writable(output, fmt)
-    for path in files.values():
+    for flag, path in files.items():
+        if path == "-":
+            if flag not in TABLE_OUTPUTS:
+                raise DataError(f"{flag} cannot be '-': it writes a file, not stdout: name one")
+            if output is None or output == "-":
+                raise DataError(f"{flag} - and the main table (-o) would both go to stdout: "
+                                "write one of them to a file")
         if path is not None:
             check_writable(path)
     check_distinct(inputs, {"-o": output, **files})
 
 
-def write_outputs(main: Callable[[], None], main_path: str | None,
-                  others: list[Callable[[], None]]) -> None:
-    """Write a command's outputs: ``main`` (its table, to ``main_path``: None or '-' for
-    stdout) and the ``others`` (path table, model, figures; each atomic).  A table on stdout
-    cannot be taken back, so it goes first: if it fails, no other file is written; a table to
-    a file goes last, so that a failing other output leaves none of it."""
-    to_stdout = main_path is None or main_path == "-"
-    for write in ([main, *others] if to_stdout else [*others, main]):
+def write_outputs(outputs: list[tuple[str | None, Callable[[], None]]]) -> None:
+    """Write a command's outputs, each (path: None or '-' for stdout; its writer), the main
+    table first.  What cannot be taken back goes first (stdout, a FIFO, a device: written
+    straight through), so that if one of those fails no file has been written or replaced;
+    then the files, each atomically, the main table's last (a failing other output leaves
+    none of it)."""
+    def is_stream(path: str | None) -> bool:
+        return path is None or path == "-" or _destination(path)[0] == "stream"
+
+    streams = [write for path, write in outputs if is_stream(path)]
+    files = [write for path, write in outputs[1:] + outputs[:1] if not is_stream(path)]
+    for write in streams + files:
         write()
 
 

@@ -540,6 +540,40 @@ def test_outputs_may_share_a_device(good):
     assert result.exit_code == 0, result.stderr
 
 
+@pytest.mark.parametrize("full", ["-o", "--model-out", "--path-out"])
+def test_a_device_output_that_fails_leaves_the_files_untouched(good, tmp_path, full):
+    """A device is written straight through, and was written after the files: -o /dev/full
+    failed with the model and the path table already in place, and --model-out /dev/full
+    after replacing an existing path table."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("this system has no /dev/full")
+    files = {"-o": tmp_path / "ranking.csv", "--path-out": tmp_path / "path.csv",
+             "--model-out": tmp_path / "model.st"}
+    for path in files.values():
+        path.write_text("before")
+    args = [arg for flag, path in files.items()
+            for arg in (flag, "/dev/full" if flag == full else path)]
+    assert_clean_error(invoke("select", good, "-t", "y", "--exclude", "id", *FAST, *args),
+                       "no space left writing '/dev/full'")
+    assert all(path.read_text() == "before" for path in files.values())
+
+
+def test_dash_for_an_optional_output(good, tmp_path):
+    """--path-out - wrote the path table after the ranking on the same stdout (Parquet
+    followed by CSV with --format parquet), and --model-out - a file named '-'.  The path table
+    may take stdout when the ranking goes to a file."""
+    assert_clean_error(invoke("select", good, "-t", "y", "--exclude", "id", *FAST,
+                              "--path-out", "-"), "--path-out - and the main table (-o)")
+    assert_clean_error(invoke("select", good, "-t", "y", "--exclude", "id", *FAST,
+                              "--model-out", "-", "-o", tmp_path / "r.csv"),
+                       "--model-out cannot be '-'")
+    result = invoke("select", good, "-t", "y", "--exclude", "id", *FAST, "--path-out", "-",
+                    "-o", tmp_path / "r.csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("lambda,k,") and (tmp_path / "r.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+
 # --- Ctrl-C once the outputs are being written ---------------------------------------------------
 
 
