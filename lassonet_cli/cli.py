@@ -1,6 +1,6 @@
 """The ``lassonet`` command line: the typer app, its commands, and the one place that turns
 errors into messages and exit statuses: 0 success, 2 usage error or bad input, 1 internal
-error, 130 interrupted, 143 terminated.
+error, 130 interrupted, 143 terminated (129: hung up).
 
 The commands parse their options (declared in ``cli_options``), call the core and write
 outputs: ``select`` and ``path`` are in ``commands_train``, ``predict`` and ``inspect`` in
@@ -25,10 +25,11 @@ from .commands_model import INSPECT_HELP, PREDICT_HELP, inspect, predict
 from .commands_stability import STABILITY_HELP, stability
 from .commands_train import PATH_HELP, SELECT_HELP, path_command, select
 from .errors import CLI, LassoNetError
-from .signals import Terminated, ending_with_the_process, signals_handled
+from .signals import ENDING, Terminated, ending_with_the_process, signals_handled
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + 15  # what a shell reports for a process ended by SIGTERM
+EXIT_HUNG_UP = 128 + 1  # by SIGHUP (its terminal closed)
 
 
 def _print_error(message: str) -> None:
@@ -73,9 +74,12 @@ def _run(main, args, debug: bool, **kwargs) -> int:
     except (KeyboardInterrupt, typer.Abort):
         _print_error("interrupted")
         return EXIT_INTERRUPTED
-    except Terminated:
-        _print_error("terminated")
-        return EXIT_TERMINATED
+    except Terminated as e:
+        if e.signum == signal.SIGTERM:
+            _print_error("terminated")
+            return EXIT_TERMINATED
+        _print_error("hung up")
+        return EXIT_HUNG_UP
     except BrokenPipeError:
         # the reader (e.g. `head`) has gone: end quietly, without a second error at exit
         from .io import detach_stdout
@@ -209,6 +213,6 @@ def main() -> None:
         if e.code in (0, None):
             # done, outputs in place: a signal while the interpreter shuts down (torch takes
             # a while) would turn success into 130 or 143
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            for signum in (signal.SIGINT, *ENDING):
+                signal.signal(signum, signal.SIG_IGN)
         raise

@@ -128,8 +128,10 @@ def require_matplotlib(option: str):
 
 def _figure_bytes(plt, fig, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    # no timestamps in the file, so the same data give the same bytes
+    # no timestamps in the file, and (svg) ids drawn from a fixed salt rather than random
+    # ones, so the same data give the same bytes
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buffer, format=fmt, metadata=metadata)
+    with plt.rc_context({"svg.hashsalt": "lassonet"}):
+        fig.savefig(buffer, format=fmt, metadata=metadata)
     plt.close(fig)
     return buffer.getvalue()

@@ -44,6 +44,7 @@ ATTEMPTS = 3  # a local worker may die this many times on a batch before it fail
 # auto: a pool is worth starting (a few seconds) when the runs left would take this long here
 AUTO_POOL_SECONDS = 10.0
 CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler
+PARENT_CHECK_SECONDS = 1.0  # how often a local worker checks that its parent is alive
 
 
 class RunError(LassoNetError):
@@ -217,7 +218,16 @@ def _start_worker(payload: bytes, threads: int) -> None:
 
     # Ctrl-C reaches the whole process group: the parent decides, and ends the workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     _WORKER["shared"], _WORKER["threads"] = pickle.loads(payload), threads
+
+
+def _end_with_parent(parent: int) -> None:
+    """End this worker once its parent has gone (killed, or hung up on, before it could end
+    its workers): an orphan would wait for work forever, holding its memory."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _in_worker(fn, task):

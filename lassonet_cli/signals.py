@@ -1,8 +1,8 @@
-"""Ctrl-C and SIGTERM while a command runs: both end it through the same clean-ups.
+"""Ctrl-C, SIGTERM and SIGHUP while a command runs: all end it through the same clean-ups.
 
-Ctrl-C raises ``KeyboardInterrupt`` and SIGTERM ``Terminated`` in the main thread, so the
-progress display gives the cursor back and temporary files go; ``cli`` turns them into exit
-statuses 130 and 143.
+Ctrl-C raises ``KeyboardInterrupt`` and SIGTERM or SIGHUP ``Terminated`` in the main thread,
+so the progress display gives the cursor back, temporary files go and workers end; ``cli``
+turns them into exit statuses 130, 143 and 129.
 """
 
 from __future__ import annotations
@@ -12,8 +12,17 @@ import signal
 
 
 class Terminated(BaseException):
-    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
-    clean-ups run: the progress display gives the cursor back, temporary files go."""
+    """SIGTERM (or SIGHUP: the terminal closed), raised in the main thread like Ctrl-C's
+    KeyboardInterrupt, so that the same clean-ups run: the progress display gives the cursor
+    back, temporary files go, workers end.  ``signum``: the signal."""
+
+    def __init__(self, signum: int = signal.SIGTERM):
+        super().__init__(signum)
+        self.signum = signum
+
+
+# the signals that end a run as Terminated (SIGHUP where the system has it)
+ENDING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 # see signals_held, committing and ending_with_the_process
@@ -28,9 +37,9 @@ def _on_signal(signum, frame) -> None:
     if _HOLD["depth"]:
         _HOLD["pending"] = _HOLD["pending"] or signum
         return
-    if signum == signal.SIGTERM:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
-        raise Terminated
+    if signum in ENDING:
+        signal.signal(signum, signal.SIG_DFL)  # a second one ends it at once
+        raise Terminated(signum)
     raise KeyboardInterrupt
 
 
@@ -75,7 +84,7 @@ def signals_handled():
     handlers that were there are put back and a signal still held back is forgotten."""
     previous = {}
     for signum, usual in ((signal.SIGINT, signal.default_int_handler),
-                          (signal.SIGTERM, signal.SIG_DFL)):
+                          *((ending, signal.SIG_DFL) for ending in ENDING)):
         try:
             if signal.getsignal(signum) is usual:
                 previous[signum] = signal.signal(signum, _on_signal)

@@ -237,7 +237,7 @@ def _exit_statuses() -> dict[int, str]:
         name: getattr(cli, name, default)
         for name, default in (
             ("EXIT_OK", 0), ("EXIT_INTERNAL", 1), ("EXIT_USAGE", 2), ("EXIT_INTERRUPTED", 130),
-            ("EXIT_TERMINATED", 143),
+            ("EXIT_TERMINATED", 143), ("EXIT_HUNG_UP", 129),
         )
     }
     return {
@@ -252,6 +252,7 @@ def _exit_statuses() -> dict[int, str]:
         "behind.",
         code["EXIT_TERMINATED"]: "Terminated (SIGTERM); no partial output file is left "
         "behind, and a terminal gets its cursor back.",
+        code["EXIT_HUNG_UP"]: "Hung up (SIGHUP: its terminal closed); as for SIGTERM.",
     }
 
 

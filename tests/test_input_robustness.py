@@ -302,3 +302,17 @@ def test_select_refuses_an_mlp_too_large_before_training(tmp_path, monkeypatch):
                               "--backbone mlp:30000 on 3 inputs", "steps over 3,000 rows",
                               "choose smaller hidden layers")
     assert "GiB of memory" in line and not out.exists()
+
+
+def test_svg_figures_are_the_same_bytes_for_the_same_data():
+    """The ids of an svg's clip paths and markers were random (matplotlib's svg.hashsalt
+    unset): two runs with the same data and seed wrote different files."""
+    from lassonet_cli.plot import accuracy_vs_k_figure, stability_figure
+
+    table = pd.DataFrame({"k": [1, 2], "lassonet_score": [0.5, 0.6], "refit_score": [0.5, 0.7],
+                          "random_score": [0.4, 0.5], "random_score_sd": [0.1, 0.1]})
+    first, second = (accuracy_vs_k_figure(table, "accuracy", "t", "svg") for _ in range(2))
+    assert first == second and b"clip-path" in first
+    paths = [stability_figure(np.array([1, 2]), np.array([[0.2, 0.9], [0.1, 0.3]]), ["a", "b"],
+                              np.array([True, False]), 1, 0.6, "t", "svg") for _ in range(2)]
+    assert paths[0] == paths[1]

@@ -210,8 +210,11 @@ def worker_pids(pid: int) -> set[int]:
     return children
 
 
-@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
 def test_stopping_a_pool_ends_its_workers_and_writes_nothing(tmp_path, signum):
+    """Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGKILL of the main process: no
+    output, and the workers end.  SIGHUP and SIGKILL (the out-of-memory killer's) left the
+    workers waiting for work, orphaned, holding their memory."""
     import os
     import signal
     import subprocess
@@ -233,8 +236,12 @@ def test_stopping_a_pool_ends_its_workers_and_writes_nothing(tmp_path, signum):
     proc.send_signal(getattr(signal, signum))
     _, stderr = proc.communicate(timeout=60)
     assert len(workers) >= 2
-    expected = {"SIGINT": (130, "error: interrupted"), "SIGTERM": (143, "error: terminated")}
-    assert (proc.returncode, stderr.decode().strip().splitlines()[-1]) == expected[signum]
+    expected = {"SIGINT": (130, "error: interrupted"), "SIGTERM": (143, "error: terminated"),
+                "SIGHUP": (129, "error: hung up")}
+    if signum == "SIGKILL":
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert (proc.returncode, stderr.decode().strip().splitlines()[-1]) == expected[signum]
     assert "Traceback" not in stderr.decode()
     assert list(tmp_path.iterdir()) == []
 
