@@ -75,7 +75,8 @@ def predict(
     df = read_input(data, input_format, sep, encoding, na_values, decimal)
     columns = list(selector.encoder_.columns)
     impute = missing == Missing.impute
-    check_present(df, columns)  # (predict_table checks the values)
+    check_present(df, selector.read_columns())  # (predict_table checks the values)
+    columns = [c for c in columns if c in df.columns]  # (those the model does not read may lack)
     if keep is not None and not parse_names(keep):
         raise typer.BadParameter("names no column: name the input columns to copy to the "
                                  "output, or leave --keep out", param_hint="--keep")
@@ -132,7 +133,8 @@ def _gaps_without_fill(df, encoder) -> dict[str, int]:
     """{column: gaps} in the columns whose training had no gaps (``--missing impute``)."""
     from .checks import column_gaps
 
-    counts = {c.name: column_gaps(df[c.name], c.kind) for c in encoder.codes if c.fill is None}
+    counts = {c.name: column_gaps(df[c.name], c.kind) for c in encoder.codes
+              if c.fill is None and c.name in df.columns}
     return {name: n for name, n in counts.items() if n}
 
 

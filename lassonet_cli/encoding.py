@@ -119,7 +119,7 @@ class Encoder:
         rows = np.zeros(len(df), dtype=bool)
         columns = {}
         for code in self.codes:
-            if code.kind == "numeric":
+            if code.kind == "numeric" or code.name not in df.columns:
                 continue
             text, present = level_text(df[code.name]), ~df[code.name].isna().to_numpy()
             unseen = ~np.isin(text, code.levels) & present
@@ -149,6 +149,16 @@ class Encoder:
                     z[lost] = (raw / self.scale - self.mean / self.scale)[lost]
             out[rows] = np.clip(z, -largest, largest, out=z)
         return out
+
+    def placeholders(self, columns: list[str]) -> dict[str, float | str]:
+        """{column: a value} that encodes without a gap or an unseen level (a numeric column's
+        training mean, a categorical one's first level), for ``columns`` a model does not read
+        and an input lacks."""
+        starts = dict(zip(self.columns, np.cumsum([0] + [len(c.input_names)
+                                                         for c in self.codes]), strict=False))
+        codes = {code.name: code for code in self.codes}
+        return {c: float(self.mean[starts[c]]) if codes[c].kind == "numeric" or not codes[c].levels
+                else codes[c].levels[0] for c in columns}
 
     def filling_gaps(self) -> Encoder:
         """This encoder with a fill for every column (``predict --missing impute``): a numeric

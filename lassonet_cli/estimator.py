@@ -367,14 +367,32 @@ class Selector:
         check_width(values, self.n_features_in_)
         return values[:, mask]
 
+    def read_columns(self) -> list[str]:
+        """The columns the chosen model reads (of the encoder's, in its order): those of the
+        selected units; every one for a conv backbone, whose filters read every pixel.  A
+        frame given to ``predict`` needs only these."""
+        self._check_fitted()
+        read = self.model_.read_inputs().cpu().numpy()
+        widths = [len(code.input_names) for code in self.encoder_.codes]
+        starts = np.cumsum([0, *widths])
+        return [code.name for code, start, width in zip(self.encoder_.codes, starts, widths,
+                                                         strict=False)
+                if read[start : start + width].any()]
+
     def _frame(self, X) -> pd.DataFrame:
         """X as a DataFrame of the columns fitted on: a DataFrame as it is when fitted on one
-        (the encoder picks its columns by name), anything else by position."""
+        (the encoder picks its columns by name), anything else by position.  A DataFrame may
+        lack columns the chosen model does not read (``read_columns``): they are added with
+        values that encode to numbers it multiplies by zero."""
         self._check_fitted()
         X = self._checked(X, reset=False)
         if isinstance(X, pd.DataFrame):
             X = named_columns(X)  # (no text names: x0, x1, ..., as fit and a model file name them)
             if hasattr(self, "feature_names_in_"):
+                absent = [c for c in self.encoder_.columns if c not in X.columns]
+                if absent:
+                    check_present(X, self.read_columns())
+                    X = X.assign(**self.encoder_.placeholders(absent))
                 return X
             check_width(X, self.n_features_in_)
             return X.set_axis(list(self.input_columns_), axis=1)

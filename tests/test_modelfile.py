@@ -298,6 +298,25 @@ def test_unselected_columns_do_not_change_predictions(trained, tmp_path):
     assert np.array_equal(pred["prediction"].to_numpy(), baseline["prediction"].to_numpy())
 
 
+@pytest.mark.parametrize("kind", ["reg", "cls"])
+def test_a_table_of_the_selected_columns_alone_predicts_the_same(trained, tmp_path, kind):
+    """predict demanded every column the model was fitted on, those it does not read too:
+    a user who selected features to measure fewer of them could not predict without the
+    rest.  The columns the model reads are enough, and give the same predictions."""
+    fit = trained[f"{kind}_fit"]
+    selected = [c for c, keep in zip(FEATURES, fit.get_support(), strict=True) if keep]
+    assert fit.read_columns() == selected and len(selected) < len(FEATURES)
+    data = pd.read_csv(trained[kind])
+    path = tmp_path / "selected.csv"
+    data[selected].to_csv(path, index=False)
+    alone = _predict(trained[f"{kind}_model"], path)
+    baseline = _predict(trained[f"{kind}_model"], trained[kind])  # (with the id column first)
+    assert list(alone.columns) == list(baseline.columns[1:])
+    pd.testing.assert_frame_equal(alone, baseline[alone.columns], check_exact=True)
+    loaded = Selector.load(str(trained[f"{kind}_model"]))
+    np.testing.assert_array_equal(loaded.predict(data[selected]), loaded.predict(data))
+
+
 # --- 4. loading never unpickles -----------------------------------------------------------------
 
 
