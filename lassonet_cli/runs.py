@@ -367,13 +367,16 @@ def _check_scheduler(address: str) -> None:
     from distributed.comm import connect, parse_address
     from distributed.comm.addressing import parse_host_port
 
+    if not address.strip():
+        raise _unreachable(address, "the address is empty (give tcp://host:port)")
     try:
         scheme, location = parse_address(address)
-        parse_host_port(location)
+        host, port = parse_host_port(location)
     except (ValueError, TypeError) as e:
         raise _unreachable(address, f"{e} (give tcp://host:port)") from None
     if scheme != "tcp":
         raise _unreachable(address, f"{scheme}:// is not supported (give tcp://host:port)")
+    _check_listening(address, host, port)
 
     async def identity():
         comm = await connect(address, timeout=CONNECT_TIMEOUT)
@@ -399,6 +402,29 @@ def _check_scheduler(address: str) -> None:
     if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
         raise _unreachable(address, "what answers there is not a Dask scheduler (the "
                            "scheduler's port is 8786 unless it was started with another)")
+
+
+def _check_listening(address: str, host: str, port: int) -> None:
+    """RunError naming why nothing can be reached at ``host``:``port``: a port out of range,
+    a host name that does not resolve, nothing listening (refused), no answer; distributed's
+    own connect says 'timed out' after its timeout for each of these."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise _unreachable(address, f"port {port} is not a port number (1 to 65535)")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise _unreachable(address, f"the host name {host!r} does not resolve") from None
+    try:
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+    except ConnectionRefusedError:
+        raise _unreachable(address, "nothing listens there (connection refused): is the "
+                                    "scheduler running?") from None
+    except TimeoutError:
+        raise _unreachable(address, f"no answer within {CONNECT_TIMEOUT:g} s") from None
+    except OSError as e:
+        raise _unreachable(address, e.strerror or str(e)) from None
 
 
 def _on_dask(address: str, fn, shared, tasks, names, threads: int, progress) -> list:
