@@ -363,11 +363,19 @@ def _parse_lambda_start(text: str) -> float | None:
     if text.strip().lower() == "auto":
         return None
     try:
-        value = float(text)
+        value = _number(text)
     except ValueError:
         raise typer.BadParameter(f"{text!r} is neither 'auto' nor a number",
                                  param_hint="--lambda-start") from None
     return value
+
+
+def _number(text: str) -> float:
+    """A number as written (ValueError otherwise): float() reads '1_0' as 10, which no one
+    means (--k-grid refuses it too)."""
+    if "_" in text:
+        raise ValueError(text)
+    return float(text)
 
 
 def parse_M(text: str | None) -> float | list[float] | None:
@@ -377,7 +385,7 @@ def parse_M(text: str | None) -> float | list[float] | None:
     values = []
     for part in (p.strip() for p in text.split(",")):
         try:
-            values.append(float(part))
+            values.append(_number(part))
         except ValueError:
             raise typer.BadParameter(f"{part!r} is not a number", param_hint="--M") from None
     return values[0] if len(values) == 1 else values

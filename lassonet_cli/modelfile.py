@@ -215,6 +215,8 @@ def read_header(path: str) -> tuple[dict, dict[str, tuple[int, ...]]]:
     """
     p = Path(path)
     if not p.exists():
+        if path == "-":
+            raise ModelFileError("a model file cannot be read from stdin ('-'): name the file")
         raise ModelFileError(f"model file {path!r} does not exist")
     if p.is_dir():
         raise ModelFileError(f"model file {path!r} is a directory")

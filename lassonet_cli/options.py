@@ -246,10 +246,11 @@ def _check_types(p: Mapping[str, object]) -> None:
         value, optional = p[name], kind.endswith("?")
         if not ((optional and value is None) or tests[kind.rstrip("?")](value)):
             wanted = {"number": "a finite number", "integer": "an integer", "text": "text",
-                      "boolean": "True or False"}[kind.rstrip("?")] + (" or None" if optional
-                                                                      else "")
-            raise ConfigError(lambda s, name=name, wanted=wanted, value=value: (
-                f"{s(name)} must be {wanted}, got {value!r}"))
+                      "boolean": "True or False"}[kind.rstrip("?")]
+            # (None is how Python leaves an option out; the command line leaves it out)
+            raise ConfigError(lambda s, name=name, wanted=wanted, value=value, optional=optional: (
+                f"{s(name)} must be {wanted}{' or None' if optional and not s.cli else ''}, "
+                f"got {value!r}"))
     categorical = p["categorical"]
     if categorical is not None and (isinstance(categorical, str)
                                     or not isinstance(categorical, list | tuple)):

@@ -229,6 +229,9 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
      ("--path-multiplier", "inf", "--path-multiplier"),
      ("--path-multiplier", "nan", "--path-multiplier"),
      ("--lambda-start", "inf", "--lambda-start"), ("--lr", "inf", "--lr"),
+     # Python's wording ('or None') and readings ('1_0' as 10) stay out of the command line
+     ("--lr", "nan", "--lr must be a finite number, got nan"), ("--M", "1_0", "'1_0'"),
+     ("--lambda-start", "1_0", "'1_0' is neither 'auto' nor a number"),
      # an M whose lambdas overflow float32 (inf importances); multipliers that take thousands
      # of points (a CV tail that hangs) or overflow the exit window; a start the path cannot
      # climb from within its points (every importance inf)

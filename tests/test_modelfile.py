@@ -1069,3 +1069,11 @@ def test_a_tampered_parameter_is_an_inconsistent_file(trained, tmp_path):
     path = rewrite(trained["reg_model"], tmp_path / "m.safetensors",
                    lambda meta: meta["params"].update(max_epochs=-1))
     assert_clean_error(invoke("predict", path, trained["reg"]), "inconsistent", "max_epochs")
+
+
+@pytest.mark.parametrize("command", ["predict", "inspect"])
+def test_a_model_from_stdin_is_refused_by_name(trained, command):
+    """'-' reads a table from stdin; a model file cannot come from there, and the message was
+    "model file '-' does not exist"."""
+    args = [command, "-"] + ([trained["reg"]] if command == "predict" else [])
+    assert_clean_error(invoke(*args), "a model file cannot be read from stdin ('-')")
