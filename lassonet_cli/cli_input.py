@@ -46,6 +46,8 @@ def read_prepared(data, input_format, target, features, exclude, id_column, task
     prepared = check_table(df, selection, task, missing.value, forced, max_levels,
                           constant="keep" if images else constant)
     prepared.id_column = selection.id
+    prepared.notes[:0] = [f"--features names {column!r}, the {option} column: it is not a "
+                          "feature" for column, option in selection.not_features.items()]
     if options is not None:
         options.check_columns(list(prepared.X.columns), prepared.task, prepared.categorical,
                                prepared.gappy, len(prepared.X))

@@ -13,7 +13,7 @@ import difflib
 import fnmatch
 import io
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -110,6 +110,9 @@ class Selection:
     id: str | None = None
     time: str | None = None
     event: str | None = None
+    # {column: its option} for columns --features names by name that play another role (left
+    # out of the features, with a note)
+    not_features: dict[str, str] = field(default_factory=dict)
 
     @property
     def roles(self) -> list[str]:
@@ -185,6 +188,10 @@ def select_columns(
     if features is not None and not comma_list(features):
         raise DataError("--features is empty: name the feature columns, or leave --features "
                         "out to use every column")
+    for entry in comma_list(features or ""):
+        column = find_column(entry, columns)
+        if column in named:
+            selection.not_features[column] = named[column]
     candidates = _expand(features, columns, "--features") if features else columns
     dropped = set(_expand(exclude, columns, "--exclude")) if exclude else set()
     roles = set(selection.roles)

@@ -790,3 +790,13 @@ def test_a_command_typed_alone_prints_its_help_not_an_error(command):
     assert "--help" in done.stderr and "(see 'lassonet" not in done.stderr
     if command[:1] in (["select"], ["predict"]):
         assert "DATA" in lines[0]
+
+
+def test_features_naming_the_target_say_so(tables):
+    """--features naming the target column dropped it from the features without a word."""
+    result = invoke("select", tables["good"], "-t", "target", "--features",
+                    "target," + ",".join(pd.read_csv(tables["good"]).columns[:2]),
+                    "--max-epochs", "3", "--cv", "0", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "--features names 'target', the --target column: it is not a feature" in result.stderr
+

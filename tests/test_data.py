@@ -438,8 +438,12 @@ def test_id_is_never_a_feature(wide):
 
 
 def test_target_and_id_named_in_features_are_not_features(wide):
+    """(As from a header pasted into --features.)  They are left out with a note each; a
+    glob that matches them leaves them out without one."""
     sel = select_columns(wide, "target", features="target,id,x1,z", id_column="id")
     assert sel.features == ["x1", "z"]
+    assert sel.not_features == {"target": "--target", "id": "--id"}
+    assert select_columns(wide, "target", features="*", id_column="id").not_features == {}
 
 
 def test_unknown_target_suggests_close_match(wide):
