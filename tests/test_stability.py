@@ -226,7 +226,10 @@ def test_stopping_a_pool_ends_its_workers_and_writes_nothing(tmp_path, signum):
     proc = subprocess.Popen(
         [lassonet, "stability", TOY, "-t", "y", "--jobs", "2", "--pairs", "50", "-o", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # (as a shell starts it: a test runner may ignore these, and nohup SIGHUP, which the
+        # command then leaves ignored)
+        preexec_fn=lambda: [signal.signal(s, signal.SIG_DFL)
+                            for s in (signal.SIGINT, signal.SIGHUP)],
     )
     started, workers = time.monotonic(), set()
     while len(workers) < 2 and time.monotonic() - started < 60:
