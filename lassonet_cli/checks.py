@@ -20,8 +20,8 @@ from .columns import (
     Selection,
     categorical_columns,
     is_categorical,
-    level_per_row,
     option_value,
+    refuse_level_per_row,
     too_many_levels,
 )
 from .errors import DataError
@@ -147,11 +147,8 @@ def check_table(
     if nested:
         raise DataError(f"column(s) holding lists or records cannot be features: "
                         f"{', '.join(nested[:5])}; drop them with --exclude")
-    ids = level_per_row(X, cats)
-    if ids:
-        raise DataError(f"column {ids[0]!r} has a different value in each of its "
-                        f"{int(X[ids[0]].notna().sum())} rows: is it an ID? name it with --id "
-                        f"{option_value(ids[0])}, or leave it out with --exclude")
+    refuse_level_per_row(X, cats, lambda c: f"name it with --id {option_value(c)}, or leave "
+                                            "it out with --exclude")
     many = too_many_levels(X, cats, max_levels)
     if many:
         listed = ", ".join(f"{c} ({n} levels)" for c, n in many)
@@ -313,15 +310,16 @@ def check_column_kind(series: pd.Series, what: str, forced: bool = False,
     number = pd.to_numeric(cells, errors="coerce").notna().to_numpy()
     total = int(counts.sum())
     n_numbers = int(counts.to_numpy()[number].sum())
-    comma = cells.str.contains(",", regex=False).to_numpy() & pd.to_numeric(
+    has_comma = cells.str.contains(",", regex=False).to_numpy()
+    comma = has_comma & pd.to_numeric(
         cells.str.replace(",", ".", regex=False), errors="coerce").notna().to_numpy()
     grouped = cells.str.fullmatch(THOUSANDS).to_numpy()  # 1,612 or 12,000,000.5
     n_comma = int(counts.to_numpy()[(comma | grouped) & ~number].sum())
     if n_comma and 2 * (n_numbers + n_comma) > total:
         example = cells[(comma | grouped) & ~number].iloc[0]
         where = f"{example!r}, row {_first_row(series, example)}"
-        with_comma = cells[cells.str.contains(",", regex=False).to_numpy() & ~number]
-        if grouped[with_comma.index].all():
+        with_comma = cells[has_comma & ~number]
+        if grouped[has_comma & ~number].all():
             if not with_comma.str.fullmatch(r"[-+]?\d{1,3},\d{3}").all():  # 1,612.5, 1,000,000
                 raise DataError(f"{what} holds numbers with thousands separators ({where}): "
                                 "remove them from the table")

@@ -233,16 +233,16 @@ def gappy_columns(X: pd.DataFrame) -> list[str]:
     return [c for c in X.columns if has_gaps(X[c])]
 
 
-def level_per_row(X: pd.DataFrame, categorical: list[str]) -> list[str]:
-    """The ``categorical`` columns of ``X`` with a different value in each row that has one
-    (at least 10 of them, and at least half the rows): an ID, whose one-hot columns would each
-    mark one row, which a network fits and a ranking puts first."""
-    found = []
+def refuse_level_per_row(X: pd.DataFrame, categorical: list[str], remedy) -> None:
+    """DataError naming the first of the ``categorical`` columns of ``X`` with a different
+    value in each row that has one (at least 10 of them, and at least half the rows): an ID,
+    whose one-hot columns would each mark one row, which a network fits and a ranking puts
+    first.  ``remedy(column)``: what the message advises, after 'is it an ID?'."""
     for c in categorical:
         present = int(X[c].notna().sum())
         if present >= max(10, len(X) / 2) and X[c].nunique() == present:
-            found.append(c)
-    return found
+            raise DataError(f"column {c!r} has a different value in each of its {present} "
+                            f"rows: is it an ID? {remedy(c)}")
 
 
 def too_many_levels(X: pd.DataFrame, categorical: list[str],

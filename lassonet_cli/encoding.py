@@ -101,6 +101,11 @@ class Encoder:
         """For every model input, the index of the column it comes from."""
         return [j for j, c in enumerate(self.codes) for _ in c.input_names]
 
+    @property
+    def first_inputs(self) -> np.ndarray:
+        """For every column, the index of its first model input."""
+        return np.cumsum([0] + [len(c.input_names) for c in self.codes])[:-1]
+
     def inputs_of(self, units) -> np.ndarray:
         """Model-input indices of the given columns (by index)."""
         owner = np.asarray(self.unit_of_input)
@@ -154,19 +159,18 @@ class Encoder:
         """{column: a value} that encodes without a gap or an unseen level (a numeric column's
         training mean, a categorical one's first level), for ``columns`` a model does not read
         and an input lacks."""
-        starts = dict(zip(self.columns, np.cumsum([0] + [len(c.input_names)
-                                                         for c in self.codes]), strict=False))
-        codes = {code.name: code for code in self.codes}
-        return {c: float(self.mean[starts[c]]) if codes[c].kind == "numeric" or not codes[c].levels
-                else codes[c].levels[0] for c in columns}
+        wanted = set(columns)
+        return {code.name: float(self.mean[start])
+                if code.kind == "numeric" or not code.levels else code.levels[0]
+                for code, start in zip(self.codes, self.first_inputs, strict=True)
+                if code.name in wanted}
 
     def filling_gaps(self) -> Encoder:
         """This encoder with a fill for every column (``predict --missing impute``): a numeric
         column trained without gaps gets its training mean, a categorical one none of its
         levels (all its one-hot inputs 0, as an unseen level); columns with a fill keep it."""
-        starts = np.cumsum([0] + [len(c.input_names) for c in self.codes])
         codes = []
-        for code, start in zip(self.codes, starts, strict=False):
+        for code, start in zip(self.codes, self.first_inputs, strict=True):
             fill = code.fill
             if fill is None:
                 fill = float(self.mean[start]) if code.kind == "numeric" else GAP_LEVEL

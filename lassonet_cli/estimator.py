@@ -373,11 +373,8 @@ class Selector:
         frame given to ``predict`` needs only these."""
         self._check_fitted()
         read = self.model_.read_inputs().cpu().numpy()
-        widths = [len(code.input_names) for code in self.encoder_.codes]
-        starts = np.cumsum([0, *widths])
-        return [code.name for code, start, width in zip(self.encoder_.codes, starts, widths,
-                                                         strict=False)
-                if read[start : start + width].any()]
+        owners = np.unique(np.asarray(self.encoder_.unit_of_input)[read])
+        return [self.encoder_.columns[j] for j in owners]
 
     def _frame(self, X) -> pd.DataFrame:
         """X as a DataFrame of the columns fitted on: a DataFrame as it is when fitted on one

@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 
 from .checks import Prepared, check_column_kind, constant_columns
-from .columns import categorical_columns, gappy_columns, level_per_row, too_many_levels
+from .columns import (
+    categorical_columns,
+    gappy_columns,
+    refuse_level_per_row,
+    too_many_levels,
+)
 from .encoding import Encoder, fit_encoder
 from .errors import DataError
 from .inputs import as_frame
@@ -63,11 +68,7 @@ def prepare_table(options: Options, X, y) -> Table:
     for c in cats:  # dates and mostly-numeric text would become one level per value
         check_column_kind(frame[c], f"column {c!r}", forced=c in forced,
                           levels=f"categorical=[{c!r}] if it is categories", na_values=False)
-    ids = level_per_row(frame, cats)
-    if ids:
-        raise DataError(f"column {ids[0]!r} has a different value in each of its "
-                        f"{int(frame[ids[0]].notna().sum())} rows: is it an ID? leave it out "
-                        "of X")
+    refuse_level_per_row(frame, cats, lambda c: "leave it out of X")
     many = [c for c, _ in too_many_levels(frame, cats, options.max_levels)]
     if many:
         raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "

@@ -145,10 +145,14 @@ def read_table(
             if shared and not _quotes_decimal(_head(source, compression, text_encoding),
                                               decimal):
                 raise _shared_mark(path, decimal)
-            df = pd.read_csv(source, sep=sep, compression=compression,
-                             encoding=text_encoding, na_values=na_values or None,
-                             decimal=decimal, dtype=str if text else None,
-                             skiprows=1 if excel_sep else None)
+
+            def read_csv(**more):
+                return pd.read_csv(source, sep=sep, compression=compression,
+                                   encoding=text_encoding, na_values=na_values or None,
+                                   decimal=decimal, dtype=str if text else None,
+                                   skiprows=1 if excel_sep else None, **more)
+
+            df = read_csv()
             if shared and not isinstance(df.index, pd.RangeIndex):
                 raise _shared_mark(path, decimal)
             if not isinstance(df.index, pd.RangeIndex) and _trailing_separator(
@@ -159,10 +163,7 @@ def read_table(
                 # goes)
                 if isinstance(source, io.BytesIO):
                     source.seek(0)
-                df = pd.read_csv(source, sep=sep, compression=compression,
-                                 encoding=text_encoding, na_values=na_values or None,
-                                 decimal=decimal, dtype=str if text else None,
-                                 skiprows=1 if excel_sep else None, index_col=False)
+                df = read_csv(index_col=False)
     except DataError:
         raise
     except UnicodeDecodeError as e:
