@@ -164,12 +164,15 @@ def stability(
                              task_name, threads, missing, categorical, max_levels, sep,
                              encoding, time, event, options, na_values=na_values,
                              decimal=decimal)
-    p = prepared.X.shape[1]
-    grid = parse_k_grid(k_grid, p) if k_grid is not None else None  # fails before training
-    if q is not None and q > p:
-        raise typer.BadParameter(f"{q} is more than the {p} feature columns", param_hint="--q")
     user = user_groups(groups, prepared)
     options = options.with_table(prepared.task, prepared.categorical, user)
+    # what k and q count: the units of the columns that are not set aside as constant
+    units = options.ranked_units([c for c in prepared.X.columns if c not in prepared.constant])
+    p, noun = units.n, units.noun + (f" left after setting aside {len(prepared.constant)} "
+                                     "constant column(s)" if prepared.constant else "")
+    grid = parse_k_grid(k_grid, p, noun) if k_grid is not None else None  # before training
+    if q is not None and q > p:
+        raise typer.BadParameter(f"{q} is more than the {p} {noun}", param_hint="--q")
     on_done = reporter.runs("subsample paths", prepared.notes)
     try:
         result = stability_selection(options, prepared.X, prepared.target, pairs, pi_thr, q,

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from . import defaults
+from .checks import constant_columns
+from .columns import categorical_columns
 from .errors import ConfigError, DataError
 from .estimator import Selector
 from .inputs import as_frame
@@ -49,30 +51,37 @@ class _Table:
     options: Options
     frame: pd.DataFrame
     target: np.ndarray | None
-    unit: np.ndarray  # (p,) each column's unit: itself, or its group (``unit_index``)
+    unit: np.ndarray  # (columns,) each column's unit (``unit_index``), -1: set aside
 
 
-def unit_index(columns, groups) -> np.ndarray:
+def unit_index(columns, groups, aside=()) -> np.ndarray:
     """(len(columns),) the index of each column's unit: the columns of a user-given group
-    share one (a group enters and leaves the path as one), any other column has its own."""
+    share one (a group enters and leaves the path as one), any other column has its own;
+    -1 for the columns in ``aside`` (constant: no path can select them), which are no unit
+    and no member of their group's."""
     keys = pd.Series(list(columns), dtype=object)
     if groups:
         keys = keys.map(lambda c: groups.get(c, c))
+    keys[pd.Index(list(columns)).isin(list(aside))] = None
     return pd.factorize(keys)[0]
 
 
 def _subsample_path(table: _Table, rows: np.ndarray) -> tuple[np.ndarray, int]:
     """(positions: each column's unit's place in the subsample's ranking of the units, 0 =
-    first; the number of units in the subsample's chosen model)."""
+    first, and p, after every unit, for a column set aside; the number of units in the
+    subsample's chosen model)."""
     target = None if table.target is None else table.target[rows]
     selector = Selector.of(table.options).fit(table.frame.iloc[rows], target)
     place = pd.Index(selector.ranking_).get_indexer(table.frame.columns)
-    first = np.full(table.unit.max() + 1, len(place))
-    np.minimum.at(first, table.unit, place)  # a unit's place: its first column's
-    rank = np.empty_like(first)
-    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
-    chosen = len(np.unique(table.unit[selector.support_]))
-    return rank[table.unit].astype(np.int32), chosen
+    used = table.unit >= 0
+    p = table.unit.max() + 1
+    first = np.full(p, len(place))
+    np.minimum.at(first, table.unit[used], place[used])  # a unit's place: its first column's
+    rank = np.empty(p + 1, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(p)
+    rank[p] = p
+    chosen = len(np.unique(table.unit[selector.support_ & used]))
+    return rank[np.where(used, table.unit, p)].astype(np.int32), chosen
 
 
 @dataclasses.dataclass
@@ -83,7 +92,8 @@ class Stability:
     ranking (0 = first) of the units, a column taking its unit's place (the columns of a
     user-given group are one unit); ``chosen_sizes`` (2 * pairs,): its chosen model's units;
     ``q``: the units selected per subsample; ``pi_thr``: the threshold; ``k_grid``: the ks of
-    the table; ``units``: how many units (p in the bound).
+    the table; ``units``: how many units (p in the bound); ``aside``: the columns set aside
+    as constant, in no unit (their place is p: never selected, never stable).
     """
 
     columns: list[str]
@@ -94,6 +104,7 @@ class Stability:
     pi_thr: float
     k_grid: list[int]
     units: int
+    aside: list[str] = dataclasses.field(default_factory=list)
 
     def probabilities(self, ks) -> np.ndarray:
         """(p, len(ks)): each column's share of the subsample rankings with it in the top k."""
@@ -135,12 +146,15 @@ class Stability:
     def summary(self) -> str:
         """The stderr line: the stable set and the bound it comes with."""
         n, paths, p = int(self.stable.sum()), len(self.positions), self.units
-        grouped = p < len(self.columns)
+        counted = (" groups and ungrouped features, each counted once"
+                   if p < len(self.columns) - len(self.aside) else "")
+        if self.aside:
+            counted += f", after setting aside {len(self.aside)} constant column(s)"
         return (f"stable set: {n} feature(s) in the top q = {self.q} ({self.q_from}) of at "
                 f"least {self.pi_thr:.0%} of {paths} half-sample paths ({paths // 2} "
                 f"complementary pairs); expected false selections <= {self.error_bound:.3g} "
                 f"(Meinshausen & Bühlmann's bound q^2/((2 pi_thr - 1) p), p = {p}"
-                f"{' groups and ungrouped features, each counted once' if grouped else ''}, "
+                f"{counted}, "
                 "which holds for complementary pairs: Shah & Samworth 2013)")
 
     def plot_ks(self, points: int = 60) -> np.ndarray:
@@ -203,10 +217,17 @@ def stability_selection(
     """
     check_thresholds(pi_thr, q, efv, pairs)
     task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
-    unit = unit_index(frame.columns, options.groups)
+    # the columns every subsample path sets aside (constant in the table) are in no unit: p
+    # counts the units a path can select, as ``lassonet path``'s k does
+    aside = [] if options.image_shape else constant_columns(
+        frame, categorical_columns(frame, options.categorical))
+    if aside and len(aside) == frame.shape[1]:
+        raise DataError("every feature column is constant: there is nothing to select")
+    unit = unit_index(frame.columns, options.groups, aside)
     p = int(unit.max()) + 1 if len(unit) else 0
-    grouped = p < frame.shape[1]
-    what = "groups and ungrouped columns" if grouped else "columns"
+    grouped = p < frame.shape[1] - len(aside)
+    what = ("groups and ungrouped columns" if grouped else "columns") + (
+        f" left after setting aside {len(aside)} constant column(s)" if aside else "")
     if k_grid is not None:  # any sequence of counts (a list, an array, a Series), not empty
         given = k_grid
         k_grid = list(given) if isinstance(given, (list, tuple, range, np.ndarray,
@@ -215,8 +236,7 @@ def stability_selection(
             raise ConfigError(lambda s: f"{s('k_grid')} must list counts of {what} from 1 to "
                                         f"{p}, got {given!r}")
     if q is not None and q > p:
-        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} "
-                                    f"{'groups and ungrouped' if grouped else 'feature'} columns")
+        raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} {what}")
     if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)):
         raise ConfigError(lambda s: f"{s('efv')} {efv:g} is below {least:.3g}, the bound with "
                                     f"one column selected per subsample (q = 1) of {p} at "
@@ -259,7 +279,7 @@ def stability_selection(
         q = max(1, int(np.ceil(np.median(sizes))))
         q_from = "the median size of the subsamples' chosen models"
     grid = sorted(set(_default_grid(p) if k_grid is None else k_grid) | {q})
-    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p)
+    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p, aside)
 
 
 def _default_grid(p: int) -> list[int]:

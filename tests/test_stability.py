@@ -129,7 +129,7 @@ def test_python_api_gives_the_commands_probabilities(toy_runs):
 @pytest.mark.parametrize("args, fragments", [
     (["--pi-thr", "0.5"], ["--pi-thr must be in (0.5, 1]"]),
     (["--q", "3", "--efv", "1"], ["give --q or --efv, not both"]),
-    (["--q", "11"], ["--q", "11 is more than the 10 feature columns"]),
+    (["--q", "11"], ["--q", "11 is more than the 10 features"]),
     (["--pairs", "0"], ["--pairs must be between 1 and 10000"]),
     (["--pairs", "1000000000"], ["--pairs must be between 1 and 10000"]),
     (["--jobs", "0"], ["--jobs must be at least 1"]),
@@ -286,11 +286,37 @@ def test_a_group_is_one_unit_with_one_probability(tmp_path):
     assert 2 <= stab["p_k2"].sum() <= 4
 
 
+def test_constant_columns_are_no_units_and_never_stable(tmp_path):
+    """p counts the units a path can select: 40 constant columns once made the bound 8 times
+    smaller, were counted by --q and --k-grid, and a constant column grouped with x0 took
+    x0's probability 1 and was 'stable' (select ranks it last with importance 0)."""
+    table = pd.read_csv(TOY).head(100)[["x1", "x2", "x3", "x4", "y"]]
+    for i in range(40):
+        table[f"c{i}"] = 1.0
+    path, groups = tmp_path / "t.csv", tmp_path / "groups.csv"
+    table.to_csv(path, index=False)
+    pd.DataFrame({"feature": ["c0", "x1"], "group": ["g", "g"]}).to_csv(groups, index=False)
+    out = tmp_path / "out.csv"
+    result = invoke("stability", path, "-t", "y", "--pairs", "1", "--jobs", "1", "--q", "2",
+                    "--groups", groups, "-o", out, *FAST)
+    assert result.exit_code == 0, result.stderr
+    assert "p = 4, after setting aside 40 constant column(s)" in result.stderr
+    stab = pd.read_csv(out).set_index("feature")
+    assert stab.loc["x1", "max_probability"] == 1.0
+    constant = stab.loc[[f"c{i}" for i in range(40)]]
+    assert (constant.drop(columns="group") == 0).all().all()  # every p_k, stable False
+    for option in ("--q", "--k-grid"):
+        refused = invoke("stability", path, "-t", "y", "--pairs", "1", option, "5", "-o", out)
+        assert_clean_error(refused, option, "5 is more than the 4 features left after setting "
+                                            "aside 40 constant column(s)")
+
+
 def test_unit_index_gives_a_group_one_unit():
     from lassonet_cli.stability import unit_index
 
     assert unit_index(["a", "b", "c", "d"], {"b": "g", "d": "g"}).tolist() == [0, 1, 2, 1]
     assert unit_index(["a", "b"], None).tolist() == [0, 1]
+    assert unit_index(["a", "b", "c"], {"a": "g", "b": "g"}, ["a"]).tolist() == [-1, 0, 1]
 
 
 @pytest.mark.parametrize("grid, ok", [
