@@ -87,7 +87,8 @@ def read_table(
     besides the empty cell and pandas' usual NA, NaN, null, ... (in Parquet, text cells equal
     to one of them).  ``decimal``: the decimal mark of numbers in text tables.  ``what``: the
     file's role in messages ("input", "groups").  ``text``: every cell of a text table is read
-    as text (a groups file's labels '007' and '7' stay two).  Parquet bytes on stdin are
+    as the text it holds, an empty cell as '' (a groups file's labels '007' and '7' stay two,
+    and 'NA' or 'null' is a label, not a gap).  Parquet bytes on stdin are
     recognised by their magic number; decimal Parquet columns are read as float64.
     """
     p = Path(path)
@@ -150,6 +151,7 @@ def read_table(
                 return pd.read_csv(source, sep=sep, compression=compression,
                                    encoding=text_encoding, na_values=na_values or None,
                                    decimal=decimal, dtype=str if text else None,
+                                   keep_default_na=not text,
                                    skiprows=1 if excel_sep else None, **more)
 
             df = read_csv()
@@ -486,11 +488,23 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
     if not {"feature", "group"} <= set(table.columns):
         raise DataError(f"{path}: a groups file needs the columns feature,group "
                         f"(found {', '.join(table.columns[:5])})")
-    table = table.dropna(subset=["feature", "group"])
-    if table.empty:
+    # the cells as written ('NA' is a group name; a Parquet null is an empty cell)
+    cells = table[["feature", "group"]].map(lambda v: "" if pd.isna(v) else str(v))
+    empty = cells.apply(lambda column: column.str.strip() == "")
+    cells, empty = cells[~empty.all(axis=1)], empty[~empty.all(axis=1)]  # (blank lines)
+    if cells.empty:
         raise DataError(f"{path}: the groups file lists no feature (a row feature,group per "
                         "grouped column)")
-    names = table["feature"].astype(str)
+    if empty.any(axis=None):
+        row = empty.any(axis=1).idxmax()
+        feature, group = cells.loc[row]
+        if empty.loc[row, "feature"]:
+            raise DataError(f"{path}: row {row + 1} (after the header) has group {group!r} "
+                            "but no feature: name the feature, or delete the row")
+        raise DataError(f"{path}: feature {feature!r} (row {row + 1} after the header) has no "
+                        "group: give it one, or delete its row to leave it ungrouped")
+    table = cells
+    names = table["feature"]
     repeated = sorted(set(names[names.duplicated()]))
     if repeated:
         raise DataError(f"{path}: feature(s) listed twice: {', '.join(repeated[:5])}")
@@ -499,4 +513,4 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
         raise unknown_column(unknown[0], features, f"{path}: feature",
                              "among the feature columns (the target, the id and excluded "
                              "columns are not features)")
-    return dict(zip(names, table["group"].astype(str), strict=True))
+    return dict(zip(names, table["group"], strict=True))

@@ -141,14 +141,15 @@ def test_path_table_eliminates_groups(grouped):
 
 
 def test_group_labels_are_text_as_written(grouped, tmp_path):
-    """'007' and '7' are two groups (they were read as the number 7 and merged), and a label
-    beside a blank cell keeps its spelling ('1', not '1.0')."""
+    """'007' and '7' are two groups (they were read as the number 7 and merged), a label
+    keeps its spelling ('1', not '1.0'), and the names pandas reads as missing (NA, null,
+    None, ...) are names: their columns were dropped from the groups, silently."""
     from lassonet_cli.read import read_groups
 
     groups = tmp_path / "groups.csv"
-    groups.write_text("feature,group\na1,007\na2,7\nb1,1\nb2,\n")
+    groups.write_text("feature,group\na1,007\na2,7\nb1,1\nb2,NA\nc,null\n")
     assert read_groups(str(groups), ["a1", "a2", "b1", "b2", "c"]) == {
-        "a1": "007", "a2": "7", "b1": "1"}
+        "a1": "007", "a2": "7", "b1": "1", "b2": "NA", "c": "null"}
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -161,6 +162,9 @@ def test_group_labels_are_text_as_written(grouped, tmp_path):
     # a header alone ran with no groups at all, silently
     ("feature,group\n", "the groups file lists no feature"),
     ("feature,group\n,\n", "the groups file lists no feature"),
+    # an empty cell dropped its row, silently
+    ("feature,group\na1,a\nb1,\n", "feature 'b1' (row 2 after the header) has no group"),
+    ("feature,group\na1,a\n,b\n", "row 2 (after the header) has group 'b' but no feature"),
 ])
 def test_bad_groups_files(grouped, tmp_path, content, fragment):
     _, data, _, _, _ = grouped
