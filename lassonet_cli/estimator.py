@@ -519,7 +519,8 @@ class Selector:
         if self.groups:
             unit = dict(zip(self.encoder_.columns, self.units_.of_column, strict=True))
             extra["group"] = [
-                self.units_.names[unit[name]] if name in unit else self.groups.get(name, name)
+                self.units_.names[unit[name]] if name in unit
+                else self.options_.groups.get(name, name)
                 for name in self.ranking_
             ]
         return pd.DataFrame(

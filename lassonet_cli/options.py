@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from . import defaults
@@ -97,7 +98,7 @@ class Options:
             patience=p["patience"], optimizer=p["optimizer"], lr=p["lr"],
             batch_size=p["batch_size"], relax=p["relax"], val_fraction=p["val_fraction"],
             rule=p["rule"], k=p["k"], cv=_cv(p["cv"]), missing=p["missing"],
-            categorical=tuple(p["categorical"] or ()), groups=p["groups"],
+            categorical=tuple(p["categorical"] or ()), groups=_groups(p["groups"]),
             max_levels=p["max_levels"], seed=int(seed), device=torch.device("cpu"),
             ties=p["ties"], image_shape=_image_shape(p["image_shape"]), M_grid=grid,
         )
@@ -259,6 +260,22 @@ def _check_types(p: Mapping[str, object]) -> None:
     if p["groups"] is not None and not isinstance(p["groups"], Mapping):
         raise ConfigError(lambda s: f"{s('groups')} must be a mapping {{column: group}}, got "
                                     f"{p['groups']!r}")
+
+
+def _groups(groups: Mapping | None) -> dict[str, str] | None:
+    """``groups`` with every group name as text, as a groups file gives them (a k-means'
+    numpy labels, or ints beside the columns' own names, are sortable names); ConfigError
+    for a missing or empty name, which would merge its columns into one group ''."""
+    if groups is None:
+        return None
+    named = {}
+    for column, group in groups.items():
+        if (pd.api.types.is_scalar(group) and pd.isna(group)) or not str(group).strip():
+            raise ConfigError(lambda s, column=column, group=group: (
+                f"{s('groups')} gives column {column!r} no group name (got {group!r}): name "
+                "its group, or leave the column out to keep it ungrouped"))
+        named[column] = str(group)
+    return named
 
 
 def _M_grid(value) -> tuple[float | None, tuple[float, ...] | None]:

@@ -518,6 +518,10 @@ def test_fit_table_refuses_what_fit_takes_and_names_fit():
     ({"backbone": None}, "backbone must be text, got None"),
     ({"categorical": "x0"}, "categorical must be a list of column names, got 'x0'"),
     ({"groups": "ab"}, "groups must be a mapping {column: group}, got 'ab'"),
+    # these merged the columns into one group named ''
+    ({"groups": {"x0": None, "x1": None}}, "groups gives column 'x0' no group name (got None)"),
+    ({"groups": {"x0": "a", "x1": np.nan}}, "groups gives column 'x1' no group name (got nan)"),
+    ({"groups": {"x0": " "}}, "groups gives column 'x0' no group name (got ' ')"),
 ])
 def test_a_parameter_of_the_wrong_kind_is_named(fitted, params, fragment):
     """Strings, None, floats or booleans where numbers, integers or lists belong raised
@@ -564,6 +568,17 @@ def test_a_column_named_in_categorical_or_groups_must_be_a_feature(fitted, param
     with pytest.raises(DataError, match=f"^{name} names column\\(s\\) that are not features: "
                                         "zz$"):
         LassoNetSelector(**{**FAST, **params}).fit(frame, y)
+
+
+def test_group_names_that_are_numbers_are_names_as_a_groups_file_gives_them(fitted):
+    """{'x2': 1, 'x3': 2} (k-means' numpy labels, say) failed while ordering the exits ('<'
+    not supported between int and str): the names are text, as a groups file's are."""
+    _, X, y = fitted
+    labels = np.array([7, 7], dtype=np.int32)
+    sel = LassoNetSelector(groups={"x2": 1, "x3": 2, **dict(zip(["x4", "x5"], labels,
+                                                               strict=True))}, **FAST).fit(X, y)
+    group = sel.ranking_table().set_index("feature")["group"]
+    assert group[["x2", "x3", "x4", "x5", "x0"]].tolist() == ["1", "2", "7", "7", "x0"]
 
 
 def test_complex_columns_and_mixed_labels_are_refused(fitted):
