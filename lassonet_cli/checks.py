@@ -209,7 +209,11 @@ def check_table(
     if task == "classification":
         check_target_kind(y, task, f"the target column {sel.target!r}")
 
-    flat = [] if constant == "keep" else constant_columns(X, cats)
+    flat = constant_columns(X, cats)
+    if flat and len(flat) == len(sel.features):  # (pixels too: kept, but nothing to learn)
+        raise DataError("every feature column is constant: there is nothing to select")
+    if constant == "keep":
+        flat = []
     if flat:
         shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
         if constant == "drop":
@@ -218,8 +222,6 @@ def check_table(
         else:
             notes.append(f"set aside {len(flat)} constant column(s), ranked last with "
                          f"importance 0: {shown}")
-        if len(flat) == len(sel.features):
-            raise DataError("every feature column is constant: there is nothing to select")
         if task == "reconstruction":
             check_reconstruction([], [], len(sel.features) - len(flat))
     gappy = [c for c in gappy if c not in flat]

@@ -78,11 +78,12 @@ def prepare_table(options: Options, X, y) -> Table:
     if gappy and options.missing == "error":
         raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
                         f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
-    # pixels keep their place in the image even when constant
-    aside = {} if options.image_shape else {c: "constant" for c in constant_columns(frame, cats)}
+    aside = {c: "constant" for c in constant_columns(frame, cats)}
+    if aside and len(aside) == len(inputs):
+        raise DataError("every feature column is constant: there is nothing to select")
+    if options.image_shape:  # pixels keep their place in the image even when constant
+        aside = {}
     if aside:
-        if len(aside) == len(inputs):
-            raise DataError("every feature column is constant: there is nothing to select")
         frame = frame.drop(columns=list(aside))
         cats = [c for c in cats if c not in aside]
         gappy = [c for c in gappy if c not in aside]

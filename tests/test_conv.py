@@ -273,6 +273,14 @@ def test_selector_refuses_what_a_conv_backbone_cannot_read(options, error, fragm
         LassoNetSelector(**options).fit(X, y)
 
 
+def test_images_whose_every_pixel_is_constant_are_refused_as_other_tables_are():
+    """A conv backbone keeps constant pixels, and so ranked filters that saw nothing."""
+    _, y = bars(40)
+    with pytest.raises(DataError, match="every feature column is constant"):
+        LassoNetSelector(backbone="conv:2,2", image_shape="1x8x8", max_epochs=1,
+                         cv=0).fit(np.zeros((40, 64)), y)
+
+
 def test_selector_refuses_gaps_in_the_pixels():
     X, y = bars(40)
     X[3, 5] = np.nan

@@ -138,6 +138,18 @@ def test_categorical_columns_are_not_pixels(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_images_whose_every_pixel_is_constant_are_refused_as_other_tables_are(tmp_path):
+    """It ranked filters that saw nothing and exited 0; an MLP refuses the table."""
+    table = pd.read_csv(BARS)
+    pixels = [c for c in table.columns if c.startswith("px_")]
+    table[pixels] = 0.0
+    path = tmp_path / "blank.csv"
+    table.to_csv(path, index=False)
+    result = invoke("select", path, "--target", "shape", "--id", "id", *CONV, "--cv", 0,
+                    "-o", tmp_path / "r.csv")
+    assert_clean_error(result, "every feature column is constant: there is nothing to select")
+
+
 def test_groups_with_a_conv_backbone_are_refused(tmp_path):
     groups = tmp_path / "groups.csv"
     groups.write_text("feature,group\npx_0_0,a\npx_0_1,a\n")
