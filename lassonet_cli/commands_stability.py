@@ -130,19 +130,16 @@ def stability(
 
     from .io import check_outputs, output_format, write_file, write_outputs, write_table
     from .runs import Runner
-    from .stability import check_thresholds
+    from .stability import check_selects_columns, check_thresholds
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     check_outputs({"the input": data, "the groups file": groups}, output, out_format,
                   {"--plot": plot})
     plot_format = figure_format(plot, "--plot")
-    from .backbones import BackboneSpec
+    from .backbone_spec import BackboneSpec
 
-    if BackboneSpec.parse(backbone).selects_filters:
-        raise typer.BadParameter("stability counts how often columns are selected, and a conv "
-                                 "backbone selects filters: use lassonet select",
-                                 param_hint="--backbone")
+    check_selects_columns(BackboneSpec.parse(backbone))
     if isinstance(parse_M(M), list):
         raise typer.BadParameter("stability trains one path per subsample: give one M (choose "
                                  "it with lassonet select --M 1,3,10,30)", param_hint="--M")

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import defaults
+from .backbone_spec import BackboneSpec
 from .checks import constant_columns
 from .columns import categorical_columns
 from .errors import ConfigError, DataError
@@ -191,6 +192,15 @@ def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int
                                     f"{defaults.MAX_PAIRS}, got {pairs}")
 
 
+def check_selects_columns(backbone: BackboneSpec) -> None:
+    """ConfigError for a conv backbone: its path selects filters, which every pixel feeds,
+    so no column is ever more often selected than another."""
+    if backbone.selects_filters:
+        raise ConfigError(lambda s: "stability counts how often columns are selected, and a "
+                          f"conv {s('backbone')} selects filters: "
+                          + ("use lassonet select" if s.cli else "fit the selector instead"))
+
+
 def stability_selection(
     options: Options,
     frame: pd.DataFrame,
@@ -216,6 +226,7 @@ def stability_selection(
     on_done : ``on_done(done, total)`` as paths finish
     """
     check_thresholds(pi_thr, q, efv, pairs)
+    check_selects_columns(options.backbone)
     task_name, frame, raw = task_target(options.task, frame, target, list(options.categorical))
     # the columns every subsample path sets aside (constant in the table) are in no unit: p
     # counts the units a path can select, as ``lassonet path``'s k does

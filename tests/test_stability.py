@@ -156,6 +156,21 @@ def test_bad_options_get_one_line_and_exit_2(args, fragments, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_python_api_refuses_a_conv_backbone_as_the_command_does():
+    """Each pixel feeds every filter: the Python API returned a per-pixel table of
+    meaningless probabilities."""
+    from lassonet_cli import LassoNetSelector
+    from lassonet_cli.errors import CLI, ConfigError
+
+    rng = np.random.default_rng(0)
+    selector = LassoNetSelector(backbone="conv:2,2", image_shape="1x4x4", max_epochs=1,
+                                n_jobs=1)
+    with pytest.raises(ConfigError, match="conv backbone selects filters") as caught:
+        selector.stability(rng.standard_normal((40, 16)), np.tile([0, 1], 20), pairs=1)
+    assert "fit the selector" in str(caught.value)
+    assert "--backbone" in caught.value.spelled(CLI)
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_table_too_small_for_half_samples_says_so_of_the_table(tmp_path, jobs):
     """8 rows: a half-sample of 4 is too few for its validation split, and the message says
