@@ -33,7 +33,7 @@ def accuracy_vs_k_figure(table: pd.DataFrame, score_name: str, title: str, fmt: 
         ax.minorticks_off()
     ax.set_xlabel(f"k ({noun} kept)")
     ax.set_ylabel(f"test {score_name}")
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)  # (a file or column name is text, not TeX)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     fig.tight_layout()
@@ -103,10 +103,13 @@ def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str]
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("k (top features per subsample path)")
     ax.set_ylabel("selection probability")
-    ax.set_title(title)
+    ax.set_title(title, parse_math=False)  # (a file or column name is text, not TeX)
     ax.grid(True, which="both", alpha=0.3)
     if stable.any():
-        ax.legend(loc="upper left", fontsize="x-small", ncol=2 if stable.sum() > 10 else 1)
+        legend = ax.legend(loc="upper left", fontsize="x-small",
+                           ncol=2 if stable.sum() > 10 else 1)
+        for label in legend.get_texts():  # column names
+            label.set_parse_math(False)
     fig.tight_layout()
     return _figure_bytes(plt, fig, fmt)
 

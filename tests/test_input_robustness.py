@@ -308,6 +308,28 @@ def test_select_refuses_an_mlp_too_large_before_training(tmp_path, monkeypatch):
     assert "GiB of memory" in line and not out.exists()
 
 
+def test_file_and_column_names_are_drawn_as_text_not_tex(monkeypatch):
+    """A '$' pair in a file or column name was read as TeX: 'a$x^2$b' drawn as math, and an
+    unparsable one ('$\\frac{1}{0$') failed the command with matplotlib's error (exit 1)."""
+    from lassonet_cli import plot
+
+    drawn = []
+    real = plot._figure_bytes
+    monkeypatch.setattr(plot, "_figure_bytes", lambda plt, fig, fmt: drawn.append(fig) or
+                        real(plt, fig, fmt))
+    table = pd.DataFrame({"k": [1, 2], "lassonet_score": [0.5, 0.6], "refit_score": [0.5, 0.7],
+                          "random_score": [0.4, 0.5], "random_score_sd": [0.1, 0.1]})
+    bad, mild = "a_$\\frac{1}{0$.csv", "a$x^2$b"
+    assert plot.accuracy_vs_k_figure(table, "accuracy", f"{bad}: test score", "png")
+    assert plot.stability_figure(np.array([1, 2]), np.array([[0.2, 0.9], [0.9, 1.0]]),
+                                 [bad, mild], np.array([True, True]), 1, 0.6, bad, "svg")
+    for fig in drawn:
+        ax = fig.axes[0]
+        texts = [ax.title, *ax.get_legend().get_texts()]
+        assert [t.get_text() for t in texts if "$" in t.get_text()]
+        assert not any(t.get_parse_math() for t in texts if "$" in t.get_text())
+
+
 def test_svg_figures_are_the_same_bytes_for_the_same_data():
     """The ids of an svg's clip paths and markers were random (matplotlib's svg.hashsalt
     unset): two runs with the same data and seed wrote different files."""
