@@ -183,11 +183,17 @@ class Selector:
 
     def _runs(self) -> Runner:
         """Where this selector's independent runs go: the runner ``of`` was given, else
-        ``n_jobs`` and ``scheduler``."""
+        ``n_jobs`` and ``scheduler`` (checked: ConfigError)."""
+        given = getattr(self, "_runner", None)
+        if given is not None:
+            return given
         jobs = self.n_jobs
-        if is_int(jobs) and jobs < 0:
+        if jobs is not None and not (is_int(jobs) and jobs != 0):
+            raise ConfigError("n_jobs must be a nonzero integer (-1: every core, -2: all but "
+                              f"one) or None (as the cores allow), got {jobs!r}")
+        if jobs is not None and jobs < 0:
             jobs = max(1, (os.cpu_count() or 1) + 1 + jobs)  # scikit-learn's: -1 all cores
-        return getattr(self, "_runner", None) or Runner(jobs, self.scheduler)
+        return Runner(None if jobs is None else int(jobs), self.scheduler)
 
     def _params(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in PARAMETERS}
@@ -203,6 +209,7 @@ class Selector:
             same = False
         if not same:
             checked = self._validated = (copy.deepcopy(params), Options.check(params))
+        self._runs()  # n_jobs and scheduler, whether or not there are runs to send
         return checked[1]
 
     def fit(

@@ -125,6 +125,8 @@ class Options:
         if options.ties not in TIES:
             raise ConfigError(lambda s: f"{s('ties')} must be efron or breslow, got "
                                         f"{options.ties!r}")
+        if options.task != "auto":
+            _check_ties(options.task, options.ties)
         options._check_backbone()
         return dataclasses.replace(options, device=_device(p["device"]))
 
@@ -205,12 +207,14 @@ class Options:
 
     def check_columns(self, columns: list[str], task: str, categorical: list[str],
                       gappy: list[str], n_rows: int) -> None:
-        """Before training: refuse feature columns a conv backbone cannot read as images, and
-        an MLP too large for this machine's memory.
+        """Before training: refuse feature columns a conv backbone cannot read as images, an
+        MLP too large for this machine's memory, and ties other than the default for a task
+        found (from 'auto') to be no cox task.
 
-        ``columns``: the feature columns; ``categorical``, ``gappy``: those to one-hot encode
-        and those with gaps; ``n_rows``: the table's rows.
+        ``columns``: the feature columns; ``task``: the task resolved; ``categorical``,
+        ``gappy``: those to one-hot encode and those with gaps; ``n_rows``: the table's rows.
         """
+        _check_ties(task, self.ties)
         if self.image_shape is None:
             batch = self.batch_size if self.batch_size is not None else default_batch_size(n_rows)
             check_fits_memory(self.backbone, len(columns), 1, min(batch or n_rows, n_rows))
@@ -346,6 +350,14 @@ def _image_shape(value) -> tuple[int, int, int] | None:
     if isinstance(value, str):
         return parse_image_shape(value)
     return parse_image_shape("x".join(str(v) for v in value))
+
+
+def _check_ties(task: str, ties: str) -> None:
+    """ConfigError for ties other than the default outside the cox task (the command line
+    refuses --ties itself there)."""
+    if ties != "efron" and task != "cox":
+        raise ConfigError(lambda s: f"{s('ties', ties)} applies to the cox task only, not "
+                                    f"{s('task', task)}")
 
 
 def _check_image_task(task: str) -> None:

@@ -73,6 +73,13 @@ class Runner:
             raise ConfigError(lambda s: (f"--jobs must be at least 1, got {self.jobs}" if s.cli
                                          else "n_jobs must be an integer of at least 1 (or "
                                          f"None: as the cores allow), got {self.jobs!r}"))
+        if self.scheduler is not None:  # its form; it is asked only when runs are sent
+            if not isinstance(self.scheduler, str):
+                raise ConfigError(lambda s: f"{s('scheduler')} must be the address of a Dask "
+                                            "scheduler (tcp://host:port) or None, got "
+                                            f"{self.scheduler!r}")
+            _client_class()
+            _scheduler_location(self.scheduler)
         check_threads(self.threads)
 
     def check(self) -> None:
@@ -332,6 +339,28 @@ def _connect(address: str):
         raise _unreachable(address, why) from None
 
 
+def _scheduler_location(address: str) -> tuple[str, int]:
+    """(host, port) of a scheduler's address, tcp://host:port or host:port; ConfigError for
+    any other form.  Asks nothing of the network."""
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    def malformed(why: str) -> ConfigError:
+        return ConfigError(lambda s: f"{s('scheduler')} {address!r} is no Dask scheduler's "
+                                     f"address: {why} (give tcp://host:port)")
+
+    if not address.strip():
+        raise malformed("the address is empty")
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as e:
+        raise malformed(str(e)) from None
+    if scheme != "tcp":
+        raise malformed(f"{scheme}:// is not supported")
+    return host, port
+
+
 def _unreachable(address: str, why: str) -> RunError:
     return RunError(lambda s: f"cannot reach the Dask scheduler {address!r} given by "
                               f"{s('scheduler')}: {why}")
@@ -364,18 +393,9 @@ def _check_scheduler(address: str) -> None:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from distributed.comm import connect, parse_address
-    from distributed.comm.addressing import parse_host_port
+    from distributed.comm import connect
 
-    if not address.strip():
-        raise _unreachable(address, "the address is empty (give tcp://host:port)")
-    try:
-        scheme, location = parse_address(address)
-        host, port = parse_host_port(location)
-    except (ValueError, TypeError) as e:
-        raise _unreachable(address, f"{e} (give tcp://host:port)") from None
-    if scheme != "tcp":
-        raise _unreachable(address, f"{scheme}:// is not supported (give tcp://host:port)")
+    host, port = _scheduler_location(address)
     _check_listening(address, host, port)
 
     async def identity():

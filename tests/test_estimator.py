@@ -203,6 +203,7 @@ def test_regression_and_bad_parameters():
     (dict(backbone="mlp:x"), "backbone=mlp:100", "--backbone mlp:100"),
     (dict(device="tpu"), "device", "--device"), (dict(cv=1), "cv", "--cv"),
     (dict(M=-1.0), "M", "--M"), (dict(max_epochs=0), "max_epochs", "--max-epochs"),
+    (dict(task="regression", ties="breslow"), "ties=breslow", "--ties breslow"),
 ])
 def test_bad_parameters_are_value_errors_that_name_the_parameter(params, python, cli):
     from lassonet_cli.errors import CLI
@@ -212,6 +213,14 @@ def test_bad_parameters_are_value_errors_that_name_the_parameter(params, python,
     message = str(caught.value)
     assert python in message and "--" not in message, message
     assert cli in caught.value.spelled(CLI)
+
+
+def test_ties_other_than_the_default_are_refused_when_the_task_is_found_not_cox(fitted):
+    """The command line refuses --ties outside cox; ties='breslow' was taken silently."""
+    _, X, y = fitted
+    with pytest.raises(ConfigError, match="^ties=breslow applies to the cox task only, not "
+                                          "task=classification$"):
+        LassoNetSelector(ties="breslow", **FAST).fit(X, y)
 
 
 def test_errors_while_fitting_name_parameters_too():
@@ -591,6 +600,24 @@ def test_complex_columns_and_mixed_labels_are_refused(fitted):
     mixed = np.array([1, "a"] * (len(X) // 2), dtype=object)
     with pytest.raises(DataError, match="y mixes text and other values"):
         LassoNetSelector(**FAST).fit(X, mixed)
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"n_jobs": 0}, "n_jobs must be a nonzero integer"),
+    ({"n_jobs": "2"}, "n_jobs must be a nonzero integer"),
+    ({"n_jobs": 1.5}, "n_jobs must be a nonzero integer"),
+    ({"scheduler": 1}, "scheduler must be the address of a Dask scheduler"),
+    ({"scheduler": 1, "cv": 2}, "scheduler must be the address of a Dask scheduler"),
+    ({"scheduler": "foo"}, "scheduler 'foo' is no Dask scheduler's address"),
+])
+def test_n_jobs_and_scheduler_are_checked_at_fit_whether_or_not_runs_are_sent(params,
+                                                                               fragment):
+    """With no cross-validation they were taken silently; scheduler=1 with folds to send
+    failed as "'int' object has no attribute 'strip'"."""
+    X, y = signal(40)
+    with pytest.raises(ConfigError, match=fragment):
+        LassoNetSelector(**{**FAST, **params}).fit(X, y)
+    LassoNetSelector(n_jobs=None).validate()  # auto
 
 
 def test_negative_n_jobs_count_back_from_the_cores(monkeypatch):

@@ -257,7 +257,7 @@ def test_a_server_that_is_not_a_scheduler_fails_within_seconds(mode):
 ])
 def test_a_malformed_scheduler_address_fails_at_once(address, why):
     started = time.monotonic()
-    with pytest.raises(RunError, match=why):
+    with pytest.raises(ConfigError, match=why):
         Runner(scheduler=address).map(draw, {"seed": 0}, TASKS, NAMES)
     assert time.monotonic() - started < 2
 
