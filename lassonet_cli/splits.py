@@ -62,11 +62,8 @@ def split_rows(
     if not 0 < fraction < 1:
         raise DataError(lambda s: f"{name(s)} must be between 0 and 1 (exclusive), got "
                                   f"{fraction}")
+    check_split_size(n, fraction, what)
     n_out = int(round(n * fraction))
-    if n_out < 1 or n - n_out < 2:
-        need = _rows_needed(n, fraction)
-        raise TooFewRows(lambda s: f"{n} row(s) are too few for {name(s)} {fraction}: need "
-                                   f"at least {need} rows")
     shuffled = _shuffled(y, stratify, rng)
     if not stratify:
         (order,) = shuffled
@@ -86,6 +83,17 @@ def split_rows(
                                   "split")
     keep = np.setdiff1d(np.arange(n), out)
     return keep, out
+
+
+def check_split_size(n: int, fraction: float, what: str) -> None:
+    """``TooFewRows`` unless holding out ``fraction`` of ``n`` rows holds out at least one
+    and keeps at least two (``what`` as ``split_rows`` takes it)."""
+    n_out = int(round(n * fraction))
+    if n_out < 1 or n - n_out < 2:
+        need = _rows_needed(n, fraction)
+        raise TooFewRows(lambda s: f"{n} row(s) are too few for "
+                                   f"{what if what.startswith('-') else s(what)} {fraction}: "
+                                   f"need at least {need} rows")
 
 
 def _rows_needed(n: int, fraction: float) -> int:

@@ -37,7 +37,7 @@ from .estimator import Selector
 from .inputs import as_frame
 from .options import Options, is_int, is_real
 from .runs import Runner
-from .splits import TooFewRows, half_samples
+from .splits import TooFewRows, check_split_size, half_samples
 from .targets import task_target
 from .tasks import make_task
 
@@ -129,7 +129,8 @@ class Stability:
 
     def table(self, groups: dict[str, str] | None = None) -> pd.DataFrame:
         """One row per column, most stable first (then by mean place in the rankings, then by
-        name): feature, p_k<k> for each k of the grid, max_probability, stable[, group]."""
+        name): feature, p_k<k> for each k of the grid, max_probability, stable[, group: the
+        column's group in ``groups``, else its own name]."""
         probs = self.probabilities(self.k_grid)
         top = self.max_probability
         mean_place = self.positions.mean(axis=0)
@@ -141,7 +142,7 @@ class Stability:
         frame["max_probability"] = top[order]
         frame["stable"] = self.stable[order]
         if groups:
-            frame["group"] = [groups.get(c, "") for c in frame["feature"]]
+            frame["group"] = [groups.get(c, c) for c in frame["feature"]]  # (as select)
         return frame
 
     def summary(self) -> str:
@@ -266,11 +267,17 @@ def stability_selection(
     shared = _Table(sub_options, frame, None if task_name == "reconstruction" else raw, unit)
     names = [f"subsample {i + 1} (pair {i // 2 + 1}, half {i % 2 + 1})"
              for i in range(len(subsamples))]
+    half_rows = min(len(rows) for rows in subsamples)
+    half = f"each half-sample holds {half_rows} of the {len(y)} rows, and "
     try:
+        # (before any path: a half-sample too small to split, or to hold classes, failed in
+        # the checks of a table, as if it were the table)
+        check_split_size(half_rows, options.val_fraction, "val_fraction")
+        if task_name == "classification":
+            _check_half_classes(raw, subsamples, half)
         outcomes = (runner or Runner()).map(_subsample_path, shared, subsamples, names, on_done)
     except TooFewRows as e:  # said of a half-sample: say it of the table
         cause = e
-        half = f"each half-sample holds {len(subsamples[0])} of the {len(y)} rows, and "
         if cause.finding is None:  # too few rows to split
             raise TooFewRows(lambda s: f"{half}{cause.spelled(s)} (stability selection: a "
                                        "table of twice that)") from None
@@ -291,6 +298,16 @@ def stability_selection(
         q_from = "the median size of the subsamples' chosen models"
     grid = sorted(set(_default_grid(p) if k_grid is None else k_grid) | {q})
     return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p, aside)
+
+
+def _check_half_classes(labels: np.ndarray, subsamples: list[np.ndarray], half: str) -> None:
+    """DataError unless some class has 2 rows in each half-sample (``subsamples``);
+    ``half``: what a half-sample holds, said first."""
+    for rows in subsamples:
+        if pd.Series(labels[rows]).value_counts().max() < 2:
+            raise DataError(f"{half}a half-sample has a different class in each of its rows: "
+                            "classification needs classes of at least 2 rows in each "
+                            "half-sample (a class of 4 rows in the table gives them)")
 
 
 def _default_grid(p: int) -> list[int]:

@@ -104,6 +104,9 @@ def test_probabilities_stable_set_and_bound_by_hand():
     assert table["feature"].tolist()[:2] == ["a", "b"]
     assert table.columns.tolist() == ["feature", "p_k1", "p_k2", "p_k5", "max_probability",
                                       "stable"]
+    # with groups, an ungrouped column's group is its own name, as select writes it
+    grouped = result.table({"a": "g", "b": "g"}).set_index("feature")["group"]
+    assert grouped.to_dict() == {"a": "g", "b": "g", "c": "c", "d": "d", "e": "e"}
 
 
 @pytest.mark.parametrize("efv, pi_thr, p", [(1, 0.6, 30), (2.5, 0.9, 1000), (0.1, 0.75, 7)])
@@ -183,6 +186,27 @@ def test_a_table_too_small_for_half_samples_says_so_of_the_table(tmp_path, jobs)
     assert_clean_error(result, "each half-sample holds 4 of the 8 rows", "need at least 6 rows",
                        "a table of twice that")
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("labels, fragments", [
+    (["a", "b"] * 2, ["each half-sample holds 2 of the 4 rows, and 2 row(s) are too few for "
+                      "--val-fraction 0.1: need at least 6 rows", "a table of twice that"]),
+    ([f"c{i % 10}" for i in range(20)], ["each half-sample holds 10 of the 20 rows, and a "
+                                         "half-sample has a different class in each of its "
+                                         "rows"]),
+])
+def test_a_classification_table_too_small_for_half_samples_says_so_of_them(tmp_path, labels,
+                                                                           fragments):
+    """It was 'y has a different value in each of its 2 rows: ... is it an ID?', said of a
+    half-sample as if it were the table."""
+    path = tmp_path / "small.csv"
+    n = len(labels)
+    pd.DataFrame({"a": np.arange(n) % 7, "b": np.arange(n) % 3, "y": labels}).to_csv(
+        path, index=False)
+    result = invoke("stability", path, "-t", "y", "--pairs", "2", "--jobs", "1", "-q",
+                    "-o", tmp_path / "out.csv")
+    line = assert_clean_error(result, *fragments)
+    assert "ID" not in line
 
 
 def test_a_score_undefined_on_a_half_samples_validation_rows_names_this_commands_remedy(
@@ -293,7 +317,8 @@ def test_a_group_is_one_unit_with_one_probability(tmp_path):
     for members in (["x1", "x2"], ["x3", "x6"]):
         rows = stab.loc[members].drop(columns="group")
         assert (rows.nunique() == 1).all(), rows
-    assert stab.loc["x1", "group"] == "a" and stab.loc["x0", "group"] != "a"
+    # an ungrouped column's group is its own name, as in select's ranking (it was empty)
+    assert stab.loc["x1", "group"] == "a" and stab.loc["x0", "group"] == "x0"
     # 10 columns in 8 units: with q = 2 units, the bound is 4 / (0.2 * 8)
     assert "expected false selections <= 2.5" in result.stderr
     assert "p = 8 groups and ungrouped features" in result.stderr
