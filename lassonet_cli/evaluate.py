@@ -213,9 +213,15 @@ def accuracy_vs_k(
         selector.fit(frame.iloc[train_rows], fit_target, on_point=callback, on_run=on_run)
     except TooFewRows as e:  # (the training rows' own split: name the option that shrank them)
         few = e
-        raise DataError(lambda s: f"{s('test_fraction', str(test_fraction))} leaves "
-                        f"{len(train_rows)} of {len(raw)} rows to train on, and "
-                        f"{few.spelled(s)}: lower {s('test_fraction')}") from None
+
+        def message(s) -> str:  # the finding, without the selection's own remedy
+            said = few.spelled(s) if few.finding is None else few.finding
+            more = "" if few.finding is None else f", or hold out more with {s('val_fraction')}"
+            return (f"{s('test_fraction', str(test_fraction))} leaves {len(train_rows)} of "
+                    f"{len(raw)} rows to train on, and {said}: lower {s('test_fraction')}"
+                    f"{more}")
+
+        raise DataError(message) from None
     task, encoder, device = selector.task_, selector.encoder_, selector.options_.device
     features = torch.from_numpy(encoder.transform(frame))
     fit_rows, val_rows = (train_rows[i] for i in selector.split_)

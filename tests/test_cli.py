@@ -595,6 +595,20 @@ def test_a_test_fraction_that_starves_the_training_rows_is_named(tmp_path):
     assert line.index("--test-fraction") < line.index("--val-fraction")
 
 
+def test_a_test_fraction_that_leaves_a_validation_row_gives_one_remedy(tmp_path):
+    """The selection's remedy and this command's were glued: '... hold out more with
+    --val-fraction or cross-validate with --cv K: lower --test-fraction'."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((120, 3)), columns=["a", "b", "y"])
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    line = assert_clean_error(invoke("path", path, "-t", "y", "--test-fraction", "0.95", "-q"),
+                              "--test-fraction 0.95 leaves 6 of 120 rows to train on, and the "
+                              "1 validation row(s)", "R^2 is undefined: lower --test-fraction, "
+                              "or hold out more with --val-fraction")
+    assert line.count(": ") == 2 and "--cv" not in line
+
+
 SIX_ROWS = "a,b,y\n1,2,1.0\n2,1,2.5\n3,5,2.0\n4,3,4.1\n5,6,5.2\n6,4,5.9\n"
 # five rows of one value: of three folds of two rows, at least two hold that value alone
 MOSTLY_ONE = "a,b,y\n1,2,1.5\n2,1,1.5\n3,5,1.5\n4,3,1.5\n5,6,1.5\n6,4,2.5\n"
