@@ -92,7 +92,8 @@ def check_table(
     ``Prepared.constant``, for the estimator to rank them last with importance 0 (``select``:
     one ranking row per input column); ``'drop'`` leaves them out of ``X`` (``path``, which
     evaluates usable columns); ``'keep'`` uses them like any column, without a note (the pixels
-    of an image, where every column has its place).
+    of an image, where every column has its place); gaps in pixels are then left to the conv
+    backbone's own refusal (``Options.check_columns``), which has no --missing impute to offer.
     """
     if constant not in ("set_aside", "drop", "keep"):
         raise ValueError(f"constant must be set_aside, drop or keep, got {constant!r}")
@@ -177,7 +178,7 @@ def check_table(
     if task == "reconstruction":
         check_reconstruction(cats, [c for c in sel.features if gaps[c] or infinite.get(c, 0)],
                              len(sel.features))
-    if missing == "error":
+    if missing == "error" and constant != "keep":
         bad = {c: n for c, n in gaps.items() if n}
         if bad:
             listed = ", ".join(f"{c} ({n} missing)" for c, n in bad.items())

@@ -150,6 +150,17 @@ def test_images_whose_every_pixel_is_constant_are_refused_as_other_tables_are(tm
     assert_clean_error(result, "every feature column is constant: there is nothing to select")
 
 
+def test_a_gap_in_a_pixel_suggests_no_imputation_which_a_conv_backbone_refuses(tmp_path):
+    """The first error said 'or use --missing impute', and that gave the second error."""
+    table = pd.read_csv(BARS)
+    table.loc[3, "px_2_2"] = None
+    path = tmp_path / "gap.csv"
+    table.to_csv(path, index=False)
+    result = invoke("select", path, "--target", "shape", "--id", "id", *CONV, "--cv", 0)
+    line = assert_clean_error(result, "a conv backbone needs every pixel", "px_2_2")
+    assert "impute" not in line
+
+
 def test_groups_with_a_conv_backbone_are_refused(tmp_path):
     groups = tmp_path / "groups.csv"
     groups.write_text("feature,group\npx_0_0,a\npx_0_1,a\n")
