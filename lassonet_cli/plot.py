@@ -100,6 +100,7 @@ def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str]
     ax.axhline(pi_thr, color="black", linestyle="--", linewidth=0.8)
     ax.axvline(q, color="black", linestyle=":", linewidth=0.8)
     ax.set_xscale("log")
+    _count_ticks(ax, int(np.max(ks)))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("k (top features per subsample path)")
     ax.set_ylabel("selection probability")
@@ -112,6 +113,21 @@ def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str]
             label.set_parse_math(False)
     fig.tight_layout()
     return _figure_bytes(plt, fig, fmt)
+
+
+def _count_ticks(ax, top: int) -> None:
+    """Label a log x axis of counts from 1 to ``top`` with plain integers: every count up to
+    ``GRID_TICKS``, else 1, 2, 5, 10, 20, 50, ... (matplotlib's own labels of a short log axis
+    read 2×10^0)."""
+    from matplotlib.ticker import NullFormatter
+
+    if top <= GRID_TICKS:
+        ticks = list(range(1, top + 1))
+    else:
+        ticks = [m * 10 ** e for e in range(len(str(top))) for m in (1, 2, 5)
+                 if m * 10 ** e <= top]
+    ax.set_xticks(ticks, [str(v) for v in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def require_matplotlib(option: str):

@@ -330,6 +330,23 @@ def test_file_and_column_names_are_drawn_as_text_not_tex(monkeypatch):
         assert not any(t.get_parse_math() for t in texts if "$" in t.get_text())
 
 
+@pytest.mark.parametrize("top, labels", [(6, ["1", "2", "3", "4", "5", "6"]),
+                                         (300, ["1", "2", "5", "10", "20", "50", "100", "200"])])
+def test_stability_figures_label_k_with_plain_counts(top, labels):
+    """A short log axis was labelled 10^0, 2×10^0, 3×10^0, ... (lassonet path's reads 1, 2,
+    5)."""
+    import re
+
+    from lassonet_cli.plot import stability_figure
+
+    ks = np.arange(1, top + 1)
+    svg = stability_figure(ks, np.tile(ks / top, (2, 1)), ["a", "b"], np.array([True, False]),
+                           1, 0.6, "t", "svg").decode()
+    drawn = re.findall(r"<!-- (.*?) -->", svg)
+    assert drawn[:len(labels)] == labels, drawn
+    assert not any("mathdefault" in text for text in drawn)
+
+
 def test_svg_figures_are_the_same_bytes_for_the_same_data():
     """The ids of an svg's clip paths and markers were random (matplotlib's svg.hashsalt
     unset): two runs with the same data and seed wrote different files."""
