@@ -411,7 +411,10 @@ def _r2(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     ``r2_score`` does, it is then 1 for an exact fit and 0 otherwise, never -inf.
     """
     ss_res = ((y - out) ** 2).sum()
-    ss_tot = ((y - y.mean(dim=0)) ** 2).sum()
+    # a constant column's float32 mean need not equal its value (0.1 x 40 rows): count its
+    # spread as exactly 0, or a rounding residue would become the denominator
+    constant = (y == y[:1]).all(dim=0)
+    ss_tot = torch.where(constant, 0.0, ((y - y.mean(dim=0)) ** 2).sum(dim=0)).sum()
     ratio = ss_res / ss_tot.clamp_min(torch.finfo(y.dtype).tiny)
     undefined = (ss_res > 0).to(ratio.dtype)
     return 1 - torch.where(ss_tot > 0, ratio, undefined)

@@ -19,6 +19,18 @@ def test_r2_of_constant_targets_is_finite():
     assert float(task.score(torch.full((3, 1), 0.2), y)) == 0.0
 
 
+def test_r2_of_a_constant_target_whose_mean_rounds_is_zero_not_huge():
+    """7 copies of 0.1 in float32 have a mean that is not exactly 0.1: the rounding residue
+    must not become SS_tot (R^2 was -4e14 from LassoNetSelector.score(X, constant y))."""
+    y = torch.full((7, 1), 0.1)
+    assert float(((y - y.mean(dim=0)) ** 2).sum()) > 0  # the residue this guards against
+    assert float(Regression().score(torch.zeros(7, 1), y)) == 0.0
+    assert float(Regression().score(y.clone(), y)) == 1.0
+    pooled = torch.cat([y, torch.tensor([[0.0], [1.0], [0.0], [1.0], [0.0], [1.0], [0.0]])], 1)
+    r2 = float(Reconstruction(columns=("a", "b")).score(torch.zeros(7, 2), pooled))
+    assert abs(r2 - (1 - (7 * 0.01 + 3) / (3 * 16 / 49 + 4 * 9 / 49))) < 1e-5
+
+
 def test_r2_matches_its_definition():
     task = Regression()
     y = torch.tensor([[1.0], [2.0], [4.0]])
