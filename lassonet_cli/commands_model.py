@@ -166,7 +166,7 @@ def inspect(
     point = header["point"]
     task = header["task"]
     lines = [
-        f"model file      {model}",
+        f"model file      {_printable(str(model))}",
         f"task            {task['name']}{_task_detail(task)}",
         f"backbone        {header['backbone']} (dropout {header['dropout']})",
         f"inputs          {header['n_inputs']} column(s), {header['n_outputs']} output(s)",
@@ -195,8 +195,16 @@ def inspect(
     for name in header["ranking"]:
         if name in selected:
             value = importances[name]
-            lines.append(f"  {name:<30} {'inf' if value is None else format(value, '.6g')}")
+            shown = _printable(name)
+            lines.append(f"  {shown:<30} {'inf' if value is None else format(value, '.6g')}")
     write_stdout(("\n".join(lines) + "\n").encode())
+
+
+def _printable(name: str) -> str:
+    """``name`` with control characters escaped (``\\n``, ``\\x1b``): a column name holding a
+    newline would split its line of the summary, an escape sequence would drive the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in name)
 
 
 def _cv_detail(point: dict) -> str:

@@ -825,6 +825,21 @@ def test_inspect_text_summary(trained, kind):
     assert f"{n} of {len(FEATURES)}" in text
 
 
+def test_inspect_text_escapes_control_characters_in_names(tmp_path):
+    """A name holding a newline split its line of the summary, and an escape sequence reached
+    the terminal raw: both are shown escaped, one line per selected column."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a\nb", "\x1b[31mred", "α\tβ"])
+    sel = Selector(task="regression", backbone="linear", max_epochs=5, path_multiplier=2.0,
+                   cv=0, k=3, n_jobs=1).fit(X, X["a\nb"] * 2 - X["α\tβ"])
+    sel.save(tmp_path / "m.safetensors")
+    result = invoke("inspect", str(tmp_path / "m.safetensors"))
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\t" not in result.stdout
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert sorted(listed) == sorted(["a\\nb", "\\x1b[31mred", "α\\tβ"])
+
+
 # --- columns set aside, cross-validated points, files from before either ------------------------
 
 
