@@ -105,7 +105,7 @@ def check_table(
     X = df[sel.features]
     y: pd.Series | pd.DataFrame | None = None
     for role, name in (("--target", sel.target), ("--time", sel.time), ("--event", sel.event)):
-        if name is not None and _is_nested(df[name]):
+        if name is not None and is_nested(df[name]):
             raise DataError(f"the {role} column {name!r} holds lists or records: it needs one "
                             "value per row")
     if task == "auto" and sel.time is not None:
@@ -144,7 +144,7 @@ def check_table(
         check_column_kind(df[sel.target], f"the target column {sel.target!r}",
                           levels="--task classification if it holds class labels")
     cats = categorical_columns(X, categorical)
-    nested = [c for c in cats if _is_nested(X[c])]
+    nested = [c for c in cats if is_nested(X[c])]
     if nested:
         raise DataError(f"column(s) holding lists or records cannot be features: "
                         f"{', '.join(nested[:5])}; drop them with --exclude")
@@ -381,7 +381,7 @@ def _first_row(series: pd.Series, value: str) -> int:
     return int(np.flatnonzero((text == value).to_numpy())[0]) + 1
 
 
-def _is_nested(series: pd.Series) -> bool:
+def is_nested(series: pd.Series) -> bool:
     values = series.dropna()
     return len(values) > 0 and isinstance(values.iloc[0], list | tuple | dict | np.ndarray)
 

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from .checks import Prepared, check_column_kind, constant_columns
+from .checks import Prepared, check_column_kind, constant_columns, is_nested
 from .columns import (
     categorical_columns,
     gappy_columns,
@@ -64,6 +64,10 @@ def prepare_table(options: Options, X, y) -> Table:
                 f"{s(option)} names column(s) that are not features: "
                 f"{', '.join(map(str, unknown[:5]))}"))
     cats = categorical_columns(frame, options.categorical)
+    nested = [c for c in cats if is_nested(frame[c])]
+    if nested:  # (counting their levels would fail on unhashable cells)
+        raise DataError(f"X's column(s) {', '.join(map(str, nested[:5]))} hold lists or records: "
+                        "give one number or category per cell, or leave them out of X")
     forced = set(options.categorical or ())
     for c in cats:  # dates and mostly-numeric text would become one level per value
         check_column_kind(frame[c], f"column {c!r}", forced=c in forced,

@@ -504,6 +504,16 @@ def test_python_refuses_the_columns_the_command_line_refuses():
     assert set(kept.ranking_) == {"a", "b"}
 
 
+@pytest.mark.parametrize("cell", [[1.0], {"k": 1}])
+def test_a_column_of_lists_or_records_is_refused_by_name(cell):
+    """As select refuses a Parquet list or struct column: fit raised pandas' TypeError
+    'unhashable type: list' while counting the column's levels."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.standard_normal(30), "nest": [cell] * 30})
+    with pytest.raises(DataError, match=r"X's column\(s\) nest hold lists or records"):
+        LassoNetSelector(**FAST).fit(X, rng.standard_normal(30))
+
+
 def test_fit_table_refuses_what_fit_takes_and_names_fit():
     """``fit_table`` takes the checked ``prepare.Table``; given (X) as ``fit`` takes it, it says
     to call ``fit`` instead of failing on a missing attribute."""
