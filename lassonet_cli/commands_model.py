@@ -153,7 +153,7 @@ def inspect(
     import json
     import math
 
-    from .io import write_stdout
+    from .io import printable, write_stdout
     from .modelfile import check_weights, read_header
 
     # the header, checked against the tensors' shapes, and the weights read by numpy: no torch
@@ -166,7 +166,7 @@ def inspect(
     point = header["point"]
     task = header["task"]
     lines = [
-        f"model file      {_printable(str(model))}",
+        f"model file      {printable(str(model))}",
         f"task            {task['name']}{_task_detail(task)}",
         f"backbone        {header['backbone']} (dropout {header['dropout']})",
         f"inputs          {header['n_inputs']} column(s), {header['n_outputs']} output(s)",
@@ -195,16 +195,9 @@ def inspect(
     for name in header["ranking"]:
         if name in selected:
             value = importances[name]
-            shown = _printable(name)
+            shown = printable(name)
             lines.append(f"  {shown:<30} {'inf' if value is None else format(value, '.6g')}")
     write_stdout(("\n".join(lines) + "\n").encode())
-
-
-def _printable(name: str) -> str:
-    """``name`` with control characters escaped (``\\n``, ``\\x1b``): a column name holding a
-    newline would split its line of the summary, an escape sequence would drive the terminal."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                   for c in name)
 
 
 def _cv_detail(point: dict) -> str:

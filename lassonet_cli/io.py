@@ -299,7 +299,7 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
             return (json.dumps(records, indent=1) + "\n").encode()
         return "".join(json.dumps(r) + "\n" for r in records).encode()
     if fmt == "table":
-        return (df.to_string(index=False) + "\n").encode()
+        return (_printable_frame(df).to_string(index=False) + "\n").encode()
     if fmt == "parquet":
         buf = io.BytesIO()
         try:
@@ -312,6 +312,26 @@ def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
                             "format, e.g. --format jsonl") from None
         return buf.getvalue()
     raise DataError(f"unknown format {fmt!r}")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``), for output read on a
+    terminal: a name holding a line break would split its line, an escape sequence would drive
+    the terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
+def _printable_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with control characters in its column names and text cells escaped
+    (``printable``; pandas escapes only tabs and line breaks), as ``--format table`` shows it."""
+    df = df.rename(columns=lambda c: printable(c) if isinstance(c, str) else c)
+    text = [c for c in range(df.shape[1]) if df.dtypes.iloc[c].kind not in "biufcmM"]
+    if text:
+        df = df.copy()
+        for c in text:
+            df.isetitem(c, df.iloc[:, c].map(lambda v: printable(v) if isinstance(v, str) else v))
+    return df
 
 
 def _bytes_as_text(df: pd.DataFrame) -> pd.DataFrame:

@@ -336,6 +336,21 @@ def test_write_text_formats_to_stdout(capsysbinary, fmt):
     assert [r["feature"] for r in records] == ["x1", "age", "größe", "pixel_7"]
 
 
+def test_table_format_escapes_control_characters_in_names_and_cells(capsysbinary):
+    """pandas escapes tabs and line breaks only: an escape sequence or a bell in a column
+    name or a text cell reached the terminal raw; now every control character is escaped and
+    each row stays on its line."""
+    df = pd.DataFrame({"feature": ["\x1b[31mred", "bell\x07", "a\nb", "größe"],
+                       "\x1b]0;title\x07": [1, 2, 3, 4]})
+    write_table(df, None, "table")
+    out = capsysbinary.readouterr().out.decode("utf-8")
+    assert not any(c in out for c in "\x1b\x07\r\t")
+    lines = out.splitlines()
+    assert len(lines) == 5 and lines[0].split() == ["feature", "\\x1b]0;title\\x07"]
+    assert [line.split()[0] for line in lines[1:]] == ["\\x1b[31mred", "bell\\x07", "a\\nb",
+                                                        "größe"]
+
+
 def test_write_parquet_to_piped_stdout(capsysbinary):
     df = ranked()
     write_table(df, None, "parquet")
