@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import types
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -349,6 +350,17 @@ def test_table_format_escapes_control_characters_in_names_and_cells(capsysbinary
     assert len(lines) == 5 and lines[0].split() == ["feature", "\\x1b]0;title\\x07"]
     assert [line.split()[0] for line in lines[1:]] == ["\\x1b[31mred", "bell\\x07", "a\\nb",
                                                         "größe"]
+
+
+def test_table_format_of_a_float16_column_prints_no_warning(capfd):
+    """pandas' layout compared float16 cells with 1e6 cast to float16: 'RuntimeWarning:
+    overflow encountered in cast' on stderr of a successful predict --keep."""
+    df = pd.DataFrame({"half": np.array([1.5, 60000], dtype=np.float16), "prediction": [0.1, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_table(df, None, "table")
+    out, err = capfd.readouterr()
+    assert err == "" and out.splitlines()[1].split() == ["1.5", "0.1"]
 
 
 def test_write_parquet_to_piped_stdout(capsysbinary):
