@@ -133,13 +133,21 @@ def select(
     model_out: ModelOut = None,
     filters_out: FiltersOut = None,
 ) -> None:
-    from .io import check_outputs, output_format, write_file, write_outputs, write_table
+    from .io import (
+        check_model_name,
+        check_outputs,
+        output_format,
+        write_file,
+        write_outputs,
+        write_table,
+    )
 
     reporter = Reporter(quiet, progress)
     out_format = output_format(output, format.value if format else None)
     path_format = output_format(path_out, None, override=None) if path_out else None
     check_outputs({"the input": data, "the groups file": groups}, output, out_format,
                   {"--path-out": path_out, "--model-out": model_out, "--filters-out": filters_out})
+    check_model_name(model_out)
     chosen_rule = rule.value if rule else ("1se" if cv else "best")
     options = parse_options(
         task, backbone, M, dropout, lambda_start, path_multiplier, max_epochs, patience,

@@ -71,6 +71,19 @@ def output_format(path: str | None, fmt: str | None, override: str | None = "--f
     return _BY_SUFFIX[suffix]
 
 
+def check_model_name(path: str | None) -> None:
+    """Refuse a ``--model-out`` named as a table (``model.csv``, ``ranking.parquet``): the file
+    would be safetensors whatever its name, most likely meant for ``-o``."""
+    if not path:
+        return
+    name = path[:-3] if path.lower().endswith(".gz") else path
+    suffix = Path(name).suffix.lower()
+    if _BY_SUFFIX.get(suffix, "table") != "table":
+        raise DataError(f"--model-out {path!r} is named as a {_BY_SUFFIX[suffix]} table, but a "
+                        f"model file is safetensors: name it "
+                        f"{str(Path(name).with_suffix('.safetensors'))!r} (the ranking goes to -o)")
+
+
 def _through_proc(path: str) -> bool:
     """True when resolving ``path`` passes through /proc, as /dev/stdout, /dev/fd/N and
     /proc/self/fd/N do: such a name is an open file descriptor, not an entry of a directory

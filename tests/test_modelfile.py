@@ -825,6 +825,20 @@ def test_inspect_text_summary(trained, kind):
     assert f"{n} of {len(FEATURES)}" in text
 
 
+@pytest.mark.parametrize("name", ["ranking.csv", "model.PARQUET", "m.json.gz"])
+def test_model_out_named_as_a_table_is_refused_before_training(tmp_path, name):
+    """--model-out ranking.csv (the ranking's name given to the wrong option) wrote a
+    safetensors file named .csv and exited 0."""
+    data = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a": rng.standard_normal(30), "y": rng.standard_normal(30)}).to_csv(data,
+                                                                                    index=False)
+    result = invoke("select", data, "-t", "y", "--backbone", "linear", "--max-epochs", "2",
+                    "--cv", "0", "--model-out", tmp_path / name, "-q")
+    assert_clean_error(result, "--model-out", "a model file is safetensors", ".safetensors'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
 def test_inspect_text_escapes_control_characters_in_names(tmp_path):
     """A name holding a newline split its line of the summary, and an escape sequence reached
     the terminal raw: both are shown escaped, one line per selected column."""
