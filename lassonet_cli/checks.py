@@ -211,8 +211,7 @@ def check_table(
         check_target_kind(y, task, f"the target column {sel.target!r}")
 
     flat = constant_columns(X, cats)
-    if flat and len(flat) == len(sel.features):  # (pixels too: kept, but nothing to learn)
-        raise DataError("every feature column is constant: there is nothing to select")
+    refuse_all_constant(flat, sel.features)  # (pixels too: kept, but nothing to learn)
     if constant == "keep":
         flat = []
     if flat:
@@ -233,6 +232,13 @@ def check_table(
                     categorical=[c for c in cats if c in X.columns and c not in flat],
                     gappy=gappy, constant=flat if constant == "set_aside" else [],
                     dropped=flat if constant == "drop" else [])
+
+
+def refuse_all_constant(constant: list[str], features) -> None:
+    """DataError where the ``constant`` columns are all the ``features``: nothing to select
+    (the command line, the Python API and stability selection, pixels included)."""
+    if constant and len(constant) == len(features):
+        raise DataError("every feature column is constant: there is nothing to select")
 
 
 def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:

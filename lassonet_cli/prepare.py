@@ -17,7 +17,13 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from .checks import Prepared, check_column_kind, constant_columns, is_nested
+from .checks import (
+    Prepared,
+    check_column_kind,
+    constant_columns,
+    is_nested,
+    refuse_all_constant,
+)
 from .columns import (
     categorical_columns,
     gappy_columns,
@@ -83,8 +89,7 @@ def prepare_table(options: Options, X, y) -> Table:
         raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
                         f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
     aside = {c: "constant" for c in constant_columns(frame, cats)}
-    if aside and len(aside) == len(inputs):
-        raise DataError("every feature column is constant: there is nothing to select")
+    refuse_all_constant(list(aside), inputs)
     if options.image_shape:  # pixels keep their place in the image even when constant
         aside = {}
     if aside:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from . import defaults
 from .backbone_spec import BackboneSpec
-from .checks import constant_columns
+from .checks import constant_columns, refuse_all_constant
 from .columns import categorical_columns
 from .errors import ConfigError, DataError
 from .estimator import Selector
@@ -233,8 +233,7 @@ def stability_selection(
     # counts the units a path can select, as ``lassonet path``'s k does
     aside = [] if options.image_shape else constant_columns(
         frame, categorical_columns(frame, options.categorical))
-    if aside and len(aside) == frame.shape[1]:
-        raise DataError("every feature column is constant: there is nothing to select")
+    refuse_all_constant(aside, frame.columns)
     unit = unit_index(frame.columns, options.groups, aside)
     p = int(unit.max()) + 1 if len(unit) else 0
     grouped = p < frame.shape[1] - len(aside)
