@@ -59,8 +59,7 @@ def output_format(path: str | None, fmt: str | None, override: str | None = "--f
         return fmt
     if not path or path == "-":
         return "csv"
-    name = path[:-3] if path.lower().endswith(".gz") else path
-    suffix = Path(name).suffix.lower()
+    suffix = Path(_without_gz(path)).suffix.lower()
     if not suffix:
         return "csv"
     if suffix not in _BY_SUFFIX:
@@ -76,12 +75,17 @@ def check_model_name(path: str | None) -> None:
     would be safetensors whatever its name, most likely meant for ``-o``."""
     if not path:
         return
-    name = path[:-3] if path.lower().endswith(".gz") else path
-    suffix = Path(name).suffix.lower()
-    if _BY_SUFFIX.get(suffix, "table") != "table":
-        raise DataError(f"--model-out {path!r} is named as a {_BY_SUFFIX[suffix]} table, but a "
-                        f"model file is safetensors: name it "
-                        f"{str(Path(name).with_suffix('.safetensors'))!r} (the ranking goes to -o)")
+    name = Path(_without_gz(path))
+    fmt = _BY_SUFFIX.get(name.suffix.lower())
+    if fmt not in (None, "table"):  # (.txt, aligned text, is no table format)
+        raise DataError(f"--model-out {path!r} is named as a {fmt} table, but a model file is "
+                        f"safetensors: name it {str(name.with_suffix('.safetensors'))!r} (the "
+                        "ranking goes to -o)")
+
+
+def _without_gz(path: str) -> str:
+    """``path`` without a final '.gz' (any case): the name whose extension says the format."""
+    return path[:-3] if path.lower().endswith(".gz") else path
 
 
 def _through_proc(path: str) -> bool:
