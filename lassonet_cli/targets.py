@@ -150,7 +150,11 @@ def task_target(
     known = ~pd.isna(pd.Series(target)).to_numpy()
     if not known.any():
         raise DataError("y is empty: every value is missing")
-    if not known.all():  # rows without a target teach nothing (the CLI says so on stderr)
+    if not known.all():  # rows without a target teach nothing: said, as the CLI says it
+        import warnings
+
+        warnings.warn(f"dropped {int((~known).sum())} row(s) whose y is missing",
+                      UserWarning, stacklevel=3)
         X, target = X[known].reset_index(drop=True), target[known]
     if target.dtype == object:
         kinds = {"text" if isinstance(v, str) else "number" for v in target}

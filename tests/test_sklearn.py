@@ -250,3 +250,18 @@ def test_pd_na_in_an_object_array_is_a_gap(missing):
         as_nan[3, 2] = np.nan
         expected = LassoNetSelector(missing=missing, **FAST).fit(as_nan, y)
         np.testing.assert_array_equal(selector.fit(with_na, y).predict(X), expected.predict(X))
+
+
+def test_rows_without_a_target_are_dropped_with_a_warning():
+    """fit dropped the rows whose y is missing without a word (the command line says so on
+    stderr): now a UserWarning counts them, and the fit equals one on the other rows."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = 2 * X[:, 0] + 0.1 * rng.standard_normal(60)
+    gappy = y.copy()
+    gappy[[4, 9, 30]] = np.nan
+    with pytest.warns(UserWarning, match=r"dropped 3 row\(s\) whose y is missing"):
+        selector = LassoNetSelector(**FAST).fit(X, gappy)
+    kept = ~np.isnan(gappy)
+    expected = LassoNetSelector(**FAST).fit(X[kept], y[kept])
+    np.testing.assert_array_equal(selector.predict(X), expected.predict(X))
