@@ -107,7 +107,8 @@ def task_target(
     """(task, X, target) for the Python API's ``fit(X, y)``: the task resolved, the rows kept and
     the raw target array a task is fitted on (see ``tasks``).
 
-    * regression, classification: ``y`` (n,); rows whose target is missing are dropped.
+    * regression, classification: ``y`` (n,); rows whose target is missing are dropped,
+      with a warning.
     * cox: ``y`` (n, 2) of (time, event): an array, a DataFrame (columns named ``time`` and
       ``event`` are taken by name, else the first is the time), or a structured array with a
       boolean event field and a time field (as scikit-survival's ``Surv``).
