@@ -318,6 +318,17 @@ def _check_named(path: str, names: list[str]) -> None:
                         "name it in the header, or remove the column")
 
 
+def _nested_as_written(table) -> dict:
+    """{name: object array} for ``table``'s nested columns (structs, lists, maps), their
+    integers kept as integers: converted with the rest, an integer field with a gap (or a row
+    that is null) became a float, and ``predict --keep`` wrote 1.0 for 1.  Nested columns are
+    never features, only passed through."""
+    import pyarrow as pa
+
+    return {field.name: table.column(field.name).to_pandas(integer_object_nulls=True)
+            .to_numpy(dtype=object) for field in table.schema if pa.types.is_nested(field.type)}
+
+
 def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.DataFrame:
     """A Parquet file as a DataFrame, read a few columns at a time.
 
@@ -355,9 +366,12 @@ def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.Dat
         table = _decimals_as_floats(file.read(columns=names[start : start + per_read]))
         if ignore_metadata:
             table = table.replace_schema_metadata(None)
+        nested = _nested_as_written(table)
         frame = table.to_pandas(split_blocks=True, self_destruct=True)
         if any(level is not None for level in frame.index.names):  # a named index read back
             frame = frame.reset_index()
+        for name, values in nested.items():
+            frame[name] = values
         frames.append(frame)
         del table
     df = frames[0] if len(frames) == 1 else pd.concat(frames, axis=1)

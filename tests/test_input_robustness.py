@@ -359,3 +359,29 @@ def test_svg_figures_are_the_same_bytes_for_the_same_data():
     paths = [stability_figure(np.array([1, 2]), np.array([[0.2, 0.9], [0.1, 0.3]]), ["a", "b"],
                               np.array([True, False]), 1, 0.6, "t", "svg") for _ in range(2)]
     assert paths[0] == paths[1]
+
+
+def test_predict_keeps_nested_integer_columns_as_integers(tmp_path):
+    """``predict --keep`` of a struct column with an integer field wrote 1.0 for 1 once a row
+    was null (and a list of integers with a gap became a list of floats): the Arrow to pandas
+    conversion turned the integers with gaps into floats."""
+    rng = np.random.default_rng(0)
+    n = 40
+    X = rng.standard_normal((n, 2))
+    meta = pa.array([None if i == 3 else {"id": i, "tag": "t"} for i in range(n)],
+                    type=pa.struct([("id", pa.int64()), ("tag", pa.string())]))
+    counts = pa.array([[i, None] if i == 5 else [i] for i in range(n)], type=pa.list_(pa.int64()))
+    pq.write_table(pa.table({"a": X[:, 0], "b": X[:, 1], "y": X[:, 0], "meta": meta,
+                             "counts": counts}), tmp_path / "t.parquet")
+    model = tmp_path / "m.safetensors"
+    result = invoke("select", tmp_path / "t.parquet", "-t", "y", "--exclude", "meta,counts",
+                    "--model-out", model, "-o", tmp_path / "r.csv", "-q", *FAST)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "p.parquet"
+    result = invoke("predict", model, tmp_path / "t.parquet", "--keep", "meta,counts", "-o", out)
+    assert result.exit_code == 0, result.output
+    written = pq.read_table(out)
+    assert written.schema.field("meta").type == meta.type
+    assert written.schema.field("counts").type == counts.type
+    assert written.column("meta").to_pylist() == meta.to_pylist()
+    assert written.column("counts").to_pylist() == counts.to_pylist()
