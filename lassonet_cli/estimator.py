@@ -270,12 +270,13 @@ class Selector:
             self.cv_scores_ = None
         else:
             states = PointStates(CV_STATES_BYTES)
-            self.path_, model = setup.run_path(
-                *setup.rows, _each(states, display("path"), on_point))
             runner = self._runs()
-            self.cv_scores_, keeper = cross_validated_point(
-                self.path_, options, table.target, setup.task, setup.run_path, folds, runner,
-                setup.rows, on_runs, display, states)
+            with runner.started(setup.run_path, folds):  # the folds' workers start meanwhile
+                self.path_, model = setup.run_path(
+                    *setup.rows, _each(states, display("path"), on_point))
+                self.cv_scores_, keeper = cross_validated_point(
+                    self.path_, options, table.target, setup.task, setup.run_path, folds,
+                    runner, setup.rows, on_runs, display, states)
         if keeper.state is None:
             raise ConfigError(f"no path point has at most {options.k} features")
         model.load_state_dict(keeper.state)

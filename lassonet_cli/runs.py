@@ -11,8 +11,11 @@ it runs (``threads``), so a result does not depend on which process computed it:
 - ``jobs=N``: this process and a pool of N - 1 others (started with ``spawn``: torch's thread
   pools are not safe to fork; without the caller's main script, ``_no_main_script``); this one
   takes runs from the end of the list while the others start up and work from its
-  beginning.  A worker that dies (killed, out of memory) has its runs started again in a new
-  pool; after ``ATTEMPTS`` deaths the batch fails with an error naming the runs.
+  beginning, and a worker gets runs only once it has started, so that short runs are not
+  left waiting for it.  ``Runner.started`` starts the pool ahead, while the caller does
+  the work the runs wait for (the path the folds follow).  A worker that dies (killed, out
+  of memory) has its runs started again in a new pool; after ``ATTEMPTS`` deaths the batch
+  fails with an error naming the runs.
 - In a process that is itself a pool's worker (joblib, multiprocessing, Dask), which cannot
   start a pool of its own, the runs go one after another there, whatever ``jobs`` says.
 - ``jobs=None`` (auto): the first run here; if the others would take long enough at its pace
@@ -88,6 +91,27 @@ class Runner:
         if self.scheduler is not None:  # the probe alone: a client is built once, by map
             _client_class()
             _check_scheduler(self.scheduler)
+
+    @contextlib.contextmanager
+    def started(self, shared, runs: int):
+        """While the block runs, the local pool that ``map(fn, shared, ...)`` will send
+        ``runs`` runs to starts up (where it would use one: ``jobs`` of 2 or more, no
+        scheduler), so that its workers have started by the time the runs come (a
+        cross-validation's folds, after the path on every training row).  A pool the block
+        did not use is ended with it."""
+        if (self.scheduler is not None or self.jobs is None or self.jobs <= 1 or runs <= 1
+                or _in_a_worker_process()):
+            yield self
+            return
+        payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+        _WARM[id(shared)] = (shared, _Pool(payload, max(1, min(self.jobs - 1, runs - 1)),
+                                           self.threads))
+        try:
+            yield self
+        finally:
+            left = _WARM.pop(id(shared), None)
+            if left is not None:
+                left[1].close(stop=True)
 
     def map(self, fn: Callable, shared, tasks: Sequence, names: Sequence[str],
             on_done: Callable[[int, int], None] | None = None) -> list:
@@ -263,14 +287,59 @@ def _no_main_script():
             sys.modules["__main__"] = main
 
 
+def _ready() -> None:
+    """A worker's first task: done once the worker has started (``_Pool.ready``)."""
+
+
+class _Pool:
+    """``workers`` spawned processes, each holding the shared data (``payload``): a
+    ProcessPoolExecutor, the processes it started, and one probe task per process whose
+    completion says a worker has started (imported torch, read the data).  Runs are sent to
+    it only then: a run sent to a worker still starting up waited for it, while this
+    process, done with its own share, sat idle (``--jobs 2`` was slower than ``--jobs 1``
+    where the runs are short)."""
+
+    def __init__(self, payload: bytes, workers: int, threads: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        before = set(multiprocessing.active_children())
+        self.workers = workers
+        self.executor = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker, initargs=(payload, threads))
+        with _no_main_script():  # the processes start here, one per probe
+            self.probes = [self.executor.submit(_ready) for _ in range(workers)]
+        self.children = set(multiprocessing.active_children()) - before
+
+    def ready(self) -> bool:
+        return any(p.done() and not p.cancelled() and p.exception() is None
+                   for p in self.probes)
+
+    def broken(self) -> bool:
+        """Whether every worker died before it could start (a probe's error)."""
+        return all(p.done() and (p.cancelled() or p.exception() is not None)
+                   for p in self.probes)
+
+    def close(self, stop: bool = False) -> None:
+        """Shut the pool down; ``stop``: end its processes now, whatever they are doing
+        (an error, Ctrl-C, or runs all done here while a worker was still starting up)."""
+        if stop:
+            for child in self.children:
+                if child.is_alive():
+                    child.terminate()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+_WARM: dict[int, tuple[object, _Pool]] = {}  # id(shared) -> (shared, a pool started early)
+
+
 def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progress) -> list:
-    import multiprocessing
     from collections import deque
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
-    context = multiprocessing.get_context("spawn")
+    payload = None
     results: dict[int, object] = {}
     deaths = 0
     while len(results) < len(tasks):
@@ -278,26 +347,54 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
         # the jobs, from the back, while the workers start up and afterwards
         queue = deque(i for i in range(len(tasks)) if i not in results)
         workers = max(1, min(jobs - 1, len(queue) - 1))
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                   initargs=(payload, threads))
+        warm = _WARM.pop(id(shared), None)
+        if warm is not None and warm[0] is shared and deaths == 0:
+            pool = warm[1]
+        else:
+            if warm is not None:
+                warm[1].close(stop=True)
+            if payload is None:
+                payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+            pool = _Pool(payload, workers, threads)
         running: dict = {}  # future -> run; two per worker, so that none waits for the next
+        lock = threading.Lock()
         broken = False
+
+        def feed(pool=pool, queue=queue, running=running, lock=lock) -> None:
+            """Send runs to the workers, once one has started, up to two per worker."""
+            with lock:
+                while queue and len(running) < 2 * pool.workers and pool.ready():
+                    try:
+                        future = pool.executor.submit(_in_worker, fn, tasks[queue[0]])
+                    except (BrokenProcessPool, RuntimeError):  # a worker died; shut down
+                        return
+                    running[future] = queue.popleft()
+
+        # the first runs go out as soon as a worker has started, even while this process is
+        # busy with a run of its own
+        for probe in pool.probes:
+            probe.add_done_callback(lambda _, feed=feed: threading.Thread(
+                target=feed, daemon=True).start())
         try:
-            while queue or running:
-                while queue and len(running) < 2 * workers and not broken:
-                    i = queue.popleft()
-                    with _no_main_script():
-                        running[pool.submit(_in_worker, fn, tasks[i])] = i
-                done = {future for future in running if future.done()}
-                if not done and queue and not broken:
-                    i = queue.pop()
-                    results[i] = _result(_outcome(fn, shared, tasks[i], threads), names[i])
+            while True:
+                feed()
+                with lock:
+                    done = {future for future in running if future.done()}
+                    mine = queue.pop() if not done and queue and not broken else None
+                    pending = set(running)
+                if mine is not None:
+                    results[mine] = _result(_outcome(fn, shared, tasks[mine], threads),
+                                            names[mine])
                     progress.one()
                     continue
+                if not pending:
+                    broken = broken or (bool(queue) and pool.broken())
+                    break
                 if not done:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    i = running.pop(future)
+                    with lock:
+                        i = running.pop(future)
                     try:
                         outcome = future.result()
                     except BrokenProcessPool:
@@ -308,11 +405,13 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
                 if broken and not running:
                     break
         except BaseException:  # Ctrl-C, SIGTERM, a run's error: end the workers now
-            for child in multiprocessing.active_children():
-                child.terminate()
+            with lock:
+                queue.clear()
+            pool.close(stop=True)
             raise
-        finally:
-            pool.shutdown(wait=True)
+        with lock:
+            queue.clear()  # (a probe's late callback sends nothing more)
+        pool.close(stop=True)  # (idle, or still starting: ending them costs no result)
         if broken:
             deaths += 1
             if deaths >= ATTEMPTS:

@@ -18,6 +18,23 @@ def draw(shared: dict, task: int) -> tuple[float, int]:
     return float(torch.randn(1000, dtype=torch.float64).sum()), torch.get_num_threads()
 
 
+def draw_where(shared: dict, task: int) -> tuple[float, int, bool]:
+    """``draw``, and whether a worker process ran it."""
+    return (*draw(shared, task), in_a_worker())
+
+
+def draw_once_a_worker_has(shared: dict, task: int) -> tuple[float, int, bool]:
+    """``draw_where``; in the caller's process only once a worker has done a run (its
+    marker file), so that both sides do some of the runs."""
+    if in_a_worker():
+        open(shared["marker"], "a").close()
+    else:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(shared["marker"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return draw_where(shared, task)
+
+
 def in_a_worker() -> bool:
     """Whether this is a process started by multiprocessing (a pool's or Dask's worker)."""
     return multiprocessing.parent_process() is not None

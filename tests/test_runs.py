@@ -7,7 +7,16 @@ import os
 import time
 
 import pytest
-from runs_tasks import always_dies, bad_input, crashes, dies_once, draw, nested
+from runs_tasks import (
+    always_dies,
+    bad_input,
+    crashes,
+    dies_once,
+    draw,
+    draw_once_a_worker_has,
+    draw_where,
+    nested,
+)
 
 from lassonet_cli.errors import CLI, PYTHON, ConfigError, DataError
 from lassonet_cli.runs import ATTEMPTS, RunError, Runner
@@ -46,14 +55,56 @@ def expected(seed: int = 0) -> list:
         torch.set_num_threads(before)
 
 
-def test_results_are_the_same_here_in_processes_and_on_dask(cluster):
+def test_results_are_the_same_here_in_processes_and_on_dask(cluster, tmp_path):
     want = expected()
     assert len({value for value, _ in want}) == len(TASKS)  # the runs do differ
     shared = {"seed": 0}
     here = Runner(jobs=1).map(draw, shared, TASKS, NAMES)
-    pool = Runner(jobs=2).map(draw, shared, TASKS, NAMES)
+    pool = Runner(jobs=2).map(draw_once_a_worker_has, {"seed": 0, "marker": str(tmp_path / "w")},
+                              TASKS, NAMES)
     dask = Runner(scheduler=cluster.scheduler_address).map(draw, shared, TASKS, NAMES)
+    assert any(worker for _, _, worker in pool) and not all(worker for _, _, worker in pool)
+    pool = [(value, threads) for value, threads, _ in pool]
     assert here == want and pool == want and dask == want  # in task order, one thread each
+
+
+def test_short_runs_do_not_wait_for_workers_still_starting():
+    """Runs went to a worker as soon as the pool was made: where this process was done with
+    its share before the worker had started (imported torch, read the data), it waited for
+    it, and ``--jobs 2`` was slower than ``--jobs 1``.  A worker gets runs once it has
+    started; short runs are all done here, and the worker still starting is ended."""
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())  # (the module's Dask cluster, say)
+    results = Runner(jobs=2).map(draw_where, {"seed": 0}, TASKS, NAMES)
+    assert [(value, threads) for value, threads, _ in results] == expected()
+    assert not any(worker for _, _, worker in results)
+    assert set(multiprocessing.active_children()) == before
+
+
+def test_a_pool_started_ahead_takes_the_runs():
+    """``Runner.started``: the pool starts while the block does other work (the path the
+    folds follow), and its workers take runs at once; a pool the block did not use ends with
+    it."""
+    import multiprocessing
+
+    from lassonet_cli import runs
+
+    before = set(multiprocessing.active_children())  # (the module's Dask cluster, say)
+    shared = {"seed": 0}
+    runner = Runner(jobs=2)
+    with runner.started(shared, len(TASKS)):
+        pool = runs._WARM[id(shared)][1]
+        deadline = time.monotonic() + 120
+        while not pool.ready() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        results = runner.map(draw_where, shared, TASKS, NAMES)
+    assert [(value, threads) for value, threads, _ in results] == expected()
+    assert [worker for _, _, worker in results][:2] == [True, True]
+    assert set(multiprocessing.active_children()) == before
+    with runner.started(shared, len(TASKS)):
+        assert len(set(multiprocessing.active_children()) - before) == 1
+    assert set(multiprocessing.active_children()) == before
 
 
 def test_threads_per_run_are_set_wherever_it_runs(cluster):
