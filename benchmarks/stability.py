@@ -15,7 +15,7 @@ cos(2 x10) - 0.14 + noise), n = 200 and n = 2,000: the stable set of ``lassonet 
 at its defaults (50 pairs, pi_thr 0.6, q the median size of the chosen models): informative and
 noise columns in it.
 
-    python benchmarks/stability.py --part speed
+    python benchmarks/stability.py --part speed [--repeats 3]
     python benchmarks/stability.py --part synthetic
 """
 
@@ -121,7 +121,10 @@ class Cluster:
 
 
 def speed(tables: list[str], pairs: int, options: list[str],
-          which: tuple[str, ...] = ("select", "stability")) -> None:
+          which: tuple[str, ...] = ("select", "stability"), repeats: int = 1) -> None:
+    """Each command with each executor ``repeats`` times (the executors in turn): the median
+    wall time (every time, in brackets, where more than one), the largest peak memory, the
+    speed-up of the medians over ``--jobs 1``'s, and whether every output equals the first."""
     jobs = [("--jobs 1", ["--jobs", "1"]), ("--jobs 2", ["--jobs", "2"])]
     print(f"\n{'table':14} {'command':22} {'runs on':16} {'wall_s':>7} {'peak_MiB':>9} "
           f"{'speed-up':>8}  same output")
@@ -134,15 +137,27 @@ def speed(tables: list[str], pairs: int, options: list[str],
                         (f"stability --pairs {pairs}",
                          ["stability", data, "-t", "target", "--pairs", str(pairs)])]
             for label, command in (c for c in commands if c[1][0] in which):
+                walls = {where: [] for where, _ in executors}
+                peaks = dict.fromkeys(walls, 0)
+                same = dict.fromkeys(walls, True)
                 first = None
-                for where, extra in executors:
-                    also = cluster.pids if where.startswith("dask") else []
-                    wall, peak, out, _ = measured([LASSONET, *command, *extra, *options, "-q"],
-                                                  also)
-                    first = first or (wall, out)
-                    print(f"{table:14} {label:22} {where:16} {wall:7.1f} {peak / 2**20:9.0f} "
-                          f"{first[0] / wall:7.2f}x  {'yes' if out == first[1] else 'NO'}",
-                          flush=True)
+                for _ in range(repeats):  # the executors in turn, so that drift hits each
+                    for where, extra in executors:
+                        also = cluster.pids if where.startswith("dask") else []
+                        wall, peak, out, _ = measured(
+                            [LASSONET, *command, *extra, *options, "-q"], also)
+                        first = out if first is None else first
+                        walls[where].append(wall)
+                        peaks[where] = max(peaks[where], peak)
+                        same[where] = same[where] and out == first
+                base = float(np.median(walls[executors[0][0]]))
+                for where, _ in executors:
+                    wall = float(np.median(walls[where]))
+                    print(f"{table:14} {label:22} {where:16} {wall:7.1f} "
+                          f"{peaks[where] / 2**20:9.0f} {base / wall:7.2f}x  "
+                          f"{'yes' if same[where] else 'NO'}"
+                          + (f"  ({' '.join(f'{w:.1f}' for w in walls[where])})"
+                             if repeats > 1 else ""), flush=True)
 
 
 def synthetic_table(n: int, d: int = 500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray,
@@ -190,11 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--options", default="",
                         help="speed: more options for every command, e.g. '--max-epochs 5' "
                              "(the smoke test's; the figures in RESULTS use none)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="speed: runs of each command and executor (the median is shown)")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     print(f"# stability: part {args.part}")
     print_run_header()
     if args.part == "speed":
-        speed(args.tables, args.pairs, shlex.split(args.options), tuple(args.commands))
+        speed(args.tables, args.pairs, shlex.split(args.options), tuple(args.commands),
+              args.repeats)
     else:
         synthetic(args.rows, args.pairs, args.jobs, args.columns)
     return 0
