@@ -316,11 +316,6 @@ class _Pool:
         return any(p.done() and not p.cancelled() and p.exception() is None
                    for p in self.probes)
 
-    def broken(self) -> bool:
-        """Whether every worker died before it could start (a probe's error)."""
-        return all(p.done() and (p.cancelled() or p.exception() is not None)
-                   for p in self.probes)
-
     def close(self, stop: bool = False) -> None:
         """Shut the pool down; ``stop``: end its processes now, whatever they are doing
         (an error, Ctrl-C, or runs all done here while a worker was still starting up)."""
@@ -387,8 +382,7 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
                                             names[mine])
                     progress.one()
                     continue
-                if not pending:
-                    broken = broken or (bool(queue) and pool.broken())
+                if not pending:  # every run done, or (broken) the rest left for a new pool
                     break
                 if not done:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
