@@ -184,6 +184,14 @@ def accuracy_vs_k(
     unfitted = make_task(task_name, columns=list(frame.columns))
     train_rows, test_rows = split_task_rows(unfitted, raw, test_fraction, rng, "test_fraction")
     check_scorable(unfitted, raw, test_rows, "test", lambda s: f"raise {s('test_fraction')}")
+    if task_name == "classification" and pd.Series(raw[train_rows]).value_counts().max() < 2:
+        # (each class of 2 rows gives one to the test split: the training rows were then
+        # refused as if the table's target were an ID)
+        raise DataError(lambda s: (
+            f"{s('test_fraction', str(test_fraction))} leaves {len(train_rows)} training "
+            "row(s), a different class in each: classification needs a class with 2 rows to "
+            f"train on (a class of 3 or more rows in the table, or a lower "
+            f"{s('test_fraction')})"))
     # the columns the selector would set aside (constant in the training rows) are no candidates
     flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
                                                            selector.categorical)

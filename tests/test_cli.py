@@ -609,6 +609,21 @@ def test_a_test_fraction_that_leaves_a_validation_row_gives_one_remedy(tmp_path)
     assert line.count(": ") == 2 and "--cv" not in line
 
 
+def test_a_test_split_that_leaves_one_row_per_class_is_named(tmp_path):
+    """Classes of 2 rows each give one row to the stratified test split: the training rows,
+    a different class each, were refused as if the table's target were an ID ('y has a
+    different value in each of its 30 rows ... is it an ID?')."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((60, 2)), columns=["a", "b"])
+    table["y"] = [f"c{i % 30}" for i in range(60)]
+    path = tmp_path / "pairs.csv"
+    table.to_csv(path, index=False)
+    line = assert_clean_error(invoke("path", path, "-t", "y", "-q"),
+                              "--test-fraction 0.2 leaves 30 training row(s), a different "
+                              "class in each", "a lower --test-fraction")
+    assert "ID" not in line
+
+
 SIX_ROWS = "a,b,y\n1,2,1.0\n2,1,2.5\n3,5,2.0\n4,3,4.1\n5,6,5.2\n6,4,5.9\n"
 # five rows of one value: of three folds of two rows, at least two hold that value alone
 MOSTLY_ONE = "a,b,y\n1,2,1.5\n2,1,1.5\n3,5,1.5\n4,3,1.5\n5,6,1.5\n6,4,2.5\n"
