@@ -402,11 +402,17 @@ def column_gaps(series: pd.Series, kind: str) -> int:
 
 
 def check_present(df: pd.DataFrame, columns) -> None:
-    """DataError naming the ``columns`` (a model's) that ``df`` lacks."""
+    """DataError naming the ``columns`` (a model's) that ``df`` lacks, or has twice (both
+    would be read: ``transform`` returned each twice)."""
     absent = [c for c in columns if c not in df.columns]
     if absent:
         shown = ", ".join(map(str, absent[:5])) + (" ..." if len(absent) > 5 else "")
         raise DataError(f"the input lacks {len(absent)} column(s) the model needs: {shown}")
+    repeated = set(df.columns[df.columns.duplicated()])
+    twice = [c for c in columns if c in repeated]
+    if twice:
+        raise DataError(f"the input names column(s) twice: {', '.join(map(str, twice[:5]))}: "
+                        "give each column its own name")
 
 
 def _numbers_for_text_levels(series: pd.Series, levels) -> bool:

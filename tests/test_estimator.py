@@ -699,6 +699,20 @@ def test_transform_names_the_columns_a_frame_lacks(fitted):
         named.transform(frame.drop(columns=first))
 
 
+def test_transform_refuses_a_frame_that_names_a_selected_column_twice(fitted):
+    """transform returned both columns of a name given twice (predict refused the frame):
+    a wider table, with one of them perhaps not the column fitted on."""
+    sel, X, y = fitted
+    frame = pd.DataFrame(X, columns=[f"c{i}" for i in range(6)])
+    named = LassoNetSelector(k=2, **FAST).fit(frame, y)
+    first = named.get_feature_names_out()[0]
+    doubled = pd.concat([frame, frame[[first]]], axis=1)
+    with pytest.raises(DataError, match=f"names column.* twice: {first}"):
+        named.transform(doubled)
+    spare = next(c for c in frame.columns if c not in named.get_feature_names_out())
+    assert named.transform(pd.concat([frame, frame[[spare]]], axis=1)).shape == (len(X), 2)
+
+
 def test_the_gap_message_names_the_python_method_that_imputes(fitted):
     sel, X, _ = fitted
     gappy = X.copy()
