@@ -124,7 +124,9 @@ def read_table(
         raise DataError(f"unknown --encoding {encoding!r} (try utf-8, latin-1, cp1252)") from None
     utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
     text_encoding = "utf-8-sig" if utf8 else encoding
-    if utf8 and compression != "gzip" and head.startswith(UTF16_BOMS):
+    if utf8 and compression != "gzip" and head.startswith(UTF32_BOMS):
+        text_encoding = "utf-32"  # (before UTF-16: UTF-32-LE's mark starts with UTF-16-LE's)
+    elif utf8 and compression != "gzip" and head.startswith(UTF16_BOMS):
         text_encoding = "utf-16"  # (its byte-order mark says so; --encoding is the default)
     elif utf8 and compression != "gzip" and kind != "parquet":
         text_encoding = _utf16_without_bom(head) or text_encoding
@@ -211,6 +213,7 @@ def read_table(
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 HEAD_BYTES = 64  # the first bytes read_table looks at (magic numbers, text encoding)
 
 

@@ -147,6 +147,18 @@ def test_utf16_without_a_byte_order_mark_is_read(tmp_path, codec):
     assert_same(read_table(str(p)), df)
 
 
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-be"])
+def test_utf32_with_a_byte_order_mark_is_read(tmp_path, codec):
+    """UTF-32-LE's mark (FF FE 00 00) starts with UTF-16-LE's: the file was read as UTF-16,
+    its header a string of NULs, and '--target y' was 'not in the table'."""
+    df = sample_frame()
+    p = tmp_path / "u32.csv"
+    text = csv_bytes(df).decode("utf-8")
+    p.write_bytes(text.encode(codec) if codec == "utf-32" else b"\x00\x00\xfe\xff"
+                  + text.encode(codec))
+    assert_same(read_table(str(p)), df)
+
+
 def test_utf8_bom_is_stripped_from_header(tmp_path):
     df = sample_frame()
     p = tmp_path / "bom.csv"
