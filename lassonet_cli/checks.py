@@ -127,6 +127,12 @@ def check_table(
             notes.append(f"dropped {int(no_target.sum())} row(s) whose target {sel.target!r} "
                          "is missing")
             X, y = X[~no_target], y[~no_target]
+            values = y.to_numpy()
+            if y.dtype.kind == "f" and np.all(np.isfinite(values) & (values == np.round(values))
+                                              & (np.abs(values) < 2.0**62)):
+                # integers that a gap made floats (a CSV column 1, 0, ''): class labels as
+                # written, not 1.0 and proba_1.0
+                y = y.astype(np.int64)
 
     forced = set(categorical or [])
     unknown = forced - set(sel.features)

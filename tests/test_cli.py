@@ -218,6 +218,26 @@ def test_rows_without_a_target_are_dropped_with_a_note(tables, tmp_path):
     assert_clean_error(invoke("select", data, "-t", "target"), "'target'", "empty")
 
 
+def test_integer_class_labels_with_a_gap_stay_integers(tmp_path):
+    """A CSV class column 0/1 with an empty cell reads as floats: the model's labels were
+    1.0 and 0.0, and predict wrote 'prediction 1.0' under 'proba_0.0,proba_1.0'."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(60)
+    lines = ["a,y"] + [f"{v},{int(v > 0)}" for v in a]
+    lines[3] = f"{a[2]},"  # a row without its label
+    data = tmp_path / "gap.csv"
+    data.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.safetensors"
+    result = invoke("select", data, "-t", "y", "--max-epochs", "5", "--cv", "0", "-q",
+                    "--model-out", model, "-o", tmp_path / "r.csv")
+    assert result.exit_code == 0, result.stderr
+    result = invoke("predict", model, data)
+    assert result.exit_code == 0, result.stderr
+    header, first = result.stdout.splitlines()[:2]
+    assert header == "prediction,proba_0,proba_1"
+    assert first.split(",")[0] in ("0", "1")
+
+
 @pytest.mark.parametrize(
     "option, value, fragment",
     [("--backbone", "mlp:abc", "backbone"), ("--M", "-1", "--M"),
