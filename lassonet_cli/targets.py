@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .columns import categorical_columns, gappy_columns
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, warn
 
 # An integer target with at most this many distinct values is taken as class labels.
 MAX_AUTO_CLASSES = 20
@@ -152,11 +152,10 @@ def task_target(
     if not known.any():
         raise DataError("y is empty: every value is missing")
     if not known.all():  # rows without a target teach nothing: said, as the CLI says it
-        import warnings
-
-        warnings.warn(f"dropped {int((~known).sum())} row(s) whose y is missing",
-                      UserWarning, stacklevel=3)
+        warn(f"dropped {int((~known).sum())} row(s) whose y is missing")
         X, target = X[known].reset_index(drop=True), target[known]
+        if pd.api.types.is_integer_dtype(getattr(y, "dtype", None)):
+            target = target.astype(np.int64)  # (a nullable Int64 y, made floats for its gaps)
     if target.dtype == object:
         kinds = {"text" if isinstance(v, str) else "number" for v in target}
         if len(kinds) > 1:
@@ -291,11 +290,9 @@ def plain_value(value):
 def _warn_column_vector() -> None:
     """scikit-learn's warning for a y of shape (n, 1), raveled (its DataConversionWarning where
     scikit-learn is installed)."""
-    import warnings
-
     try:
         from sklearn.exceptions import DataConversionWarning as kind
     except ImportError:
         kind = UserWarning
-    warnings.warn("A column-vector y was passed when a 1d array was expected: read as its one "
-                  "column", kind, stacklevel=4)
+    warn("A column-vector y was passed when a 1d array was expected: read as its one column",
+         kind)

@@ -254,14 +254,29 @@ def test_pd_na_in_an_object_array_is_a_gap(missing):
 
 def test_rows_without_a_target_are_dropped_with_a_warning():
     """fit dropped the rows whose y is missing without a word (the command line says so on
-    stderr): now a UserWarning counts them, and the fit equals one on the other rows."""
+    stderr): now a UserWarning counts them, pointing at the caller's fit, and the fit equals
+    one on the other rows."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60, 3))
     y = 2 * X[:, 0] + 0.1 * rng.standard_normal(60)
     gappy = y.copy()
     gappy[[4, 9, 30]] = np.nan
-    with pytest.warns(UserWarning, match=r"dropped 3 row\(s\) whose y is missing"):
+    with pytest.warns(UserWarning, match=r"dropped 3 row\(s\) whose y is missing") as record:
         selector = LassoNetSelector(**FAST).fit(X, gappy)
+    assert record[0].filename == __file__  # the user's line, not one inside the package
     kept = ~np.isnan(gappy)
     expected = LassoNetSelector(**FAST).fit(X[kept], y[kept])
     np.testing.assert_array_equal(selector.predict(X), expected.predict(X))
+
+
+def test_nullable_integer_labels_with_a_gap_stay_integers():
+    """np.asarray of an Int64 y with a gap gave floats: classes_ were [-2., 5.] and predict
+    returned 5.0, not the labels y holds."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = pd.Series(np.where(X[:, 0] > 0, 5, -2), dtype="Int64")
+    y[7] = pd.NA
+    with pytest.warns(UserWarning, match="dropped 1 row"):
+        selector = LassoNetSelector(**FAST).fit(X, y)
+    assert selector.classes_.dtype.kind == "i" and selector.classes_.tolist() == [-2, 5]
+    assert selector.predict(X).dtype.kind == "i"
