@@ -63,3 +63,18 @@ class ModelFileError(LassoNetError):
 
 class TrainingError(LassoNetError):
     """Training diverged (non-finite loss or weights); a smaller step size usually helps."""
+
+
+def warn(message: str, kind: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointing at the first caller outside this package (the user's
+    ``fit``), however deep in it the warning is raised and through whichever class
+    (the scikit-learn selector adds a level)."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 2  # (level 1: this function)
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, kind, stacklevel=level)

@@ -41,7 +41,7 @@ import types
 from collections.abc import Callable, Sequence
 
 from .defaults import MAX_THREADS
-from .errors import ConfigError, LassoNetError
+from .errors import ConfigError, LassoNetError, warn
 
 ATTEMPTS = 3  # a local worker may die this many times on a batch before it fails
 # auto: a pool is worth starting (a few seconds) when the runs left would take this long here
@@ -128,11 +128,9 @@ class Runner:
         jobs = self.jobs
         if jobs != 1 and _in_a_worker_process():
             if jobs is not None:
-                import warnings
-
-                warnings.warn(f"n_jobs={jobs}: the runs go one after another in this process, "
-                              "itself a worker of a pool (joblib, multiprocessing, Dask), "
-                              "which cannot start one of its own", stacklevel=2)
+                warn(f"n_jobs={jobs}: the runs go one after another in this process, itself a "
+                     "worker of a pool (joblib, multiprocessing, Dask), which cannot start one "
+                     "of its own")
             jobs = 1
         results = []
         if jobs is None:  # auto: time the first run here

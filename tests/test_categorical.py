@@ -551,8 +551,9 @@ def test_select_checks_its_table_once_and_fits_as_the_python_api_does(gappy, tmp
     assert result.exit_code == 0, result.stderr
     assert "set aside 1 constant column(s)" in result.stderr
     cli = pd.read_csv(ranking)
-    api = LassoNetSelector(missing="impute", max_epochs=20, patience=3, cv=0, seed=0).fit(
-        df.drop(columns=["id", "y"]), df["y"]).ranking_table()
+    with pytest.warns(UserWarning, match=r"dropped 3 row\(s\) whose y is missing"):
+        api = LassoNetSelector(missing="impute", max_epochs=20, patience=3, cv=0, seed=0).fit(
+            df.drop(columns=["id", "y"]), df["y"]).ranking_table()
     assert list(cli["feature"]) == list(api["feature"])
     assert list(cli["feature"])[-1] == "flat"
     np.testing.assert_allclose(cli["importance"], api["importance"], rtol=1e-9)
