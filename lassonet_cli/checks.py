@@ -413,7 +413,15 @@ def check_present(df: pd.DataFrame, columns) -> None:
     absent = [c for c in columns if c not in df.columns]
     if absent:
         shown = ", ".join(map(str, absent[:5])) + (" ..." if len(absent) > 5 else "")
-        raise DataError(f"the input lacks {len(absent)} column(s) the model needs: {shown}")
+        # a name that differs in the spaces around it alone (a header written 'a, b' names
+        # ' b'): invisible in the list above, so name both
+        near = {c: n for c in absent[:5] for n in df.columns
+                if isinstance(c, str) and isinstance(n, str) and c.strip() == n.strip()}
+        hint = "" if not near else ("; the input has " + ", ".join(
+            f"{n!r} for the model's {c!r}" for c, n in near.items()) + ": rename the "
+            "column(s) as the model names them, spaces included")
+        raise DataError(f"the input lacks {len(absent)} column(s) the model needs: "
+                        f"{shown}{hint}")
     repeated = set(df.columns[df.columns.duplicated()])
     twice = [c for c in columns if c in repeated]
     if twice:

@@ -661,3 +661,19 @@ def test_names_that_differ_only_in_spaces_around_them_are_refused(tmp_path, suff
     frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
     assert_clean_error(invoke("select", path, "-t", "y", "--exclude", " a", *FAST),
                        "'a' and ' a' differ only in the spaces around them", "rename one")
+
+
+def test_predict_names_an_input_column_that_differs_in_spaces_around_it(tmp_path):
+    """A model trained on a header written 'a, b, c, y' reads ' b'; predict on a cleaned
+    table said only 'the input lacks 1 column(s) the model needs:  b', the space unseen."""
+    frame = good_frame()
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text(frame.to_csv(index=False).replace(",", ", "))
+    model = tmp_path / "m.safetensors"
+    result = invoke("select", spaced, "-t", "y", "--k", "3", "--model-out", model,
+                    "-o", tmp_path / "r.csv", *FAST)
+    assert result.exit_code == 0, result.stderr
+    clean = tmp_path / "clean.csv"
+    frame.to_csv(clean, index=False)
+    assert_clean_error(invoke("predict", model, clean), "the input has 'b' for the model's ' b'",
+                       "spaces included")
