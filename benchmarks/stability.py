@@ -152,12 +152,18 @@ def speed(tables: list[str], pairs: int, options: list[str],
                         same[where] = same[where] and out == first
                 base = float(np.median(walls[executors[0][0]]))
                 for where, _ in executors:
-                    wall = float(np.median(walls[where]))
-                    print(f"{table:14} {label:22} {where:16} {wall:7.1f} "
-                          f"{peaks[where] / 2**20:9.0f} {base / wall:7.2f}x  "
-                          f"{'yes' if same[where] else 'NO'}"
-                          + (f"  ({' '.join(f'{w:.1f}' for w in walls[where])})"
-                             if repeats > 1 else ""), flush=True)
+                    print(speed_row(table, label, where, walls[where], peaks[where], base,
+                                    same[where]), flush=True)
+
+
+def speed_row(table: str, label: str, where: str, walls: list[float], peak: int, base: float,
+              same: bool) -> str:
+    """One row of the speed table: the median of ``walls`` and every time where there are
+    several, ``peak`` bytes in MiB, the speed-up of ``base`` seconds over the median."""
+    wall = float(np.median(walls))
+    times = f"  ({' '.join(f'{w:.1f}' for w in walls)})" if len(walls) > 1 else ""
+    return (f"{table:14} {label:22} {where:16} {wall:7.1f} {peak / 2**20:9.0f} "
+            f"{base / wall:7.2f}x  {'yes' if same else 'NO'}{times}")
 
 
 def synthetic_table(n: int, d: int = 500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray,
