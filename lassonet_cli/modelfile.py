@@ -253,7 +253,8 @@ def _header(path: str, raw: bytes) -> tuple[dict, dict]:
     version = header.get("format_version")
     if not _is_count(version) or version != FORMAT_VERSION:  # (true == 1 in JSON's Python)
         raise ModelFileError(
-            f"{path}: model format version {version} (written by lassonet "
+            f"{path}: model format version {version if _is_count(version) else repr(version)}"
+            f" (written by lassonet "
             f"{header.get('package_version', '?')}) cannot be read by lassonet {__version__}, "
             f"which reads version {FORMAT_VERSION}; retrain the model with this version"
         )
