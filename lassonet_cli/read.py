@@ -174,6 +174,10 @@ def read_table(
         if head.startswith(PARQUET_MAGIC):
             raise DataError(f"{path}: this is a Parquet file, not {kind} text: read it with "
                             "--input-format parquet") from None
+        packed = next((name for magic, name in OTHER_COMPRESSION if head.startswith(magic)), None)
+        if packed:  # (--encoding latin-1, the advice below, would read its bytes as text)
+            raise DataError(f"{path}: {packed} file, not {kind} text: decompress it first "
+                            "(a gzipped table is read as it is)") from None
         raise DataError(
             f"{path}: the file is not valid {'UTF-8' if utf8 else encoding} text ({e.reason}); "
             "name its encoding with --encoding, e.g. --encoding latin-1"
@@ -212,6 +216,8 @@ def read_table(
 
 PARQUET_MAGIC = b"PAR1"
 GZIP_MAGIC = b"\x1f\x8b"
+OTHER_COMPRESSION = ((b"BZh", "a bzip2-compressed"), (b"\xfd7zXZ\x00", "an xz-compressed"),
+                     (b"PK\x03\x04", "a zip"), (b"\x28\xb5\x2f\xfd", "a zstd-compressed"))
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 HEAD_BYTES = 64  # the first bytes read_table looks at (magic numbers, text encoding)

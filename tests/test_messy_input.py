@@ -677,3 +677,22 @@ def test_predict_names_an_input_column_that_differs_in_spaces_around_it(tmp_path
     frame.to_csv(clean, index=False)
     assert_clean_error(invoke("predict", model, clean), "the input has 'b' for the model's ' b'",
                        "spaces included")
+
+
+@pytest.mark.parametrize("codec", ["bz2", "lzma", "zip"])
+def test_a_table_compressed_otherwise_than_gzip_is_named_as_such(tmp_path, codec):
+    """A bzip2, xz or zip file named .csv (or piped in) was 'not valid UTF-8 text ... name
+    its encoding with --encoding, e.g. --encoding latin-1', which reads its bytes as text."""
+    import bz2
+    import lzma
+    import zipfile
+
+    text = good_frame().to_csv(index=False).encode()
+    path = tmp_path / "t.csv"
+    if codec == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("t.csv", text)
+    else:
+        path.write_bytes({"bz2": bz2, "lzma": lzma}[codec].compress(text))
+    line = assert_clean_error(invoke("select", path, "-t", "y", *FAST), "decompress it first")
+    assert "--encoding" not in line
