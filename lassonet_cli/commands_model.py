@@ -98,6 +98,8 @@ def predict(
         else:
             kept.insert(0, id_column)
     result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
+    if df.attrs.get("format") != "parquet":  # (a Parquet float column is as written)
+        result = _integers_with_gaps(result)
     clash = [c for c in predictions.columns if c in result.columns]
     if clash:
         raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
@@ -114,6 +116,21 @@ def predict(
                 "none of the levels)\n")
     with committing():
         write_table(result, output, out_format)
+
+
+def _integers_with_gaps(frame):
+    """``frame`` with its float columns that hold integers and gaps as nullable integers: a
+    text table's column of IDs 100, 101, '' reads as floats, and --keep wrote 100.0."""
+    import numpy as np
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype.kind != "f" or not column.isna().any():
+            continue
+        known = column.dropna().to_numpy()
+        if np.all(np.isfinite(known) & (known == np.round(known)) & (np.abs(known) < 2.0**62)):
+            frame[name] = column.astype("Int64")
+    return frame
 
 
 def _note_unseen_levels(rows: int, columns: dict[str, tuple[list[str], bool]]) -> None:

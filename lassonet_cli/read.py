@@ -211,6 +211,7 @@ def read_table(
     _check_named(path, names)
     _check_unique(path, names)
     df.columns = [str(c) for c in df.columns]
+    df.attrs["format"] = kind  # (predict writes a text table's integers with gaps as integers)
     return df
 
 

@@ -385,3 +385,22 @@ def test_predict_keeps_nested_integer_columns_as_integers(tmp_path):
     assert written.schema.field("counts").type == counts.type
     assert written.column("meta").to_pylist() == meta.to_pylist()
     assert written.column("counts").to_pylist() == counts.to_pylist()
+
+
+def test_predict_keeps_a_text_tables_integers_with_a_gap_as_integers(tmp_path):
+    """A CSV ID column 100, 101, '' reads as floats: ``predict --keep id`` wrote 100.0, which
+    no longer joins with the IDs as written."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.standard_normal(40), "b": rng.standard_normal(40)})
+    table["y"] = table["a"]
+    table["id"] = pd.array(range(100, 140), dtype="Int64")
+    table.loc[3, "id"] = pd.NA
+    table.to_csv(tmp_path / "t.csv", index=False)
+    model = tmp_path / "m.safetensors"
+    result = invoke("select", tmp_path / "t.csv", "-t", "y", "--exclude", "id",
+                    "--model-out", model, "-o", tmp_path / "r.csv", "-q", *FAST)
+    assert result.exit_code == 0, result.output
+    result = invoke("predict", model, tmp_path / "t.csv", "--keep", "id")
+    assert result.exit_code == 0, result.output
+    ids = [line.split(",")[0] for line in result.stdout.splitlines()[1:6]]
+    assert ids == ["100", "101", "102", "", "104"]
