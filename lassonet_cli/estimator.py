@@ -482,6 +482,7 @@ class Selector:
         else:
             _, frame, target = task_target(name, frame, y, self.categorical)
         if name == "classification":
+            _check_label_kinds(target, self.task_.labels)
             return float(np.mean(self.predict(frame) == target))
         out = self._outputs(frame)
         return float(self.task_.score(out, self.task_.encode(target).to(out.device)))
@@ -551,6 +552,27 @@ def _each(*callbacks) -> Callable[[PathPoint, LassoNet], None]:
             callback(point, net)
 
     return each
+
+
+def _label_kind(labels: np.ndarray) -> str:
+    """'text' (every label a string), 'numbers' (numbers or booleans) or 'mixed'."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "biuf":
+        return "numbers"
+    if labels.dtype.kind in "US" or all(isinstance(v, str) for v in labels.ravel()):
+        return "text"
+    return "mixed"
+
+
+def _check_label_kinds(y: np.ndarray, classes: np.ndarray) -> None:
+    """DataError where ``y`` holds labels of another kind than the classes fit learned (text
+    against numbers): no prediction could equal one, and the accuracy would be a silent 0."""
+    given, learned = _label_kind(y), _label_kind(classes)
+    if {given, learned} == {"text", "numbers"}:
+        shown = ", ".join(repr(c) for c in np.asarray(classes)[:3].tolist())
+        raise DataError(f"y holds {given} and the model's classes are {learned} ({shown}"
+                        f"{', ...' if len(classes) > 3 else ''}): give y the labels fit was "
+                        "given")
 
 
 def _fit_at_M(shared: tuple, options: Options) -> Selector:

@@ -280,3 +280,19 @@ def test_nullable_integer_labels_with_a_gap_stay_integers():
         selector = LassoNetSelector(**FAST).fit(X, y)
     assert selector.classes_.dtype.kind == "i" and selector.classes_.tolist() == [-2, 5]
     assert selector.predict(X).dtype.kind == "i"
+
+
+@pytest.mark.parametrize("fit_labels, score_labels", [
+    (np.array([0, 1]), np.array(["0", "1"])),
+    (np.array(["no", "yes"]), np.array([0, 1])),
+])
+def test_score_refuses_labels_of_another_kind(fit_labels, score_labels):
+    """score with text labels for a model fitted on integers (or the other way) was a silent
+    0.0 (no prediction can equal one); scikit-learn's accuracy_score refuses such labels."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    classes = (X[:, 0] > 0).astype(int)
+    selector = LassoNetSelector(**FAST).fit(X, fit_labels[classes])
+    assert selector.score(X, fit_labels[classes]) > 0.5
+    with pytest.raises(ValueError, match="y holds .* and the model's classes are"):
+        selector.score(X, score_labels[classes])
