@@ -9,8 +9,11 @@ raised as ``DataError`` with a message that says what is wrong and how to fix it
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import contextlib
 import io
+import lzma
 import stat
 import sys
 import zlib
@@ -111,6 +114,11 @@ def read_table(
         head = _first_bytes(p, HEAD_BYTES)  # (its magic numbers and text encoding)
         # gzip by its first bytes too: a gzipped table named .csv
         compression = "gzip" if head.startswith(GZIP_MAGIC) else "infer"
+        refused = next((what for ext, what in _REFUSED_COMPRESSION.items()
+                        if path.lower().endswith(ext)), None)
+        if refused and kind != "parquet" and compression != "gzip":
+            raise DataError(f"{path}: {refused} file: decompress it first (a table compressed "
+                            "with gzip, bzip2, xz or zip is read as it is)")
         if kind == "parquet" and fmt is None and not head.startswith(PARQUET_MAGIC):
             if compression == "gzip":  # (t.parquet.gz: Parquet compresses inside the file)
                 raise DataError(f"{path}: a gzipped file, not a Parquet file: gunzip it "
@@ -443,11 +451,29 @@ def _head(source, compression, encoding: str) -> str:
         if compression == "gzip":
             head = gzip.decompress(source.getvalue())[: 1 << 16]
     else:
-        gzipped = compression == "gzip" or str(source).lower().endswith(".gz")
-        opener = gzip.open if gzipped else open
+        # as pandas reads it: gzip by its first bytes, the others by the name's extension
+        name = str(source).lower()
+        opener = (gzip.open if compression == "gzip" or name.endswith(".gz") else
+                  next((o for ext, o in _DECOMPRESSING.items() if name.endswith(ext)), open))
         with opener(source, "rb") as handle:
             head = handle.read(1 << 16)
     return head.decode(encoding, errors="replace")
+
+
+@contextlib.contextmanager
+def _zip_member(path, mode: str = "rb"):
+    """The first file of a zip archive, opened for reading (what pandas reads of it)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive, archive.open(archive.namelist()[0]) as handle:
+        yield handle
+
+
+# the extensions by which pandas decompresses a text table (compression="infer"), beside gzip,
+# and how to read the head it sniffs the separator in; .zst and .tar are refused by read_table
+_DECOMPRESSING = {".bz2": bz2.open, ".xz": lzma.open, ".zip": _zip_member}
+_REFUSED_COMPRESSION = {".zst": "a zstd-compressed", ".tar": "a tar", ".tar.gz": "a tar",
+                        ".tgz": "a tar", ".tar.bz2": "a tar", ".tar.xz": "a tar"}
 
 
 def _trailing_separator(head: str, sep: str, skip: int) -> bool:

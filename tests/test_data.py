@@ -1296,3 +1296,34 @@ def test_na_values_are_split_at_commas_as_they_are():
 
     assert parse_values('",?, -999,?') == ['"', "?", "-999"]
     assert parse_values(None) == [] and parse_values(" , ") == []
+
+
+@pytest.mark.parametrize("ext, pack", [
+    (".bz2", lambda data: __import__("bz2").compress(data)),
+    (".xz", lambda data: __import__("lzma").compress(data)),
+    (".zip", None),
+])
+def test_a_table_compressed_by_its_extension_is_sniffed_decompressed(tmp_path, ext, pack):
+    """pandas decompresses t.csv.bz2 / .xz / .zip by the extension, but the separator was
+    guessed from the compressed bytes: a ';' table was split on '\\t' (or failed)."""
+    text = b"a;b;y\n1;2;3\n4;5;6\n7;8;9\n"
+    path = tmp_path / f"t.csv{ext}"
+    if pack is None:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("t.csv", text)
+    else:
+        path.write_bytes(pack(text))
+    df = read_table(str(path), fmt="csv")
+    assert list(df.columns) == ["a", "b", "y"] and df["y"].tolist() == [3, 6, 9]
+
+
+@pytest.mark.parametrize("name", ["t.csv.zst", "t.tar"])
+def test_a_zstd_or_tar_table_is_refused_in_one_line(tmp_path, name):
+    """A zstd-compressed table named .zst was an internal error (pandas' ImportError for
+    zstandard); a tar archive is no table."""
+    path = tmp_path / name
+    path.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(20))
+    with pytest.raises(DataError, match="file: decompress it first"):
+        read_table(str(path), fmt="csv")
