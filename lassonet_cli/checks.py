@@ -24,6 +24,7 @@ from .columns import (
     refuse_level_per_row,
     too_many_levels,
 )
+from .encoding import whole_numbers
 from .errors import DataError
 from .read import row_chunks
 from .targets import (
@@ -127,9 +128,7 @@ def check_table(
             notes.append(f"dropped {int(no_target.sum())} row(s) whose target {sel.target!r} "
                          "is missing")
             X, y = X[~no_target], y[~no_target]
-            values = y.to_numpy()
-            if y.dtype.kind == "f" and np.all(np.isfinite(values) & (values == np.round(values))
-                                              & (np.abs(values) < 2.0**62)):
+            if y.dtype.kind == "f" and whole_numbers(y.to_numpy()).all():
                 # integers that a gap made floats (a CSV column 1, 0, ''): class labels as
                 # written, not 1.0 and proba_1.0
                 y = y.astype(np.int64)

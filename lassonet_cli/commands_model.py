@@ -121,14 +121,13 @@ def predict(
 def _integers_with_gaps(frame):
     """``frame`` with its float columns that hold integers and gaps as nullable integers: a
     text table's column of IDs 100, 101, '' reads as floats, and --keep wrote 100.0."""
-    import numpy as np
+    from .encoding import whole_numbers
 
     for name in frame.columns:
         column = frame[name]
         if column.dtype.kind != "f" or not column.isna().any():
             continue
-        known = column.dropna().to_numpy()
-        if np.all(np.isfinite(known) & (known == np.round(known)) & (np.abs(known) < 2.0**62)):
+        if whole_numbers(column.dropna().to_numpy()).all():
             frame[name] = column.astype("Int64")
     return frame
 

@@ -197,12 +197,18 @@ class Encoder:
         return encoder
 
 
+def whole_numbers(values: np.ndarray) -> np.ndarray:
+    """Which of ``values`` (floats) are finite whole numbers that int64 holds exactly: the
+    integers a column held before a gap made it floats."""
+    return np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2.0**62)
+
+
 def level_text(series: pd.Series) -> np.ndarray:
     """Category levels as text; numbers the same whether read as int or float (1 and 1.0)."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype=np.float64)
         finite = np.isfinite(values)
-        integral = finite & (values == np.round(values)) & (np.abs(values) < 2.0**62)
+        integral = whole_numbers(values)
         out = np.full(len(values), "", dtype=object)
         out[integral] = values[integral].astype(np.int64).astype(str)
         out[finite & ~integral] = values[finite & ~integral].astype(str)
