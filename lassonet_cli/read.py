@@ -116,7 +116,8 @@ def read_table(
         compression = "gzip" if head.startswith(GZIP_MAGIC) else "infer"
         refused = next((what for ext, what in _REFUSED_COMPRESSION.items()
                         if path.lower().endswith(ext)), None)
-        if refused and kind != "parquet" and compression != "gzip":
+        # (a gzipped table named .zst is read as gzip; a .tar.gz is an archive all the same)
+        if refused and kind != "parquet" and (compression != "gzip" or refused == "a tar"):
             raise DataError(f"{path}: {refused} file: decompress it first (a table compressed "
                             "with gzip, bzip2, xz or zip is read as it is)")
         if kind == "parquet" and fmt is None and not head.startswith(PARQUET_MAGIC):

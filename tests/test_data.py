@@ -1319,11 +1319,12 @@ def test_a_table_compressed_by_its_extension_is_sniffed_decompressed(tmp_path, e
     assert list(df.columns) == ["a", "b", "y"] and df["y"].tolist() == [3, 6, 9]
 
 
-@pytest.mark.parametrize("name", ["t.csv.zst", "t.tar"])
+@pytest.mark.parametrize("name", ["t.csv.zst", "t.tar", "t.tar.gz"])
 def test_a_zstd_or_tar_table_is_refused_in_one_line(tmp_path, name):
     """A zstd-compressed table named .zst was an internal error (pandas' ImportError for
-    zstandard); a tar archive is no table."""
+    zstandard); a tar archive is no table, gzipped or not."""
     path = tmp_path / name
-    path.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(20))
+    magic = gzip.compress(b"a,b\n1,2\n") if name.endswith(".gz") else b"\x28\xb5\x2f\xfd"
+    path.write_bytes(magic + bytes(20))
     with pytest.raises(DataError, match="file: decompress it first"):
         read_table(str(path), fmt="csv")
