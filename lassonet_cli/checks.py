@@ -180,16 +180,19 @@ def check_table(
                          "half of its values one number once standardised, so it can hardly "
                          "be selected; if they stand for missing values, read them as gaps "
                          "with --na-values")
+    # a column of gaps alone is constant, set aside below, not refused for its gaps
+    empty = ({c for c in sel.features if gaps[c] + infinite.get(c, 0) == len(X)}
+             if constant != "keep" else set())
     if task == "reconstruction":
-        check_reconstruction(cats, [c for c in sel.features if gaps[c] or infinite.get(c, 0)],
-                             len(sel.features))
+        check_reconstruction(cats, [c for c in sel.features if c not in empty
+                                    and (gaps[c] or infinite.get(c, 0))], len(sel.features))
     if missing == "error" and constant != "keep":
-        bad = {c: n for c, n in gaps.items() if n}
+        bad = {c: n for c, n in gaps.items() if n and c not in empty}
         if bad:
             listed = ", ".join(f"{c} ({n} missing)" for c, n in bad.items())
             raise DataError(f"missing values in feature column(s): {listed}; "
                             "fill them, drop the columns with --exclude, or use --missing impute")
-        inf_cols = [c for c, n in infinite.items() if n]
+        inf_cols = [c for c, n in infinite.items() if n and c not in empty]
         if inf_cols:
             raise DataError(f"infinite values in feature column(s): {', '.join(inf_cols)}; "
                             "use --missing impute to treat them as missing")

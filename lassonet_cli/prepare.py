@@ -83,19 +83,19 @@ def prepare_table(options: Options, X, y) -> Table:
     if many:
         raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
                         "drop the column(s)")
-    gappy = gappy_columns(frame)
-    options.check_columns(inputs, task_name, cats, gappy, len(frame))
-    if gappy and options.missing == "error":
-        raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
-                        f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
     aside = {c: "constant" for c in constant_columns(frame, cats)}
     refuse_all_constant(list(aside), inputs)
     if options.image_shape:  # pixels keep their place in the image even when constant
         aside = {}
+    # a column of gaps alone is constant, set aside below, not refused for its gaps
+    gappy = [c for c in gappy_columns(frame) if c not in aside]
+    options.check_columns(inputs, task_name, cats, gappy, len(frame))
+    if gappy and options.missing == "error":
+        raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
+                        f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
     if aside:
         frame = frame.drop(columns=list(aside))
         cats = [c for c in cats if c not in aside]
-        gappy = [c for c in gappy if c not in aside]
         if task_name == "reconstruction":  # the constant columns are no targets either
             check_reconstruction([], [], frame.shape[1])
             target = frame.to_numpy(dtype=np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import numpy as np
@@ -404,3 +405,27 @@ def test_predict_keeps_a_text_tables_integers_with_a_gap_as_integers(tmp_path):
     assert result.exit_code == 0, result.output
     ids = [line.split(",")[0] for line in result.stdout.splitlines()[1:6]]
     assert ids == ["100", "101", "102", "", "104"]
+
+
+@pytest.mark.parametrize("empty", [np.nan, np.inf])
+def test_a_column_of_gaps_alone_is_set_aside_as_constant(tmp_path, empty):
+    """A feature column empty in every row (or infinite in every row) carries nothing: it is
+    constant, to be set aside and ranked last with importance 0 (as the docs and issue 15 say),
+    but it was refused for its gaps, by the command line and by the Python API alike."""
+    from lassonet_cli import LassoNetSelector
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.standard_normal(60), "b": rng.standard_normal(60),
+                          "hollow": empty})
+    table["y"] = 2 * table["a"] + 0.1 * rng.standard_normal(60)
+    path = tmp_path / "t.parquet"
+    table.to_parquet(path)
+    result = invoke("select", path, "-t", "y", *FAST)
+    assert result.exit_code == 0, result.output
+    assert "set aside 1 constant column(s), ranked last with importance 0: hollow" in result.stderr
+    ranking = pd.read_csv(io.StringIO(result.stdout))
+    assert ranking.iloc[-1].tolist() == [3, "hollow", 0.0, False]
+    selector = LassoNetSelector(max_epochs=15, patience=3, cv=0, seed=0).fit(
+        table[["a", "b", "hollow"]], table["y"])
+    assert list(selector.ranking_) == ranking["feature"].tolist()
+    assert selector.set_aside_ == {"hollow": "constant"}
