@@ -334,9 +334,11 @@ class Selector:
     def save(self, path: str | os.PathLike, id_column: str | None = None) -> None:
         """Write the chosen model to a model file (``modelfile``); ``id_column``: the name
         of the training table's row identifier, which ``lassonet predict`` passes through."""
+        from .io import check_model_name
         from .modelfile import save_model
 
         self._check_fitted()
+        check_model_name(os.fspath(path))
         save_model(os.fspath(path), self, id_column)
 
     @classmethod

@@ -71,16 +71,18 @@ def output_format(path: str | None, fmt: str | None, override: str | None = "--f
 
 
 def check_model_name(path: str | None) -> None:
-    """Refuse a ``--model-out`` named as a table (``model.csv``, ``ranking.parquet``): the file
-    would be safetensors whatever its name, most likely meant for ``-o``."""
+    """Refuse a ``--model-out`` (or ``save``) named as a table (``model.csv``,
+    ``ranking.parquet``): the file would be safetensors whatever its name, most likely meant
+    for ``-o`` (or ``ranking_table()``)."""
     if not path:
         return
     name = Path(_without_gz(path))
     fmt = _BY_SUFFIX.get(name.suffix.lower())
     if fmt not in (None, "table"):  # (.txt, aligned text, is no table format)
-        raise DataError(f"--model-out {path!r} is named as a {fmt} table, but a model file is "
-                        f"safetensors: name it {str(name.with_suffix('.safetensors'))!r} (the "
-                        "ranking goes to -o)")
+        raise DataError(lambda s: (
+            f"{'--model-out' if s.cli else 'save'} {path!r} is named as a {fmt} table, but a "
+            f"model file is safetensors: name it {str(name.with_suffix('.safetensors'))!r} "
+            f"(the ranking {'goes to -o' if s.cli else 'is ranking_table()'})"))
 
 
 def _without_gz(path: str) -> str:

@@ -1108,3 +1108,19 @@ def test_a_model_from_stdin_is_refused_by_name(trained, command):
     "model file '-' does not exist"."""
     args = [command, "-"] + ([trained["reg"]] if command == "predict" else [])
     assert_clean_error(invoke(*args), "a model file cannot be read from stdin ('-')")
+
+
+def test_save_named_as_a_table_is_refused(tmp_path):
+    """Python ``save('ranking.csv')`` wrote a safetensors file named .csv (the command line
+    refuses it as --model-out); now the same refusal, in the API's words."""
+    from lassonet_cli import LassoNetSelector
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    selector = LassoNetSelector(backbone="linear", max_epochs=2, cv=0).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match=r"save '.*ranking\.csv' is named as a csv table.*"
+                                         r"ranking is ranking_table\(\)"):
+        selector.save(tmp_path / "ranking.csv")
+    assert list(tmp_path.iterdir()) == []
+    selector.save(tmp_path / "model.safetensors")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
