@@ -108,8 +108,14 @@ class Stability:
     aside: list[str] = dataclasses.field(default_factory=list)
 
     def probabilities(self, ks) -> np.ndarray:
-        """(p, len(ks)): each column's share of the subsample rankings with it in the top k."""
-        ks = np.asarray(ks)
+        """(p, len(ks)): each column's share of the subsample rankings with it in the top k,
+        for counts ``ks`` from 1 to ``units`` (a column set aside is in no top k)."""
+        given = ks
+        ks = list(ks) if isinstance(ks, (list, tuple, range, np.ndarray, pd.Series)) else None
+        if ks is None or not all(is_int(k) and 1 <= k <= self.units for k in ks):
+            raise ConfigError(f"ks must list counts of the {self.units} units (columns, or "
+                              f"groups) from 1 to {self.units}, got {given!r}")
+        ks = np.asarray(ks, dtype=int)
         return (self.positions[:, :, None] < ks[None, None, :]).mean(axis=0)
 
     @property

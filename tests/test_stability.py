@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from clitools import assert_clean_error, invoke
 
+from lassonet_cli.errors import ConfigError
 from lassonet_cli.splits import half_samples
 from lassonet_cli.stability import Stability, q_for
 
@@ -107,6 +108,17 @@ def test_probabilities_stable_set_and_bound_by_hand():
     # with groups, an ungrouped column's group is its own name, as select writes it
     grouped = result.table({"a": "g", "b": "g"}).set_index("feature")["group"]
     assert grouped.to_dict() == {"a": "g", "b": "g", "c": "c", "d": "d", "e": "e"}
+
+
+@pytest.mark.parametrize("ks", [[4], [0], [1.5], ["2"], 2, "2"])
+def test_probabilities_take_counts_of_the_units_only(ks):
+    # 2 units and a constant column set aside (place 2 = p): a k past p counted it as
+    # selected in every path (1.0); a scalar or text k was numpy's IndexError or UFuncTypeError
+    result = Stability(list("abc"), np.array([[0, 1, 2], [1, 0, 2]]), np.array([1, 1]), q=1,
+                       q_from="as given", pi_thr=0.6, k_grid=[1, 2], units=2, aside=["c"])
+    assert result.probabilities([2])[:, 0].tolist() == [1.0, 1.0, 0.0]
+    with pytest.raises(ConfigError, match=r"ks must list counts .* from 1 to 2"):
+        result.probabilities(ks)
 
 
 @pytest.mark.parametrize("efv, pi_thr, p", [(1, 0.6, 30), (2.5, 0.9, 1000), (0.1, 0.75, 7)])
