@@ -104,14 +104,13 @@ class Runner:
             yield self
             return
         payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
-        _WARM[id(shared)] = (shared, _Pool(payload, max(1, min(self.jobs - 1, runs - 1)),
-                                           self.threads))
+        _close_warm(shared)
+        _WARM[id(shared)] = (shared, self.threads,
+                             _Pool(payload, max(1, min(self.jobs - 1, runs - 1)), self.threads))
         try:
             yield self
         finally:
-            left = _WARM.pop(id(shared), None)
-            if left is not None:
-                left[1].close(stop=True)
+            _close_warm(shared)
 
     def map(self, fn: Callable, shared, tasks: Sequence, names: Sequence[str],
             on_done: Callable[[int, int], None] | None = None) -> list:
@@ -248,6 +247,8 @@ def _start_worker(payload: bytes, threads: int) -> None:
     # Ctrl-C reaches the whole process group: the parent decides, and ends the workers
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
+    import torch  # noqa: F401  (every run needs it: a started worker has imported it)
+
     _WORKER["shared"], _WORKER["threads"] = pickle.loads(payload), threads
 
 
@@ -259,8 +260,9 @@ def _end_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _in_worker(fn, task):
-    return _outcome(fn, _WORKER["shared"], task, _WORKER["threads"])
+def _in_worker(fn, task) -> tuple[int, object]:
+    """(this worker's pid, the run's outcome)."""
+    return os.getpid(), _outcome(fn, _WORKER["shared"], task, _WORKER["threads"])
 
 
 @contextlib.contextmanager
@@ -285,17 +287,19 @@ def _no_main_script():
             sys.modules["__main__"] = main
 
 
-def _ready() -> None:
-    """A worker's first task: done once the worker has started (``_Pool.ready``)."""
+def _ready() -> int:
+    """A probe: the pid of a worker that has started (``_Pool``)."""
+    return os.getpid()
 
 
 class _Pool:
     """``workers`` spawned processes, each holding the shared data (``payload``): a
-    ProcessPoolExecutor, the processes it started, and one probe task per process whose
-    completion says a worker has started (imported torch, read the data).  Runs are sent to
-    it only then: a run sent to a worker still starting up waited for it, while this
-    process, done with its own share, sat idle (``--jobs 2`` was slower than ``--jobs 1``
-    where the runs are short)."""
+    ProcessPoolExecutor, the processes it started, one probe task per process, and the pids
+    of the workers known to have started (imported torch, read the data): those that ran a
+    probe or a run.  Runs are sent two per started worker: a run sent to a worker still
+    starting up waited for it, while this process, done with its own share, sat idle
+    (``--jobs 2`` was slower than ``--jobs 1`` where the runs are short).  The first worker
+    up may take every probe; the others become known by the runs they take."""
 
     def __init__(self, payload: bytes, workers: int, threads: int):
         import multiprocessing
@@ -309,22 +313,31 @@ class _Pool:
         with _no_main_script():  # the processes start here, one per probe
             self.probes = [self.executor.submit(_ready) for _ in range(workers)]
         self.children = set(multiprocessing.active_children()) - before
+        self.started: set[int] = set()  # pids; added to by _in_pool as runs come back
 
-    def ready(self) -> bool:
-        return any(p.done() and not p.cancelled() and p.exception() is None
-                   for p in self.probes)
+    def ready(self) -> int:
+        """How many workers are known to have started."""
+        self.started.update(p.result() for p in self.probes
+                            if p.done() and not p.cancelled() and p.exception() is None)
+        return len(self.started)
 
-    def close(self, stop: bool = False) -> None:
-        """Shut the pool down; ``stop``: end its processes now, whatever they are doing
-        (an error, Ctrl-C, or runs all done here while a worker was still starting up)."""
-        if stop:
-            for child in self.children:
-                if child.is_alive():
-                    child.terminate()
+    def close(self) -> None:
+        """End the pool's processes now, whatever they are doing (idle, still starting up,
+        or running after an error or Ctrl-C: every result wanted is in), and shut it down."""
+        for child in self.children:
+            if child.is_alive():
+                child.terminate()
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
-_WARM: dict[int, tuple[object, _Pool]] = {}  # id(shared) -> (shared, a pool started early)
+_WARM: dict[int, tuple[object, int, _Pool]] = {}  # id(shared) -> (shared, threads, a pool)
+
+
+def _close_warm(shared) -> None:
+    """End the pool ``Runner.started`` started for ``shared``, if no ``map`` took it."""
+    left = _WARM.pop(id(shared), None)
+    if left is not None:
+        left[2].close()
 
 
 def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progress) -> list:
@@ -341,11 +354,11 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
         queue = deque(i for i in range(len(tasks)) if i not in results)
         workers = max(1, min(jobs - 1, len(queue) - 1))
         warm = _WARM.pop(id(shared), None)
-        if warm is not None and warm[0] is shared and deaths == 0:
-            pool = warm[1]
+        if warm is not None and warm[0] is shared and warm[1] == threads and deaths == 0:
+            pool = warm[2]
         else:
             if warm is not None:
-                warm[1].close(stop=True)
+                warm[2].close()
             if payload is None:
                 payload = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
             pool = _Pool(payload, workers, threads)
@@ -354,9 +367,9 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
         broken = False
 
         def feed(pool=pool, queue=queue, running=running, lock=lock) -> None:
-            """Send runs to the workers, once one has started, up to two per worker."""
+            """Send runs to the workers that have started, up to two per worker."""
             with lock:
-                while queue and len(running) < 2 * pool.workers and pool.ready():
+                while queue and len(running) < 2 * pool.ready():
                     try:
                         future = pool.executor.submit(_in_worker, fn, tasks[queue[0]])
                     except (BrokenProcessPool, RuntimeError):  # a worker died; shut down
@@ -388,10 +401,11 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
                     with lock:
                         i = running.pop(future)
                     try:
-                        outcome = future.result()
+                        pid, outcome = future.result()
                     except BrokenProcessPool:
                         broken = True
                         continue
+                    pool.started.add(pid)
                     results[i] = _result(outcome, names[i])
                     progress.one()
                 if broken and not running:
@@ -399,11 +413,11 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
         except BaseException:  # Ctrl-C, SIGTERM, a run's error: end the workers now
             with lock:
                 queue.clear()
-            pool.close(stop=True)
+            pool.close()
             raise
         with lock:
             queue.clear()  # (a probe's late callback sends nothing more)
-        pool.close(stop=True)  # (idle, or still starting: ending them costs no result)
+        pool.close()  # (idle, or still starting: ending them costs no result)
         if broken:
             deaths += 1
             if deaths >= ATTEMPTS:

@@ -94,7 +94,7 @@ def test_a_pool_started_ahead_takes_the_runs():
     shared = {"seed": 0}
     runner = Runner(jobs=2)
     with runner.started(shared, len(TASKS)):
-        pool = runs._WARM[id(shared)][1]
+        pool = runs._WARM[id(shared)][2]
         deadline = time.monotonic() + 120
         while not pool.ready() and time.monotonic() < deadline:
             time.sleep(0.05)
