@@ -254,7 +254,9 @@ def stability_selection(
                                         f"{p}, got {given!r}")
     if q is not None and q > p:
         raise ConfigError(lambda s: f"{s('q')} {q} is more than the {p} {what}")
-    if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)):
+    # (rounding: 1 / ((2 * 0.6 - 1) * 5) is 1.0000000000000002, and --efv 1 was 'below 1')
+    if efv is not None and efv < (least := 1 / ((2 * pi_thr - 1) * p)) and not math.isclose(
+            efv, least):
         raise ConfigError(lambda s: f"{s('efv')} {efv:g} is below {least:.3g}, the bound with "
                                     f"one column selected per subsample (q = 1) of {p} at "
                                     f"{s('pi_thr')} {pi_thr:g}: ask for at least {least:.3g}")

@@ -393,3 +393,17 @@ def test_the_python_k_grid_takes_any_sequence_of_counts(grid, ok, monkeypatch):
         with pytest.raises(ConfigError, match="k_grid must list counts"):
             selector.stability(table.drop(columns="y"), table["y"], pairs=1, k_grid=grid)
         assert not ran
+
+
+@pytest.mark.parametrize("columns, efv", [(5, 1), (1, 5)])
+def test_an_efv_equal_to_the_least_bound_is_taken(columns, efv, monkeypatch):
+    """At pi_thr 0.6 the least bound (q = 1) is 1 / (0.2 p), which rounds to 1.0000000000000002
+    for 5 columns: --efv 1 was refused as 'below 1, ask for at least 1'."""
+    from lassonet_cli import LassoNetSelector, stability
+
+    monkeypatch.setattr(stability, "_subsample_path", lambda table, rows: (
+        np.arange(columns, dtype=np.int32), 1))
+    table = pd.read_csv(TOY).head(60)
+    X = table.drop(columns="y").iloc[:, :columns]
+    result = LassoNetSelector(n_jobs=1).stability(X, table["y"], pairs=1, efv=efv)
+    assert result.q == 1 and result.error_bound == pytest.approx(efv)
