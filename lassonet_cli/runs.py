@@ -375,12 +375,17 @@ def _in_pool(fn, shared, tasks, names, jobs: int, threads: int, progress: _Progr
                     except (BrokenProcessPool, RuntimeError):  # a worker died; shut down
                         return
                     running[future] = queue.popleft()
+                    future.add_done_callback(refill)
+
+        def refill(_, feed=feed) -> None:
+            """A worker's run is done: send it more, even while this process is busy with a
+            run of its own (from a thread: a future's callback must not submit)."""
+            threading.Thread(target=feed, daemon=True).start()
 
         # the first runs go out as soon as a worker has started, even while this process is
         # busy with a run of its own
         for probe in pool.probes:
-            probe.add_done_callback(lambda _, feed=feed: threading.Thread(
-                target=feed, daemon=True).start())
+            probe.add_done_callback(refill)
         try:
             while True:
                 feed()
