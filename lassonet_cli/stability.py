@@ -94,7 +94,8 @@ class Stability:
     user-given group are one unit); ``chosen_sizes`` (2 * pairs,): its chosen model's units;
     ``q``: the units selected per subsample; ``pi_thr``: the threshold; ``k_grid``: the ks of
     the table; ``units``: how many units (p in the bound); ``aside``: the columns set aside
-    as constant, in no unit (their place is p: never selected, never stable).
+    as constant, in no unit (their place is p: never selected, never stable); ``groups``: the
+    options' groups (column -> group), which ``table`` shows.
     """
 
     columns: list[str]
@@ -106,6 +107,7 @@ class Stability:
     k_grid: list[int]
     units: int
     aside: list[str] = dataclasses.field(default_factory=list)
+    groups: dict[str, str] | None = None
 
     def probabilities(self, ks) -> np.ndarray:
         """(p, len(ks)): each column's share of the subsample rankings with it in the top k,
@@ -136,7 +138,8 @@ class Stability:
     def table(self, groups: dict[str, str] | None = None) -> pd.DataFrame:
         """One row per column, most stable first (then by mean place in the rankings, then by
         name): feature, p_k<k> for each k of the grid, max_probability, stable[, group: the
-        column's group in ``groups``, else its own name]."""
+        column's group in ``groups`` (default: the options' groups), else its own name]."""
+        groups = self.groups if groups is None else groups
         probs = self.probabilities(self.k_grid)
         top = self.max_probability
         mean_place = self.positions.mean(axis=0)
@@ -304,7 +307,8 @@ def stability_selection(
         q = max(1, int(np.ceil(np.median(sizes))))
         q_from = "the median size of the subsamples' chosen models"
     grid = sorted(set(_default_grid(p) if k_grid is None else k_grid) | {q})
-    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p, aside)
+    return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p, aside,
+                     dict(options.groups) if options.groups else None)
 
 
 def _check_half_classes(labels: np.ndarray, subsamples: list[np.ndarray], half: str) -> None:

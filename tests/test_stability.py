@@ -407,3 +407,18 @@ def test_an_efv_equal_to_the_least_bound_is_taken(columns, efv, monkeypatch):
     X = table.drop(columns="y").iloc[:, :columns]
     result = LassoNetSelector(n_jobs=1).stability(X, table["y"], pairs=1, efv=efv)
     assert result.q == 1 and result.error_bound == pytest.approx(efv)
+
+
+def test_the_python_table_shows_the_selectors_groups_as_the_command_does(monkeypatch):
+    """docs/stability.md: result.table() is the command's table; with groups the command writes
+    a group column, which the Python table lacked unless the groups were passed again."""
+    from lassonet_cli import LassoNetSelector, stability
+
+    table = pd.read_csv(TOY).head(60)
+    X = table.drop(columns="y")
+    monkeypatch.setattr(stability, "_subsample_path", lambda table, rows: (
+        np.minimum(np.arange(X.shape[1]), X.shape[1] - 2).astype(np.int32), 1))
+    groups = {X.columns[0]: "g", X.columns[1]: "g"}
+    result = LassoNetSelector(n_jobs=1, groups=groups).stability(X, table["y"], pairs=1)
+    written = result.table().set_index("feature")["group"]
+    assert written.to_dict() == {c: groups.get(c, c) for c in X.columns}
