@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,8 @@ class Stability:
         name): feature, p_k<k> for each k of the grid, max_probability, stable[, group: the
         column's group in ``groups`` (default: the options' groups), else its own name]."""
         groups = self.groups if groups is None else groups
+        if not isinstance(groups, (Mapping, type(None))):  # (a list was 'no attribute get')
+            raise ConfigError(f"groups must be a mapping {{column: group}}, got {groups!r}")
         probs = self.probabilities(self.k_grid)
         top = self.max_probability
         mean_place = self.positions.mean(axis=0)

@@ -121,6 +121,13 @@ def test_probabilities_take_counts_of_the_units_only(ks):
         result.probabilities(ks)
 
 
+def test_table_refuses_groups_that_are_no_mapping():
+    result = Stability(list("ab"), np.array([[0, 1], [1, 0]]), np.array([1, 1]), q=1,
+                       q_from="as given", pi_thr=0.6, k_grid=[1, 2], units=2)
+    with pytest.raises(ConfigError, match=r"groups must be a mapping \{column: group\}"):
+        result.table(["a"])
+
+
 @pytest.mark.parametrize("efv, pi_thr, p", [(1, 0.6, 30), (2.5, 0.9, 1000), (0.1, 0.75, 7)])
 def test_q_from_efv_is_the_largest_within_the_bound(efv, pi_thr, p):
     q = q_for(efv, pi_thr, p)
