@@ -113,12 +113,11 @@ class Stability:
     def probabilities(self, ks) -> np.ndarray:
         """(p, len(ks)): each column's share of the subsample rankings with it in the top k,
         for counts ``ks`` from 1 to ``units`` (a column set aside is in no top k)."""
-        given = ks
-        ks = list(ks) if isinstance(ks, (list, tuple, range, np.ndarray, pd.Series)) else None
-        if ks is None or not all(is_int(k) and 1 <= k <= self.units for k in ks):
+        counts = _counts(ks, self.units)
+        if counts is None:
             raise ConfigError(f"ks must list counts of the {self.units} units (columns, or "
-                              f"groups) from 1 to {self.units}, got {given!r}")
-        ks = np.asarray(ks, dtype=int)
+                              f"groups) from 1 to {self.units}, got {ks!r}")
+        ks = np.asarray(counts, dtype=int)
         return (self.positions[:, :, None] < ks[None, None, :]).mean(axis=0)
 
     @property
@@ -251,11 +250,9 @@ def stability_selection(
     grouped = p < frame.shape[1] - len(aside)
     what = ("groups and ungrouped columns" if grouped else "columns") + (
         f" left after setting aside {len(aside)} constant column(s)" if aside else "")
-    if k_grid is not None:  # any sequence of counts (a list, an array, a Series), not empty
-        given = k_grid
-        k_grid = list(given) if isinstance(given, (list, tuple, range, np.ndarray,
-                                                   pd.Series)) else []
-        if not k_grid or not all(is_int(k) and 1 <= k <= p for k in k_grid):
+    if k_grid is not None:
+        given, k_grid = k_grid, _counts(k_grid, p)
+        if not k_grid:
             raise ConfigError(lambda s: f"{s('k_grid')} must list counts of {what} from 1 to "
                                         f"{p}, got {given!r}")
     if q is not None and q > p:
@@ -312,6 +309,15 @@ def stability_selection(
     grid = sorted(set(_default_grid(p) if k_grid is None else k_grid) | {q})
     return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p, aside,
                      dict(options.groups) if options.groups else None)
+
+
+def _counts(given, p: int) -> list | None:
+    """``given`` as a list, where it is a sequence (a list, an array, a Series) of whole
+    numbers from 1 to ``p``; else None."""
+    if not isinstance(given, (list, tuple, range, np.ndarray, pd.Series)):
+        return None
+    counts = list(given)
+    return counts if all(is_int(k) and 1 <= k <= p for k in counts) else None
 
 
 def _check_half_classes(labels: np.ndarray, subsamples: list[np.ndarray], half: str) -> None:
