@@ -306,7 +306,6 @@ class _Pool:
         from concurrent.futures import ProcessPoolExecutor
 
         before = set(multiprocessing.active_children())
-        self.workers = workers
         self.executor = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker, initargs=(payload, threads))
