@@ -339,6 +339,11 @@ class Selector:
 
         self._check_fitted()
         check_model_name(os.fspath(path))
+        if id_column is not None and not (isinstance(id_column, str) and id_column
+                                          and id_column not in self.input_columns_):
+            raise ConfigError(
+                "id_column must be the name of the table's row identifier, a column that is "
+                f"not one of the model's inputs (predict passes it through), got {id_column!r}")
         save_model(os.fspath(path), self, id_column)
 
     @classmethod

@@ -1124,3 +1124,16 @@ def test_save_named_as_a_table_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
     selector.save(tmp_path / "model.safetensors")
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+@pytest.mark.parametrize("id_column", ["f1", "", 5])
+def test_save_refuses_an_id_column_that_is_a_feature_or_not_a_name(trained, tmp_path, id_column):
+    """Python ``save(path, id_column=...)`` wrote whatever it was given: a feature named as the
+    row identifier made ``predict`` pass that feature through as an ID column, and 5 was saved
+    as the text '5'.  The command line's --id can be neither; the API now refuses both."""
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(ValueError, match=r"id_column must be the name of the table's row "
+                                         r"identifier, a column that is not one of the model's "
+                                         rf"inputs .*got {id_column!r}"):
+        trained["reg_fit"].save(path, id_column=id_column)
+    assert list(tmp_path.iterdir()) == []
