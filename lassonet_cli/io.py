@@ -56,18 +56,22 @@ def output_format(path: str | None, fmt: str | None, override: str | None = "--f
     if fmt:
         if fmt not in OUTPUT_FORMATS:
             raise DataError(f"unknown format {fmt!r}: use one of {', '.join(OUTPUT_FORMATS)}")
-        return fmt
-    if not path or path == "-":
+        kind = fmt
+    elif not path or path == "-":
         return "csv"
-    suffix = Path(_without_gz(path)).suffix.lower()
-    if not suffix:
-        return "csv"
-    if suffix not in _BY_SUFFIX:
-        known = ", ".join(_BY_SUFFIX)
-        choose = f", or choose the format with {override}" if override else ""
-        raise DataError(f"cannot tell the format of {path!r} from its extension {suffix!r}: "
-                        f"name it {known} (optionally + .gz){choose}")
-    return _BY_SUFFIX[suffix]
+    else:
+        suffix = Path(_without_gz(path)).suffix.lower()
+        if suffix and suffix not in _BY_SUFFIX:
+            known = ", ".join(_BY_SUFFIX)
+            choose = f", or choose the format with {override}" if override else ""
+            raise DataError(f"cannot tell the format of {path!r} from its extension {suffix!r}: "
+                            f"name it {known} (optionally + .gz){choose}")
+        kind = _BY_SUFFIX.get(suffix, "csv")
+    if kind == "parquet" and path and path.lower().endswith(".gz"):
+        # Parquet compresses its own columns; a gzipped one is read by few tools, this one not
+        raise DataError(f"{path!r}: a Parquet file compresses its own columns and is not "
+                        f"gzipped: name it {_without_gz(path)!r}")
+    return kind
 
 
 def check_model_name(path: str | None) -> None:

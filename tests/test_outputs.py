@@ -735,3 +735,17 @@ def test_a_character_device_needs_a_format_before_it_is_read(tmp_path):
                           text=True, timeout=60)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("error: cannot tell the format of '/dev/zero'")
+
+
+@pytest.mark.parametrize("args", [["-o", "r.parquet.gz"], ["--path-out", "p.pq.gz"],
+                                  ["--format", "parquet", "-o", "r.gz"]])
+def test_gzipped_parquet_output_is_refused_before_training(good, tmp_path, no_training, args):
+    """``-o r.parquet.gz`` wrote a gzipped Parquet file, which few tools read and ``lassonet``
+    itself refuses as input ('a gzipped file, not a Parquet file'); refused before training,
+    naming the file as it should be."""
+    args = [str(tmp_path / a) if "." in a else a for a in args]
+    result = invoke("select", good, "-t", "y", *args)
+    name = args[-1][:-3]
+    assert_clean_error(result, f"a Parquet file compresses its own columns and is not "
+                               f"gzipped: name it '{name}'")
+    assert list(tmp_path.iterdir()) == []
