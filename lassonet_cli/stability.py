@@ -165,13 +165,16 @@ class Stability:
             counted += f", after setting aside {len(self.aside)} constant column(s)"
         return (f"stable set: {n} feature(s) in the top q = {self.q} ({self.q_from}) of at "
                 f"least {self.pi_thr:.0%} of {paths} half-sample paths ({paths // 2} "
-                f"complementary pairs); expected false selections <= {self.error_bound:.3g} "
+                f"complementary pair{'s' if paths // 2 != 1 else ''}); expected false "
+                f"selections <= {self.error_bound:.3g} "
                 f"(Meinshausen & Bühlmann's bound q^2/((2 pi_thr - 1) p), p = {p}"
                 f"{counted}, "
                 "which holds for complementary pairs: Shah & Samworth 2013)")
 
     def plot_ks(self, points: int = 60) -> np.ndarray:
         """The grid and about ``points`` ks spaced evenly on a log scale from 1 to p."""
+        if not (is_int(points) and points >= 1):
+            raise ConfigError(f"points must be a whole number of at least 1, got {points!r}")
         p = self.units
         spread = np.unique(np.round(np.geomspace(1, p, points)).astype(int))
         return np.union1d(spread, self.k_grid)

@@ -128,6 +128,24 @@ def test_table_refuses_groups_that_are_no_mapping():
         result.table(["a"])
 
 
+@pytest.mark.parametrize("points", [-1, 0, 2.5, "60"])
+def test_plot_ks_refuses_a_count_of_points_that_is_no_count(points):
+    # -1 was numpy's 'Number of samples, -1, must be non-negative', 2.5 its TypeError
+    result = Stability(list("ab"), np.array([[0, 1], [1, 0]]), np.array([1, 1]), q=1,
+                       q_from="as given", pi_thr=0.6, k_grid=[1, 2], units=2)
+    assert result.plot_ks(1).tolist() == [1, 2]
+    with pytest.raises(ConfigError, match=r"points must be a whole number of at least 1"):
+        result.plot_ks(points)
+
+
+@pytest.mark.parametrize("paths, said", [(2, "(1 complementary pair);"),
+                                         (4, "(2 complementary pairs);")])
+def test_summary_counts_the_pairs_in_words(paths, said):
+    result = Stability(list("ab"), np.tile([0, 1], (paths, 1)), np.ones(paths, dtype=int), q=1,
+                       q_from="as given", pi_thr=0.6, k_grid=[1, 2], units=2)
+    assert f"of {paths} half-sample paths {said}" in result.summary()
+
+
 @pytest.mark.parametrize("efv, pi_thr, p", [(1, 0.6, 30), (2.5, 0.9, 1000), (0.1, 0.75, 7)])
 def test_q_from_efv_is_the_largest_within_the_bound(efv, pi_thr, p):
     q = q_for(efv, pi_thr, p)
