@@ -205,6 +205,14 @@ def whole_numbers(values: np.ndarray) -> np.ndarray:
 
 def level_text(series: pd.Series) -> np.ndarray:
     """Category levels as text; numbers the same whether read as int or float (1 and 1.0)."""
+    categories = series.cat.categories if isinstance(series.dtype, pd.CategoricalDtype) else None
+    if categories is not None and pd.api.types.is_numeric_dtype(categories) \
+            and not pd.api.types.is_bool_dtype(categories):
+        # a category column of numbers reads as its numbers do: 1.0 (an int column with a gap,
+        # made a category) is '1', as the same column read from a file or without gaps
+        codes = series.cat.codes.to_numpy()
+        text = level_text(pd.Series(categories))
+        return np.where(codes >= 0, text[np.maximum(codes, 0)], "")
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype=np.float64)
         finite = np.isfinite(values)

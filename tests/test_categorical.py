@@ -430,6 +430,26 @@ def test_api_category_and_bool_columns_are_categorical():
     assert len(sel.feature_importances_) == 4 and len(sel.ranking_) == 4
 
 
+def test_api_category_of_numbers_has_the_levels_of_the_numbers():
+    # an int column with a gap is floats; made a category, its levels are 1, 2, 3 (not '1.0'),
+    # so that the same column without the gap, as a category or as numbers, reads the same
+    rng = np.random.default_rng(8)
+    n = 60
+    grade = rng.integers(1, 4, n).astype(float)
+    grade[0] = np.nan
+    X = pd.DataFrame({"grade": pd.Categorical(grade), "x": rng.standard_normal(n)})
+    y = X["x"].to_numpy() + 2 * (grade == 2)
+    sel = LassoNetSelector(task="regression", missing="impute", max_epochs=5, patience=2, cv=0)
+    sel.fit(X, y)
+    assert sel.encoder_.codes[0].levels == ["1", "2", "3"]
+    rows = X.iloc[1:].copy()
+    expected = sel.predict(rows)
+    rows["grade"] = pd.Categorical(grade[1:].astype(int))
+    np.testing.assert_array_equal(sel.predict(rows), expected)
+    rows["grade"] = grade[1:].astype(int)
+    np.testing.assert_array_equal(sel.predict(rows), expected)
+
+
 # --------------------------------------------------------------------------------------------
 # the mice protein slice: an ID, protein columns with gaps, three text columns, a text label
 
