@@ -287,6 +287,26 @@ def _no_main_script():
             sys.modules["__main__"] = main
 
 
+@contextlib.contextmanager
+def _ctrl_c_held():
+    """While pool processes start: Ctrl-C blocked in this thread, so that they start with it
+    blocked (a process inherits the signal mask of the thread that starts it) until
+    ``_start_worker`` ignores it.  Ctrl-C reaches the whole process group: one that came while
+    a worker was still starting Python ended that worker with a KeyboardInterrupt traceback
+    on stderr.  This process gets a Ctrl-C held back here when the block ends (as
+    ``multiprocessing.resource_tracker`` starts its process)."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # (Windows: no process groups to signal)
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _ready() -> int:
     """A probe: the pid of a worker that has started (``_Pool``)."""
     return os.getpid()
@@ -309,7 +329,7 @@ class _Pool:
         self.executor = ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker, initargs=(payload, threads))
-        with _no_main_script():  # the processes start here, one per probe
+        with _no_main_script(), _ctrl_c_held():  # the processes start here, one per probe
             self.probes = [self.executor.submit(_ready) for _ in range(workers)]
         self.children = set(multiprocessing.active_children()) - before
         self.started: set[int] = set()  # pids; added to by _in_pool as runs come back

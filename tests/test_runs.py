@@ -107,6 +107,25 @@ def test_a_pool_started_ahead_takes_the_runs():
     assert set(multiprocessing.active_children()) == before
 
 
+def test_a_ctrl_c_while_workers_start_does_not_end_them():
+    """Ctrl-C reaches the whole process group, workers still starting Python included: one
+    that came before ``_start_worker`` ignored it ended the worker (a KeyboardInterrupt
+    traceback on stderr under the command's 'error: interrupted'). The workers start with
+    Ctrl-C held back, and this process decides."""
+    import pickle
+    import signal
+
+    from lassonet_cli import runs
+
+    pool = runs._Pool(pickle.dumps({"seed": 0}), 1, 1)
+    try:
+        (child,) = pool.children
+        os.kill(child.pid, signal.SIGINT)  # (it has just been started: still starting)
+        assert pool.probes[0].result(timeout=120) == child.pid
+    finally:
+        pool.close()
+
+
 def test_threads_per_run_are_set_wherever_it_runs(cluster):
     shared = {"seed": 0}
     for runner in (Runner(jobs=1, threads=2), Runner(jobs=2, threads=2),
