@@ -79,10 +79,12 @@ def prepare_table(options: Options, X, y) -> Table:
         check_column_kind(frame[c], f"column {c!r}", forced=c in forced,
                           levels=f"categorical=[{c!r}] if it is categories", na_values=False)
     refuse_level_per_row(frame, cats, lambda c: "leave it out of X")
-    many = [c for c, _ in too_many_levels(frame, cats, options.max_levels)]
+    many = too_many_levels(frame, cats, options.max_levels)
     if many:
-        raise DataError(f"too many levels to one-hot encode in {', '.join(many[:5])}: "
-                        "drop the column(s)")
+        listed = ", ".join(f"{c} ({n} levels)" for c, n in many[:5])
+        raise DataError(lambda s: f"too many levels to one-hot encode: {listed}; leave the "
+                                  f"column(s) out of X or raise {s('max_levels')} (now "
+                                  f"{options.max_levels})")
     aside = {c: "constant" for c in constant_columns(frame, cats)}
     refuse_all_constant(list(aside), inputs)
     if options.image_shape:  # pixels keep their place in the image even when constant

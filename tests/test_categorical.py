@@ -213,6 +213,14 @@ def test_too_many_levels_names_the_column_and_suggests_exclude(tmp_path):
     assert sorted(pd.read_csv(io.StringIO(ok.stdout))["feature"]) == ["code", "few", "x"]
 
 
+def test_api_too_many_levels_names_the_count_and_max_levels():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"code": [f"c{i % 8}" for i in range(40)], "x": rng.standard_normal(40)})
+    with pytest.raises(DataError) as raised:
+        LassoNetSelector(max_levels=5, max_epochs=3, cv=0).fit(X, rng.standard_normal(40))
+    assert "code (8 levels)" in str(raised.value) and "max_levels (now 5)" in str(raised.value)
+
+
 def test_categorical_option_naming_an_unknown_column_is_an_error(mixed):
     assert_clean_error(invoke("select", mixed["data"], "-t", "label", "--categorical", "zz"),
                        "zz")
