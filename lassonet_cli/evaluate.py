@@ -147,6 +147,7 @@ def accuracy_vs_k(
     on_run: Callable[[str], Callable[[PathPoint], None] | None] | None = None,
     on_refit: Callable[[int, int], None] | None = None,
     runner: Runner | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, object]:
     """The accuracy-vs-k table (SPEC 3.3) and the selector fitted on the training rows.
 
@@ -171,6 +172,8 @@ def accuracy_vs_k(
     on_point, on_run : as ``LassoNetSelector.fit`` takes them
     on_refit : optional progress display, called with (refits done, refits in all) before
         the first refit and after each
+    on_note : optional, called with a line for stderr that names the columns left out as
+        constant in the training rows, where there are any
     runner : where the refits run (``runs.Runner``; None: one after another here).  Each is
         seeded by its own seed (the top set by ``seed``, the r-th random set by
         ``seed + 1 + r``) and the random sets are drawn before any refit, so the table is the
@@ -204,7 +207,12 @@ def accuracy_vs_k(
             options = selector.validate()
     units = options.ranked_units(list(frame.columns))
     d = units.n
-    grid = parse_k_grid(k_grid, d, units.noun)
+    # (a column that varies only among the test rows: the table has more columns than k counts)
+    shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
+    left = f"{len(flat)} column(s) constant in the training rows (only test rows vary): {shown}"
+    grid = parse_k_grid(k_grid, d, units.noun + (f" left after leaving out {left}" if flat else ""))
+    if flat and on_note is not None:
+        on_note(f"left out {left}")
     keepers = {k: StateKeeper(units.names, "best", k) for k in grid}
     dense: list[LassoNet] = []  # the path's first point: the units a refit reads
 

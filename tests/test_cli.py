@@ -590,6 +590,31 @@ def test_accuracy_vs_k_leaves_out_a_column_constant_in_the_training_rows(small_t
     assert selector.set_aside_ == {}
 
 
+def test_path_names_a_column_constant_in_the_training_rows(small_table, tmp_path):
+    """Such a column is no candidate, so k counts one column fewer than the table has: a
+    --k-grid of every column was 'more than the 3 features' of a table of 4 varying ones,
+    and the default grid left the column out without a word."""
+    from lassonet_cli.splits import split_task_rows
+    from lassonet_cli.tasks import make_task
+
+    df = pd.read_csv(small_table).drop(columns=["k", "flat"])
+    _, test_rows = split_task_rows(make_task("classification"), df["label"].to_numpy(), 0.2,
+                                   np.random.default_rng([0, 1]), "--test-fraction")
+    df["rare"] = 0.0
+    df.loc[test_rows[:2], "rare"] = 1.0  # varies only among the test rows
+    data = tmp_path / "rare.csv"
+    df.to_csv(data, index=False)
+    assert_clean_error(invoke("path", data, "-t", "label", "--id", "id", *SMALL,
+                              "--random-repeats", "1", "--k-grid", "4"),
+                       "4 is more than the 3 features left after leaving out 1 column(s) "
+                       "constant in the training rows (only test rows vary): rare")
+    result = invoke("path", data, "-t", "label", "--id", "id", *SMALL, "--random-repeats", "1",
+                    "--k-grid", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "left out 1 column(s) constant in the training rows (only test rows vary): rare" \
+        in result.stderr
+
+
 @pytest.mark.parametrize("command, flag", [("select", "--val-fraction"),
                                            ("path", "--test-fraction")])
 def test_rows_too_few_to_split_give_the_error_alone(tmp_path, command, flag):
