@@ -163,8 +163,9 @@ class Stability:
                    if p < len(self.columns) - len(self.aside) else "")
         if self.aside:
             counted += f", after setting aside {len(self.aside)} constant column(s)"
+        # (pi_thr to the digit: 0.501 as '50%' said that a share of 50% was stable)
         return (f"stable set: {n} feature(s) in the top q = {self.q} ({self.q_from}) of at "
-                f"least {self.pi_thr:.0%} of {paths} half-sample paths ({paths // 2} "
+                f"least {100 * self.pi_thr:.6g}% of {paths} half-sample paths ({paths // 2} "
                 f"complementary pair{'s' if paths // 2 != 1 else ''}); expected false "
                 f"selections <= {self.error_bound:.3g} "
                 f"(Meinshausen & Bühlmann's bound q^2/((2 pi_thr - 1) p), p = {p}"

@@ -146,6 +146,16 @@ def test_summary_counts_the_pairs_in_words(paths, said):
     assert f"of {paths} half-sample paths {said}" in result.summary()
 
 
+@pytest.mark.parametrize("pi_thr, said", [(0.6, "60%"), (0.501, "50.1%"), (0.999, "99.9%"),
+                                          (1, "100%")])
+def test_summary_gives_the_threshold_to_its_last_digit(pi_thr, said):
+    # at 0.501 it said 'of at least 50%' of 4 paths, and a column in 2 of them was not stable
+    result = Stability(list("ab"), np.array([[0, 1], [1, 0], [0, 1], [1, 0]]),
+                       np.ones(4, dtype=int), q=1, q_from="as given", pi_thr=pi_thr,
+                       k_grid=[1, 2], units=2)
+    assert f"of at least {said} of 4 half-sample paths" in result.summary()
+
+
 @pytest.mark.parametrize("efv, pi_thr, p", [(1, 0.6, 30), (2.5, 0.9, 1000), (0.1, 0.75, 7)])
 def test_q_from_efv_is_the_largest_within_the_bound(efv, pi_thr, p):
     q = q_for(efv, pi_thr, p)
