@@ -183,7 +183,8 @@ class Stability:
 
 def q_for(efv: float, pi_thr: float, p: int) -> int:
     """The largest q whose bound q^2 / ((2 pi_thr - 1) p) is at most ``efv`` (at least 1)."""
-    return max(1, min(p, int(math.floor(math.sqrt(efv * (2 * pi_thr - 1) * p) + 1e-9))))
+    room = min(efv * (2 * pi_thr - 1) * p, p * p)  # (q^2 at most; a huge efv made it inf)
+    return max(1, int(math.floor(math.sqrt(room) + 1e-9)))
 
 
 def check_thresholds(pi_thr: float, q: int | None, efv: float | None, pairs: int) -> None:

@@ -165,6 +165,13 @@ def test_q_from_efv_is_the_largest_within_the_bound(efv, pi_thr, p):
     assert bound(q + 1) > efv
 
 
+@pytest.mark.parametrize("efv, pi_thr", [(1e308, 1.0), (1e308, 0.6), (1e300, 0.9)])
+def test_q_from_a_huge_efv_is_every_unit(efv, pi_thr):
+    # the bound's room for q^2 overflowed to inf: 'OverflowError: cannot convert float
+    # infinity to integer', an internal error after every subsample path had run
+    assert q_for(efv, pi_thr, 10) == 10
+
+
 def test_python_api_gives_the_commands_probabilities(toy_runs):
     from lassonet_cli import LassoNetSelector
 
