@@ -214,6 +214,8 @@ def read_header(path: str) -> tuple[dict, dict[str, tuple[int, ...]]]:
     torch; ModelFileError unless the file is a model file whose header agrees with its tensors.
     """
     p = Path(path)
+    if not path:  # (Path('') is the working directory: not 'a directory' to the user)
+        raise ModelFileError("model file name is empty: name the model file")
     if not p.exists():
         if path == "-":
             raise ModelFileError("a model file cannot be read from stdin ('-'): name the file")

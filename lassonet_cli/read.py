@@ -95,6 +95,8 @@ def read_table(
     recognised by their magic number; decimal Parquet columns are read as float64.
     """
     p = Path(path)
+    if not path:  # (Path('') is the working directory: not 'a directory' to the user)
+        raise DataError(f"{what} file name is empty: name a table, or - for stdin")
     if path != "-" and not p.exists():
         raise DataError(f"{what} file {path!r} does not exist")
     if path != "-" and p.is_dir():

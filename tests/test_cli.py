@@ -162,6 +162,14 @@ def test_missing_file(tmp_path):
     assert_clean_error(invoke("select", tmp_path / "nope.csv", "-t", "y"), "does not exist")
 
 
+def test_empty_file_names_are_not_called_a_directory(tables):
+    # (an unset shell variable: Path('') is the working directory, which is no reason to give)
+    assert_clean_error(invoke("select", "", "-t", "y"), "input file name is empty")
+    line = assert_clean_error(invoke("select", tables["good"], "-t", "target", "--groups", ""),
+                              "groups file name is empty")
+    assert "directory" not in line
+
+
 def test_unknown_target_suggests_the_closest_column(tables):
     assert_clean_error(invoke("select", tables["good"], "-t", "targte"), "'targte'", "target")
 

@@ -512,6 +512,10 @@ def test_missing_model_path(trained, tmp_path):
     assert_clean_error(invoke("inspect", missing), "nope.safetensors", "does not exist")
     assert_clean_error(invoke("predict", tmp_path, trained["reg"]), "directory")
     assert_clean_error(invoke("inspect", tmp_path), "directory")
+    assert_clean_error(invoke("predict", "", trained["reg"]), "model file name is empty")
+    assert_clean_error(invoke("inspect", ""), "model file name is empty")
+    assert_clean_error(invoke("predict", trained["reg_model"], ""),
+                       "input file name is empty")
 
 
 def test_header_and_tensors_that_disagree_are_inconsistent(trained, tmp_path):
