@@ -16,6 +16,7 @@ import io
 import lzma
 import stat
 import sys
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -178,7 +179,9 @@ def read_table(
                 # goes)
                 if isinstance(source, io.BytesIO):
                     source.seek(0)
-                df = read_csv(index_col=False)
+                with warnings.catch_warnings():  # (pandas warns of the field it drops)
+                    warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                    df = read_csv(index_col=False)
     except DataError:
         raise
     except UnicodeDecodeError as e:
