@@ -376,10 +376,10 @@ class Selector:
                 kept = [c for c, keep in zip(self.feature_names_in_, mask, strict=True) if keep]
                 check_present(X, kept)
                 return X[kept]
-            check_width(X, self.n_features_in_)
+            check_width(X, self.n_features_in_, named=False)
             return X.iloc[:, np.flatnonzero(mask)]
         values = np.asarray(X)
-        check_width(values, self.n_features_in_)
+        check_width(values, self.n_features_in_, hasattr(self, "feature_names_in_"))
         return values[:, mask]
 
     def read_columns(self) -> list[str]:
@@ -406,9 +406,9 @@ class Selector:
                     check_present(X, self.read_columns())
                     X = X.assign(**self.encoder_.placeholders(absent))
                 return X
-            check_width(X, self.n_features_in_)
+            check_width(X, self.n_features_in_, named=False)
             return X.set_axis(list(self.input_columns_), axis=1)
-        return as_frame(X, list(self.input_columns_))
+        return as_frame(X, list(self.input_columns_), hasattr(self, "feature_names_in_"))
 
     def _outputs(self, frame: pd.DataFrame, encoder: Encoder | None = None) -> torch.Tensor:
         """(n, c) outputs of the chosen model for ``_frame``'s rows, encoded by ``encoder``

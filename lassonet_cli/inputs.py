@@ -8,11 +8,11 @@ import pandas as pd
 from .errors import ConfigError, DataError
 
 
-def as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
+def as_frame(X, columns: list[str] | None = None, named: bool = True) -> pd.DataFrame:
     """X as a DataFrame: a DataFrame as it is; an array with ``columns`` (checked against its
-    width), by default x0, x1, ... (a DataFrame without text names, too).  Columns of an
-    object array that hold only numbers are numeric; sparse matrices, complex numbers and
-    empty tables are refused."""
+    width, see ``check_width`` for ``named``), by default x0, x1, ... (a DataFrame without text
+    names, too).  Columns of an object array that hold only numbers are numeric; sparse
+    matrices, complex numbers and empty tables are refused."""
     if isinstance(X, pd.DataFrame):
         frame = named_columns(X)
     else:
@@ -25,7 +25,7 @@ def as_frame(X, columns: list[str] | None = None) -> pd.DataFrame:
         if np.iscomplexobj(values):
             raise DataError("X holds complex numbers: LassoNet reads real ones")
         if columns is not None:
-            check_width(values, len(columns))
+            check_width(values, len(columns), named)
         names = columns if columns is not None else [f"x{i}" for i in range(values.shape[1])]
         frame = pd.DataFrame(values, columns=names)
         if values.dtype == object:  # a number in an object array is a number, not a level
@@ -58,8 +58,13 @@ def named_columns(X: pd.DataFrame) -> pd.DataFrame:
     return X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
 
 
-def check_width(values: np.ndarray | pd.DataFrame, n_columns: int) -> None:
+def check_width(values: np.ndarray | pd.DataFrame, n_columns: int, named: bool = True) -> None:
+    """DataError unless ``values`` has ``n_columns`` columns; ``named``: the selector was
+    fitted on a DataFrame with text names, so a DataFrame it is given may have more (one
+    fitted on an array reads a DataFrame by position, as an array)."""
     if values.ndim != 2 or values.shape[1] != n_columns:
         shape = "x".join(str(v) for v in values.shape)
+        hint = ("a DataFrame may have more" if named else "fitted without column names, it "
+                "reads a DataFrame by position too")
         raise DataError(f"X has shape {shape}; the selector was fitted on {n_columns} "
-                        "column(s): pass rows of those columns (a DataFrame may have more)")
+                        f"column(s): pass rows of those columns ({hint})")

@@ -342,6 +342,17 @@ def test_transform_and_predict_take_the_columns_fitted_on():
             method(values[:, :4])
 
 
+def test_a_frame_of_another_width_is_refused_without_hinting_it_may_have_more(fitted):
+    # fitted on an array, a selector reads a DataFrame by position: one with more columns is
+    # refused, and the message must not say that a DataFrame may have more
+    sel, X, _ = fitted
+    wider = pd.DataFrame(np.hstack([X, X]), columns=[f"c{i}" for i in range(12)])
+    for method in (sel.predict, sel.transform):
+        with pytest.raises(DataError, match="by position") as refused:
+            method(wider)
+        assert "may have more" not in str(refused.value)
+
+
 def test_all_constant_columns_is_an_error():
     X = pd.DataFrame({"k": [1.0] * 20, "t": ["a"] * 20})
     with pytest.raises(DataError, match="every feature column is constant"):
