@@ -12,13 +12,14 @@ SMALL_TABLE_CELLS = 1 << 22  # --threads' default: one thread for tables up to t
 
 
 def read_input(data, input_format, sep: str | None, encoding: str, na_values: str | None,
-               decimal: str):
-    """The input table, read with the text options (``--sep``, ``--na-values``, ...)."""
+               decimal: str, as_text=None):
+    """The input table, read with the text options (``--sep``, ``--na-values``, ...);
+    ``as_text`` as ``read.read_table`` takes it."""
     from .read import read_table
 
     return read_table(data, input_format.value if input_format else None,
                       parse_separator(sep), encoding, na_values=parse_values(na_values) or None,
-                      decimal=parse_decimal(decimal))
+                      decimal=parse_decimal(decimal), as_text=as_text)
 
 
 def read_prepared(data, input_format, target, features, exclude, id_column, task: str,

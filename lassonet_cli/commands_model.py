@@ -72,7 +72,16 @@ def predict(
     check_outputs({"the model": model, "the input": data}, output, out_format)
     setup_torch(threads, 0)
     selector = Selector.load(model)
-    df = read_input(data, input_format, sep, encoding, na_values, decimal)
+    id_column = selector.header_.get("id_column")
+
+    def passed_through(names: list[str]) -> list[str]:
+        """The --keep and id columns the model does not read: read as written (a number
+        would write ID '007' as 7, and 9007199254740993 as ...992)."""
+        wanted = find_columns(parse_names(keep), names) + [id_column]
+        return [c for c in names if c in wanted and c not in selector.encoder_.columns]
+
+    df = read_input(data, input_format, sep, encoding, na_values, decimal,
+                    as_text=passed_through)
     columns = list(selector.encoder_.columns)
     impute = missing == Missing.impute
     check_present(df, selector.read_columns())  # (predict_table checks the values)
@@ -89,7 +98,6 @@ def predict(
     predictions = selector.predict_table(df[columns], impute=impute)
     # the training table's --id column leads, where the input has it (unless an output column
     # has its name: then it is left out, with a note, as --keep could not bring it)
-    id_column = selector.header_.get("id_column")
     if id_column in df.columns and id_column not in kept:
         if id_column in predictions.columns:
             if not quiet:
@@ -99,7 +107,7 @@ def predict(
             kept.insert(0, id_column)
     result = df[kept].reset_index(drop=True) if kept else pd.DataFrame(index=range(len(df)))
     if df.attrs.get("format") != "parquet":  # (a Parquet float column is as written)
-        result = _integers_with_gaps(result)
+        result = _integers_with_gaps(_numbers_as_written(result))
     clash = [c for c in predictions.columns if c in result.columns]
     if clash:
         raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
@@ -116,6 +124,33 @@ def predict(
                 "none of the levels)\n")
     with committing():
         write_table(result, output, out_format)
+
+
+def _numbers_as_written(frame):
+    """``frame`` with its text columns (the passed-through ones of a text table) as numbers
+    where every cell is a number that is written back as it reads: IDs 100, 101 stay numbers
+    (in JSON, say), '007', '1.50' or '2e3' stay text."""
+    import pandas as pd
+
+    for name in frame.columns:
+        column = frame[name]
+        if not pd.api.types.is_string_dtype(column) or column.isna().all():
+            continue
+        cells = column.dropna()
+        if not all(isinstance(cell, str) for cell in cells):
+            continue
+        numbers = pd.to_numeric(cells, errors="coerce")
+        if numbers.isna().any():
+            continue
+        if numbers.dtype.kind == "i":
+            written, typed = numbers.astype(str), numbers.astype("Int64")
+        elif numbers.dtype.kind == "f":
+            written, typed = numbers.map(lambda v: str(float(v))), numbers
+        else:  # (beyond int64: text)
+            continue
+        if (written == cells).all():
+            frame[name] = typed.reindex(column.index)
+    return frame
 
 
 def _integers_with_gaps(frame):

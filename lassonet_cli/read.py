@@ -18,7 +18,7 @@ import stat
 import sys
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,7 @@ def read_table(
     decimal: str = ".",
     what: str = "input",
     text: bool = False,
+    as_text: Callable[[list[str]], list[str]] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, TSV (optionally gzipped) or Parquet table from a path or ``-`` (stdin).
 
@@ -92,7 +93,9 @@ def read_table(
     to one of them).  ``decimal``: the decimal mark of numbers in text tables.  ``what``: the
     file's role in messages ("input", "groups").  ``text``: every cell of a text table is read
     as the text it holds, an empty cell as '' (a groups file's labels '007' and '7' stay two,
-    and 'NA' or 'null' is a label, not a gap).  Parquet bytes on stdin are
+    and 'NA' or 'null' is a label, not a gap).  ``as_text``: given the header of a text table,
+    the columns to read as the text they hold (gaps stay gaps): IDs passed through, whose
+    '007' or 9007199254740993 a number would change.  Parquet bytes on stdin are
     recognised by their magic number; decimal Parquet columns are read as float64.
     """
     p = Path(path)
@@ -161,13 +164,20 @@ def read_table(
                                               decimal):
                 raise _shared_mark(path, decimal)
 
+            dtype: object = str if text else None
+
             def read_csv(**more):
                 return pd.read_csv(source, sep=sep, compression=compression,
                                    encoding=text_encoding, na_values=na_values or None,
-                                   decimal=decimal, dtype=str if text else None,
+                                   decimal=decimal, dtype=dtype,
                                    keep_default_na=not text,
                                    skiprows=1 if excel_sep else None, **more)
 
+            if as_text is not None and not text:
+                chosen = as_text([str(c) for c in read_csv(nrows=0).columns])
+                if isinstance(source, io.BytesIO):
+                    source.seek(0)
+                dtype = {name: str for name in chosen} or None
             df = read_csv()
             if shared and not isinstance(df.index, pd.RangeIndex):
                 raise _shared_mark(path, decimal)
@@ -215,7 +225,7 @@ def read_table(
             raise DataError(f"{path}: cannot read as {kind}: {first}") from None
         raise
     if kind != "parquet" and decimal != "." and not text:
-        _check_points(path, df, decimal)
+        _check_points(path, df.drop(columns=list(dtype or ()) if as_text else []), decimal)
     names = [str(c) for c in df.columns]
     if kind != "parquet":
         names = _raw_header(source, sep, compression, text_encoding,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 import warnings
 
@@ -418,6 +419,34 @@ def test_predict_keeps_a_text_tables_integers_with_a_gap_as_integers(tmp_path):
     assert result.exit_code == 0, result.output
     ids = [line.split(",")[0] for line in result.stdout.splitlines()[1:6]]
     assert ids == ["100", "101", "102", "", "104"]
+
+
+def test_predict_passes_a_text_tables_ids_through_as_written(tmp_path):
+    """IDs passed through (the training --id, --keep) were read as numbers: '007' came out
+    as 7, '2e3' as 2000.0, and 9007199254740993 beside a gap (floats) as 9007199254740992,
+    so that the predictions no longer joined with the table.  Numbers written back as they
+    read stay numbers (in JSON)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.standard_normal(40), "b": rng.standard_normal(40)})
+    table["y"] = table["a"]
+    table["sample"] = [f"{i:03d}" for i in range(40)]
+    table.loc[1, "sample"] = "2e3"
+    table["big"] = [str(2**53 + 1 + 2 * i) for i in range(40)]
+    table.loc[3, "big"] = ""
+    table["n"] = [str(100 + i) for i in range(40)]
+    table.to_csv(tmp_path / "t.csv", index=False)
+    model = tmp_path / "m.safetensors"
+    result = invoke("select", tmp_path / "t.csv", "-t", "y", "--id", "sample", "--exclude",
+                    "big,n", "--model-out", model, "-o", tmp_path / "r.csv", "-q", *FAST)
+    assert result.exit_code == 0, result.output
+    result = invoke("predict", model, tmp_path / "t.csv", "--keep", "big,n")
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",")[:3] for line in result.stdout.splitlines()[1:5]]
+    assert rows == [["000", "9007199254740993", "100"], ["2e3", "9007199254740995", "101"],
+                    ["002", "9007199254740997", "102"], ["003", "", "103"]]
+    result = invoke("predict", model, tmp_path / "t.csv", "--keep", "big,n", "--format", "json")
+    first = json.loads(result.stdout)[0]
+    assert (first["sample"], first["big"], first["n"]) == ("000", 9007199254740993, 100)
 
 
 @pytest.mark.parametrize("empty", [np.nan, np.inf])
