@@ -579,4 +579,12 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
         raise unknown_column(unknown[0], features, f"{path}: feature",
                              "among the feature columns (the target, the id and excluded "
                              "columns are not features)")
+    spellings: dict[str, list[str]] = {}
+    for group in table["group"].unique():
+        spellings.setdefault(group.strip(), []).append(group)
+    twins = next((both for both in spellings.values() if len(both) > 1), None)
+    if twins:  # ('G1' and 'G1 ' read as two groups that print alike)
+        raise DataError(f"{path}: the group names {twins[0]!r} and {twins[1]!r} differ only "
+                        "in spaces around them, which would make them two groups: spell them "
+                        "alike")
     return dict(zip(names, table["group"], strict=True))

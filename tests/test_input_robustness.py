@@ -180,6 +180,8 @@ def test_a_groups_file_whose_rows_end_in_a_comma_reads_without_a_warning(tmp_pat
     # an empty cell dropped its row, silently
     ("feature,group\na1,a\nb1,\n", "feature 'b1' (row 2 after the header) has no group"),
     ("feature,group\na1,a\n,b\n", "row 2 (after the header) has group 'b' but no feature"),
+    # 'a' and 'a ' made two groups that printed alike in the ranking, silently
+    ("feature,group\na1,a\na2,a \n", "the group names 'a' and 'a ' differ only in spaces"),
 ])
 def test_bad_groups_files(grouped, tmp_path, content, fragment):
     _, data, _, _, _ = grouped
