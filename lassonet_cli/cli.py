@@ -132,12 +132,52 @@ class _Group(TyperGroup):
         if sys.stderr is None:  # started with stderr closed (`2>&-`): notes and errors go nowhere
             sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
         argv = list(sys.argv[1:] if args is None else args)
-        with signals_handled():
-            code = _run(
-                super().main, argv, "--debug" in argv, prog_name=prog_name,
-                complete_var=complete_var, **extra,
-            )
+        stderr, sys.stderr = sys.stderr, _Stderr(sys.stderr)
+        try:
+            with signals_handled():
+                code = _run(
+                    super().main, argv, "--debug" in argv, prog_name=prog_name,
+                    complete_var=complete_var, **extra,
+                )
+        finally:
+            sys.stderr = stderr
         sys.exit(code)
+
+
+class _Stderr:
+    """stderr for notes, progress and errors: where it cannot be written (its reader gone, a
+    full disk) what follows goes to /dev/null, and the run goes on and writes its outputs,
+    rather than ending at its first note with exit 1 and nothing written."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError:
+            self._lose()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError:
+            self._lose()
+
+    def _lose(self) -> None:
+        """Point the stream's file at /dev/null (what it still buffers goes there at exit)."""
+        try:
+            fileno = self._stream.fileno()
+        except (OSError, ValueError):  # not a real file (a test's capture)
+            self._stream = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the run
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fileno)
+        os.close(devnull)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class _Command(TyperCommand):

@@ -410,6 +410,27 @@ def test_closed_stdin_and_stderr(good):
     assert done.stdout.decode().startswith("rank,feature,importance,selected\n")
 
 
+def test_a_stderr_that_cannot_be_written_loses_the_notes_not_the_run(good, tmp_path):
+    """stderr full (`2>/dev/full`) or a pipe whose reader has gone ended the run at its first
+    note with exit 1 and no output; now the notes are lost and the outputs written."""
+    out = tmp_path / "ranking.csv"
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([LASSONET, "select", str(good), "-t", "y", "--exclude", "id",
+                               "--max-epochs", "5", "--threads", "1", "--cv", "0", "--progress",
+                               "-o", str(out)], stderr=write, timeout=300)
+    finally:
+        os.close(write)
+    assert done.returncode == 0
+    assert out.read_text().startswith("rank,feature,importance,selected\n")
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run([LASSONET, "select", str(good), "-t", "nope"], stderr=full,
+                                  timeout=300)
+        assert done.returncode == 2
+
+
 def test_a_column_parquet_cannot_store_is_one_line(tmp_path):
     from lassonet_cli.errors import DataError
 
@@ -609,6 +630,38 @@ def test_a_signal_while_the_outputs_are_written_lets_them_all_land_with_exit_0(
     assert result.exit_code == 0, result.stderr
     assert all(p.exists() for p in outputs.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in outputs.values())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/wchan")
+@pytest.mark.parametrize("signum, code", [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_while_a_fifo_output_waits_for_its_reader_ends_the_run(good, tmp_path,
+                                                                         signum, code):
+    """A FIFO opens for writing once a reader opens it; that wait came while Ctrl-C and SIGTERM
+    were held back for the writes, and a run whose --plot FIFO got no reader could be ended
+    only by SIGKILL.  Nothing is written yet there: the run ends as interrupted."""
+    import signal
+    import time
+
+    fifo, out = tmp_path / "plot.svg", tmp_path / "acc.csv"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([LASSONET, "path", str(good), "-t", "y", "--exclude", "id", *FAST,
+                             "--k-grid", "1", "--random-repeats", "1", "--plot", str(fifo),
+                             "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wchan, deadline = Path(f"/proc/{proc.pid}/wchan"), time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline:
+            if wchan.read_text() == "wait_for_partner":  # (in open(), for a reader)
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None
+        proc.send_signal(getattr(signal, signum))
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == code, err
+    assert err.decode().endswith(("error: interrupted\n", "error: terminated\n"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.svg"]
 
 
 def test_a_successful_run_ignores_signals_while_the_interpreter_shuts_down(monkeypatch):
