@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from .errors import DataError
+from .signals import interruptible
 
 if TYPE_CHECKING:  # the writers take frames; the stdout helpers that cli uses need no pandas
     import pandas as pd
@@ -273,8 +274,9 @@ def atomic_output(path: str) -> Iterator[BinaryIO]:
         yield buffer
         try:
             # no O_CREAT (nothing is created), no O_TRUNC (a file behind /dev/stdout opened
-            # with >> keeps what it has)
-            fd = os.open(where, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
+            # with >> keeps what it has); a FIFO waits here for a reader, nothing written yet
+            with interruptible():
+                fd = os.open(where, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY)
             with os.fdopen(fd, "wb") as handle:
                 _write_all(handle, buffer.getvalue())
         except BrokenPipeError:

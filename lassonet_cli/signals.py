@@ -70,6 +70,22 @@ def committing():
     _HOLD["pending"], _HOLD["committed"] = None, True
 
 
+@contextlib.contextmanager
+def interruptible():
+    """Within the block, Ctrl-C and SIGTERM act at once even where they are held back (one
+    already held back acts as the block starts): for a wait before anything is written, such
+    as opening a FIFO, which waits for a reader.  Held back there, they left a run whose FIFO
+    had no reader waiting for ever, to be ended only by SIGKILL."""
+    depth, _HOLD["depth"] = _HOLD["depth"], 0
+    try:
+        pending, _HOLD["pending"] = _HOLD["pending"], None
+        if pending is not None:
+            _on_signal(pending, None)
+        yield
+    finally:
+        _HOLD["depth"] = depth
+
+
 def ending_with_the_process() -> None:
     """For the console script, whose process ends with the command: once the outputs are
     written (``committing``), ``signals_handled`` leaves Ctrl-C and SIGTERM ignored rather
