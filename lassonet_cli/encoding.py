@@ -221,7 +221,17 @@ def level_text(series: pd.Series) -> np.ndarray:
         out[integral] = values[integral].astype(np.int64).astype(str)
         out[finite & ~integral] = values[finite & ~integral].astype(str)
         return out
-    return series.astype(str).to_numpy()
+    text = series.astype(str).to_numpy().astype(object)
+    if series.dtype == object:
+        # numbers among text (a spreadsheet's column of 1.0, 2.0 and 'unknown'): as in a
+        # numeric column, so that 1.0 is the level '1' the same numbers without text have
+        values = series.to_numpy()
+        numbers = np.fromiter((isinstance(v, (int, float, np.number))
+                               and not isinstance(v, (bool, np.bool_)) for v in values),
+                              dtype=bool, count=len(values))
+        if numbers.any():
+            text[numbers] = level_text(pd.Series(values[numbers].astype(np.float64)))
+    return text
 
 
 def fit_encoder(

@@ -458,6 +458,25 @@ def test_api_category_of_numbers_has_the_levels_of_the_numbers():
     np.testing.assert_array_equal(sel.predict(rows), expected)
 
 
+def test_api_numbers_among_text_have_the_levels_of_the_numbers():
+    # a spreadsheet's column of 1.0, 2.0, 3.0 and 'unknown' (object), forced categorical as
+    # the refusal of its text cell advises: later rows of numbers alone must read the same;
+    # they were refused, the levels '1.0', '2.0', ... matching 'no number'
+    rng = np.random.default_rng(8)
+    n = 60
+    grade = pd.Series(rng.integers(1, 4, n).astype(float), dtype=object)
+    grade[0] = "unknown"
+    X = pd.DataFrame({"grade": grade, "x": rng.standard_normal(n)})
+    y = X["x"].to_numpy() + 2 * (grade == 2).to_numpy()
+    sel = LassoNetSelector(task="regression", categorical=["grade"], max_epochs=5, patience=2,
+                           cv=0).fit(X, y)
+    assert sel.encoder_.codes[0].levels == ["1", "2", "3", "unknown"]
+    rows = X.iloc[1:].copy()
+    expected = sel.predict(rows)
+    rows["grade"] = rows["grade"].astype(float)
+    np.testing.assert_array_equal(sel.predict(rows), expected)
+
+
 # --------------------------------------------------------------------------------------------
 # the mice protein slice: an ID, protein columns with gaps, three text columns, a text label
 
