@@ -116,6 +116,11 @@ def _bytes(tensor) -> bytes:
 
 def model_header(estimator) -> dict:
     """The JSON header describing a fitted estimator."""
+    if getattr(estimator, "path_", None) is None and hasattr(estimator, "header_"):
+        # loaded from a model file (``load_selector``: no path, no chosen point): that file's
+        # header, written by this version (the weights' digest is computed afresh)
+        kept = {k: v for k, v in estimator.header_.items() if k != "weights_sha256"}
+        return {**kept, "format_version": FORMAT_VERSION, "package_version": __version__}
     point = estimator.chosen_point_
     columns = list(estimator.encoder_.columns)
     inputs = list(estimator.input_columns_)

@@ -181,6 +181,14 @@ def test_save_load_round_trip(trained, tmp_path, kind):
             loaded.predict_proba(data)
 
 
+def test_a_loaded_model_saves_to_the_same_bytes(trained, tmp_path):
+    """save() of a selector loaded from a model file raised AttributeError (it has no path,
+    hence no chosen point); it writes the file it was loaded from, --id column included."""
+    copy = tmp_path / "copy.safetensors"
+    Selector.load(str(trained["reg_model"])).save(str(copy))
+    assert copy.read_bytes() == trained["reg_model"].read_bytes()
+
+
 def test_in_process_save_is_byte_identical_to_select_model_out(trained, tmp_path):
     path = tmp_path / "m.safetensors"
     trained["reg_fit"].save(str(path), id_column="id")  # as select --id id saves it
