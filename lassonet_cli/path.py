@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -378,6 +379,11 @@ class PointStates:
         return self.states[index] if 0 <= index < len(self.states) else None
 
 
+# torch's seed (the initialisation, dropout) is the process's: one path run at a time, so that
+# fits in threads of one process (joblib's threading backend) give what each gives alone
+_SEEDED = threading.RLock()
+
+
 @dataclasses.dataclass(frozen=True)
 class PathRun:
     """Paths on subsets of the rows of one encoded table, with one model layout and one set of
@@ -405,19 +411,20 @@ class PathRun:
                  lambdas: list[float] | None = None) -> tuple[Path, LassoNet]:
         """The path trained on ``rows`` (along ``lambdas`` if given) and scored on ``held``;
         the model as the path left it."""
-        torch.manual_seed(self.seed)
-        d = self.features.shape[1]
-        net = build_model(self.spec, d, self.task.n_outputs, self.dropout, self.groups,
-                          self.image_shape).to(self.device)
-        generator = torch.Generator().manual_seed(self.seed)
-        # the training rows are read from the whole table batch by batch, not copied
-        X_all = torch.from_numpy(self.features).to(self.device)
-        X_held = X_all[torch.from_numpy(held).to(self.device)]
-        y_rows, y_held = (self.task.encode(self.target[r]).to(self.device)
-                          for r in (rows, held))
-        path = lassonet_path(
-            net, self.task, X_all, y_rows, X_held, y_held, self.unit_names, self.config,
-            generator, on_point=on_point, lambdas=lambdas,
-            rows=torch.from_numpy(rows).to(self.device),
-        )
+        with _SEEDED:
+            torch.manual_seed(self.seed)
+            d = self.features.shape[1]
+            net = build_model(self.spec, d, self.task.n_outputs, self.dropout, self.groups,
+                              self.image_shape).to(self.device)
+            generator = torch.Generator().manual_seed(self.seed)
+            # the training rows are read from the whole table batch by batch, not copied
+            X_all = torch.from_numpy(self.features).to(self.device)
+            X_held = X_all[torch.from_numpy(held).to(self.device)]
+            y_rows, y_held = (self.task.encode(self.target[r]).to(self.device)
+                              for r in (rows, held))
+            path = lassonet_path(
+                net, self.task, X_all, y_rows, X_held, y_held, self.unit_names, self.config,
+                generator, on_point=on_point, lambdas=lambdas,
+                rows=torch.from_numpy(rows).to(self.device),
+            )
         return path, net

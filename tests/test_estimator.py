@@ -463,6 +463,26 @@ def test_cross_validated_scores_match_folds_by_the_number_of_features():
     np.testing.assert_array_equal(_matched_scores(full, fold), [0.8, 0.9, 0.9, 0.1])
 
 
+def test_fits_in_threads_give_what_each_gives_alone():
+    """torch's seed is the process's: fits in threads of one process (joblib's threading
+    backend) interleaved their initialisation and dropout draws and gave other models than
+    the same fits one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = signal(n=160)
+
+    def fit(seed):
+        sel = LassoNetSelector(backbone="mlp:16", dropout=0.3, **{**FAST, "seed": seed})
+        return sel.fit(X, y).predict_proba(X)
+
+    seeds = (0, 1, 0, 1)
+    alone = [fit(seed) for seed in seeds]
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        together = list(pool.map(fit, seeds))
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_predict_refuses_a_gap_in_a_categorical_column_fitted_without_gaps():
     """Without a fill value a missing level would be encoded as none of the levels and
     predicted silently; the model file's `predict` refuses it, and so must the estimator."""
