@@ -309,8 +309,10 @@ def stability_selection(
         q = q_for(efv, pi_thr, p)
         q_from = f"the largest whose bound is at most {efv:g}"
     else:
-        q = max(1, int(np.ceil(np.median(sizes))))
-        q_from = "the median size of the subsamples' chosen models"
+        median = float(np.median(sizes))
+        q = max(1, int(np.ceil(median)))
+        q_from = "the median size of the subsamples' chosen models" + (
+            f", {median:g}, raised to 1" if median < 1 else "")
     grid = sorted(set(_default_grid(p) if k_grid is None else k_grid) | {q})
     return Stability(list(frame.columns), positions, sizes, q, q_from, pi_thr, grid, p, aside,
                      dict(options.groups) if options.groups else None)

@@ -451,6 +451,25 @@ def test_an_efv_equal_to_the_least_bound_is_taken(columns, efv, monkeypatch):
     assert result.q == 1 and result.error_bound == pytest.approx(efv)
 
 
+@pytest.mark.parametrize("sizes, q, said", [((0, 0), 1, "models, 0, raised to 1)"),
+                                            ((0, 1), 1, "models, 0.5, raised to 1)"),
+                                            ((1, 2), 2, "models)")])
+def test_q_from_subsamples_that_mostly_choose_no_column_is_said_to_be_raised(sizes, q, said,
+                                                                              monkeypatch):
+    """Paths on a target without signal often choose their empty model: q = 1 was said to be
+    'the median size of the subsamples' chosen models', which was 0."""
+    from lassonet_cli import LassoNetSelector, stability
+
+    chosen = iter(sizes)
+    monkeypatch.setattr(stability, "_subsample_path", lambda table, rows: (
+        np.arange(10, dtype=np.int32), next(chosen)))
+    table = pd.read_csv(TOY).head(60)
+    result = LassoNetSelector(n_jobs=1).stability(table.drop(columns="y"), table["y"], pairs=1)
+    assert result.q == q
+    assert f"top q = {q} (the median size of the subsamples' chosen {said}" \
+        in result.summary()
+
+
 def test_the_python_table_shows_the_selectors_groups_as_the_command_does(monkeypatch):
     """docs/stability.md: result.table() is the command's table; with groups the command writes
     a group column, which the Python table lacked unless the groups were passed again."""
