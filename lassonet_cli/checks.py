@@ -23,6 +23,7 @@ from .columns import (
     option_value,
     refuse_level_per_row,
     too_many_levels,
+    without,
 )
 from .encoding import whole_numbers
 from .errors import DataError
@@ -226,7 +227,7 @@ def check_table(
         shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
         if constant == "drop":
             notes.append(f"dropped {len(flat)} constant column(s): {shown}")
-            X = X.drop(columns=flat)
+            X = without(X, flat)
         else:
             notes.append(f"set aside {len(flat)} constant column(s), ranked last with "
                          f"importance 0: {shown}")

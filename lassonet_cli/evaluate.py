@@ -20,7 +20,7 @@ import torch
 from . import defaults
 from .backbones import BackboneSpec
 from .checks import constant_columns
-from .columns import join_names
+from .columns import join_names, without
 from .errors import ConfigError, DataError
 from .model import LassoNet
 from .options import Options
@@ -199,7 +199,7 @@ def accuracy_vs_k(
     flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
                                                            selector.categorical)
     if flat:
-        frame = frame.drop(columns=flat)
+        frame = without(frame, flat)
         if task_name == "reconstruction":  # nor targets
             raw = frame.to_numpy(dtype=np.float64)
         if selector.groups:  # (a group's constant columns are no candidates either)

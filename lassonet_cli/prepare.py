@@ -29,6 +29,7 @@ from .columns import (
     gappy_columns,
     refuse_level_per_row,
     too_many_levels,
+    without,
 )
 from .encoding import Encoder, fit_encoder
 from .errors import DataError
@@ -96,7 +97,7 @@ def prepare_table(options: Options, X, y) -> Table:
         raise DataError(lambda s: f"missing values (NaN or inf) in column(s) "
                         f"{', '.join(gappy[:5])}: use {s('missing', 'impute')}")
     if aside:
-        frame = frame.drop(columns=list(aside))
+        frame = without(frame, aside)
         cats = [c for c in cats if c not in aside]
         if task_name == "reconstruction":  # the constant columns are no targets either
             check_reconstruction([], [], frame.shape[1])
@@ -108,7 +109,7 @@ def checked_table(prepared: Prepared) -> Table:
     """The ``Table`` of a table ``checks.check_table`` has checked and the options have been
     checked against (``cli_input.read_prepared``): its constant columns set aside."""
     aside = {c: "constant" for c in prepared.constant}
-    frame = prepared.X.drop(columns=list(aside)) if aside else prepared.X
+    frame = without(prepared.X, aside) if aside else prepared.X
     if prepared.task == "reconstruction":
         target = frame.to_numpy(dtype=np.float64)
     else:

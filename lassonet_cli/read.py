@@ -369,7 +369,9 @@ def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.Dat
     Reading the whole table and converting it holds the decoded Arrow table, the reader's
     buffers and the frame at once: about 3.5 times the data for a tall float table.  Reading
     groups of columns of about ``CHUNK_CELLS`` cells, each converted into its own blocks and
-    released before the next, keeps that near 2 times.
+    released before the next, keeps that near 2 times.  A group's columns of one type share
+    a block: a block per column made every later row slice of a wide table visit each column
+    apart (seconds on 10,000 columns; ``benchmarks/prepare_time.py``).
 
     Decimal columns become float64 (pandas would hold them as Python objects, taken for text);
     text cells equal to one of ``na_values`` become missing, and a text column whose other
@@ -401,7 +403,7 @@ def _read_parquet(file, path: str, na_values: list[str] | None = None) -> pd.Dat
         if ignore_metadata:
             table = table.replace_schema_metadata(None)
         nested = _nested_as_written(table)
-        frame = table.to_pandas(split_blocks=True, self_destruct=True)
+        frame = table.to_pandas(self_destruct=True)
         if any(level is not None for level in frame.index.names):  # a named index read back
             frame = frame.reset_index()
         for name, values in nested.items():

@@ -708,3 +708,16 @@ def test_revisions_reports_outputs_that_differ(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert status == 1
     assert "outputs differ: toy, breast_cancer" in out
+
+
+def test_prepare_time_reports_each_table_it_prepares(capsys):
+    """``prepare_time.py`` on its tall synthetic table alone (no ../shared data), two runs."""
+    import prepare_time
+
+    assert prepare_time.main(["--tables", "--tall-rows", "2000", "--repeats", "2"]) == 0
+    row = re.search(r"^tall 2k +2000 x 100 +(\S+) +(\S+) +(\S+) +\((\S+) (\S+)\)$",
+                    capsys.readouterr().out, re.MULTILINE)
+    assert row, "no row for the tall table"
+    wall, cpu, peak, *walls = map(float, row.groups())
+    assert wall == pytest.approx(statistics.median(walls), abs=0.006)  # (printed to 0.01)
+    assert wall > 0 and cpu > 0 and 100 < peak < 4000
