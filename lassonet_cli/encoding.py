@@ -9,6 +9,7 @@ training statistics.  ``fit_encoder`` learns an ``Encoder`` from the training ro
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,17 +222,33 @@ def level_text(series: pd.Series) -> np.ndarray:
         out[integral] = values[integral].astype(np.int64).astype(str)
         out[finite & ~integral] = values[finite & ~integral].astype(str)
         return out
-    text = series.astype(str).to_numpy().astype(object)
-    if series.dtype == object:
-        # numbers among text (a spreadsheet's column of 1.0, 2.0 and 'unknown'): as in a
-        # numeric column, so that 1.0 is the level '1' the same numbers without text have
-        values = series.to_numpy()
-        numbers = np.fromiter((isinstance(v, (int, float, np.number))
-                               and not isinstance(v, (bool, np.bool_)) for v in values),
-                              dtype=bool, count=len(values))
-        if numbers.any():
-            text[numbers] = level_text(pd.Series(values[numbers].astype(np.float64)))
+    text = np.asarray(series.astype(str).to_numpy(), dtype=object)
+    # the same level as the number read as a number: numbers among text (a spreadsheet's
+    # column of 1.0, 2.0 and 'unknown', in pandas) and whole numbers written as floats ('2.0',
+    # as pandas writes a float column) are '1', '2'; decided once per distinct value
+    codes, distinct = pd.factorize(series)
+    renamed = {j: _number_level(value) for j, value in enumerate(distinct)}
+    renamed = {j: level for j, level in renamed.items() if level is not None}
+    if renamed:
+        table = np.asarray([renamed.get(j) for j in range(len(distinct))], dtype=object)
+        hit = codes >= 0
+        hit[hit] = np.isin(codes[hit], list(renamed))
+        text[hit] = table[codes[hit]]
     return text
+
+
+def _number_level(value) -> str | None:
+    """The level of a number (1.0 -> '1') or of a whole number's text ('2.0' -> '2', '-0.00'
+    -> '0') as ``level_text`` writes a numeric column's; None for other values."""
+    if isinstance(value, int | float | np.number) and not isinstance(value, bool | np.bool_):
+        return level_text(pd.Series([float(value)]))[0]
+    if isinstance(value, str) and _WHOLE.fullmatch(value):
+        digits = value.split(".")[0].lstrip("-").lstrip("0") or "0"
+        return digits if digits == "0" or not value.startswith("-") else "-" + digits
+    return None
+
+
+_WHOLE = re.compile(r"-?\d+\.0+")
 
 
 def fit_encoder(

@@ -564,6 +564,31 @@ def test_predict_refuses_numbers_for_a_column_trained_on_text_codes(tmp_path):
                        "'01', '02', '03'", "give the column as text")
 
 
+def test_predict_reads_numbers_for_levels_written_as_floats(tmp_path):
+    """A CSV column of 1.0, 2.0, 3.0 (as pandas writes floats) and 'unknown', made
+    categorical with --categorical as select advises: a new table without 'unknown' reads the
+    column as numbers, refused as matching none of the levels '1.0', '2.0', '3.0'."""
+    rng = np.random.default_rng(2)
+    n = 80
+    grade = pd.Series(rng.integers(1, 4, n).astype(float), dtype=object)
+    grade[:10] = "unknown"
+    df = pd.DataFrame({"grade": grade, "x": rng.standard_normal(n)})
+    df["y"] = df["x"] + 2.0 * (grade == 2).to_numpy()
+    data, model, new = tmp_path / "t.csv", tmp_path / "m.safetensors", tmp_path / "new.csv"
+    df.to_csv(data, index=False)
+    result = invoke("select", data, "-t", "y", "--categorical", "grade", "--max-epochs", "5",
+                    "--patience", "2", "--threads", "1", "--cv", "0", "--model-out", model, "-q")
+    assert result.exit_code == 0, result.stderr
+    df.iloc[10:].drop(columns="y").to_csv(new, index=False)
+    predicted = invoke("predict", model, new)
+    assert predicted.exit_code == 0, predicted.stderr
+    assert "not seen in training" not in predicted.stderr
+    whole = invoke("predict", model, data)  # (batches of other sizes: the 9th digit differs)
+    np.testing.assert_allclose(pd.read_csv(io.StringIO(predicted.stdout))["prediction"],
+                               pd.read_csv(io.StringIO(whole.stdout))["prediction"][10:],
+                               rtol=1e-6)
+
+
 def test_separable_categories_do_not_run_away_on_the_path(tmp_path):
     """The label is a function of three text columns: cross-entropy can reach 0 with ever larger
     weights; a step that throws the weights out is retried with a smaller step, and the path
