@@ -28,7 +28,7 @@ from .path import PathRun, PointStates, StateKeeper
 from .pathconfig import PathConfig
 from .pathresult import Path, PathPoint, choose_point
 from .runs import Runner
-from .splits import TooFewRows, check_scorable, fold_rows, split_task_rows
+from .splits import TooFewRows, check_scorable, check_split_size, fold_rows, split_task_rows
 from .targets import task_target
 from .tasks import make_task
 from .training import state_copy, train_dense
@@ -230,12 +230,22 @@ def accuracy_vs_k(
     except TooFewRows as e:  # (the training rows' own split: name the option that shrank them)
         few = e
 
-        def message(s) -> str:  # the finding, without the selection's own remedy
-            said = few.spelled(s) if few.finding is None else few.finding
-            more = "" if few.finding is None else f", or hold out more with {s('val_fraction')}"
+        def message(s) -> str:  # the finding, with the remedies that help here
+            if few.finding is None:  # too few training rows to hold validation rows out
+                said = few.spelled(s)
+                # (no --test-fraction leaves more than every row but one to train on: 'lower
+                # --test-fraction' was the remedy where none could help)
+                remedy = (f"lower {s('test_fraction')}"
+                          if _holds_out(len(raw) - 1, options.val_fraction)
+                          else f"raise {s('val_fraction')}")
+            elif few.which == "validation":
+                said = few.finding
+                remedy = (f"lower {s('test_fraction')}, or hold out more with "
+                          f"{s('val_fraction')}")
+            else:  # a cross-validation fold's ('hold out more' was no remedy there)
+                said, remedy = few.finding, f"{few.remedy(s)}, or lower {s('test_fraction')}"
             return (f"{s('test_fraction', str(test_fraction))} leaves {len(train_rows)} of "
-                    f"{len(raw)} rows to train on, and {said}: lower {s('test_fraction')}"
-                    f"{more}")
+                    f"{len(raw)} rows to train on, and {said}: {remedy}")
 
         raise DataError(message) from None
     task, encoder, device = selector.task_, selector.encoder_, selector.options_.device
@@ -287,6 +297,15 @@ def accuracy_vs_k(
             record["random_score_sd"] = float(np.std(random_scores, ddof=1))
         records.append(record)
     return pd.DataFrame.from_records(records), selector
+
+
+def _holds_out(n: int, fraction: float) -> bool:
+    """Whether ``n`` rows are enough to hold ``fraction`` of them out (``check_split_size``)."""
+    try:
+        check_split_size(n, fraction, "val_fraction")
+    except TooFewRows:
+        return False
+    return True
 
 
 def _in_order(units, picked) -> list[int]:

@@ -31,6 +31,8 @@ class TooFewRows(DataError):
     the remedy, for callers whose remedy differs)."""
 
     finding = None
+    which = None  # (``check_scorable``: the rows named, e.g. 'validation'; and their remedy)
+    remedy = None
 
 
 def check_scorable(task, y: np.ndarray, rows: np.ndarray, which: str, remedy) -> None:
@@ -42,6 +44,7 @@ def check_scorable(task, y: np.ndarray, rows: np.ndarray, which: str, remedy) ->
     if reason is not None:
         error = TooFewRows(lambda s: f"the {len(rows)} {which} row(s) {reason}: {remedy(s)}")
         error.finding = f"the {len(rows)} {which} row(s) {reason}"
+        error.which, error.remedy = which, remedy
         raise error
 
 

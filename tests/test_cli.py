@@ -662,6 +662,24 @@ def test_a_test_fraction_that_leaves_a_validation_row_gives_one_remedy(tmp_path)
     assert line.count(": ") == 2 and "--cv" not in line
 
 
+@pytest.mark.parametrize("args, remedy", [
+    (["--val-fraction", "0.001"], "need at least 501 rows: raise --val-fraction"),
+    (["--cv", "200"], "R^2 is undefined: use fewer folds (--cv K), or lower --test-fraction"),
+])
+def test_a_training_split_no_test_fraction_can_mend_gets_the_remedy_that_can(tmp_path, args,
+                                                                           remedy):
+    """'lower --test-fraction' was the remedy where the whole table is too few for the
+    validation split, and 'hold out more with --val-fraction' where a cv fold's rows could
+    not be scored (the folds do not hold out validation rows)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.standard_normal((300, 3)), columns=["a", "b", "y"])
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    line = assert_clean_error(invoke("path", path, "-t", "y", *args, "-q"),
+                              "--test-fraction 0.2 leaves 240 of 300 rows to train on", remedy)
+    assert line.endswith(remedy)
+
+
 def test_a_test_split_that_leaves_one_row_per_class_is_named(tmp_path):
     """Classes of 2 rows each give one row to the stratified test split: the training rows,
     a different class each, were refused as if the table's target were an ID ('y has a
