@@ -188,8 +188,15 @@ class Encoder:
 
     @classmethod
     def from_dict(cls, spec: dict) -> Encoder:
-        codes = [ColumnCode(name=c["name"], kind=c["kind"], levels=list(c["levels"]),
-                            fill=c["fill"], indicator=bool(c["indicator"]))
+        # (a file written before whole numbers written as floats were numbers has the levels
+        # '1.0', '2.0': as ``level_text`` now reads such cells)
+        def level(text):
+            return (_number_level(text) or text) if isinstance(text, str) else text
+
+        codes = [ColumnCode(name=c["name"], kind=c["kind"],
+                            levels=[level(v) for v in c["levels"]],
+                            fill=level(c["fill"]) if c["kind"] == "categorical" else c["fill"],
+                            indicator=bool(c["indicator"]))
                  for c in spec["codes"]]
         encoder = cls(codes, np.asarray(spec["mean"], dtype=np.float64),
                       np.asarray(spec["scale"], dtype=np.float64))

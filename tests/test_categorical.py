@@ -589,6 +589,19 @@ def test_predict_reads_numbers_for_levels_written_as_floats(tmp_path):
                                rtol=1e-6)
 
 
+def test_a_model_file_with_levels_written_as_floats_reads_numbers():
+    """A file written before '2.0' was the level '2' keeps '1.0', '2.0' (and the fill '2.0'):
+    its levels are read as level_text now reads the cells, so the numbers still match."""
+    from lassonet_cli.encoding import Encoder
+
+    code = {"name": "g", "kind": "categorical", "levels": ["1.0", "2.0", "x"], "fill": "2.0",
+            "indicator": True}
+    encoder = Encoder.from_dict({"codes": [code], "mean": [0.0] * 4, "scale": [1.0] * 4})
+    assert (encoder.codes[0].levels, encoder.codes[0].fill) == (["1", "2", "x"], "2")
+    raw = encoder.raw(pd.DataFrame({"g": [2.0, np.nan, 1.0]}))
+    np.testing.assert_array_equal(raw, [[0, 1, 0, 0], [0, 1, 0, 1], [1, 0, 0, 0]])
+
+
 def test_separable_categories_do_not_run_away_on_the_path(tmp_path):
     """The label is a function of three text columns: cross-entropy can reach 0 with ever larger
     weights; a step that throws the weights out is retried with a smaller step, and the path
