@@ -135,7 +135,7 @@ class Reporter:
     def refit(self, done: int, total: int) -> None:
         """``on_refit`` of ``evaluate.accuracy_vs_k``."""
         if self._started is not None:
-            self._show("refits", done, total, f"{done} of {total} models")
+            self._show("refits", done, total, f"{done} of {total} models", last=done == total)
 
     def stop(self) -> None:
         if self._bar is not None:

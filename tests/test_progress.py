@@ -77,6 +77,8 @@ def test_path_progress_shows_the_refits(good, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert stages(result.stderr)[0] == "path" and "refits" in stages(result.stderr)
     assert "refits: 0 of 6 models [" in result.stderr
+    # the last state too, as the folds' and subsamples' (it was left out within the second)
+    assert "refits: 6 of 6 models [" in result.stderr
 
 
 def test_progress_callbacks_do_not_change_the_results(good, tmp_path):
