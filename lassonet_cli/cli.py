@@ -250,9 +250,11 @@ def main() -> None:
     try:
         app()
     except SystemExit as e:
-        if e.code in (0, None):
-            # done, outputs in place: a signal while the interpreter shuts down (torch takes
-            # a while) would turn success into 130 or 143
-            for signum in (signal.SIGINT, *ENDING):
-                signal.signal(signum, signal.SIG_IGN)
+        # done, outputs in place: a signal while the interpreter shuts down (torch takes a
+        # while) would turn success into 130 or 143; after a failure or a first Ctrl-C, one
+        # ends it at once, as a signal does, not with a KeyboardInterrupt traceback from
+        # torch's clean-up
+        done = e.code in (0, None)
+        for signum in (signal.SIGINT, *ENDING):
+            signal.signal(signum, signal.SIG_IGN if done else signal.SIG_DFL)
         raise

@@ -361,6 +361,22 @@ def test_ctrl_c_exits_130_and_leaves_no_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_ctrl_c_while_a_failed_run_shuts_down_ends_it_without_a_traceback():
+    """After an error or a first Ctrl-C, a Ctrl-C while the interpreter shuts down (torch's
+    clean-up takes a while) printed a KeyboardInterrupt traceback under the error line; now
+    it ends the process as the signal does (a shell reports 130)."""
+    script = ("import atexit, os, signal, sys, time\n"
+              "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(5)))\n"
+              "from lassonet_cli.cli import main\n"
+              f"sys.argv = ['lassonet', 'select', {str(TOY)!r}, '-t', 'nope']\n"
+              "main()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert done.stderr == "error: --target column 'nope' is not in the table\n"
+    assert done.returncode == -signal.SIGINT
+
+
 def test_help_is_plain_text_with_examples():
     for args in (["--help"], ["select", "--help"]):
         result = invoke(*args)
