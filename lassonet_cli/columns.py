@@ -231,18 +231,20 @@ def without(X: pd.DataFrame, columns) -> pd.DataFrame:
     return X[[c for c in X.columns if c not in gone]]
 
 
-def has_gaps(series: pd.Series) -> bool:
-    """Whether ``series`` has a missing value or, numeric and not boolean, an infinite one."""
-    if series.isna().any():
-        return True
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
-        return bool(np.isinf(series.to_numpy(dtype=np.float64)).any())
-    return False
-
-
 def gappy_columns(X: pd.DataFrame) -> list[str]:
-    """The columns of ``X`` with gaps (``has_gaps``), in table order."""
-    return [c for c in X.columns if has_gaps(X[c])]
+    """The columns of ``X`` with gaps, in table order: a missing value, or in a numeric (not
+    boolean) column an infinite one.  Counted over the whole frame, the infinite values over
+    the numeric columns in row chunks (a Series per column took seconds on 10,000 columns)."""
+    from .read import row_chunks  # (read imports this module)
+
+    gaps = X.isna().any().to_numpy(copy=True)  # (read-only without the copy)
+    numeric = np.flatnonzero([pd.api.types.is_numeric_dtype(dtype)
+                              and not pd.api.types.is_bool_dtype(dtype) for dtype in X.dtypes])
+    part = X.iloc[:, numeric]
+    for rows in row_chunks(len(X), len(numeric)):
+        values = part.iloc[rows].to_numpy(dtype=np.float64, na_value=np.nan)
+        gaps[numeric] |= np.isinf(values).any(axis=0)
+    return [c for c, gap in zip(X.columns, gaps, strict=True) if gap]
 
 
 def refuse_level_per_row(X: pd.DataFrame, categorical: list[str], remedy) -> None:
