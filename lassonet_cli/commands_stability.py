@@ -186,7 +186,7 @@ def stability(
         figure = stability_figure(
             ks, result.probabilities(ks), result.columns, result.stable,
             result.q, pi_thr, f"{name}: stability paths ({2 * pairs} half-samples)",
-            plot_format,
+            plot_format, units.noun,
         )
     with committing():
         write_outputs([(output, lambda: write_table(table, output, out_format))]

@@ -80,7 +80,8 @@ STABILITY_LINES = 200  # the unstable features drawn, at most: those most often 
 
 
 def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str],
-                     stable: np.ndarray, q: int, pi_thr: float, title: str, fmt: str) -> bytes:
+                     stable: np.ndarray, q: int, pi_thr: float, title: str, fmt: str,
+                     noun: str = "features") -> bytes:
     """Stability paths: each feature's selection probability against k (log-x); the stable
     features in colour and named, the others grey (at most ``STABILITY_LINES`` of them).
 
@@ -88,6 +89,7 @@ def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str]
     ----------
     ks : (m,) the ks; probabilities : (p, m); names : (p,); stable : (p,) bool
     q, pi_thr : drawn as a vertical and a horizontal line
+    noun : what k counts ('features', or with groups 'groups and features')
     """
     plt = require_matplotlib("--plot")
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
@@ -102,7 +104,7 @@ def stability_figure(ks: np.ndarray, probabilities: np.ndarray, names: list[str]
     ax.set_xscale("log")
     _count_ticks(ax, int(np.max(ks)))
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("k (top features per subsample path)")
+    ax.set_xlabel(f"k (top {noun} per subsample path)")
     ax.set_ylabel("selection probability")
     ax.set_title(title, parse_math=False)  # (a file or column name is text, not TeX)
     ax.grid(True, which="both", alpha=0.3)

@@ -363,10 +363,12 @@ def test_a_group_is_one_unit_with_one_probability(tmp_path):
     table.to_csv(path, index=False)
     pd.DataFrame({"feature": ["x1", "x2", "x3", "x6"], "group": ["a", "a", "b", "b"]}).to_csv(
         groups, index=False)
-    out = tmp_path / "out.csv"
+    out, paths = tmp_path / "out.csv", tmp_path / "paths.svg"
     result = invoke("stability", path, "-t", "y", "--pairs", "2", "--groups", groups,
-                    "--q", "2", "-o", out, *FAST)
+                    "--q", "2", "-o", out, "--plot", paths, *FAST)
     assert result.exit_code == 0, result.stderr
+    # the plot's k counts units too (its axis said 'top features')
+    assert "<!-- k (top groups and features per subsample path) -->" in paths.read_text()
     stab = pd.read_csv(out).set_index("feature")
     for members in (["x1", "x2"], ["x3", "x6"]):
         rows = stab.loc[members].drop(columns="group")
