@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -242,10 +243,10 @@ _WORKER: dict = {}
 
 
 def _start_worker(payload: bytes, threads: int) -> None:
-    import signal
-
-    # Ctrl-C reaches the whole process group: the parent decides, and ends the workers
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C and a hang-up reach the whole process group: the parent decides, and ends the
+    # workers
+    for signum in _HELD_WHILE_STARTING:
+        signal.signal(signum, signal.SIG_IGN)
     threading.Thread(target=_end_with_parent, args=(os.getppid(),), daemon=True).start()
     import torch  # noqa: F401  (every run needs it: a started worker has imported it)
 
@@ -287,20 +288,26 @@ def _no_main_script():
             sys.modules["__main__"] = main
 
 
-@contextlib.contextmanager
-def _ctrl_c_held():
-    """While pool processes start: Ctrl-C blocked in this thread, so that they start with it
-    blocked (a process inherits the signal mask of the thread that starts it) until
-    ``_start_worker`` ignores it.  Ctrl-C reaches the whole process group: one that came while
-    a worker was still starting Python ended that worker with a KeyboardInterrupt traceback
-    on stderr.  This process gets a Ctrl-C held back here when the block ends (as
-    ``multiprocessing.resource_tracker`` starts its process)."""
-    import signal
+# the signals a process started by a pool starts with blocked (``_group_signals_held``)
+_HELD_WHILE_STARTING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGHUP")
+                             if hasattr(signal, name))
 
+
+@contextlib.contextmanager
+def _group_signals_held():
+    """While pool processes start: Ctrl-C and SIGHUP blocked in this thread, so that they
+    start with them blocked (a process inherits the signal mask of the thread that starts
+    it): the workers until ``_start_worker`` ignores them, multiprocessing's resource
+    tracker for good (it unblocks only SIGINT and SIGTERM, which it ignores).  Both reach
+    the whole process group: a Ctrl-C that came while a worker was still starting Python
+    ended that worker with a KeyboardInterrupt traceback on stderr, and a hang-up (the
+    terminal closed) ended the tracker, which this process's clean-up started again with a
+    warning and five KeyError tracebacks under 'error: hung up'.  This process gets a signal
+    held back here when the block ends."""
     if not hasattr(signal, "pthread_sigmask"):  # (Windows: no process groups to signal)
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set(_HELD_WHILE_STARTING))
     try:
         yield
     finally:
@@ -326,10 +333,13 @@ class _Pool:
         from concurrent.futures import ProcessPoolExecutor
 
         before = set(multiprocessing.active_children())
-        self.executor = ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(payload, threads))
-        with _no_main_script(), _ctrl_c_held():  # the processes start here, one per probe
+        # the processes start here: multiprocessing's resource tracker as the executor is
+        # made (where none runs yet; starting it unblocks Ctrl-C), the workers one per probe
+        with _group_signals_held():
+            self.executor = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker, initargs=(payload, threads))
+        with _no_main_script(), _group_signals_held():
             self.probes = [self.executor.submit(_ready) for _ in range(workers)]
         self.children = set(multiprocessing.active_children()) - before
         self.started: set[int] = set()  # pids; added to by _in_pool as runs come back

@@ -126,6 +126,31 @@ def test_a_ctrl_c_while_workers_start_does_not_end_them():
         pool.close()
 
 
+def test_a_hang_up_leaves_the_pool_to_this_process():
+    """A hang-up (the terminal closed) reaches the whole process group: it ended the workers,
+    and multiprocessing's resource tracker, which the clean-up then started again with a
+    warning and KeyError tracebacks under 'error: hung up'.  Both start with it held back,
+    and this process decides."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, pickle, signal, time\n"
+        "from multiprocessing import resource_tracker\n"
+        "from lassonet_cli import runs\n"
+        "pool = runs._Pool(pickle.dumps({'seed': 0}), 1, 1)\n"
+        "(child,) = pool.children\n"
+        "os.kill(child.pid, signal.SIGHUP)  # (it has just been started: still starting)\n"
+        "assert pool.probes[0].result(timeout=120) == child.pid\n"
+        "os.kill(resource_tracker._resource_tracker._pid, signal.SIGHUP)\n"
+        "time.sleep(0.5)\n"
+        "pool.close()\n"
+        "print('closed')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "closed\n", "")
+
+
 def test_threads_per_run_are_set_wherever_it_runs(cluster):
     shared = {"seed": 0}
     for runner in (Runner(jobs=1, threads=2), Runner(jobs=2, threads=2),
