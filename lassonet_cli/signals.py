@@ -72,15 +72,13 @@ def committing():
 
 @contextlib.contextmanager
 def interruptible():
-    """Within the block, Ctrl-C and SIGTERM act at once even where they are held back (one
-    already held back acts as the block starts): for a wait before anything is written, such
-    as opening a FIFO, which waits for a reader.  Held back there, they left a run whose FIFO
-    had no reader waiting for ever, to be ended only by SIGKILL."""
+    """Within the block, Ctrl-C and SIGTERM that come act at once even where they are held
+    back: for a wait before anything is written, such as opening a FIFO, which waits for a
+    reader.  Held back there, they left a run whose FIFO had no reader waiting for ever, to be
+    ended only by SIGKILL.  One already held back stays held (a FIFO whose reader is there
+    opens at once, and the outputs all land)."""
     depth, _HOLD["depth"] = _HOLD["depth"], 0
     try:
-        pending, _HOLD["pending"] = _HOLD["pending"], None
-        if pending is not None:
-            _on_signal(pending, None)
         yield
     finally:
         _HOLD["depth"] = depth

@@ -664,6 +664,28 @@ def test_a_signal_while_a_fifo_output_waits_for_its_reader_ends_the_run(good, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plot.svg"]
 
 
+def test_a_signal_held_back_before_a_fifo_output_with_its_reader_lets_it_land(good, tmp_path,
+                                                                             monkeypatch):
+    """The wait for a FIFO's reader lets Ctrl-C through; one that came before it, while the
+    table went to stdout, stays held back where the reader is there: every output lands."""
+    import signal
+
+    real = lio.write_table
+
+    def write_then_signal(df, path, fmt=None):
+        real(df, path, fmt)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(lio, "write_table", write_then_signal)
+    fifo = tmp_path / "plot.svg"
+    reader = fifo_reader(fifo)
+    result = invoke("path", good, "-t", "y", "--exclude", "id", *FAST, "--k-grid", "1",
+                    "--random-repeats", "1", "--plot", fifo)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("k,features,")
+    assert read_all(reader).startswith(b"<?xml")
+
+
 def test_a_successful_run_ignores_signals_while_the_interpreter_shuts_down(monkeypatch):
     import signal
 
