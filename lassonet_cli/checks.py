@@ -30,6 +30,7 @@ from .errors import DataError
 from .read import row_chunks
 from .targets import (
     FLOAT32_MAX,
+    check_events_to_fit,
     check_reconstruction,
     check_target_kind,
     check_target_spread,
@@ -117,6 +118,7 @@ def check_table(
         if sel.time is None or sel.event is None:
             raise DataError("--task cox needs --time and --event")
         values = survival_target(df[sel.time], df[sel.event], sel.time, sel.event)
+        check_events_to_fit(values, sel.event)
         y = pd.DataFrame(values, columns=[sel.time, sel.event], index=df.index)
     elif task != "reconstruction":
         if sel.target is None:

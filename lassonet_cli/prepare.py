@@ -38,7 +38,7 @@ from .options import Options
 from .path import PathRun
 from .pathresult import Path, elimination_lambdas, ranking
 from .splits import split_task_rows
-from .targets import check_reconstruction, task_target
+from .targets import check_events_to_fit, check_reconstruction, task_target
 from .tasks import make_task
 from .units import Units
 
@@ -62,6 +62,8 @@ def prepare_table(options: Options, X, y) -> Table:
     or ConfigError."""
     named = isinstance(X, pd.DataFrame) and _named(X.columns)
     task_name, frame, target = task_target(options.task, as_frame(X), y, options.categorical)
+    if task_name == "cox":
+        check_events_to_fit(target)
     inputs = list(frame.columns)
     for option, named_columns in (("categorical", options.categorical),
                                   ("groups", list(options.groups or ()))):

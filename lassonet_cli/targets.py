@@ -101,6 +101,19 @@ def check_reconstruction(categorical: list[str], gappy: list[str], n_columns: in
                         f"{n_columns}")
 
 
+def check_events_to_fit(target: np.ndarray, event_name: str = "event") -> None:
+    """DataError unless the survival ``target`` (n, 2) holds 2 events or more: with one, the
+    training rows have none to learn from or the validation rows none to score the path's
+    points on, and the advice that error gave (more validation rows, or folds) led nowhere.
+    (A C-index scores rows with one event, so ``score`` does not ask this.)"""
+    events = int(np.count_nonzero(target[:, 1]))
+    if events < 2:
+        raise DataError(lambda s: f"the {s('event')} column {event_name!r} has {events} "
+                                  "event: fitting a Cox path needs at least 2, one among the "
+                                  "training rows to learn from and one among the validation "
+                                  "rows to score its points on")
+
+
 def task_target(
     task: str, X: pd.DataFrame, y, categorical: list[str] | None = None
 ) -> tuple[str, pd.DataFrame, np.ndarray]:

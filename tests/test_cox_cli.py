@@ -200,6 +200,35 @@ def test_no_events_is_refused(tmp_path):
     assert_clean_error(invoke("select", data, *SURV, *FAST), "no events")
 
 
+@pytest.mark.parametrize("options", [[], ["--cv", "2"], ["--val-fraction", "0.5"]])
+def test_one_event_is_refused_as_too_few(tmp_path, options):
+    """With one event the training rows had none to learn from or the validation rows none to
+    score on: the message sent users to --val-fraction, and --cv 2 to 'fewer folds'."""
+    data = _table(tmp_path)
+    table = pd.read_csv(data)
+    table["event"] = 0
+    table.loc[5, "event"] = 1
+    table.to_csv(data, index=False)
+    fast = FAST[:-2] if options[:1] == ["--cv"] else FAST  # (FAST ends with --cv 0)
+    assert_clean_error(invoke("select", data, *SURV, *fast, *options),
+                       "the --event column 'event' has 1 event: fitting a Cox path needs at "
+                       "least 2, one among the training rows to learn from")
+
+
+def test_the_python_api_refuses_one_event_to_fit_and_scores_rows_with_one(api_data):
+    from lassonet_cli import LassoNetSelector
+
+    X, y = api_data
+    one = y.assign(event=0)
+    one.loc[one.index[5], "event"] = 1
+    selector = LassoNetSelector(task="cox", max_epochs=2, cv=0, seed=0)
+    with pytest.raises(ValueError, match=r"the event column 'event' has 1 event: fitting a "
+                                         r"Cox path needs at least 2"):
+        selector.fit(X, one)
+    fitted = selector.fit(X, y)
+    assert 0 <= fitted.score(X, one) <= 1  # (a C-index of rows with one event is defined)
+
+
 @pytest.mark.parametrize("times, fragment", [
     ("equal", "puts no event before another row's time (every time is 5)"),
     ("events_last", "puts no event before another row's time: Cox"),
