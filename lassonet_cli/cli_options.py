@@ -256,9 +256,9 @@ Output = Annotated[
 Format = Annotated[
     OutputFormat | None,
     typer.Option("--format", help="Output format (default: from -o's extension: .csv, .tsv, "
-                 ".json, .jsonl, .ndjson, .parquet, .pq, .txt for table, each optionally + "
-                 ".gz; csv for stdout and a name without an extension; another extension is "
-                 "refused unless --format is given)."),
+                 ".json, .jsonl, .ndjson, .txt for table, each optionally + .gz, and "
+                 ".parquet, .pq; csv for stdout and a name without an extension; another "
+                 "extension is refused unless --format is given)."),
 ]
 PathOut = Annotated[
     str | None,

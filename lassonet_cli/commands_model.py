@@ -40,7 +40,8 @@ PREDICT_HELP = (
     "training data, the value, or for cox the risk score: log relative hazard, higher = "
     "earlier event), and for classification one `proba_<label>` column per class; a "
     "reconstruction model writes `<column>_hat` for every feature column instead. The input "
-    "needs the model's columns; extra columns are ignored.\n\n"
+    "needs the columns the chosen model reads (those inspect lists as selected); other "
+    "columns are ignored.\n\n"
     "Example: lassonet predict model.safetensors new.csv --keep id > predictions.csv"
 )
 

@@ -63,10 +63,11 @@ def output_format(path: str | None, fmt: str | None, override: str | None = "--f
     else:
         suffix = Path(_without_gz(path)).suffix.lower()
         if suffix and suffix not in _BY_SUFFIX:
-            known = ", ".join(_BY_SUFFIX)
+            text = ", ".join(s for s, kind in _BY_SUFFIX.items() if kind != "parquet")
+            parquet = ", ".join(s for s, kind in _BY_SUFFIX.items() if kind == "parquet")
             choose = f", or choose the format with {override}" if override else ""
             raise DataError(f"cannot tell the format of {path!r} from its extension {suffix!r}: "
-                            f"name it {known} (optionally + .gz){choose}")
+                            f"name it {text} (optionally + .gz) or {parquet}{choose}")
         kind = _BY_SUFFIX.get(suffix, "csv")
     if kind == "parquet" and path and path.lower().endswith(".gz"):
         # Parquet compresses its own columns; a gzipped one is read by few tools, this one not

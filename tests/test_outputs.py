@@ -824,3 +824,12 @@ def test_gzipped_parquet_output_is_refused_before_training(good, tmp_path, no_tr
     assert_clean_error(result, f"a Parquet file compresses its own columns and is not "
                                f"gzipped: name it '{name}'")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_output_extension_names_the_ones_that_take_gz(good, tmp_path, no_training):
+    """The message (and --format's help) said every format may add .gz, Parquet too, which
+    is refused (a Parquet file compresses its own columns)."""
+    line = assert_clean_error(invoke("select", good, "-t", "y", "-o", tmp_path / "r.xlsx"),
+                              "cannot tell the format")
+    assert line.endswith("name it .csv, .tsv, .json, .jsonl, .ndjson, .txt (optionally + .gz) "
+                         "or .parquet, .pq, or choose the format with --format")
