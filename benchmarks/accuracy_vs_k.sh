@@ -13,7 +13,7 @@ data="${DATA:-$root/../shared/data/isolet_skf.parquet}"
 out="${1:-$root/benchmarks/out}"
 shift || true
 mkdir -p "$out"
-echo "# $(date -u +%Y-%m-%d) $(nproc) cores, lassonet $("$lassonet" --version)"
+echo "# $(date -u +%Y-%m-%d) $(nproc) cores, $("$lassonet" --version)"
 cmd=("$lassonet" path "$data" --target target
      --k-grid 10,25,50,100 -o "$out/isolet_accuracy_vs_k.csv" --plot "$out/isolet_accuracy_vs_k.png"
      "$@")
