@@ -17,15 +17,18 @@ import sys
 import traceback
 from typing import Annotated
 
-import typer
-from typer.core import TyperCommand, TyperGroup
+from .signals import interrupted_while_loading
 
-from . import __version__
-from .commands_model import INSPECT_HELP, PREDICT_HELP, inspect, predict
-from .commands_stability import STABILITY_HELP, stability
-from .commands_train import PATH_HELP, SELECT_HELP, path_command, select
-from .errors import CLI, LassoNetError
-from .signals import ENDING, Terminated, ending_with_the_process, signals_handled
+with interrupted_while_loading():  # (typer alone takes a tenth of a second, more when cold)
+    import typer
+    from typer.core import TyperCommand, TyperGroup
+
+    from . import __version__
+    from .commands_model import INSPECT_HELP, PREDICT_HELP, inspect, predict
+    from .commands_stability import STABILITY_HELP, stability
+    from .commands_train import PATH_HELP, SELECT_HELP, path_command, select
+    from .errors import CLI, LassoNetError
+    from .signals import ENDING, Terminated, ending_with_the_process, signals_handled
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 128 + 15  # what a shell reports for a process ended by SIGTERM

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 
 
 class Terminated(BaseException):
@@ -87,8 +88,47 @@ def interruptible():
 def ending_with_the_process() -> None:
     """For the console script, whose process ends with the command: once the outputs are
     written (``committing``), ``signals_handled`` leaves Ctrl-C and SIGTERM ignored rather
-    than putting the old handlers back, so that none can turn the finished run into 130."""
+    than putting the old handlers back, so that none can turn the finished run into 130.
+    Until ``signals_handled`` takes over, Ctrl-C ends the process as
+    ``interrupted_while_loading`` says."""
     _HOLD["ending"] = True
+    _set_sigint(_interrupted_while_loading)
+
+
+def _interrupted_while_loading(signum, frame) -> None:
+    """Ctrl-C before a command runs: exit 130 with the line an interrupted run gives."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write("error: interrupted\n")
+            sys.stderr.flush()
+    except OSError:
+        pass
+    raise SystemExit(130)
+
+
+def _set_sigint(handler):
+    """Put ``handler`` in place of Python's own Ctrl-C handler (not where the shell ignores
+    Ctrl-C, nor outside the main thread); returns the handler it replaced, or None."""
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            return signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def interrupted_while_loading():
+    """While the block runs (the command line's modules loading: typer alone takes a tenth of
+    a second, more on a cold start), Ctrl-C ends the process with exit 130 and the line an
+    interrupted run gives, not a KeyboardInterrupt traceback.  (The interpreter's own start,
+    before, is not ours.)"""
+    previous = _set_sigint(_interrupted_while_loading)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
@@ -97,10 +137,11 @@ def signals_handled():
     only where Python's own handler is, not where the shell ignores it); after it, the
     handlers that were there are put back and a signal still held back is forgotten."""
     previous = {}
-    for signum, usual in ((signal.SIGINT, signal.default_int_handler),
-                          *((ending, signal.SIG_DFL) for ending in ENDING)):
+    for signum, usual in ((signal.SIGINT, (signal.default_int_handler,
+                                           _interrupted_while_loading)),
+                          *((ending, (signal.SIG_DFL,)) for ending in ENDING)):
         try:
-            if signal.getsignal(signum) is usual:
+            if signal.getsignal(signum) in usual:
                 previous[signum] = signal.signal(signum, _on_signal)
         except ValueError:  # not the main thread: signals are not ours to handle
             break
