@@ -198,6 +198,13 @@ def accuracy_vs_k(
     # the columns the selector would set aside (constant in the training rows) are no candidates
     flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
                                                            selector.categorical)
+    shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
+    if flat and len(flat) == frame.shape[1]:  # (it was 'X has 80 row(s) and 0 column(s)')
+        raise DataError(lambda s: (
+            f"every feature column is constant in the training rows that "
+            f"{s('test_fraction', str(test_fraction))} leaves (only test rows vary: {shown}): "
+            f"there is nothing to select; lower {s('test_fraction')}, or try another "
+            f"{s('seed')}"))
     if flat:
         frame = without(frame, flat)
         if task_name == "reconstruction":  # nor targets
@@ -208,7 +215,6 @@ def accuracy_vs_k(
     units = options.ranked_units(list(frame.columns))
     d = units.n
     # (a column that varies only among the test rows: the table has more columns than k counts)
-    shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
     left = f"{len(flat)} column(s) constant in the training rows (only test rows vary): {shown}"
     grid = parse_k_grid(k_grid, d, units.noun + (f" left after leaving out {left}" if flat else ""))
     if flat and on_note is not None:
