@@ -734,13 +734,14 @@ def test_held_out_rows_on_which_r2_is_undefined_are_refused(tmp_path, command, a
 
 
 def test_cox_validation_rows_without_an_event_are_refused(tmp_path):
-    """One event in eight rows: the split keeps it for training, and the validation rows' C-index
-    was 0.5 at every point, choosing the empty model."""
+    """One event in eight rows: the split kept it for training, and the validation rows' C-index
+    was 0.5 at every point, choosing the empty model; refused (as 'validation row(s) hold no
+    event' until one event was refused as too few for any split)."""
     table = tmp_path / "cox.csv"
     table.write_text("time,event,a,b\n1,1,1,2\n2,0,2,1\n3,0,3,5\n4,0,4,3\n5,0,5,6\n"
                      "6,0,6,4\n7,0,2,2\n8,0,1,1\n")
     assert_clean_error(invoke("select", table, "--task", "cox", "--time", "time", "--event",
-                              "event", "-q"), "validation row(s) hold no event")
+                              "event", "-q"), "has 1 event: fitting a Cox path needs at least 2")
 
 
 def test_names_with_spaces_around_them_are_found_and_suggested_quoted(tmp_path):
