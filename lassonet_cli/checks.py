@@ -245,11 +245,16 @@ def check_table(
                     dropped=flat if constant == "drop" else [])
 
 
+class NothingToSelect(DataError):
+    """Every feature column is constant (``refuse_all_constant``)."""
+
+
 def refuse_all_constant(constant: list[str], features) -> None:
-    """DataError where the ``constant`` columns are all the ``features``: nothing to select
-    (the command line, the Python API and stability selection, pixels included)."""
+    """NothingToSelect (a DataError) where the ``constant`` columns are all the ``features``:
+    nothing to select (the command line, the Python API and stability selection, pixels
+    included)."""
     if constant and len(constant) == len(features):
-        raise DataError("every feature column is constant: there is nothing to select")
+        raise NothingToSelect("every feature column is constant: there is nothing to select")
 
 
 def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import defaults
 from .backbone_spec import BackboneSpec
-from .checks import constant_columns, refuse_all_constant
+from .checks import NothingToSelect, constant_columns, refuse_all_constant
 from .columns import categorical_columns
 from .errors import ConfigError, DataError
 from .estimator import Selector
@@ -301,6 +301,10 @@ def stability_selection(
                                    f"{s('val_fraction')}, or use a table with more rows "
                                    "(each half-sample path chooses its point on its own "
                                    "validation rows)") from None
+    except NothingToSelect:  # in a half-sample: the table's columns do vary (checked above)
+        raise DataError(f"{half}in one of them every feature column is constant (the columns "
+                        "vary in too few rows to vary in each half): there is nothing to "
+                        "select; use a table with more rows") from None
     positions = np.stack([place for place, _ in outcomes])
     sizes = np.asarray([size for _, size in outcomes])
     if q is not None:

@@ -382,6 +382,23 @@ def test_a_group_is_one_unit_with_one_probability(tmp_path):
     assert 2 <= stab["p_k2"].sum() <= 4
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_columns_constant_in_a_half_sample_are_named_as_such(tmp_path, jobs):
+    """A column that varies in few rows may be constant in a half-sample: where every column
+    was, the error said 'every feature column is constant', of a table whose columns vary."""
+    table = pd.read_csv(TOY).head(100)[["y"]]
+    first, _ = half_samples(table["y"].to_numpy(), False, np.random.default_rng([0, 3, 0]))
+    table["split"] = 0.0
+    table.loc[first, "split"] = 1.0  # constant in each half of the (one) pair
+    path = tmp_path / "split.csv"
+    table.to_csv(path, index=False)
+    line = assert_clean_error(invoke("stability", path, "-t", "y", "--task", "regression",
+                                     "--pairs", "1", "--jobs", jobs, *FAST),
+                              "each half-sample holds 50 of the 100 rows, and in one of them "
+                              "every feature column is constant")
+    assert line.endswith("use a table with more rows")
+
+
 def test_constant_columns_are_no_units_and_never_stable(tmp_path):
     """p counts the units a path can select: 40 constant columns once made the bound 8 times
     smaller, were counted by --q and --k-grid, and a constant column grouped with x0 took
