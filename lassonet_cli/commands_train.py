@@ -162,7 +162,7 @@ def select(
     runner.check()
     from .columns import resolve_task
     from .estimator import Selector
-    from .prepare import checked_table
+    from .prepare import CONSTANT_IN_TRAINING, checked_table
 
     task_name = resolve_task(task.value, target, time, event)
     setup_torch(threads, seed)
@@ -186,6 +186,11 @@ def select(
     ranking = estimator.ranking_table()
     if estimator.M_scores_ is not None:
         reporter.note(M_note(estimator))
+    late = [c for c, why in estimator.set_aside_.items() if why == CONSTANT_IN_TRAINING]
+    if late:  # (those constant in the whole table are in the notes before training)
+        reporter.note(f"set aside {len(late)} column(s) constant in the training rows (they "
+                      "vary only among the validation rows), ranked last with importance 0: "
+                      + ", ".join(late[:10]) + (" ..." if len(late) > 10 else ""))
     reporter.note(choice_note(estimator, k))
     figure = None
     if filters_out:

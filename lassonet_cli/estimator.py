@@ -25,9 +25,10 @@ per filter, ``unit_support_`` says which filters are alive, and ``get_support()`
 every pixel (each one feeds every filter).
 
 Columns that carry nothing (``checks.constant_columns``: one value, or a gap, in every row) are
-set aside before training: they stay in ``feature_names_in_``, rank last in ``ranking_`` (in
-table order) with importance 0, are never selected, and ``set_aside_`` names them with the
-reason.  Image pixels are never set aside.
+set aside before training, and so are those constant in the training rows once the rows are
+split (``prepare.CONSTANT_IN_TRAINING``): they stay in ``feature_names_in_``, rank last in
+``ranking_`` (in table order) with importance 0, are never selected, and ``set_aside_`` names
+them with the reason.  Image pixels are never set aside.
 
 Choosing the path point: with ``cv='auto'`` (the default) a table of fewer than
 ``defaults.CV_BELOW_ROWS`` rows is cross-validated with ``defaults.auto_cv_folds`` folds, whose
@@ -252,6 +253,7 @@ class Selector:
         if options.M_grid is not None:
             return self._fit_M_grid(options, table, on_point, on_run, on_runs)
         setup = set_up_path(options, table)
+        table = setup.table  # (its columns constant in the training rows set aside)
 
         def display(run: str) -> Callable[[PathPoint, LassoNet], None] | None:
             """A path callback that shows the points of ``run`` through ``on_run`` (None: no

@@ -135,16 +135,21 @@ class PathSetUp:
     encoder: Encoder
     units: Units
     run_path: PathRun
+    table: Table  # the table trained on: its columns constant in the training rows set aside
 
 
 def set_up_path(options: Options, table: Table) -> PathSetUp:
-    """Split the rows (seeded by ``options.seed``), fit the encoder and the task on the
-    training rows, and build the path run over every row of the encoded table."""
-    task = make_task(table.task_name, ties=options.ties, columns=list(table.frame.columns))
+    """Split the rows (seeded by ``options.seed``), set aside the columns constant in the
+    training rows, fit the encoder and the task on the training rows, and build the path run
+    over every row of the encoded table."""
     rng = np.random.default_rng(options.seed)
-    train_idx, val_idx = split_task_rows(task, table.target, options.val_fraction, rng,
-                                         "val_fraction")
+    train_idx, val_idx = split_task_rows(
+        make_task(table.task_name, ties=options.ties, columns=list(table.frame.columns)),
+        table.target, options.val_fraction, rng, "val_fraction")
     image_shape = options.image_shape
+    if not image_shape:  # (pixels keep their place in the image)
+        table = _aside_if_constant_in(table, train_idx)
+    task = make_task(table.task_name, ties=options.ties, columns=list(table.frame.columns))
     encoder = fit_encoder(table.frame, table.categorical, table.gappy, rows=train_idx,
                           channels=image_shape[0] if image_shape else None)
     task.fit(table.target[train_idx])
@@ -157,7 +162,33 @@ def set_up_path(options: Options, table: Table) -> PathSetUp:
     run_path = PathRun(features, table.target, task, spec, options.dropout,
                        units.layout(encoder), image_shape, units.names, options.path_config(),
                        options.device, options.seed)
-    return PathSetUp(task, (train_idx, val_idx), encoder, units, run_path)
+    return PathSetUp(task, (train_idx, val_idx), encoder, units, run_path, table)
+
+
+CONSTANT_IN_TRAINING = "constant in the training rows"
+
+
+def _aside_if_constant_in(table: Table, rows: np.ndarray) -> Table:
+    """``table`` with its columns that are constant in the training ``rows`` set aside too
+    (``CONSTANT_IN_TRAINING``): a column that varies only among the validation rows (a gap in
+    every training row, say) was scaled by the training rows' spread of nothing, and its
+    weights, never trained, gave the dense model a validation R^2 of -8604."""
+    flat = constant_columns(table.frame.iloc[rows], table.categorical)
+    if not flat:
+        return table
+    if len(flat) == table.frame.shape[1]:
+        raise DataError("every feature column is constant in the training rows: there is "
+                        "nothing to select")
+    reasons = table.aside | dict.fromkeys(flat, CONSTANT_IN_TRAINING)
+    frame = without(table.frame, flat)
+    target = table.target
+    if table.task_name == "reconstruction":  # (no targets either)
+        target = frame.to_numpy(dtype=np.float64)
+    return dataclasses.replace(
+        table, frame=frame, target=target,
+        categorical=[c for c in table.categorical if c not in reasons],
+        gappy=[c for c in table.gappy if c not in reasons],
+        aside={c: reasons[c] for c in table.inputs if c in reasons})  # (in table order)
 
 
 def column_results(path: Path, active: np.ndarray, units: Units, encoder: Encoder,

@@ -563,6 +563,31 @@ def test_constant_columns_are_ranked_last_with_importance_zero(small_runs):
                 in result.stderr.splitlines())
 
 
+def test_select_names_a_column_constant_in_the_training_rows(tmp_path):
+    """One with values only in validation rows is set aside after the split, so it is named
+    after training, apart from the table's constant columns named before."""
+    from lassonet_cli import LassoNetSelector
+    from lassonet_cli.prepare import prepare_table, set_up_path
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.standard_normal((80, 3)), columns=["a", "b", "c"])
+    df["y"] = 2 * df["a"] + df["b"]
+    selector = LassoNetSelector(cv=0, task="regression")
+    held = set_up_path(selector.validate(), prepare_table(
+        selector.validate(), df[["a", "b", "c"]], df["y"])).rows[1]
+    df["e"] = np.nan
+    df.loc[held[:3], "e"] = [100.0, 200.0, 300.0]
+    data = tmp_path / "sparse.csv"
+    df.to_csv(data, index=False)
+    result = invoke("select", data, "-t", "y", "--missing", "impute", "--cv", "0",
+                    "--backbone", "mlp:8", "--max-epochs", "5", "--threads", "1")
+    assert result.exit_code == 0, result.stderr
+    assert ("set aside 1 column(s) constant in the training rows (they vary only among the "
+            "validation rows), ranked last with importance 0: e") in result.stderr.splitlines()
+    ranking = pd.read_csv(io.StringIO(result.stdout))
+    assert ranking["feature"].iloc[-1] == "e" and ranking["importance"].iloc[-1] == 0.0
+
+
 def test_a_table_of_enough_rows_is_not_cross_validated(tmp_path):
     from lassonet_cli.defaults import CV_BELOW_ROWS
 

@@ -320,6 +320,36 @@ def test_constant_columns_are_ranked_last_with_importance_zero():
     np.testing.assert_array_equal(sel.predict(X), predicted)
 
 
+@pytest.mark.parametrize("task, elsewhere", [("regression", np.nan), ("regression", 0.0),
+                                              ("reconstruction", 0.0)])
+def test_a_column_constant_in_the_training_rows_is_set_aside_too(tmp_path, task, elsewhere):
+    """A column that varies only among the validation rows (a gap in every training row, or
+    0) was scaled by the training rows' spread of nothing, and its untrained weights gave the
+    dense model a validation R^2 of -8604 (the path table's first row); it ranked above a
+    column of noise.  It is set aside as the table's constant columns are, with its reason
+    (and for reconstruction it is no target either)."""
+    from lassonet_cli.prepare import CONSTANT_IN_TRAINING, prepare_table, set_up_path
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((80, 3)), columns=["a", "b", "c"])
+    y = 2 * X["a"] + X["b"]
+    options = dict(backbone="mlp:8", missing="impute", max_epochs=5, cv=0, seed=0,
+                   task=task)
+    selector = LassoNetSelector(**options)
+    rows = set_up_path(selector.validate(), prepare_table(
+        selector.validate(), X, None if task == "reconstruction" else y)).rows
+    X.insert(2, "e", elsewhere)
+    X.loc[rows[1][:3], "e"] = [100.0, 200.0, 300.0]  # values in validation rows only
+    fit = selector.fit(X, None if task == "reconstruction" else y)
+    assert fit.set_aside_ == {"e": CONSTANT_IN_TRAINING}
+    assert list(fit.ranking_)[-1] == "e" and fit.feature_importances_[2] == 0.0
+    assert not fit.get_support()[2] and list(fit.encoder_.columns) == ["a", "b", "c"]
+    if task == "regression":
+        assert fit.path_.points[0].val_score > 0.5
+    fit.save(tmp_path / "m.safetensors")  # the reason travels with the model
+    assert LassoNetSelector.load(tmp_path / "m.safetensors").set_aside_ == fit.set_aside_
+
+
 def test_transform_and_predict_take_the_columns_fitted_on():
     X, y = constant_table()
     X = X.drop(columns="gone")
