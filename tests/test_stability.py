@@ -289,7 +289,8 @@ def test_one_event_is_too_few_for_survival_stability(tmp_path):
     table.to_csv(path, index=False)
     result = invoke("stability", path, "--time", "time", "--event", "event", "--pairs", "1",
                     "-q", "-o", tmp_path / "out.csv")
-    assert_clean_error(result, "at least 2 events", "the --event column has 1")
+    # (since e24fbf3 every command says so of the table, before any split)
+    assert_clean_error(result, "the --event column 'event' has 1 event", "at least 2")
 
 
 def worker_pids(pid: int) -> set[int]:
