@@ -118,6 +118,8 @@ def read_table(
         kind = input_format(path, fmt)
         source = p
         head = _first_bytes(p, HEAD_BYTES)  # (its magic numbers and text encoding)
+        if kind != "parquet":  # (a .parquet name without its magic number is said as such)
+            _refuse_binary(path, head)
         # gzip by its first bytes too: a gzipped table named .csv
         compression = "gzip" if head.startswith(GZIP_MAGIC) else "infer"
         refused = next((what for ext, what in _REFUSED_COMPRESSION.items()
@@ -280,15 +282,31 @@ def _is_stream(path: Path) -> bool:
 
 
 def _read_stream(path: str) -> bytes:
+    """Every byte of stdin (``-``) or a pipe, once its first bytes show no binary file."""
     if path == "-":
         if sys.stdin is None:  # started with stdin closed (`<&-`)
             raise DataError("cannot read stdin: it is closed")
-        return sys.stdin.buffer.read()
+        head = sys.stdin.buffer.read(HEAD_BYTES)
+        _refuse_binary("stdin", head)  # (before reading the rest: < /dev/zero never ends)
+        return head + sys.stdin.buffer.read()
     try:
         with open(path, "rb") as handle:
-            return handle.read()
+            head = handle.read(HEAD_BYTES)
+            _refuse_binary(path, head)
+            return head + handle.read()
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def _refuse_binary(path: str, head: bytes) -> None:
+    """DataError where ``head`` holds a NUL byte and starts no compressed file, Parquet file or
+    UTF-16/32 text: a binary file (an image, /dev/zero) read as text was one header of NULs,
+    named in an error line of 100,000 characters (and stdin from /dev/zero never ended)."""
+    known = (PARQUET_MAGIC, GZIP_MAGIC, *UTF16_BOMS, *UTF32_BOMS,
+             *(magic for magic, _ in OTHER_COMPRESSION))
+    if b"\x00" in head and not head.startswith(known) and _utf16_without_bom(head) is None:
+        raise DataError(f"{path}: holds NUL bytes, as a binary file does, not text: give a CSV, "
+                        "TSV or Parquet table")
 
 
 def _stream_format(path: str, fmt: str | None) -> str:

@@ -473,3 +473,32 @@ def test_a_column_of_gaps_alone_is_set_aside_as_constant(tmp_path, empty):
         table[["a", "b", "hollow"]], table["y"])
     assert list(selector.ranking_) == ranking["feature"].tolist()
     assert selector.set_aside_ == {"hollow": "constant"}
+
+
+@pytest.mark.parametrize("where", ["file", "stdin"])
+def test_a_file_of_nul_bytes_is_refused_as_binary(tmp_path, where):
+    """A binary file read as text was one header of NULs: the error line named that 'column'
+    in 100,000 characters."""
+    data = b"\x00" * 100_000
+    path = tmp_path / "zeros.csv"
+    path.write_bytes(data)
+    result = CliRunner().invoke(app, ["select", "-" if where == "stdin" else str(path), "-t",
+                                      "y"], input=data if where == "stdin" else None)
+    line = assert_clean_error(result, "holds NUL bytes, as a binary file does, not text: give a "
+                                      "CSV, TSV or Parquet table")
+    assert len(line) < 200
+
+
+def test_endless_binary_stdin_is_refused_at_its_first_bytes():
+    """``< /dev/zero`` was read without end (24 GB, then the kernel's out-of-memory killer)."""
+    import subprocess
+
+    with open("/dev/zero", "rb") as zeros:
+        from pathlib import Path
+
+        lassonet = str(Path(sys.executable).parent / "lassonet")
+        done = subprocess.run([lassonet, "select", "-", "-t", "y"],
+                              stdin=zeros, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("error: stdin: holds NUL bytes, as a binary file does, not text: "
+                           "give a CSV, TSV or Parquet table\n")
