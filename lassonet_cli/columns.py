@@ -174,8 +174,10 @@ def select_columns(
         column = None if name is None else find_column(name, columns)
         if name is not None and column is None:
             if len(columns) == 1:  # a text table read with the wrong separator, most likely
+                only = str(columns[0])  # (a whole header line: its head is enough)
+                only = only if len(only) <= 80 else only[:77] + "..."
                 raise DataError(f"{what} column {name!r} is not in the table, which has only "
-                                f"one column {columns[0]!r}: name the field separator with "
+                                f"one column {only!r}: name the field separator with "
                                 "--sep (e.g. --sep ' ')")
             raise unknown_column(name, columns, what)
         if column in named:

@@ -396,6 +396,13 @@ def test_single_column_table_hints_at_the_separator():
         select_columns(df, "y")
 
 
+def test_a_long_single_column_header_is_cut_in_the_hint():
+    """A header line of 5,000 characters was quoted whole in the one error line."""
+    df = pd.DataFrame({"a" * 5000: [1, 2]})
+    with pytest.raises(DataError, match=r"only one column 'a{77}\.\.\.': name the field "):
+        select_columns(df, "y")
+
+
 def test_a_genuine_one_column_table_reads():
     df = read_table_text("value\n1\n2\n")
     assert list(df.columns) == ["value"]
