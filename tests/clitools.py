@@ -43,3 +43,18 @@ def write_long_named_table(folder: Path, n_columns: int = 3000) -> Path:
     path = folder / "wide.csv"
     table.to_csv(path, index=False)
     return path
+
+
+def with_a_test_only_column(df: pd.DataFrame, task: str, target: str, folder: Path) -> Path:
+    """``df`` with a column 'rare' that varies only among the test rows `lassonet path` holds
+    out by default (--test-fraction 0.2, --seed 0), written to ``folder``/rare.csv."""
+    from lassonet_cli.splits import split_task_rows
+    from lassonet_cli.tasks import make_task
+
+    _, test_rows = split_task_rows(make_task(task), df[target].to_numpy(), 0.2,
+                                   np.random.default_rng([0, 1]), "--test-fraction")
+    df = df.assign(rare=0.0)
+    df.loc[test_rows[:2], "rare"] = 1.0
+    path = folder / "rare.csv"
+    df.to_csv(path, index=False)
+    return path

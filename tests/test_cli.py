@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from clitools import assert_clean_error, invoke, write_long_named_table
+from clitools import assert_clean_error, invoke, with_a_test_only_column, write_long_named_table
 
 from lassonet_cli.modelfile import read_model
 
@@ -643,16 +643,8 @@ def test_path_names_a_column_constant_in_the_training_rows(small_table, tmp_path
     """Such a column is no candidate, so k counts one column fewer than the table has: a
     --k-grid of every column was 'more than the 3 features' of a table of 4 varying ones,
     and the default grid left the column out without a word."""
-    from lassonet_cli.splits import split_task_rows
-    from lassonet_cli.tasks import make_task
-
-    df = pd.read_csv(small_table).drop(columns=["k", "flat"])
-    _, test_rows = split_task_rows(make_task("classification"), df["label"].to_numpy(), 0.2,
-                                   np.random.default_rng([0, 1]), "--test-fraction")
-    df["rare"] = 0.0
-    df.loc[test_rows[:2], "rare"] = 1.0  # varies only among the test rows
-    data = tmp_path / "rare.csv"
-    df.to_csv(data, index=False)
+    data = with_a_test_only_column(pd.read_csv(small_table).drop(columns=["k", "flat"]),
+                                   "classification", "label", tmp_path)
     assert_clean_error(invoke("path", data, "-t", "label", "--id", "id", *SMALL,
                               "--random-repeats", "1", "--k-grid", "4"),
                        "4 is more than the 3 features left after leaving out 1 column(s) "

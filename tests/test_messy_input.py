@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from clitools import assert_clean_error, invoke
+from clitools import assert_clean_error, invoke, with_a_test_only_column
 
 from lassonet_cli.checks import check_table
 from lassonet_cli.columns import Selection, select_columns
@@ -708,17 +708,9 @@ def test_a_table_compressed_otherwise_than_gzip_is_named_as_such(tmp_path, codec
 def test_path_with_every_column_constant_in_the_training_rows_says_so(tmp_path):
     """A table whose one varying column varies only among the test rows was 'X has 48 row(s)
     and 0 column(s): LassoNet needs at least one of each' (the Python API's words)."""
-    from lassonet_cli.splits import split_task_rows
-    from lassonet_cli.tasks import make_task
-
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"y": rng.standard_normal(60).round(3)})
-    _, test_rows = split_task_rows(make_task("regression"), df["y"].to_numpy(), 0.2,
-                                   np.random.default_rng([0, 1]), "--test-fraction")
-    df["rare"] = 0.0
-    df.loc[test_rows[:2], "rare"] = 1.0  # varies only among the test rows
-    data = tmp_path / "rare.csv"
-    df.to_csv(data, index=False)
+    data = with_a_test_only_column(pd.DataFrame({"y": rng.standard_normal(60).round(3)}),
+                                   "regression", "y", tmp_path)
     assert_clean_error(invoke("path", data, "-t", "y", *FAST, "--random-repeats", "1"),
                        "every feature column is constant in the training rows that "
                        "--test-fraction 0.2 leaves (only test rows vary: rare): there is "
