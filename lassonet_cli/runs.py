@@ -522,7 +522,8 @@ def _client_class():
 
 def _check_scheduler(address: str) -> None:
     """RunError unless ``address`` is tcp://host:port (or host:port) and a Dask scheduler
-    answers there within ``CONNECT_TIMEOUT`` seconds (two more for its reply).
+    answers there within ``CONNECT_TIMEOUT`` seconds, its reply included (a server that takes
+    the connection and stays silent was waited for two seconds more).
 
     Asked before a ``Client`` is built: a client given a malformed address, or one of a server
     that speaks another protocol (a dashboard's HTTP port, say), fails with a traceback from its
@@ -548,7 +549,7 @@ def _check_scheduler(address: str) -> None:
     def ask():
         import asyncio
 
-        return asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT + 2))
+        return asyncio.run(asyncio.wait_for(identity(), CONNECT_TIMEOUT))
 
     with ThreadPoolExecutor(1) as pool:
         try:
