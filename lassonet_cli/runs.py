@@ -77,6 +77,11 @@ class Runner:
             raise ConfigError(lambda s: (f"--jobs must be at least 1, got {self.jobs}" if s.cli
                                          else "n_jobs must be an integer of at least 1 (or "
                                          f"None: as the cores allow), got {self.jobs!r}"))
+        if self.scheduler is not None and self.jobs is not None:  # (jobs went unread)
+            raise ConfigError(lambda s: (
+                "give --jobs (processes on this machine) or --scheduler (a Dask cluster), not "
+                "both: the cluster's workers run the runs" if s.cli else "give n_jobs or "
+                "scheduler, not both: with a scheduler the cluster's workers run the runs"))
         if self.scheduler is not None:  # its form; it is asked only when runs are sent
             if not isinstance(self.scheduler, str):
                 raise ConfigError(lambda s: f"{s('scheduler')} must be the address of a Dask "

@@ -386,3 +386,9 @@ def test_bad_runner_settings_are_refused():
         Runner(threads=0)
     with pytest.raises(ConfigError, match="threads must be between 1 and 1024"):
         Runner(threads=1025)
+    # --jobs beside --scheduler went unread, without a word
+    with pytest.raises(ConfigError) as e:
+        Runner(jobs=2, scheduler="tcp://127.0.0.1:8786")
+    assert e.value.spelled(CLI).startswith("give --jobs (processes on this machine) or "
+                                           "--scheduler (a Dask cluster), not both")
+    assert e.value.spelled(PYTHON).startswith("give n_jobs or scheduler, not both")
