@@ -597,8 +597,8 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
     unknown = [n for n in names if n not in features]
     if unknown:
         raise unknown_column(unknown[0], features, f"{path}: feature",
-                             "among the feature columns (the target, the id and excluded "
-                             "columns are not features)")
+                             "among the feature columns (the target, --time and --event, "
+                             "the id and excluded columns are not features)")
     spellings: dict[str, list[str]] = {}
     for group in table["group"].unique():
         spellings.setdefault(group.strip(), []).append(group)

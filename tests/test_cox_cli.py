@@ -200,6 +200,16 @@ def test_no_events_is_refused(tmp_path):
     assert_clean_error(invoke("select", data, *SURV, *FAST), "no events")
 
 
+def test_a_groups_file_naming_the_time_column_says_it_is_no_feature(tmp_path):
+    """The message listed the target, the id and excluded columns as no features, not --time."""
+    groups = tmp_path / "groups.csv"
+    groups.write_text("feature,group\nx1,g\ntime,g\n")
+    assert_clean_error(invoke("select", _table(tmp_path), *SURV, *FAST, "--exclude", "y",
+                              "--groups", groups),
+                       "'time' is not among the feature columns (the target, --time and "
+                       "--event, the id and excluded columns are not features)")
+
+
 @pytest.mark.parametrize("options", [[], ["--cv", "2"], ["--val-fraction", "0.5"]])
 def test_one_event_is_refused_as_too_few(tmp_path, options):
     """With one event the training rows had none to learn from or the validation rows none to
