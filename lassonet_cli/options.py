@@ -221,9 +221,10 @@ class Options:
             return
         _check_image_task(task)
         if categorical:
-            raise DataError(lambda s: f"a conv backbone reads numeric pixels; categorical "
-                            f"column(s) {', '.join(categorical[:5])}: drop them"
-                            + (" with --exclude" if s.cli else ""))
+            # (not "drop them": the image shape counts every pixel)
+            raise DataError(f"a conv backbone reads numeric pixels; column(s) "
+                            f"{', '.join(categorical[:5])} hold text or categories: give every "
+                            "pixel of the image as a number")
         if gappy:
             raise DataError(f"a conv backbone needs every pixel; column(s) "
                             f"{', '.join(gappy[:5])} have gaps or infinite values")

@@ -132,9 +132,13 @@ def test_bad_image_options_fail_cleanly_without_output(tmp_path, args, fragment)
 
 
 def test_categorical_columns_are_not_pixels(tmp_path):
+    """The message said 'drop them with --exclude', which the image shape then refused (it
+    counts every pixel)."""
     result = invoke("select", BARS, "--target", "shape", "--id", "id", *CONV,
                     "--categorical", "px_0_0", "-o", tmp_path / "r.csv")
-    assert_clean_error(result, "categorical column(s) px_0_0")
+    line = assert_clean_error(result, "column(s) px_0_0 hold text or categories: give every "
+                                      "pixel of the image as a number")
+    assert "--exclude" not in line
     assert list(tmp_path.iterdir()) == []
 
 
