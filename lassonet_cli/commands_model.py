@@ -8,6 +8,7 @@ Heavy libraries (torch, pandas) and the core are imported inside the commands, s
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Annotated
 
 import typer
@@ -96,7 +97,9 @@ def predict(
     if absent:
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
                                  param_hint="--keep")
-    predictions = selector.predict_table(df[columns], impute=impute)
+    with warnings.catch_warnings():  # (the Python API's warning: a note below says it)
+        warnings.simplefilter("ignore", UserWarning)
+        predictions = selector.predict_table(df[columns], impute=impute)
     # the training table's --id column leads, where the input has it (unless an output column
     # has its name: then it is left out, with a note, as --keep could not bring it)
     if id_column in df.columns and id_column not in kept:
@@ -114,8 +117,9 @@ def predict(
         raise typer.BadParameter(f"column(s) {', '.join(clash)} would be written twice",
                                  param_hint="--keep")
     result = pd.concat([result, predictions], axis=1)
-    if not quiet:
-        _note_unseen_levels(*selector.encoder_.unseen_levels(df[columns]))
+    unseen = selector.encoder_.unseen_levels_text(df[columns])
+    if unseen and not quiet:
+        sys.stderr.write(f"note: {unseen}\n")
     if impute and not quiet:
         filled = _gaps_without_fill(df, selector.encoder_)
         if filled:
@@ -166,19 +170,6 @@ def _integers_with_gaps(frame):
         if whole_numbers(column.dropna().to_numpy()).all():
             frame[name] = column.astype("Int64")
     return frame
-
-
-def _note_unseen_levels(rows: int, columns: dict[str, tuple[list[str], bool]]) -> None:
-    """One note for the rows with category levels that training did not see (encoded as none
-    of the levels), naming each column and a few of its new levels; a column none of whose
-    values training saw (upper case where training had lower, say) is singled out."""
-    if not rows:
-        return
-    shown = "; ".join(f"{name} ({', '.join(repr(v) for v in levels)}"
-                      f"{', none of its values seen in training' if alien else ''})"
-                      for name, (levels, alien) in columns.items())
-    sys.stderr.write(f"note: {rows} row(s) have a category level not seen in training, encoded "
-                     f"as none of the levels: {shown}\n")
 
 
 def _gaps_without_fill(df, encoder) -> dict[str, int]:

@@ -119,6 +119,20 @@ class Encoder:
             return df[self.columns].to_numpy(dtype=np.float64)
         return np.column_stack([code.raw(df[code.name]) for code in self.codes])
 
+    def unseen_levels_text(self, df: pd.DataFrame) -> str | None:
+        """One line for the rows of ``df`` with category levels that training did not see
+        (encoded as none of the levels), naming each column and a few of its new levels; a
+        column none of whose values training saw (upper case where training had lower, say)
+        is singled out.  None where every level was seen."""
+        rows, columns = self.unseen_levels(df)
+        if not rows:
+            return None
+        shown = "; ".join(f"{name} ({', '.join(repr(v) for v in levels)}"
+                          f"{', none of its values seen in training' if alien else ''})"
+                          for name, (levels, alien) in columns.items())
+        return (f"{rows} row(s) have a category level not seen in training, encoded as none "
+                f"of the levels: {shown}")
+
     def unseen_levels(self, df: pd.DataFrame) -> tuple[int, dict[str, tuple[list[str], bool]]]:
         """Rows with a category level the training rows did not have, and per such column
         (a few of) its unseen levels and whether none of its values was seen in training."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -322,6 +323,24 @@ def test_predict_fills_gaps_and_counts_unseen_levels(gappy, tmp_path):
         as_level = hand_encode(header, rows[unseen].assign(color=level))
         other = network_outputs(gappy["model"], as_level)[:, 0] * task["scale"] + task["mean"]
         assert not np.allclose(other, want[unseen], atol=1e-3)
+
+
+def test_the_python_api_warns_of_unseen_levels_as_the_command_line_notes_them():
+    """predict encoded new levels as none of the levels without a word (the command line
+    notes them); a UserWarning names them now, pointing at the caller's line."""
+    from lassonet_cli import LassoNetSelector
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "c": rng.choice(["x", "y"], 60)})
+    selector = LassoNetSelector(cv=0, max_epochs=3, seed=0).fit(X, X["a"] + (X["c"] == "x"))
+    with pytest.warns(UserWarning, match=r"^2 row\(s\) have a category level not seen in "
+                                         r"training, encoded as none of the levels: c \('z', "
+                                         r"'Z'\)$") as caught:
+        selector.predict(X.head(3).assign(c=["x", "z", "Z"]))
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selector.predict(X.head(3))  # (seen levels: no warning)
 
 
 def test_a_column_whose_levels_all_changed_is_named_and_quiet_silences_it(gappy, tmp_path):
