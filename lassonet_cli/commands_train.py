@@ -335,7 +335,7 @@ def path_command(
             lambda: Selector.of(options, runner), prepared.X, prepared.target, prepared.task,
             k_grid, test_fraction, random_repeats, seed,
             on_run=reporter.opening(prepared.notes, units.n),
-            on_refit=reporter.refit, runner=runner, on_note=reporter.note,
+            on_refit=reporter.refit, runner=runner, on_note=reporter.note_in_turn,
         )
     finally:
         reporter.stop()

@@ -29,6 +29,7 @@ class Reporter:
         self._stage = None
         self._last_line = 0.0
         self._units = 0
+        self._waiting: list[list[str]] = []  # opening's notes, until its first run prints them
 
     def note(self, message: str) -> None:
         if not self.quiet:
@@ -91,6 +92,7 @@ class Reporter:
         display over ``units`` units, so that a table whose rows cannot be split as asked (a
         check made before training starts) gets its error line alone, without the notes."""
         waiting = [list(notes)]
+        self._waiting = waiting
 
         def on_run(stage: str):
             if waiting:
@@ -100,6 +102,15 @@ class Reporter:
             return self.run(stage)
 
         return on_run
+
+    def note_in_turn(self, message: str) -> None:
+        """A note that comes after ``opening``'s notes: with them where the first run has not
+        started (``path``'s columns left out for its test rows came before 'task: ...'), else
+        now."""
+        if self._waiting:
+            self._waiting[0].append(message)
+        else:
+            self.note(message)
 
     def run(self, stage: str):
         """``on_run`` of ``LassoNetSelector.fit``: the display of one path run's points."""

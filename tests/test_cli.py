@@ -652,8 +652,12 @@ def test_path_names_a_column_constant_in_the_training_rows(small_table, tmp_path
     result = invoke("path", data, "-t", "label", "--id", "id", *SMALL, "--random-repeats", "1",
                     "--k-grid", "3")
     assert result.exit_code == 0, result.stderr
-    assert "left out 1 column(s) constant in the training rows (only test rows vary): rare" \
-        in result.stderr
+    lines = result.stderr.splitlines()
+    note = "left out 1 column(s) constant in the training rows (only test rows vary): rare"
+    assert note in lines
+    # after the notes of the table's checks (it came before 'task: ...')
+    assert lines.index(note) > next(i for i, line in enumerate(lines)
+                                    if line.startswith("task: "))
 
 
 @pytest.mark.parametrize("command, flag", [("select", "--val-fraction"),
