@@ -108,7 +108,7 @@ def read_table(
     if path == "-" or _is_stream(p):
         # stdin, a pipe (`<(zcat t.csv.gz)`) or a FIFO can be read once: read it into memory
         kind = _stream_format(path, fmt)
-        raw = _read_stream(path)
+        raw = _read_stream(path, encoding)
         source: object = io.BytesIO(raw)
         head = raw[:HEAD_BYTES]
         compression = "gzip" if head.startswith(GZIP_MAGIC) else None
@@ -119,7 +119,7 @@ def read_table(
         source = p
         head = _first_bytes(p, HEAD_BYTES)  # (its magic numbers and text encoding)
         if kind != "parquet":  # (a .parquet name without its magic number is said as such)
-            _refuse_binary(path, head)
+            _refuse_binary(path, head, encoding)
         # gzip by its first bytes too: a gzipped table named .csv
         compression = "gzip" if head.startswith(GZIP_MAGIC) else "infer"
         refused = next((what for ext, what in _REFUSED_COMPRESSION.items()
@@ -281,32 +281,37 @@ def _is_stream(path: Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def _read_stream(path: str) -> bytes:
+def _read_stream(path: str, encoding: str = "utf-8") -> bytes:
     """Every byte of stdin (``-``) or a pipe, once its first bytes show no binary file."""
     if path == "-":
         if sys.stdin is None:  # started with stdin closed (`<&-`)
             raise DataError("cannot read stdin: it is closed")
         head = sys.stdin.buffer.read(HEAD_BYTES)
-        _refuse_binary("stdin", head)  # (before reading the rest: < /dev/zero never ends)
+        _refuse_binary("stdin", head, encoding)  # (before the rest: < /dev/zero never ends)
         return head + sys.stdin.buffer.read()
     try:
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
-            _refuse_binary(path, head)
+            _refuse_binary(path, head, encoding)
             return head + handle.read()
     except OSError as e:
         raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-def _refuse_binary(path: str, head: bytes) -> None:
+def _refuse_binary(path: str, head: bytes, encoding: str = "utf-8") -> None:
     """DataError where ``head`` holds a NUL byte and starts no compressed file, Parquet file or
     UTF-16/32 text: a binary file (an image, /dev/zero) read as text was one header of NULs,
-    named in an error line of 100,000 characters (and stdin from /dev/zero never ended)."""
+    named in an error line of 100,000 characters (and stdin from /dev/zero never ended).
+    Only for UTF-8, the default: text in another ``--encoding`` (UTF-16 without its mark,
+    say) holds NULs."""
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return
     known = (PARQUET_MAGIC, GZIP_MAGIC, *UTF16_BOMS, *UTF32_BOMS,
              *(magic for magic, _ in OTHER_COMPRESSION))
     if b"\x00" in head and not head.startswith(known) and _utf16_without_bom(head) is None:
         raise DataError(f"{path}: holds NUL bytes, as a binary file does, not text: give a CSV, "
-                        "TSV or Parquet table")
+                        "TSV or Parquet table (or name a text table's encoding, e.g. "
+                        "--encoding utf-16)")
 
 
 def _stream_format(path: str, fmt: str | None) -> str:
