@@ -225,11 +225,17 @@ def categorical_columns(X: pd.DataFrame, categorical: list[str] | None = None) -
             if c in forced or is_categorical(dtype)]
 
 
+COPY_BELOW_CELLS = 1 << 26  # ``without`` copies a table of fewer cells (512 MB of float64)
+
+
 def without(X: pd.DataFrame, columns) -> pd.DataFrame:
-    """``X`` without ``columns``, the rest copied as they are laid out.  (pandas' ``drop``
-    keeps a view of each column apart: 10,000 pieces, which every later row slice of the
-    table visits one by one, for seconds on a wide table.)"""
+    """``X`` without ``columns``: the rest copied as they are laid out where the table is
+    smaller than ``COPY_BELOW_CELLS``, else pandas' ``drop``.  (``drop`` keeps a view of each
+    column apart: 10,000 pieces, which every later row slice of the table visits one by one,
+    for seconds on a wide table; a copy of a tall one would double its memory.)"""
     gone = set(columns)
+    if X.size >= COPY_BELOW_CELLS:
+        return X.drop(columns=[c for c in X.columns if c in gone])
     return X[[c for c in X.columns if c not in gone]]
 
 

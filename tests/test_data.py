@@ -1328,3 +1328,16 @@ def test_a_zstd_or_tar_table_is_refused_in_one_line(tmp_path, name):
     path.write_bytes(magic + bytes(20))
     with pytest.raises(DataError, match="file: decompress it first"):
         read_table(str(path), fmt="csv")
+
+
+@pytest.mark.parametrize("copy_below", [1 << 26, 1])
+def test_without_leaves_the_other_columns_in_order_copied_or_not(monkeypatch, copy_below):
+    """A small table is copied (one block, fast row slices), a large one dropped from (no
+    second copy in memory); either way the same columns in the same order."""
+    from lassonet_cli import columns
+
+    monkeypatch.setattr(columns, "COPY_BELOW_CELLS", copy_below)
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": [3, 4], "d": [5.0, 6.0]})
+    kept = columns.without(X, ["d", "b"])
+    pd.testing.assert_frame_equal(kept, X[["a", "c"]])
+    assert list(X.columns) == ["a", "b", "c", "d"]  # (the table itself untouched)
