@@ -257,42 +257,49 @@ def refuse_all_constant(constant: list[str], features) -> None:
         raise NothingToSelect("every feature column is constant: there is nothing to select")
 
 
-def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None) -> list[str]:
+def constant_columns(X: pd.DataFrame, categorical: list[str] | None = None,
+                     rows: np.ndarray | None = None) -> list[str]:
     """The columns of ``X`` that carry nothing: one value in every row, or a gap in every row
     (a gap is a missing or, in a numeric column, an infinite value), in table order.
 
     A column with one value and some gaps is not constant: under ``--missing impute`` its
     missing-indicator varies.  ``categorical``: the columns compared as levels (numeric
-    columns are compared as numbers, in row chunks, without copying the table).
+    columns are compared as numbers, in row chunks, without copying the table).  ``rows``:
+    only these rows count (a split's training rows), read chunk by chunk as well.
     """
     levels = categorical_columns(X, categorical)
     compared_as_levels = set(levels)
     numeric = [c for c in X.columns if c not in compared_as_levels]
+    n = len(X) if rows is None else len(rows)
+
+    def cells(name: str) -> pd.Series:
+        return X[name] if rows is None else X[name].iloc[rows]
+
     flat = set()
     for name in levels:
-        gaps = int(X[name].isna().sum())
-        if gaps == len(X) or (gaps == 0 and X[name].nunique() <= 1):
+        gaps = int(cells(name).isna().sum())
+        if gaps == n or (gaps == 0 and cells(name).nunique() <= 1):
             flat.add(name)
     if numeric:
         low, high = np.full(len(numeric), np.inf), np.full(len(numeric), -np.inf)
         gaps = np.zeros(len(numeric), dtype=np.int64)
-        part = X[numeric]
-        for rows in row_chunks(len(X), len(numeric)):
-            values = part.iloc[rows].to_numpy(dtype=np.float64)
+        part = X if len(numeric) == X.shape[1] else X[numeric]
+        for chunk in row_chunks(n, len(numeric)):
+            values = part.iloc[chunk if rows is None else rows[chunk]].to_numpy(dtype=np.float64)
             finite = np.isfinite(values)
             gaps += (~finite).sum(axis=0)
             low = np.minimum(low, np.where(finite, values, np.inf).min(axis=0, initial=np.inf))
             high = np.maximum(high, np.where(finite, values, -np.inf).max(axis=0,
                                                                           initial=-np.inf))
         one_value = (gaps == 0) & (low == high)
-        flat.update(c for c, empty, same in zip(numeric, gaps == len(X), one_value, strict=True)
+        flat.update(c for c, empty, same in zip(numeric, gaps == n, one_value, strict=True)
                     if empty or same)
         for name in numeric:  # 2**63 + 5, 2**63 + 6, ...: one value as float64, not constant
-            if name in flat and X[name].dtype.kind in "iu" and X[name].nunique() > 1:
-                raise DataError(f"column {name!r} holds integers ({X[name].min()} to "
-                                f"{X[name].max()}) too large to tell apart as floating-point "
-                                "numbers: subtract a common offset from them, or leave the "
-                                "column out")
+            if name in flat and X[name].dtype.kind in "iu" and cells(name).nunique() > 1:
+                raise DataError(f"column {name!r} holds integers ({cells(name).min()} to "
+                                f"{cells(name).max()}) too large to tell apart as "
+                                "floating-point numbers: subtract a common offset from them, "
+                                "or leave the column out")
     return [c for c in X.columns if c in flat]
 
 

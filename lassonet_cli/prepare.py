@@ -173,7 +173,7 @@ def _aside_if_constant_in(table: Table, rows: np.ndarray) -> Table:
     (``CONSTANT_IN_TRAINING``): a column that varies only among the validation rows (a gap in
     every training row, say) was scaled by the training rows' spread of nothing, and its
     weights, never trained, gave the dense model a validation R^2 of -8604."""
-    flat = constant_columns(table.frame.iloc[rows], table.categorical)
+    flat = constant_columns(table.frame, table.categorical, rows)
     if not flat:
         return table
     if len(flat) == table.frame.shape[1]:

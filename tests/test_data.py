@@ -1341,3 +1341,18 @@ def test_without_leaves_the_other_columns_in_order_copied_or_not(monkeypatch, co
     kept = columns.without(X, ["d", "b"])
     pd.testing.assert_frame_equal(kept, X[["a", "c"]])
     assert list(X.columns) == ["a", "b", "c", "d"]  # (the table itself untouched)
+
+
+def test_constant_columns_of_some_rows_are_those_of_the_rows_taken_out(small_chunks):
+    """``rows`` counts only those rows, chunk by chunk, as a copy of them would."""
+    from lassonet_cli.checks import constant_columns
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=50), "b": 1.0, "c": ["u"] * 50, "d": np.nan,
+                      "e": rng.normal(size=50)})
+    rows = np.arange(0, 50, 2)
+    X.loc[1::2, ["b", "c", "d"]] = [2.0, "v", 3.0]  # vary only among the rows left out
+    X.loc[rows[:3], "e"] = np.nan  # one value or a gap is not constant
+    assert constant_columns(X, ["c"]) == []
+    assert constant_columns(X, ["c"], rows) == constant_columns(X.iloc[rows], ["c"]) \
+        == ["b", "c", "d"]
