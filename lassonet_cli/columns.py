@@ -246,8 +246,10 @@ def gappy_columns(X: pd.DataFrame) -> list[str]:
     gaps = X.isna().any().to_numpy(copy=True)  # (read-only without the copy)
     numeric = np.flatnonzero([pd.api.types.is_numeric_dtype(dtype)
                               and not pd.api.types.is_bool_dtype(dtype) for dtype in X.dtypes])
-    if len(numeric):
-        gaps[numeric] |= X.iloc[:, numeric].isin([np.inf, -np.inf]).any().to_numpy()
+    if len(numeric):  # (an infinite value is the column's largest or smallest: no copy)
+        part = X if len(numeric) == X.shape[1] else X.iloc[:, numeric]
+        for extreme in (part.max(), part.min()):
+            gaps[numeric] |= np.isinf(extreme.to_numpy(dtype=np.float64, na_value=np.nan))
     return [c for c, gap in zip(X.columns, gaps, strict=True) if gap]
 
 
