@@ -66,7 +66,12 @@ def user_groups(path: str | None, prepared) -> dict[str, str] | None:
         return None
     from .read import read_groups
 
-    groups = read_groups(path, [*prepared.X.columns, *prepared.dropped])
+    roles = {prepared.id_column: "--id"} if prepared.id_column is not None else {}
+    if prepared.y is not None and prepared.y.ndim == 2:  # cox: (time, event)
+        roles.update(zip(prepared.y.columns, ("--time", "--event"), strict=True))
+    elif prepared.y is not None:
+        roles[prepared.y.name] = "--target"
+    groups = read_groups(path, [*prepared.X.columns, *prepared.dropped], roles)
     return {c: g for c, g in groups.items() if c not in prepared.dropped} or None
 
 

@@ -572,8 +572,10 @@ def _check_unique(path: str, names: list[str]) -> None:
                             "rename one")
 
 
-def read_groups(path: str, features: list[str]) -> dict[str, str]:
-    """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}."""
+def read_groups(path: str, features: list[str],
+                roles: dict[str, str] | None = None) -> dict[str, str]:
+    """``--groups FILE``: a CSV with columns ``feature,group`` -> {feature: group}.
+    ``roles``: {column: its option} of the columns that are no features (--target, --id)."""
     table = read_table(path, "csv" if not path.lower().endswith(".parquet") else None,
                        what="groups", text=True)
     if not {"feature", "group"} <= set(table.columns):
@@ -600,6 +602,9 @@ def read_groups(path: str, features: list[str]) -> dict[str, str]:
     if repeated:
         raise DataError(f"{path}: feature(s) listed twice: {', '.join(repeated[:5])}")
     unknown = [n for n in names if n not in features]
+    if unknown and unknown[0] in (roles or {}):  # (not 'did you mean' a feature like it)
+        raise DataError(f"{path}: {unknown[0]!r} is the {roles[unknown[0]]} column, not a "
+                        "feature: leave it out of the groups file")
     if unknown:
         raise unknown_column(unknown[0], features, f"{path}: feature",
                              "among the feature columns (the target, --time and --event, "

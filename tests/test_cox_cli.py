@@ -201,12 +201,18 @@ def test_no_events_is_refused(tmp_path):
 
 
 def test_a_groups_file_naming_the_time_column_says_it_is_no_feature(tmp_path):
-    """The message listed the target, the id and excluded columns as no features, not --time."""
+    """The message listed the target, the id and excluded columns as no features, not --time
+    (and suggested a feature spelled like it)."""
     groups = tmp_path / "groups.csv"
     groups.write_text("feature,group\nx1,g\ntime,g\n")
     assert_clean_error(invoke("select", _table(tmp_path), *SURV, *FAST, "--exclude", "y",
                               "--groups", groups),
-                       "'time' is not among the feature columns (the target, --time and "
+                       "'time' is the --time column, not a feature: leave it out of the "
+                       "groups file")
+    groups.write_text("feature,group\nx1,g\ny,g\n")
+    assert_clean_error(invoke("select", _table(tmp_path), *SURV, *FAST, "--exclude", "y",
+                              "--groups", groups),
+                       "'y' is not among the feature columns (the target, --time and "
                        "--event, the id and excluded columns are not features)")
 
 

@@ -170,7 +170,10 @@ def test_a_groups_file_whose_rows_end_in_a_comma_reads_without_a_warning(tmp_pat
 @pytest.mark.parametrize("content, fragment", [
     ("feature,group\na1,a\nzz,a\n", "zz"),
     # the target is in the table but is no feature: the message says so, not "not in the table"
-    ("feature,group\na1,a\ny,a\n", "'y' is not among the feature columns (the target"),
+    ("feature,group\na1,a\ny,a\n", "'y' is the --target column, not a feature: leave it out "
+                                   "of the groups file"),
+    # an excluded column is no feature either
+    ("feature,group\na1,a\nb9,a\n", "'b9' is not among the feature columns (the target"),
     ("name,team\na1,a\n", "feature,group"),
     ("feature,group\na1,a\na1,b\n", "twice"),
     ("feature,group\na1,c\n", "also an ungrouped column"),
