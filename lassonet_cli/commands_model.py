@@ -67,6 +67,7 @@ def predict(
 
     from .checks import check_present
     from .columns import find_columns
+    from .encoding import UnseenLevelWarning
     from .estimator import Selector
     from .io import check_outputs, output_format, write_table
 
@@ -98,7 +99,7 @@ def predict(
         raise typer.BadParameter(f"no column(s) {', '.join(absent)} in the input",
                                  param_hint="--keep")
     with warnings.catch_warnings():  # (the Python API's warning: a note below says it)
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", UnseenLevelWarning)
         predictions = selector.predict_table(df[columns], impute=impute)
     # the training table's --id column leads, where the input has it (unless an output column
     # has its name: then it is left out, with a note, as --keep could not bring it)

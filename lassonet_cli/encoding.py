@@ -219,6 +219,10 @@ class Encoder:
         return encoder
 
 
+class UnseenLevelWarning(UserWarning):
+    """Rows with category levels training did not see (``Encoder.unseen_levels_text``)."""
+
+
 def whole_numbers(values: np.ndarray) -> np.ndarray:
     """Which of ``values`` (floats) are finite whole numbers that int64 holds exactly: the
     integers a column held before a gap made it floats."""

@@ -49,7 +49,7 @@ import torch
 from . import defaults
 from .checks import check_features, check_present
 from .columns import MAX_LEVELS
-from .encoding import Encoder
+from .encoding import Encoder, UnseenLevelWarning
 from .errors import ConfigError, DataError, warn
 from .evaluate import cross_validated_point
 from .inputs import as_frame, check_width, named_columns
@@ -421,7 +421,7 @@ class Selector:
         check_features(frame, encoder)  # no gaps where the model has nothing to fill
         unseen = encoder.unseen_levels_text(frame)
         if unseen:  # (the command line notes it; scikit-learn's encoders can warn of it too)
-            warn(unseen)
+            warn(unseen, UnseenLevelWarning)
         device = next(self.model_.parameters()).device
         features = torch.from_numpy(encoder.transform(frame)).to(device)
         with torch.no_grad():

@@ -196,8 +196,8 @@ def accuracy_vs_k(
             f"train on (a class of 3 or more rows in the table, or a lower "
             f"{s('test_fraction')})"))
     # the columns the selector would set aside (constant in the training rows) are no candidates
-    flat = [] if options.image_shape else constant_columns(frame.iloc[train_rows],
-                                                           selector.categorical)
+    flat = [] if options.image_shape else constant_columns(frame, selector.categorical,
+                                                           train_rows)
     shown = ", ".join(flat[:10]) + (" ..." if len(flat) > 10 else "")
     if flat and len(flat) == frame.shape[1]:  # (it was 'X has 80 row(s) and 0 column(s)')
         raise DataError(lambda s: (

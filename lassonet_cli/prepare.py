@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .checks import (
+    NothingToSelect,
     Prepared,
     check_column_kind,
     constant_columns,
@@ -176,9 +177,9 @@ def _aside_if_constant_in(table: Table, rows: np.ndarray) -> Table:
     flat = constant_columns(table.frame, table.categorical, rows)
     if not flat:
         return table
-    if len(flat) == table.frame.shape[1]:
-        raise DataError("every feature column is constant in the training rows: there is "
-                        "nothing to select")
+    if len(flat) == table.frame.shape[1]:  # (stability says it of its half-samples)
+        raise NothingToSelect("every feature column is constant in the training rows: there "
+                              "is nothing to select")
     reasons = table.aside | dict.fromkeys(flat, CONSTANT_IN_TRAINING)
     frame = without(table.frame, flat)
     target = table.target
